@@ -1,0 +1,234 @@
+"""Iteration domains: every `top` op as a loop nest with index maps, in plain Python.
+
+This is the one description of an operator that partitioning, costing and lowering may
+use (the T10 primer, section 3). An op is a set of named loop dims with extents and kinds,
+and for each operand and result a tuple of index expressions, one per tensor dim, mapping a
+point of the loop nest to an element of the tensor.
+
+Index expressions are MLIR-affine: sums of dims times constants plus an offset
+(`oh*2 + kh - 3`), optionally divided (floor) and taken modulo a constant (`n2 floordiv 64
+mod 12`, for reshapes), or read through another operand (`gather`). They are kept separate
+from the IR attributes so that they can be built, compared and tested without xDSL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+
+class DimKind(StrEnum):
+    """Whether a loop dim indexes the result independently (parallel) or is combined
+    over (reduction). A reduction dim split across cores needs a combining epilogue."""
+
+    PARALLEL = "parallel"
+    REDUCTION = "reduction"
+
+
+@dataclass(frozen=True)
+class LoopDim:
+    name: str
+    extent: int
+    kind: DimKind = DimKind.PARALLEL
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.extent}:{self.kind.value}"
+
+
+@dataclass(frozen=True)
+class LinearIndex:
+    """`sum(coef * dim) + offset`: the index maps of matmuls, convolutions and slices."""
+
+    terms: tuple[tuple[str, int], ...] = ()
+    offset: int = 0
+
+    @staticmethod
+    def of(dim: str, coef: int = 1, offset: int = 0) -> LinearIndex:
+        return LinearIndex(((dim, coef),), offset)
+
+    @staticmethod
+    def constant(value: int) -> LinearIndex:
+        return LinearIndex((), value)
+
+    def dims(self) -> tuple[str, ...]:
+        return tuple(d for d, c in self.terms if c != 0)
+
+    def coefficient(self, dim: str) -> int:
+        return sum(c for d, c in self.terms if d == dim)
+
+    def bounds(self, extents: Mapping[str, int]) -> tuple[int, int]:
+        """Smallest and largest value over the loop nest."""
+        lo = hi = self.offset
+        for d, c in self.terms:
+            span = c * (extents[d] - 1)
+            lo += min(0, span)
+            hi += max(0, span)
+        return lo, hi
+
+    def evaluate(self, points: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The index at every point of a (broadcast) grid of loop-dim values."""
+        result: np.ndarray | int = self.offset
+        for d, c in self.terms:
+            result = result + c * points[d]
+        return np.asarray(result, dtype=np.int64)
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        for d, c in self.terms:
+            parts.append(d if c == 1 else f"{d} * {c}")
+        if self.offset or not parts:
+            parts.append(str(self.offset))
+        return " + ".join(parts).replace("+ -", "- ")
+
+
+@dataclass(frozen=True)
+class DelinearizedIndex:
+    """`(linear floordiv divisor) mod modulus`: one dim of a reshaped tensor."""
+
+    linear: LinearIndex
+    divisor: int = 1
+    modulus: int | None = None
+
+    def dims(self) -> tuple[str, ...]:
+        return self.linear.dims()
+
+    def bounds(self, extents: Mapping[str, int]) -> tuple[int, int]:
+        lo, hi = self.linear.bounds(extents)
+        lo, hi = lo // self.divisor, hi // self.divisor
+        if self.modulus is not None and (lo < 0 or hi >= self.modulus):
+            return 0, self.modulus - 1
+        return lo, hi
+
+    def evaluate(self, points: Mapping[str, np.ndarray]) -> np.ndarray:
+        value = self.linear.evaluate(points) // self.divisor
+        return value % self.modulus if self.modulus is not None else value
+
+    def __str__(self) -> str:
+        text = f"({self.linear})"
+        if self.divisor != 1:
+            text = f"{text} floordiv {self.divisor}"
+        if self.modulus is not None:
+            text = f"{text} mod {self.modulus}"
+        return text
+
+
+@dataclass(frozen=True)
+class GatheredIndex:
+    """An index read from operand `source` at `indices` (the table dim of a gather)."""
+
+    source: int
+    indices: tuple[LinearIndex, ...]
+
+    def dims(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d for i in self.indices for d in i.dims()))
+
+    def __str__(self) -> str:
+        return f"operand{self.source}[{', '.join(map(str, self.indices))}]"
+
+
+Index = LinearIndex | DelinearizedIndex | GatheredIndex
+
+
+@dataclass(frozen=True)
+class TensorMap:
+    """How one operand or result is indexed by the loop nest.
+
+    `guarded` accesses may fall outside the tensor (padding): such reads give the op's
+    padding value instead of an element.
+    """
+
+    indices: tuple[Index, ...]
+    guarded: bool = False
+
+    @staticmethod
+    def identity(dims: Sequence[str]) -> TensorMap:
+        return TensorMap(tuple(LinearIndex.of(d) for d in dims))
+
+    def dims(self) -> tuple[str, ...]:
+        """Loop dims that index this tensor, in order of first use."""
+        return tuple(dict.fromkeys(d for i in self.indices for d in i.dims()))
+
+    def __str__(self) -> str:
+        text = f"[{', '.join(map(str, self.indices))}]"
+        return f"{text} guarded" if self.guarded else text
+
+
+@dataclass(frozen=True)
+class IterationDomain:
+    """The loop nest of an op: its dims, and the index maps of its operands and results.
+
+    `combiner` names how values along the reduction dims are combined (`sum`, `max`,
+    `min`), or is None for an op without reduction dims. An op whose result is also indexed
+    by a reduction dim (softmax, layernorm) normalizes along it: it reduces and then
+    broadcasts back.
+    """
+
+    dims: tuple[LoopDim, ...]
+    operands: tuple[TensorMap, ...]
+    results: tuple[TensorMap, ...]
+    combiner: str | None = None
+    extents: dict[str, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extents", {d.name: d.extent for d in self.dims})
+
+    @property
+    def parallel_dims(self) -> tuple[LoopDim, ...]:
+        return tuple(d for d in self.dims if d.kind is DimKind.PARALLEL)
+
+    @property
+    def reduction_dims(self) -> tuple[LoopDim, ...]:
+        return tuple(d for d in self.dims if d.kind is DimKind.REDUCTION)
+
+    @property
+    def points(self) -> int:
+        """Number of points of the loop nest (the work of one pass over it)."""
+        return int(np.prod([d.extent for d in self.dims], dtype=np.int64))
+
+    def check(
+        self,
+        operand_shapes: Sequence[Sequence[int]],
+        result_shapes: Sequence[Sequence[int]],
+    ) -> str | None:
+        """Why the maps do not fit tensors of these shapes, or None when they do."""
+        names = [d.name for d in self.dims]
+        if len(set(names)) != len(names):
+            return f"loop dims are not distinct: {names}"
+        for dim in self.dims:
+            if dim.extent < 1:
+                return f"loop dim {dim.name} has extent {dim.extent}"
+        for role, maps, shapes in (
+            ("operand", self.operands, operand_shapes),
+            ("result", self.results, result_shapes),
+        ):
+            if len(maps) != len(shapes):
+                return f"{len(maps)} {role} maps for {len(shapes)} {role}s"
+            for number, (tmap, shape) in enumerate(zip(maps, shapes, strict=True)):
+                if len(tmap.indices) != len(shape):
+                    return (
+                        f"{role} #{number} has rank {len(shape)} but its index map "
+                        f"has {len(tmap.indices)} indices"
+                    )
+                for axis, (index, size) in enumerate(zip(tmap.indices, shape, strict=True)):
+                    for d in index.dims():
+                        if d not in self.extents:
+                            return f"{role} #{number} uses unknown loop dim {d}"
+                    if isinstance(index, GatheredIndex) or tmap.guarded:
+                        continue
+                    lo, hi = index.bounds(self.extents)
+                    if lo < 0 or hi >= size:
+                        return (
+                            f"{role} #{number} dim {axis} is indexed from {lo} to {hi} "
+                            f"but has size {size}"
+                        )
+        return None
+
+    def __str__(self) -> str:
+        dims = ", ".join(map(str, self.dims))
+        ins = ", ".join(map(str, self.operands))
+        outs = ", ".join(map(str, self.results))
+        combine = f" combine {self.combiner}" if self.combiner else ""
+        return f"({dims}) ins({ins}) outs({outs}){combine}"
