@@ -212,7 +212,9 @@ class IterationDomain:
                         f"{role} #{number} has rank {len(shape)} but its index map "
                         f"has {len(tmap.indices)} indices"
                     )
-                for axis, (index, size) in enumerate(zip(tmap.indices, shape, strict=True)):
+                for axis, (index, size) in enumerate(
+                    zip(tmap.indices, shape, strict=True)
+                ):
                     for d in index.dims():
                         if d not in self.extents:
                             return f"{role} #{number} uses unknown loop dim {d}"

@@ -1,0 +1,141 @@
+"""MLIR-style diagnostics shared by every T10ir tool.
+
+Every error a user can cause (bad IR, a bad option, a missing file, a plan that does not
+fit) becomes one line `file:line:col: error: message` (or `tool: error: message` when there
+is no location) and exit code 1, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+
+
+class ToolError(Exception):
+    """An error caused by the tool's input: printed as one diagnostic, exit code 1."""
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def render(self, tool: str) -> str:
+        return f"{self.location or tool}: error: {self.message}"
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def op_location(op: Operation) -> str | None:
+    """`file:line:col` of an op parsed from a file, or of its closest located ancestor."""
+    current: Operation | None = op
+    while current is not None:
+        loc = current.location
+        if isinstance(loc, FileLineColLoc):
+            return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+        current = current.parent_op()
+    return None
+
+
+class LocatingParser(Parser):
+    """A parser that records each op's source position in its `location`.
+
+    xDSL's parser leaves locations unknown unless written as `loc(...)`; diagnostics need
+    them to point at the op that failed to verify.
+    """
+
+    def __init__(
+        self, ctx: Context, text: str, name: str, line_offset: int = 0
+    ) -> None:
+        super().__init__(ctx, text, name)
+        self._name = name
+        self._line_offset = line_offset
+        self._line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span.start
+        op = super().parse_operation()
+        if not isinstance(op.location, FileLineColLoc):
+            line = bisect.bisect_right(self._line_starts, start)
+            column = start - self._line_starts[line - 1] + 1
+            op.location = FileLineColLoc(
+                StringAttr(self._name),
+                IntAttr(line + self._line_offset),
+                IntAttr(column),
+            )
+        return op
+
+
+def parse_error_location(error: ParseError, name: str, line_offset: int = 0) -> str:
+    location = error.span.get_location()
+    return f"{name}:{location.line + line_offset}:{location.col}"
+
+
+def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> ModuleOp:
+    """Parse `text` into a module, turning a parse error into a located ToolError."""
+    try:
+        return LocatingParser(ctx, text, name, line_offset).parse_module()
+    except ParseError as error:
+        message = error.msg.strip()
+        if not message or message.startswith("in "):
+            message = f"unexpected '{error.span.text}' {message}".strip()
+        raise ToolError(
+            message, parse_error_location(error, name, line_offset)
+        ) from None
+
+
+def read_file(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+
+
+def verify_module(module: ModuleOp) -> None:
+    """Verify every op in order, raising a ToolError located at the first bad op."""
+    for op in module.walk(reverse=False):
+        try:
+            op.verify(verify_nested_ops=False)
+        except (VerifyException, DiagnosticException) as error:
+            message = str(error.args[0]) if error.args else str(error)
+            message = message.removeprefix("Operation does not verify: ")
+            raise ToolError(f"'{op.name}' op {message}", op_location(op)) from None
+
+
+def run_tool(tool: str, body: Callable[[], int]) -> None:
+    """Run a tool's body, turning every user-caused error into one diagnostic line."""
+    try:
+        code = body()
+    except ToolError as error:
+        print(error.render(tool), file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as error:  # a bug of T10ir's own, not of the input
+        if os.environ.get("T10IR_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"{tool}: internal error: {type(error).__name__}: {error} "
+            "(set T10IR_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        code = 2
+    sys.exit(code)
