@@ -1,0 +1,383 @@
+"""t10-run end to end: summary, .npz round trip, determinism and one-line diagnostics."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from t10ir.context import make_context
+from t10ir.dialects.top import Top
+from t10ir.interp import kernels
+from t10ir.interp.reference import ADAPTERS, find_entry, random_inputs, run_function
+from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
+from t10ir.tools.t10_run import main
+
+MODEL = """\
+func.func @block(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %g = top.gelu %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  func.return %g : tensor<2x4xf32>
+}
+func.func @main(%a: tensor<2x3xf32>, %w: tensor<3x4xf32> {top.weight}, %b: tensor<3xf16>) -> (tensor<2x4xf32>, tensor<2xf32>, tensor<3xf16>) {
+  %m = top.matmul %a, %w : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %c = arith.constant dense<[0.5, -1.0, 2.0, 0.0]> : tensor<4xf32>
+  %s = top.add %m, %c : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %g = func.call @block(%s) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %r = top.reduce %g {kind = "max", axes = array<i64: 1>, keepdims = false} : (tensor<2x4xf32>) -> tensor<2xf32>
+  %h = top.reshape %r : (tensor<2xf32>) -> tensor<2xf32>
+  %e = top.exp %h : (tensor<2xf32>) -> tensor<2xf32>
+  %q = top.clip %e {min = 0.0 : f64, max = 4.0 : f64} : (tensor<2xf32>) -> tensor<2xf32>
+  %f = top.concat %q {axis = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  %o = top.slice %f {starts = array<i64: 0>, ends = array<i64: 2>, steps = array<i64: 1>} : (tensor<2xf32>) -> tensor<2xf32>
+  %z = top.sub %o, %o : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %y = top.add %o, %z : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %half = top.tanh %y : (tensor<2xf32>) -> tensor<2xf32>
+  %out = top.neg %half : (tensor<2xf32>) -> tensor<2xf32>
+  %t = top.sigmoid %out : (tensor<2xf32>) -> tensor<2xf32>
+  %u = top.relu %t : (tensor<2xf32>) -> tensor<2xf32>
+  %v = top.sqrt %u : (tensor<2xf32>) -> tensor<2xf32>
+  %k = top.transpose %v {perm = array<i64: 0>} : (tensor<2xf32>) -> tensor<2xf32>
+  %l = top.mul %k, %k : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %b2 = top.mul %b, %b : (tensor<3xf16>, tensor<3xf16>) -> tensor<3xf16>
+  func.return %g, %l, %b2 : tensor<2x4xf32>, tensor<2xf32>, tensor<3xf16>
+}
+"""
+
+
+def expected_outputs(
+    a: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MODEL in plain numpy (float64; f16 math for the f16 output)."""
+    g = kernels.gelu((a.astype(np.float64) @ w) + [0.5, -1.0, 2.0, 0.0])
+    q = np.clip(np.exp(g.max(axis=1)), 0.0, 4.0)
+    t = 1 / (1 + np.exp(np.tanh(q)))
+    return g, t, b * b
+
+
+def write(tmp_path: Path, text: str, name: str = "model.mlir") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_summary_is_an_aligned_table(tmp_path: Path, capsys) -> None:
+    code, out, err = run([write(tmp_path, MODEL)], capsys)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["name", "shape", "dtype", "mean", "sum", "crc32"]
+    assert lines[1].split()[:3] == ["out0", "2x4", "float32"]
+    assert lines[2].split()[:3] == ["out1", "2", "float32"]
+    assert lines[3].split()[:3] == ["out2", "3", "float16"]
+    assert len(lines) == 4
+    assert lines[0].index("dtype") == lines[1].index("float32") == lines[3].index("float16")
+
+
+def test_inputs_and_output_round_trip(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float16)
+    np.savez(tmp_path / "in.npz", arg0=a, arg1=w, arg2=b)
+    out_path = tmp_path / "out.npz"
+    code, out, err = run([write(tmp_path, MODEL), "--inputs", str(tmp_path / "in.npz"),
+                          "--output", str(out_path)], capsys)
+    assert (code, err) == (0, "")
+    g, t, b2 = expected_outputs(a, w, b)
+    with np.load(out_path) as result:
+        assert sorted(result.files) == ["out0", "out1", "out2"]
+        assert [result[f"out{i}"].dtype for i in range(3)] == [np.float32] * 2 + [np.float16]
+        np.testing.assert_allclose(result["out0"], g, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(result["out1"], t, rtol=1e-5)
+        np.testing.assert_array_equal(result["out2"], b2)
+
+
+def test_same_seed_gives_identical_output(tmp_path: Path, capsys) -> None:
+    model = write(tmp_path, MODEL)
+    runs = []
+    for name, seed in [("a", "7"), ("b", "7"), ("c", "8")]:
+        output = tmp_path / f"{name}.npz"
+        code, out, _ = run([model, "--seed", seed, "--output", str(output)], capsys)
+        assert code == 0
+        runs.append((out, output.read_bytes()))
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[2][0]
+
+
+def test_default_inputs_are_seed_zero(tmp_path: Path, capsys) -> None:
+    model = write(tmp_path, MODEL)
+    assert run([model], capsys)[1] == run([model, "--seed", "0"], capsys)[1]
+
+
+def test_compute_dtype_float64_is_closer(tmp_path: Path, capsys) -> None:
+    model = write(tmp_path, MODEL)
+    module = parse_module(make_context(), MODEL, model)
+    inputs = random_inputs(find_entry(module, None), 0)
+    exact = expected_outputs(*inputs)[0]
+    single = run_function(module, None, inputs, np.float32)[0]
+    double = run_function(module, None, inputs, np.float64)[0]
+    assert single.dtype == double.dtype == np.float32
+    assert np.abs(double - exact).max() <= np.abs(single - exact).max()
+    np.testing.assert_allclose(double, exact.astype(np.float32), rtol=1e-6, atol=1e-7)
+
+
+def test_entry_selects_a_nested_function(tmp_path: Path, capsys) -> None:
+    code, out, _ = run([write(tmp_path, MODEL), "--entry", "block"], capsys)
+    assert code == 0
+    assert [line.split()[:3] for line in out.splitlines()[1:]] == [["out0", "2x4", "float32"]]
+
+
+GATHER = """\
+func.func @lookup(%table: tensor<7x3xf32>, %ids: tensor<2x2xi32>) -> tensor<2x2x3xf32> {
+  %g = top.gather %table, %ids {axis = 0 : i64} : (tensor<7x3xf32>, tensor<2x2xi32>) -> tensor<2x2x3xf32>
+  func.return %g : tensor<2x2x3xf32>
+}
+func.func @main(%table: tensor<7x3xf32>, %ids: tensor<40xi64>, %x: tensor<5x3xf16>) -> (tensor<4x2x2x3xf32>, tensor<40x3xf16>) {
+  %r = top.reshape %ids : (tensor<40xi64>) -> tensor<4x10xi64>
+  %s = top.slice %r {starts = array<i64: 0, 0>, ends = array<i64: 4, 4>, steps = array<i64: 1, 1>} : (tensor<4x10xi64>) -> tensor<4x4xi64>
+  %t = top.reshape %s : (tensor<4x4xi64>) -> tensor<16xi64>
+  %u = top.gather %table, %t {axis = 0 : i64} : (tensor<7x3xf32>, tensor<16xi64>) -> tensor<16x3xf32>
+  %v = top.reshape %u : (tensor<16x3xf32>) -> tensor<4x2x2x3xf32>
+  %h = top.gather %x, %ids {axis = 0 : i64} : (tensor<5x3xf16>, tensor<40xi64>) -> tensor<40x3xf16>
+  func.return %v, %h : tensor<4x2x2x3xf32>, tensor<40x3xf16>
+}
+"""
+
+
+def test_random_indices_stay_in_range_of_every_gather(tmp_path: Path) -> None:
+    module = parse_module(make_context(), GATHER, "gather.mlir")
+    table, ids, x = random_inputs(find_entry(module, "main"), 3)
+    assert ids.dtype == np.int64 and x.dtype == np.float16
+    assert ids.min() >= 0 and ids.max() < 5 and ids.max() > 1  # the smaller table bounds
+    _, lookup_ids = random_inputs(find_entry(module, "lookup"), 3)
+    assert lookup_ids.max() < 7
+    v, h = run_function(module, "main", [table, ids, x])
+    np.testing.assert_array_equal(v.reshape(16, 3), table[ids.reshape(4, 10)[:, :4].ravel()])
+    np.testing.assert_array_equal(h, x[ids])
+    assert h.dtype == np.float16
+
+
+def test_random_indices_follow_calls() -> None:
+    text = GATHER.replace("@main(", "@unused(") + """\
+func.func @caller(%table: tensor<7x3xf32>, %ids: tensor<2x2xi32>) -> tensor<2x2x3xf32> {
+  %g = func.call @lookup(%table, %ids) : (tensor<7x3xf32>, tensor<2x2xi32>) -> tensor<2x2x3xf32>
+  func.return %g : tensor<2x2x3xf32>
+}
+"""
+    module = parse_module(make_context(), text, "calls.mlir")
+    for seed in range(5):
+        _, ids = random_inputs(find_entry(module, "caller"), seed)
+        assert 0 <= ids.min() and ids.max() < 7
+
+
+def test_without_entry_the_uncalled_function_runs(tmp_path: Path) -> None:
+    module = parse_module(make_context(), MODEL, "m.mlir")
+    assert find_entry(module, None).sym_name.data == "main"
+    ambiguous = parse_module(make_context(), GATHER, "g.mlir")
+    with pytest.raises(ToolError, match="@lookup, @main"):
+        find_entry(ambiguous, None)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+DIAGNOSTIC = re.compile(r"^\S.*: error: .+$")
+
+
+def assert_one_line_error(code: int, out: str, err: str, pattern: str) -> None:
+    assert code == 1
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and DIAGNOSTIC.match(err.rstrip("\n")), err
+    assert re.search(pattern, err), err
+
+
+def test_missing_file(tmp_path: Path, capsys) -> None:
+    assert_one_line_error(*run([str(tmp_path / "nope.mlir")], capsys),
+                          r"^t10-run: error: cannot read '.*nope\.mlir'")
+
+
+def test_malformed_ir_is_located(tmp_path: Path, capsys) -> None:
+    bad = "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n  %r = top.relu %a :\n}\n"
+    assert_one_line_error(*run([write(tmp_path, bad)], capsys), r"model\.mlir:\d+:\d+: error:")
+
+
+def test_invalid_ir_is_located(tmp_path: Path, capsys) -> None:
+    bad = """\
+func.func @main(%a: tensor<2xf32>) -> tensor<3xf32> {
+  %r = top.reshape %a : (tensor<2xf32>) -> tensor<3xf32>
+  func.return %r : tensor<3xf32>
+}
+"""
+    assert_one_line_error(*run([write(tmp_path, bad)], capsys),
+                          r"model\.mlir:2:\d+: error: 'top\.reshape' op")
+
+
+GOOD_INPUTS = {
+    "arg0": np.zeros((2, 3), np.float32),
+    "arg1": np.zeros((3, 4), np.float32),
+    "arg2": np.zeros(3, np.float16),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"arg0": np.zeros((3, 2), np.float32)},
+         r"in\.npz: error: input arg0 is 3x2 float32, expected tensor<2x3xf32>"),
+        ({"arg2": np.zeros(3)},
+         r"in\.npz: error: input arg2 is 3 float64, expected tensor<3xf16>"),
+        ({"arg1": None}, r"in\.npz: error: inputs lacks arg1; @main takes 3"),
+        ({"extra": np.zeros(1)}, r"in\.npz: error: inputs has unexpected extra"),
+    ],
+    ids=["shape", "dtype", "missing", "extra"],
+)
+def test_bad_inputs(tmp_path: Path, capsys, changes: dict, pattern: str) -> None:
+    arrays = {k: v for k, v in (GOOD_INPUTS | changes).items() if v is not None}
+    np.savez(tmp_path / "in.npz", **arrays)
+    result = run([write(tmp_path, MODEL), "--inputs", str(tmp_path / "in.npz")], capsys)
+    assert_one_line_error(*result, pattern)
+
+
+def test_inputs_not_an_npz(tmp_path: Path, capsys) -> None:
+    (tmp_path / "in.npz").write_text("not a zip")
+    result = run([write(tmp_path, MODEL), "--inputs", str(tmp_path / "in.npz")], capsys)
+    assert_one_line_error(*result, r"^t10-run: error: cannot read inputs")
+
+
+def test_unknown_entry(tmp_path: Path, capsys) -> None:
+    assert_one_line_error(*run([write(tmp_path, MODEL), "--entry", "nope"], capsys),
+                          r"^t10-run: error: no function named '@nope'")
+
+
+def test_op_without_kernel_is_located(tmp_path: Path, capsys) -> None:
+    text = """\
+func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {
+  %r = arith.addf %a, %a : tensor<2xf32>
+  func.return %r : tensor<2xf32>
+}
+"""
+    assert_one_line_error(*run([write(tmp_path, text)], capsys),
+                          r"model\.mlir:2:\d+: error: 'arith\.addf' op has no reference")
+
+
+def test_gather_index_out_of_range_is_located(tmp_path: Path, capsys) -> None:
+    text = GATHER.split("func.func @main")[0]
+    np.savez(tmp_path / "in.npz", arg0=np.zeros((7, 3), np.float32),
+             arg1=np.array([[0, 1], [7, 2]], np.int32))
+    result = run([write(tmp_path, text), "--inputs", str(tmp_path / "in.npz")], capsys)
+    assert_one_line_error(*result, r"model\.mlir:2:\d+: error: 'top\.gather' op gather "
+                                   r"index 7 is out of range")
+
+
+def test_unwritable_output(tmp_path: Path, capsys) -> None:
+    result = run([write(tmp_path, MODEL), "--output", str(tmp_path / "no" / "o.npz")], capsys)
+    assert_one_line_error(*result, r"^t10-run: error: cannot write")
+
+
+def test_console_script_reports_errors_in_one_line(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("t10-run")
+    done = subprocess.run([str(script), str(tmp_path / "missing.mlir")],
+                          capture_output=True, text=True, timeout=60)
+    assert_one_line_error(done.returncode, done.stdout, done.stderr, r"cannot read")
+
+
+# --- every top op through its adapter ----------------------------------------------------------
+
+ALL_OPS = """\
+func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<6x2x3x3xf32>, %bias: tensor<6xf32>,
+                %c: tensor<4xf32>, %p: tensor<4xf32>, %t: tensor<5x4xf32>, %i: tensor<3xi32>)
+    -> (tensor<1x6x3x3xf32>, tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>, tensor<1x4x1x1xf32>,
+        tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<3x4xf32>,
+        tensor<1x6x4xf32>, tensor<6x6x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>,
+        tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>,
+        tensor<1x4x1x6xf32>, tensor<10x4xf32>, tensor<5xf32>) {
+  %conv = top.conv2d %x, %w, %bias {strides = array<i64: 2, 1>, dilations = array<i64: 1, 2>, pads = array<i64: 1, 0, 0, 1>, group = 2 : i64} : (tensor<1x4x6x6xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x3x3xf32>
+  %mp = top.maxpool %x {kernel = array<i64: 3, 2>, strides = array<i64: 2, 2>, pads = array<i64: 1, 0, 0, 0>} : (tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32>
+  %ap = top.avgpool %x {kernel = array<i64: 3, 2>, strides = array<i64: 2, 2>, pads = array<i64: 1, 0, 0, 0>, count_include_pad = false} : (tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32>
+  %gp = top.global_avgpool %x : (tensor<1x4x6x6xf32>) -> tensor<1x4x1x1xf32>
+  %sm = top.softmax %x {axis = 1 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>
+  %ln = top.layernorm %x, %bias, %bias {axis = -1 : i64, epsilon = 1.0e-05 : f64} : (tensor<1x4x6x6xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<1x4x6x6xf32>
+  %bn = top.batchnorm %x, %c, %p, %p, %p {epsilon = 2.0 : f64} : (tensor<1x4x6x6xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x6x6xf32>
+  %ga = top.gather %t, %i {axis = 0 : i64} : (tensor<5x4xf32>, tensor<3xi32>) -> tensor<3x4xf32>
+  %rd = top.reduce %x {kind = "mean", axes = array<i64: 1, -2>, keepdims = false} : (tensor<1x4x6x6xf32>) -> tensor<1x6xf32>
+  %rs = top.reshape %rd : (tensor<1x6xf32>) -> tensor<1x6x1xf32>
+  %c2 = top.reshape %c : (tensor<4xf32>) -> tensor<1x4xf32>
+  %mm = top.matmul %rs, %c2 : (tensor<1x6x1xf32>, tensor<1x4xf32>) -> tensor<1x6x4xf32>
+  %tr = top.transpose %x {perm = array<i64: 2, 0, 3, 1>} : (tensor<1x4x6x6xf32>) -> tensor<6x1x6x4xf32>
+  %trr = top.reshape %tr : (tensor<6x1x6x4xf32>) -> tensor<6x6x4xf32>
+  %dv = top.div %c, %p : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %mx = top.max %c, %p : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %mn = top.min %c, %p : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %ab = top.mul %c, %c : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %pw = top.pow %ab, %p : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %lg = top.log %ab : (tensor<4xf32>) -> tensor<4xf32>
+  %rq = top.rsqrt %ab : (tensor<4xf32>) -> tensor<4xf32>
+  %ef = top.erf %c : (tensor<4xf32>) -> tensor<4xf32>
+  %sl = top.slice %x {starts = array<i64: 0, 1, -100, 0>, ends = array<i64: 1, 4, 3, 100>, steps = array<i64: 1, 2, 3, 1>} : (tensor<1x4x6x6xf32>) -> tensor<1x2x1x6xf32>
+  %cc = top.concat %sl, %sl {axis = 1 : i64} : (tensor<1x2x1x6xf32>, tensor<1x2x1x6xf32>) -> tensor<1x4x1x6xf32>
+  %ct = top.concat %t, %t {axis = 0 : i64} : (tensor<5x4xf32>, tensor<5x4xf32>) -> tensor<10x4xf32>
+  %e = top.expr %t, %c {expr = "output0[N] +=! input0[N, K] * input1[K];"} : (tensor<5x4xf32>, tensor<4xf32>) -> tensor<5xf32>
+  func.return %conv, %mp, %ap, %gp, %sm, %ln, %bn, %ga, %mm, %trr, %dv, %mx, %mn, %pw, %lg,
+              %rq, %ef, %ab, %cc, %ct, %e
+      : tensor<1x6x3x3xf32>, tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>, tensor<1x4x1x1xf32>,
+        tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<3x4xf32>,
+        tensor<1x6x4xf32>, tensor<6x6x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>,
+        tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>,
+        tensor<1x4x1x6xf32>, tensor<10x4xf32>, tensor<5xf32>
+}
+"""
+
+
+def test_every_top_op_runs_through_its_adapter() -> None:
+    module = parse_module(make_context(), ALL_OPS, "all.mlir")
+    verify_module(module)
+    assert set(Top.operations) <= set(ADAPTERS)
+    inputs = random_inputs(find_entry(module, None), 1)
+    x, w, bias, c, p, t, i = inputs
+    got = run_function(module, None, inputs)
+    sq = c * c
+    sliced = x[:, 1:4:2, 0:3:3, :]
+    expected = [
+        kernels.conv2d(x, w, bias, (2, 1), (1, 2), (1, 0, 0, 1), 2),
+        kernels.maxpool(x, (3, 2), (2, 2), (1, 0, 0, 0)),
+        kernels.avgpool(x, (3, 2), (2, 2), (1, 0, 0, 0), False),
+        kernels.global_avgpool(x),
+        kernels.softmax(x, 1),
+        kernels.layernorm(x, bias, bias, -1, 1e-5),
+        kernels.batchnorm(x, c, p, p, p, 2.0),
+        t[i],
+        x.mean(axis=(1, 2)).reshape(1, 6, 1) @ c.reshape(1, 4),
+        x.transpose(2, 0, 3, 1).reshape(6, 6, 4),
+        c / p, np.maximum(c, p), np.minimum(c, p), sq**p, np.log(sq), 1 / np.sqrt(sq),
+        kernels.erf(c), sq,
+        np.concatenate([sliced, sliced], axis=1),
+        np.concatenate([t, t]),
+        t @ c,
+    ]
+    assert len(got) == len(expected)
+    for index, (value, reference) in enumerate(zip(got, expected, strict=True)):
+        assert value.dtype == np.float32 and value.shape == reference.shape, index
+        np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6, err_msg=str(index))
+
+
+def test_expr_error_is_located(tmp_path: Path, capsys) -> None:
+    text = """\
+func.func @main(%t: tensor<5x4xf32>, %c: tensor<4xf32>) -> tensor<5xf32> {
+  %e = top.expr %t, %c {expr = "output0[N] +=! input0[N, K] * input1[K];"} : (tensor<5x4xf32>, tensor<4xf32>) -> tensor<5xf32>
+  func.return %e : tensor<5xf32>
+}
+"""
+    code, out, err = run([write(tmp_path, text)], capsys)
+    assert (code, err) == (0, "")
+    bad = text.replace("input1[K];", "input1[K] +;")
+    assert_one_line_error(*run([write(tmp_path, bad)], capsys), r"model\.mlir:2:\d+: error:")
