@@ -11,7 +11,7 @@ import numpy as np
 from t10ir.domain import IterationDomain
 from t10ir.expr import evaluate as _evaluate
 from t10ir.expr.plan import Plan, resolve
-from t10ir.expr.syntax import Statement, parse_statement
+from t10ir.expr.syntax import Access, Statement, parse_statement
 
 
 @functools.lru_cache(maxsize=1024)
@@ -38,6 +38,11 @@ class EinsteinExpr:
 
     text: str
     statement: Statement
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether the expression only moves data: `output0[...] = input0[...]`."""
+        return self.statement.op == "=" and isinstance(self.statement.body, Access)
 
     def plan(
         self,

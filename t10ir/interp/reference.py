@@ -306,8 +306,14 @@ class _Interpreter:
             raise ToolError(f"recursive call to @{name} cannot be run", op_location(func_op))
         self.active.add(name)
         env: dict[SSAValue, np.ndarray] = dict(zip(func_op.args, args, strict=True))
-        for op in func_op.body.block.ops:
+        ops = list(func_op.body.block.ops)
+        # Drop each value after its last use: whole models must not keep every tensor.
+        last_use = {v: i for i, op in enumerate(ops) for v in op.operands}
+        for index, op in enumerate(ops):
             operands = [env[v] for v in op.operands]
+            for value in set(op.operands):
+                if last_use[value] == index:
+                    del env[value]
             if isinstance(op, func.ReturnOp):
                 self.active.remove(name)
                 return operands

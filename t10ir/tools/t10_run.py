@@ -8,6 +8,7 @@ compared byte for byte.
 from __future__ import annotations
 
 import argparse
+import sys
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="t10-run", description="Run a top-level module on the numpy reference."
     )
-    parser.add_argument("file", help="input .mlir file")
+    parser.add_argument("file", help="input .mlir file (- for standard input)")
     parser.add_argument("--entry", help="function to run (default: the only uncalled one)")
     parser.add_argument("--inputs", help=".npz with arrays arg0, arg1, ...")
     parser.add_argument("--seed", type=_seed, default=0,
@@ -120,7 +121,9 @@ def summary(outputs: Sequence[np.ndarray]) -> str:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    module = parse_module(make_context(), read_file(args.file), args.file)
+    text = sys.stdin.read() if args.file == "-" else read_file(args.file)
+    name = "<stdin>" if args.file == "-" else args.file
+    module = parse_module(make_context(), text, name)
     verify_module(module)
     func_op = find_entry(module, args.entry)
     if args.inputs is not None:

@@ -1,0 +1,118 @@
+"""Which cost formula a sub-operator takes, decided from its iteration domain alone.
+
+Partitioning never looks at op names (primer, section 3), so neither does costing. The
+rules, in order:
+
+1. `is_copy` (the caller knows the op only moves data: transpose, reshape, slice, concat,
+   gather; a domain has no body to tell a copy from `relu`): COPY.
+2. Reduction dims present, combiner `sum`, no result indexed by a reduction dim, and at
+   least two operands each indexed by every reduction dim: a contraction. It is a
+   CONVOLUTION when an index of one of the two contracted operands is a window, a
+   single affine index over both a parallel and a reduction dim (`oh*2 + kh`), and a
+   CONTRACTION otherwise (matmul, batched matmul, einsum).
+3. Any other domain with reduction dims: REDUCTION (reduce, pooling, and the
+   normalizations softmax and layernorm, whose result is indexed by the reduction dims).
+4. No reduction dims and more than one operand: ELEMENTWISE (add, bias, batchnorm).
+5. No reduction dims and at most one operand: UNARY.
+
+For a contraction the loop dims map to the matmul fit's quantities as an implicit GEMM:
+`k` = the reduction dims, `m` / `n` = the parallel dims indexing only the first / only the
+second contracted operand, `batch` = the parallel dims indexing both or neither. A
+convolution thus becomes `m = N*OH*OW`, `n = F`, `k = C*KH*KW`, `batch = groups`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from t10ir.domain import DimKind, IterationDomain, LinearIndex
+
+
+class SubOpKind(StrEnum):
+    CONTRACTION = "contraction"
+    CONVOLUTION = "convolution"
+    REDUCTION = "reduction"
+    ELEMENTWISE = "elementwise"
+    UNARY = "unary"
+    COPY = "copy"
+
+    @property
+    def is_contraction(self) -> bool:
+        """Costed by the matmul fit (convolutions as their implicit GEMM)."""
+        return self in (SubOpKind.CONTRACTION, SubOpKind.CONVOLUTION)
+
+
+@dataclass(frozen=True)
+class SubOpShape:
+    """A domain reduced to what its cost formula reads: the kind, and which loop dims
+    multiply into each quantity. Computed once per op, then applied to many plans.
+
+    `elements` (all loop dims: every point reads one element of the first operand and
+    writes or combines into one of the result) is the count of the element-linear fits;
+    `m`, `n`, `k`, `batch` are empty unless the kind is a contraction.
+    """
+
+    kind: SubOpKind
+    elements: tuple[str, ...]
+    m: tuple[str, ...] = ()
+    n: tuple[str, ...] = ()
+    k: tuple[str, ...] = ()
+    batch: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(domain: IterationDomain, is_copy: bool = False) -> SubOpShape:
+        kind = classify(domain, is_copy)
+        elements = tuple(d.name for d in domain.dims)
+        if not kind.is_contraction:
+            return SubOpShape(kind, elements)
+        lhs, rhs = (set(t.dims()) for t in _contracted_operands(domain)[:2])
+        parallel = [d.name for d in domain.parallel_dims]
+        return SubOpShape(
+            kind,
+            elements,
+            m=tuple(d for d in parallel if d in lhs and d not in rhs),
+            n=tuple(d for d in parallel if d in rhs and d not in lhs),
+            k=tuple(d.name for d in domain.reduction_dims),
+            batch=tuple(d for d in parallel if (d in lhs) == (d in rhs)),
+        )
+
+    @staticmethod
+    def canonical(kind: SubOpKind) -> SubOpShape:
+        """The shape whose quantities are loop dims of the same name (`m`, `n`, `k`,
+        `batch`, or `elements`), to cost a kind without a domain."""
+        if kind.is_contraction:
+            return SubOpShape(
+                kind, ("batch", "m", "n", "k"), ("m",), ("n",), ("k",), ("batch",)
+            )
+        return SubOpShape(kind, ("elements",))
+
+
+def classify(domain: IterationDomain, is_copy: bool = False) -> SubOpKind:
+    """The kind of sub-operator of `domain`, by the rules of this module's docstring."""
+    if is_copy:
+        return SubOpKind.COPY
+    reduction = {d.name for d in domain.reduction_dims}
+    if not reduction:
+        return SubOpKind.ELEMENTWISE if len(domain.operands) > 1 else SubOpKind.UNARY
+    normalizes = any(reduction & set(r.dims()) for r in domain.results)
+    contracted = _contracted_operands(domain)
+    if domain.combiner != "sum" or normalizes or len(contracted) < 2:
+        return SubOpKind.REDUCTION
+    windowed = any(
+        isinstance(index, LinearIndex)
+        and {domain.dims[_position(domain, d)].kind for d in index.dims()}
+        == {DimKind.PARALLEL, DimKind.REDUCTION}
+        for tmap in contracted[:2]
+        for index in tmap.indices
+    )
+    return SubOpKind.CONVOLUTION if windowed else SubOpKind.CONTRACTION
+
+
+def _contracted_operands(domain: IterationDomain):
+    reduction = {d.name for d in domain.reduction_dims}
+    return [t for t in domain.operands if reduction <= set(t.dims())]
+
+
+def _position(domain: IterationDomain, name: str) -> int:
+    return next(i for i, d in enumerate(domain.dims) if d.name == name)

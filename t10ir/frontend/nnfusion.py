@@ -1,0 +1,305 @@
+"""Import NNFusion `einstein_v2` graphs (T10's evaluation inputs) as `top` functions.
+
+A graph is a JSON list of nodes `[id, " - einstein_v2(\"<expr>\", input_dict={...})", op_type,
+[[producer_id, output_index], ...]]`. Producers that are not nodes are the graph's
+parameters; `Result` nodes name the outputs. As in T10's model parser, extent 99 stands for
+the batch size and 66 for the sequence length (99 x 66 = 6534 for their product, other
+multiples for multiples of them).
+
+Every node becomes a `top.expr` op holding its (substituted) expression, except the pure
+data movement T10 drops from its plans: a copy that reads its input in row-major order
+(NNFusion's `## @: memcpy` reshapes) becomes `top.reshape` and a plain permutation becomes
+`top.transpose`, so that later passes see them
+as layout changes rather than computations. Either way the function computes what the graph
+computes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    ModuleOp,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+
+from t10ir.dialects.top import WEIGHT_ATTR, ExprOp, ReshapeOp, TransposeOp
+from t10ir.domain import IterationDomain, LinearIndex
+from t10ir.expr import ExprError, parse_expression, split_nnfusion_node
+from t10ir.tools.diagnostics import ToolError
+
+BATCH_PLACEHOLDER = 99
+SEQUENCE_PLACEHOLDER = 66
+
+_DTYPES: dict[str, Attribute] = {
+    "float16": Float16Type(),
+    "float32": Float32Type(),
+    "float64": Float64Type(),
+    "int32": IntegerType(32),
+    "int64": IntegerType(64),
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    dtype: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: int
+    op_type: str
+    expr: str | None
+    inputs: tuple[TensorSpec, ...]
+    producers: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """The batch size and sequence length the graph's placeholder extents stand for."""
+
+    batch: int = 1
+    seq: int = 128
+
+    def extent(self, value: int) -> int:
+        both = BATCH_PLACEHOLDER * SEQUENCE_PLACEHOLDER
+        if value % both == 0:
+            return value // both * self.batch * self.seq
+        if value % BATCH_PLACEHOLDER == 0:
+            return value // BATCH_PLACEHOLDER * self.batch
+        if value % SEQUENCE_PLACEHOLDER == 0:
+            return value // SEQUENCE_PLACEHOLDER * self.seq
+        return value
+
+    def shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        return tuple(self.extent(v) for v in shape)
+
+    def expression(self, expr: str) -> str:
+        """Substitute the extents of `where D in N` clauses."""
+        return re.sub(
+            r"(\bin\s+)(\d+)", lambda m: f"{m.group(1)}{self.extent(int(m.group(2)))}", expr
+        )
+
+
+def load_graph(path: str) -> list[GraphNode]:
+    """The nodes of an NNFusion JSON graph file."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ToolError(f"not a JSON graph: {error.msg}", f"{path}:{error.lineno}:{error.colno}") from None
+    if not isinstance(raw, list):
+        raise ToolError(f"'{path}' is not an NNFusion graph: expected a JSON list of nodes")
+    nodes: list[GraphNode] = []
+    for entry in raw:
+        if not (isinstance(entry, list) and len(entry) == 4):
+            raise ToolError(f"'{path}': malformed node {str(entry)[:80]}")
+        node_id, text, op_type, producers = entry
+        expr: str | None = None
+        inputs: tuple[TensorSpec, ...] = ()
+        if text.strip():
+            expr, input_dict = split_nnfusion_node(text)
+            inputs = tuple(
+                TensorSpec(spec["dtype"], tuple(spec["shape"]))
+                for _, spec in sorted(input_dict.items(), key=lambda kv: _input_number(kv[0]))
+            )
+        nodes.append(
+            GraphNode(
+                id=int(node_id),
+                op_type=str(op_type),
+                expr=expr,
+                inputs=inputs,
+                producers=tuple((int(p), int(i)) for p, i in producers),
+            )
+        )
+    return nodes
+
+
+def _input_number(name: str) -> int:
+    return int(name.removeprefix("input"))
+
+
+def _tensor_type(spec: TensorSpec, placeholders: Placeholders) -> TensorType:
+    if spec.dtype not in _DTYPES:
+        raise ToolError(f"unsupported element type '{spec.dtype}'")
+    return TensorType(_DTYPES[spec.dtype], placeholders.shape(spec.shape))
+
+
+def _has_placeholder(spec: TensorSpec) -> bool:
+    return any(v % BATCH_PLACEHOLDER == 0 or v % SEQUENCE_PLACEHOLDER == 0 for v in spec.shape)
+
+
+def _activations(parameters: dict[int, TensorSpec]) -> set[int]:
+    """The parameters that are inputs rather than weights.
+
+    Those whose shape holds a batch or sequence placeholder, and integer ones (token ids);
+    in a graph without placeholders (NeRF), the largest parameter (the batch of rays).
+    """
+    found = {
+        p for p, spec in parameters.items() if _has_placeholder(spec) or spec.dtype.startswith("int")
+    }
+    if not found and parameters:
+        found.add(max(parameters, key=lambda p: (int(np.prod(parameters[p].shape)), -p)))
+    return found
+
+
+def _result_points(domain: IterationDomain, shape: Sequence[int]) -> dict[str, np.ndarray]:
+    """Each loop dim's value at every result element (as a broadcastable grid)."""
+    grids = np.indices(shape, sparse=True)
+    points: dict[str, np.ndarray] = {}
+    for index, grid in zip(domain.results[0].indices, grids, strict=True):
+        assert isinstance(index, LinearIndex) and len(index.terms) == 1
+        points[index.terms[0][0]] = grid
+    return points
+
+
+def _is_view(domain: IterationDomain, in_shape: Sequence[int], out_shape: Sequence[int]) -> bool:
+    """Whether a copy reads its input in row-major order, i.e. is a reshape."""
+    if int(np.prod(in_shape)) != int(np.prod(out_shape)) or domain.operands[0].guarded:
+        return False
+    points = _result_points(domain, out_shape)
+    strides = np.cumprod((1, *in_shape[::-1]))[::-1][1:]
+    offset = np.zeros(out_shape, dtype=np.int64)
+    for index, stride in zip(domain.operands[0].indices, strides, strict=True):
+        offset += index.evaluate(points) * int(stride)  # type: ignore[union-attr]
+    return bool(np.array_equal(offset.ravel(), np.arange(offset.size)))
+
+
+def _permutation(
+    domain: IterationDomain, in_shape: Sequence[int], out_shape: Sequence[int]
+) -> tuple[int, ...] | None:
+    """`perm` such that the copy is `np.transpose(input, perm)`, if it is one."""
+    result_dims = [index.terms[0][0] for index in domain.results[0].indices]  # type: ignore[union-attr]
+    input_dims: list[str] = []
+    for index in domain.operands[0].indices:
+        if not (isinstance(index, LinearIndex) and index.offset == 0 and index.terms
+                and len(index.terms) == 1 and index.terms[0][1] == 1):
+            return None
+        input_dims.append(index.terms[0][0])
+    if sorted(input_dims) != sorted(result_dims) or len(set(input_dims)) != len(input_dims):
+        return None
+    perm = tuple(input_dims.index(d) for d in result_dims)
+    return perm if tuple(in_shape[p] for p in perm) == tuple(out_shape) else None
+
+
+def _node_lines(path: str) -> dict[int, int]:
+    """Line of each node's expression text, for diagnostics (pretty-printed files)."""
+    lines = Path(path).read_text().splitlines()
+    found: dict[int, int] = {}
+    for number, line in enumerate(lines[:-1], start=1):
+        if re.fullmatch(r"\s*\d+,", line) and "einstein_v2" in lines[number]:
+            found[int(line.strip().rstrip(","))] = number + 1
+    return found
+
+
+class GraphImporter:
+    """Builds one `func.func` from the nodes of a graph."""
+
+    def __init__(self, path: str, placeholders: Placeholders) -> None:
+        self.path = path
+        self.placeholders = placeholders
+        self.nodes = load_graph(path)
+        self.lines = _node_lines(path)
+
+    def error(self, node: GraphNode, message: str, column: int | None = None) -> ToolError:
+        line = self.lines.get(node.id)
+        where = f"{self.path}:{line}:{column or 1}" if line else self.path
+        return ToolError(f"node {node.id} ({node.op_type}): {message}", where)
+
+    def build(self, name: str) -> ModuleOp:
+        defined = {node.id for node in self.nodes}
+        parameters: dict[int, TensorSpec] = {}
+        declared: dict[int, TensorSpec] = {}
+        for node in self.nodes:
+            for number, (producer, output) in enumerate(node.producers):
+                if output != 0:
+                    raise self.error(node, f"uses output {output} of node {producer}")
+                if not node.inputs:
+                    continue
+                if number >= len(node.inputs):
+                    raise self.error(node, f"has {len(node.producers)} producers but "
+                                     f"{len(node.inputs)} inputs in its input_dict")
+                target = declared if producer in defined else parameters
+                target.setdefault(producer, node.inputs[number])
+        parameter_ids = sorted(parameters)
+        arg_types = [_tensor_type(parameters[p], self.placeholders) for p in parameter_ids]
+        block = Block(arg_types=arg_types)
+        values: dict[int, SSAValue] = dict(zip(parameter_ids, block.args, strict=True))
+        outputs: list[SSAValue] = []
+        for node in self.nodes:
+            operands = []
+            for producer, _ in node.producers:
+                if producer not in values:
+                    raise self.error(node, f"uses node {producer} before it is defined")
+                operands.append(values[producer])
+            if node.op_type == "Result":
+                outputs.extend(operands)
+                continue
+            op = self.convert(node, operands, declared.get(node.id))
+            block.add_op(op)
+            values[node.id] = op.results[0]
+        block.add_op(ReturnOp(*outputs))
+        activations = _activations(parameters)
+        arg_attrs = ArrayAttr(
+            DictionaryAttr({} if p in activations else {WEIGHT_ATTR: UnitAttr()})
+            for p in parameter_ids
+        )
+        func = FuncOp(
+            name,
+            (arg_types, [v.type for v in outputs]),
+            Region(block),
+            arg_attrs=arg_attrs,
+        )
+        return ModuleOp([func])
+
+    def convert(
+        self, node: GraphNode, operands: list[SSAValue], declared: TensorSpec | None
+    ) -> Operation:
+        """The `top` op of one node: a layout change when it is one, else `top.expr`."""
+        if node.expr is None:
+            raise self.error(node, "has no einstein_v2 expression")
+        text = self.placeholders.expression(node.expr)
+        shapes = [operand.type.get_shape() for operand in operands]  # type: ignore[union-attr]
+        try:
+            expr = parse_expression(text)
+            shape = expr.output_shape(shapes)
+            domain = expr.iteration_domain(shapes)
+        except ExprError as error:
+            raise self.error(node, f"invalid expression: {error.message}") from None
+        dtype = declared.dtype if declared else node.inputs[0].dtype
+        if declared and self.placeholders.shape(declared.shape) != shape:
+            raise self.error(
+                node,
+                f"computes shape {list(shape)} but its consumer expects "
+                f"{list(self.placeholders.shape(declared.shape))}",
+            )
+        result_type = _tensor_type(TensorSpec(dtype, shape), self.placeholders)
+        element_type = operands[0].type.get_element_type()  # type: ignore[union-attr]
+        if expr.is_copy and element_type == result_type.element_type:
+            if _is_view(domain, shapes[0], shape):
+                return ReshapeOp(operands[0], result_type)
+            if (perm := _permutation(domain, shapes[0], shape)) is not None:
+                return TransposeOp(operands[0], result_type, perm)
+        return ExprOp(operands, text, result_type)
+
+
+def import_nnfusion(path: str, batch: int = 1, seq: int = 128, name: str | None = None) -> ModuleOp:
+    """Import the NNFusion graph at `path` as a module with one function."""
+    function = name or re.sub(r"\W", "_", Path(path).stem)
+    return GraphImporter(path, Placeholders(batch, seq)).build(function)

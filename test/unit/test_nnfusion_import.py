@@ -1,0 +1,163 @@
+"""`t10-import` of NNFusion einstein_v2 graphs, checked against numpy written here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.printer import Printer
+
+from t10ir.context import make_context
+from t10ir.dialects.top import ExprOp, ReshapeOp, TransposeOp, is_weight
+from t10ir.frontend.nnfusion import Placeholders, import_nnfusion
+from t10ir.interp.reference import run_function
+from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT.parent / "shared" / "models" / "t10-eval"
+TINY = ROOT / "examples" / "tiny_graph.json"
+T10_IMPORT = Path(sys.executable).parent / "t10-import"
+
+
+def needs_models() -> None:
+    if not MODELS.is_dir():
+        pytest.skip(f"T10's graphs are not at {MODELS} (../shared is absent)")
+
+
+def printed(module: ModuleOp) -> str:
+    from io import StringIO
+
+    stream = StringIO()
+    Printer(stream=stream).print_op(module)
+    return stream.getvalue()
+
+
+def small_inputs(module: ModuleOp, seed: int = 0) -> list[np.ndarray]:
+    """Inputs that keep deep random nets finite: tensors of rank >= 2 (activations, weight
+    matrices) zero-mean and small, vectors and scalars (biases, scales, epsilons) near 1."""
+    rng = np.random.default_rng(seed)
+    func = module.ops.first
+    arrays = []
+    for arg in func.args:  # type: ignore[union-attr]
+        shape = tuple(arg.type.get_shape())
+        element = str(arg.type.get_element_type())
+        if element.startswith("i"):
+            arrays.append(np.zeros(shape, dtype=np.int64 if element == "i64" else np.int32))
+        else:
+            dtype = {"f16": np.float16, "f32": np.float32, "f64": np.float64}[element]
+            low, high = (-0.1, 0.1) if len(shape) >= 2 else (0.5, 1.5)
+            arrays.append(rng.uniform(low, high, shape).astype(dtype))
+    return arrays
+
+
+def test_placeholders_follow_t10s_model_parser() -> None:
+    p = Placeholders(batch=8, seq=128)
+    assert [p.extent(v) for v in (99, 66, 6534, 198, 13068, 768, 1)] == [
+        8, 128, 1024, 16, 2048, 768, 1,
+    ]
+    assert p.expression("output0[N0, N1] = input0[N1] where N0 in 99, N1 in 66;") == (
+        "output0[N0, N1] = input0[N1] where N0 in 8, N1 in 128;"
+    )
+
+
+def test_tiny_graph_computes_what_numpy_computes() -> None:
+    module = import_nnfusion(str(TINY), batch=2, seq=3)
+    verify_module(module)
+    func = module.ops.first
+    kinds = [type(op) for op in func.body.block.ops]  # type: ignore[union-attr]
+    assert kinds.count(ReshapeOp) == 1 and kinds.count(TransposeOp) == 1
+    assert kinds.count(ExprOp) == 6
+    assert [is_weight(a) for a in func.args] == [False, True, True]  # type: ignore[union-attr]
+    x, w, b = small_inputs(module)
+    (out,) = run_function(module, None, [x, w, b])
+    hidden = np.maximum(x @ w + b, 0).reshape(2, 3, 4, 16).transpose(0, 2, 1, 3)
+    expected = hidden.max(axis=3)[:, 0, :]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_nerf_graph_is_its_mlp(tmp_path: Path) -> None:
+    """T10's NeRF graph, with fewer rays, against the MLP it describes."""
+    needs_models()
+    text = (MODELS / "nerf.json").read_text().replace("2073600", "300")
+    graph = tmp_path / "nerf.json"
+    graph.write_text(text)
+    module = import_nnfusion(str(graph))
+    verify_module(module)
+    inputs = small_inputs(module, seed=1)
+    (out,) = run_function(module, None, inputs)
+    h = inputs[0].astype(np.float32)
+    for w in inputs[1:7]:  # graph nodes transpose each 64x64 weight before its Dot
+        h = np.maximum(h @ w.astype(np.float32).T, 0).astype(np.float16).astype(np.float32)
+    expected = h @ inputs[7].astype(np.float32).T
+    assert out.shape == (300, 3) and out.dtype == np.float16
+    np.testing.assert_allclose(out.astype(np.float32), expected, rtol=2e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("model", "batch", "seq", "outputs"),
+    [
+        ("bert-base", 2, 16, [(2, 768), (2, 16, 768)]),
+        ("vit", 1, 128, [(1, 1000)]),
+        ("resnet", 1, 128, [(1, 1000)]),
+        ("nerf", 1, 128, None),
+    ],
+)
+def test_t10_graphs_import_verify_round_trip_and_run(
+    model: str, batch: int, seq: int, outputs: list[tuple[int, ...]] | None
+) -> None:
+    needs_models()
+    module = import_nnfusion(str(MODELS / f"{model}.json"), batch, seq)
+    verify_module(module)
+    text = printed(module)
+    reparsed = parse_module(make_context(), text, f"{model}.mlir")
+    verify_module(reparsed)
+    assert printed(reparsed) == text
+    if outputs is None:  # NeRF's 2M rays take half a minute: its numbers are checked above
+        return
+    results = run_function(module, None, small_inputs(module))
+    assert [r.shape for r in results] == outputs
+    assert all(np.isfinite(r.astype(np.float64)).all() for r in results)
+
+
+def test_bad_expression_is_located(tmp_path: Path) -> None:
+    nodes = json.loads(TINY.read_text())
+    nodes[0][1] = nodes[0][1].replace("input0[S0, N, K]", "input0[S0, N,, K]")
+    graph = tmp_path / "bad.json"
+    graph.write_text(json.dumps(nodes, indent=2))
+    with pytest.raises(ToolError) as caught:
+        import_nnfusion(str(graph))
+    assert caught.value.message.startswith("node 10 (Dot): invalid expression")
+    assert caught.value.location is not None
+    assert caught.value.location.startswith(f"{graph}:4:")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2", "error: not a JSON graph"),
+        ('{"a": 1}', "error: '{path}' is not an NNFusion graph"),
+    ],
+)
+def test_tool_errors_are_one_line(tmp_path: Path, content: str, message: str) -> None:
+    graph = tmp_path / "graph.json"
+    graph.write_text(content)
+    result = subprocess.run([T10_IMPORT, graph], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert message.format(path=graph) in result.stderr
+
+
+def test_tool_writes_a_module_t10_opt_reads(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.mlir"
+    result = subprocess.run(
+        [T10_IMPORT, TINY, "--batch", "4", "--seq", "5", "-o", out],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    module = parse_module(make_context(), out.read_text(), str(out))
+    verify_module(module)
+    assert "tensor<4x5x32xf32>" in out.read_text()
