@@ -37,18 +37,9 @@ from t10ir.expr.plan import (
     walk,
 )
 from t10ir.expr.syntax import ExprError
+from t10ir.interp.kernels import erf
 
 _LIMIT_BYTES = 256 * 2**20
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz and Stegun 7.1.26 (absolute error < 1.5e-7): scipy is not a dependency."""
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (
-        0.254829592
-        + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
 
 
 _FUNCTIONS = {
@@ -62,7 +53,7 @@ _FUNCTIONS = {
     "log": np.log,
     "sqrt": np.sqrt,
     "tanh": np.tanh,
-    "erf": _erf,
+    "erf": erf,
     "abs": np.abs,
     "max": np.maximum,
     "min": np.minimum,

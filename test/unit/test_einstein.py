@@ -462,7 +462,9 @@ def test_chunked_evaluation_matches(monkeypatch: pytest.MonkeyPatch) -> None:
     whole = [parse_expression(t).evaluate(x) for t, x in cases]
     monkeypatch.setattr(evaluate_module, "_LIMIT_BYTES", 16)
     for (text, inputs), expected in zip(cases, whole, strict=True):
-        np.testing.assert_allclose(parse_expression(text).evaluate(inputs), expected, rtol=1e-5)
+        np.testing.assert_allclose(
+            parse_expression(text).evaluate(inputs), expected, rtol=1e-5, atol=1e-6
+        )
 
 
 def test_model_sized_matmul_and_convolution_are_fast() -> None:

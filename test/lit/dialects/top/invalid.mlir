@@ -1,8 +1,8 @@
 // The verifiers reject ill-formed top ops with a located diagnostic.
-// RUN: t10-opt %s --split-input-file --verify-diagnostics | filecheck %s
+// RUN: t10-opt %s --split-input-file --verify-diagnostics
 
 func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x5xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.matmul' op matmul operands must have rank >= 2, got ranks 1 and 2
+  // expected-error@+1 {{'top.matmul' op matmul operands must have rank >= 2, got ranks 1 and 2}}
   %0 = top.matmul %a, %b : (tensor<4xf32>, tensor<4x5xf32>) -> tensor<5xf32>
   func.return
 }
@@ -10,7 +10,7 @@ func.func @matmul_rank(%a: tensor<4xf32>, %b: tensor<4x5xf32>) {
 // -----
 
 func.func @matmul_contraction(%a: tensor<3x4xf32>, %b: tensor<5x6xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.matmul' op matmul contraction sizes differ: lhs has 4 columns, rhs has 5 rows
+  // expected-error@+1 {{'top.matmul' op matmul contraction sizes differ: lhs has 4 columns, rhs has 5 rows}}
   %0 = top.matmul %a, %b : (tensor<3x4xf32>, tensor<5x6xf32>) -> tensor<3x6xf32>
   func.return
 }
@@ -18,7 +18,7 @@ func.func @matmul_contraction(%a: tensor<3x4xf32>, %b: tensor<5x6xf32>) {
 // -----
 
 func.func @matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<3x4x5xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.matmul' op shapes [2] and [3] are not broadcast-compatible
+  // expected-error@+1 {{'top.matmul' op shapes [2] and [3] are not broadcast-compatible}}
   %0 = top.matmul %a, %b : (tensor<2x3x4xf32>, tensor<3x4x5xf32>) -> tensor<2x3x5xf32>
   func.return
 }
@@ -26,7 +26,7 @@ func.func @matmul_batch(%a: tensor<2x3x4xf32>, %b: tensor<3x4x5xf32>) {
 // -----
 
 func.func @matmul_result(%a: tensor<3x4xf32>, %b: tensor<4x5xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.matmul' op result type tensor<3x6xf32> does not match the inferred type tensor<3x5xf32>
+  // expected-error@+1 {{'top.matmul' op result type tensor<3x6xf32> does not match the inferred type tensor<3x5xf32>}}
   %0 = top.matmul %a, %b : (tensor<3x4xf32>, tensor<4x5xf32>) -> tensor<3x6xf32>
   func.return
 }
@@ -34,7 +34,7 @@ func.func @matmul_result(%a: tensor<3x4xf32>, %b: tensor<4x5xf32>) {
 // -----
 
 func.func @element_types(%a: tensor<3x4xf32>, %b: tensor<3x4xf16>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.add' op element types differ: lhs has f32, rhs has f16
+  // expected-error@+1 {{'top.add' op element types differ: lhs has f32, rhs has f16}}
   %0 = top.add %a, %b : (tensor<3x4xf32>, tensor<3x4xf16>) -> tensor<3x4xf32>
   func.return
 }
@@ -42,7 +42,7 @@ func.func @element_types(%a: tensor<3x4xf32>, %b: tensor<3x4xf16>) {
 // -----
 
 func.func @integer_elements(%a: tensor<3x4xi32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.relu' op input must have f16, f32 or f64 elements, got i32
+  // expected-error@+1 {{'top.relu' op input must have f16, f32 or f64 elements, got i32}}
   %0 = top.relu %a : (tensor<3x4xi32>) -> tensor<3x4xi32>
   func.return
 }
@@ -50,7 +50,7 @@ func.func @integer_elements(%a: tensor<3x4xi32>) {
 // -----
 
 func.func @dynamic_shape(%a: tensor<?x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.exp' op input must have a static, non-empty shape, got tensor<?x4xf32>
+  // expected-error@+1 {{'top.exp' op input must have a static, non-empty shape, got tensor<?x4xf32>}}
   %0 = top.exp %a : (tensor<?x4xf32>) -> tensor<?x4xf32>
   func.return
 }
@@ -58,7 +58,7 @@ func.func @dynamic_shape(%a: tensor<?x4xf32>) {
 // -----
 
 func.func @broadcast(%a: tensor<3x4xf32>, %b: tensor<3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.mul' op shapes [3, 4] and [3] are not broadcast-compatible
+  // expected-error@+1 {{'top.mul' op shapes [3, 4] and [3] are not broadcast-compatible}}
   %0 = top.mul %a, %b : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
   func.return
 }
@@ -66,7 +66,7 @@ func.func @broadcast(%a: tensor<3x4xf32>, %b: tensor<3xf32>) {
 // -----
 
 func.func @conv_group(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op group 3 must be >= 1 and divide the input channels 4 and the output channels 6
+  // expected-error@+1 {{'top.conv2d' op group 3 must be >= 1 and divide the input channels 4 and the output channels 6}}
   %0 = top.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 3 : i64} : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -74,7 +74,7 @@ func.func @conv_group(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>) {
 // -----
 
 func.func @conv_weight_channels(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op weight has 2 input channels, expected 4 (input channels 4 / group 1)
+  // expected-error@+1 {{'top.conv2d' op weight has 2 input channels, expected 4 (input channels 4 / group 1)}}
   %0 = top.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -82,7 +82,7 @@ func.func @conv_weight_channels(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>
 // -----
 
 func.func @conv_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>, %b: tensor<4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op bias must have shape [6], got [4]
+  // expected-error@+1 {{'top.conv2d' op bias must have shape [6], got [4]}}
   %0 = top.conv2d %x, %w, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>, tensor<4xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -90,7 +90,7 @@ func.func @conv_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>, %b: tenso
 // -----
 
 func.func @conv_strides(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op strides must be 2 values >= 1, got [0, 1]
+  // expected-error@+1 {{'top.conv2d' op strides must be 2 values >= 1, got [0, 1]}}
   %0 = top.conv2d %x, %w {strides = array<i64: 0, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -98,7 +98,7 @@ func.func @conv_strides(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
 // -----
 
 func.func @conv_dilations(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op dilations must be 2 values >= 1, got [1, 0]
+  // expected-error@+1 {{'top.conv2d' op dilations must be 2 values >= 1, got [1, 0]}}
   %0 = top.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 0>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -106,7 +106,7 @@ func.func @conv_dilations(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
 // -----
 
 func.func @conv_pads(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op pads must be 4 values (top, left, bottom, right) >= 0, got [0, -1, 0, 0]
+  // expected-error@+1 {{'top.conv2d' op pads must be 4 values (top, left, bottom, right) >= 0, got [0, -1, 0, 0]}}
   %0 = top.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, -1, 0, 0>, group = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x6x6xf32>
   func.return
 }
@@ -114,7 +114,7 @@ func.func @conv_pads(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) {
 // -----
 
 func.func @conv_window(%x: tensor<1x4x2x2xf32>, %w: tensor<6x4x3x3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.conv2d' op window of [3, 3] (dilations [1, 1]) does not fit the padded input [2, 2] with pads [0, 0, 0, 0]
+  // expected-error@+1 {{'top.conv2d' op window of [3, 3] (dilations [1, 1]) does not fit the padded input [2, 2] with pads [0, 0, 0, 0]}}
   %0 = top.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 1 : i64} : (tensor<1x4x2x2xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x1x1xf32>
   func.return
 }
@@ -122,7 +122,7 @@ func.func @conv_window(%x: tensor<1x4x2x2xf32>, %w: tensor<6x4x3x3xf32>) {
 // -----
 
 func.func @clip(%a: tensor<3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.clip' op clip min 6.0 is greater than max 0.0
+  // expected-error@+1 {{'top.clip' op clip min 6.0 is greater than max 0.0}}
   %0 = top.clip %a {min = 6.0 : f64, max = 0.0 : f64} : (tensor<3xf32>) -> tensor<3xf32>
   func.return
 }
@@ -130,7 +130,7 @@ func.func @clip(%a: tensor<3xf32>) {
 // -----
 
 func.func @softmax_axis(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.softmax' op axis 2 is out of range for rank 2
+  // expected-error@+1 {{'top.softmax' op axis 2 is out of range for rank 2}}
   %0 = top.softmax %a {axis = 2 : i64} : (tensor<3x4xf32>) -> tensor<3x4xf32>
   func.return
 }
@@ -138,7 +138,7 @@ func.func @softmax_axis(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @layernorm_scale(%x: tensor<2x3x4xf32>, %s: tensor<4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.layernorm' op scale must have the normalized shape [3, 4], got [4]
+  // expected-error@+1 {{'top.layernorm' op scale must have the normalized shape [3, 4], got [4]}}
   %0 = top.layernorm %x, %s, %s {axis = 1 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
   func.return
 }
@@ -146,7 +146,7 @@ func.func @layernorm_scale(%x: tensor<2x3x4xf32>, %s: tensor<4xf32>) {
 // -----
 
 func.func @batchnorm_channels(%x: tensor<2x3x4x4xf32>, %c: tensor<3xf32>, %m: tensor<4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.batchnorm' op mean must have shape [3] (the channels), got [4]
+  // expected-error@+1 {{'top.batchnorm' op mean must have shape [3] (the channels), got [4]}}
   %0 = top.batchnorm %x, %c, %c, %m, %c {epsilon = 1.0e-05 : f64} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<4xf32>, tensor<3xf32>) -> tensor<2x3x4x4xf32>
   func.return
 }
@@ -154,7 +154,7 @@ func.func @batchnorm_channels(%x: tensor<2x3x4x4xf32>, %c: tensor<3xf32>, %m: te
 // -----
 
 func.func @reduce_kind(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reduce' op reduce kind must be one of sum, mean, max, min, got 'prod'
+  // expected-error@+1 {{'top.reduce' op reduce kind must be one of sum, mean, max, min, got 'prod'}}
   %0 = top.reduce %a {kind = "prod", axes = array<i64: 1>, keepdims = false} : (tensor<3x4xf32>) -> tensor<3xf32>
   func.return
 }
@@ -162,7 +162,7 @@ func.func @reduce_kind(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reduce_axis(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reduce' op reduce axis -3 is out of range for rank 2
+  // expected-error@+1 {{'top.reduce' op reduce axis -3 is out of range for rank 2}}
   %0 = top.reduce %a {kind = "sum", axes = array<i64: -3>, keepdims = false} : (tensor<3x4xf32>) -> tensor<3xf32>
   func.return
 }
@@ -170,7 +170,7 @@ func.func @reduce_axis(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reduce_duplicate_axes(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reduce' op reduce axes [1, -1] are not distinct
+  // expected-error@+1 {{'top.reduce' op reduce axes [1, -1] are not distinct}}
   %0 = top.reduce %a {kind = "sum", axes = array<i64: 1, -1>, keepdims = false} : (tensor<3x4xf32>) -> tensor<3xf32>
   func.return
 }
@@ -178,7 +178,7 @@ func.func @reduce_duplicate_axes(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reduce_no_axes(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reduce' op reduce axes must not be empty
+  // expected-error@+1 {{'top.reduce' op reduce axes must not be empty}}
   %0 = top.reduce %a {kind = "sum", axes = array<i64>, keepdims = false} : (tensor<3x4xf32>) -> tensor<3x4xf32>
   func.return
 }
@@ -186,7 +186,7 @@ func.func @reduce_no_axes(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reduce_result(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reduce' op result type tensor<3xf32> does not match the inferred type tensor<3x1xf32>
+  // expected-error@+1 {{'top.reduce' op result type tensor<3xf32> does not match the inferred type tensor<3x1xf32>}}
   %0 = top.reduce %a {kind = "max", axes = array<i64: 1>, keepdims = true} : (tensor<3x4xf32>) -> tensor<3xf32>
   func.return
 }
@@ -194,7 +194,7 @@ func.func @reduce_result(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @transpose_perm(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.transpose' op perm [1, 1] is not a permutation of the 2 dims
+  // expected-error@+1 {{'top.transpose' op perm [1, 1] is not a permutation of the 2 dims}}
   %0 = top.transpose %a {perm = array<i64: 1, 1>} : (tensor<3x4xf32>) -> tensor<4x4xf32>
   func.return
 }
@@ -202,7 +202,7 @@ func.func @transpose_perm(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reshape_count(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reshape' op reshape changes the element count from 12 (tensor<3x4xf32>) to 10 (tensor<2x5xf32>)
+  // expected-error@+1 {{'top.reshape' op reshape changes the element count from 12 (tensor<3x4xf32>) to 10 (tensor<2x5xf32>)}}
   %0 = top.reshape %a : (tensor<3x4xf32>) -> tensor<2x5xf32>
   func.return
 }
@@ -210,7 +210,7 @@ func.func @reshape_count(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @reshape_element(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.reshape' op result type tensor<12xf16> does not match the inferred type tensor<12xf32>
+  // expected-error@+1 {{'top.reshape' op result type tensor<12xf16> does not match the inferred type tensor<12xf32>}}
   %0 = top.reshape %a : (tensor<3x4xf32>) -> tensor<12xf16>
   func.return
 }
@@ -218,7 +218,7 @@ func.func @reshape_element(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @concat_shapes(%a: tensor<3x4xf32>, %b: tensor<2x5xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.concat' op concat input #1 has shape [2, 5], which differs from [3, 4] outside axis 1
+  // expected-error@+1 {{'top.concat' op concat input #1 has shape [2, 5], which differs from [3, 4] outside axis 1}}
   %0 = top.concat %a, %b {axis = 1 : i64} : (tensor<3x4xf32>, tensor<2x5xf32>) -> tensor<3x9xf32>
   func.return
 }
@@ -226,7 +226,7 @@ func.func @concat_shapes(%a: tensor<3x4xf32>, %b: tensor<2x5xf32>) {
 // -----
 
 func.func @concat_empty() {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.concat' op concat needs at least one input
+  // expected-error@+1 {{'top.concat' op concat needs at least one input}}
   %0 = top.concat {axis = 0 : i64} : () -> tensor<3xf32>
   func.return
 }
@@ -234,7 +234,7 @@ func.func @concat_empty() {
 // -----
 
 func.func @slice_steps(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.slice' op slice steps must be >= 1, got [1, 0]
+  // expected-error@+1 {{'top.slice' op slice steps must be >= 1, got [1, 0]}}
   %0 = top.slice %a {starts = array<i64: 0, 0>, ends = array<i64: 3, 4>, steps = array<i64: 1, 0>} : (tensor<3x4xf32>) -> tensor<3x4xf32>
   func.return
 }
@@ -242,7 +242,7 @@ func.func @slice_steps(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @slice_empty(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.slice' op slice is empty along dim 1
+  // expected-error@+1 {{'top.slice' op slice is empty along dim 1}}
   %0 = top.slice %a {starts = array<i64: 0, 3>, ends = array<i64: 3, 2>, steps = array<i64: 1, 1>} : (tensor<3x4xf32>) -> tensor<3x1xf32>
   func.return
 }
@@ -250,7 +250,7 @@ func.func @slice_empty(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @slice_rank(%a: tensor<3x4xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.slice' op starts, ends and steps need one value per dim (2), got 1, 2 and 2
+  // expected-error@+1 {{'top.slice' op starts, ends and steps need one value per dim (2), got 1, 2 and 2}}
   %0 = top.slice %a {starts = array<i64: 0>, ends = array<i64: 3, 4>, steps = array<i64: 1, 1>} : (tensor<3x4xf32>) -> tensor<3x4xf32>
   func.return
 }
@@ -258,7 +258,7 @@ func.func @slice_rank(%a: tensor<3x4xf32>) {
 // -----
 
 func.func @gather_indices(%t: tensor<10x8xf32>, %i: tensor<3xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.gather' op indices must have i32 or i64 elements, got f32
+  // expected-error@+1 {{'top.gather' op indices must have i32 or i64 elements, got f32}}
   %0 = top.gather %t, %i {axis = 0 : i64} : (tensor<10x8xf32>, tensor<3xf32>) -> tensor<3x8xf32>
   func.return
 }
@@ -266,7 +266,7 @@ func.func @gather_indices(%t: tensor<10x8xf32>, %i: tensor<3xf32>) {
 // -----
 
 func.func @gather_axis(%t: tensor<10x8xf32>, %i: tensor<3xi32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.gather' op axis 2 is out of range for rank 2
+  // expected-error@+1 {{'top.gather' op axis 2 is out of range for rank 2}}
   %0 = top.gather %t, %i {axis = 2 : i64} : (tensor<10x8xf32>, tensor<3xi32>) -> tensor<3x8xf32>
   func.return
 }
@@ -274,7 +274,7 @@ func.func @gather_axis(%t: tensor<10x8xf32>, %i: tensor<3xi32>) {
 // -----
 
 func.func @pool_kernel(%x: tensor<1x3x8x8xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.maxpool' op kernel must be 2 values >= 1, got [0, 2]
+  // expected-error@+1 {{'top.maxpool' op kernel must be 2 values >= 1, got [0, 2]}}
   %0 = top.maxpool %x {kernel = array<i64: 0, 2>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>} : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x7xf32>
   func.return
 }
@@ -282,7 +282,7 @@ func.func @pool_kernel(%x: tensor<1x3x8x8xf32>) {
 // -----
 
 func.func @pool_result(%x: tensor<1x3x8x8xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.avgpool' op result type tensor<1x3x4x4xf32> does not match the inferred type tensor<1x3x3x3xf32>
+  // expected-error@+1 {{'top.avgpool' op result type tensor<1x3x4x4xf32> does not match the inferred type tensor<1x3x3x3xf32>}}
   %0 = top.avgpool %x {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, count_include_pad = true} : (tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32>
   func.return
 }
@@ -290,7 +290,7 @@ func.func @pool_result(%x: tensor<1x3x8x8xf32>) {
 // -----
 
 func.func @global_avgpool_rank(%x: tensor<3x8x8xf32>) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: 'top.global_avgpool' op global_avgpool expects a rank-4 input (NCHW), got rank 3
+  // expected-error@+1 {{'top.global_avgpool' op global_avgpool expects a rank-4 input (NCHW), got rank 3}}
   %0 = top.global_avgpool %x : (tensor<3x8x8xf32>) -> tensor<3x1x1xf32>
   func.return
 }
