@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from t10ir.domain import DimKind, IterationDomain, LinearIndex
+from t10ir.domain import DimKind, IterationDomain, LinearIndex, TensorMap
 
 
 class SubOpKind(StrEnum):
@@ -99,20 +99,17 @@ def classify(domain: IterationDomain, is_copy: bool = False) -> SubOpKind:
     contracted = _contracted_operands(domain)
     if domain.combiner != "sum" or normalizes or len(contracted) < 2:
         return SubOpKind.REDUCTION
+    kinds = {d.name: d.kind for d in domain.dims}
     windowed = any(
         isinstance(index, LinearIndex)
-        and {domain.dims[_position(domain, d)].kind for d in index.dims()}
-        == {DimKind.PARALLEL, DimKind.REDUCTION}
+        and {kinds[d] for d in index.dims()} == {DimKind.PARALLEL, DimKind.REDUCTION}
         for tmap in contracted[:2]
         for index in tmap.indices
     )
     return SubOpKind.CONVOLUTION if windowed else SubOpKind.CONTRACTION
 
 
-def _contracted_operands(domain: IterationDomain):
+def _contracted_operands(domain: IterationDomain) -> list[TensorMap]:
+    """The operands indexed by every reduction dim, in operand order."""
     reduction = {d.name for d in domain.reduction_dims}
     return [t for t in domain.operands if reduction <= set(t.dims())]
-
-
-def _position(domain: IterationDomain, name: str) -> int:
-    return next(i for i, d in enumerate(domain.dims) if d.name == name)

@@ -4,7 +4,13 @@
 `Machine`; the per-core cost formulas that read it live in `t10ir.cost`.
 """
 
-from t10ir.target.machine import TOPOLOGIES, ComputeModel, Machine, TargetError, Topology
+from t10ir.target.machine import (
+    TOPOLOGIES,
+    ComputeModel,
+    Machine,
+    TargetError,
+    Topology,
+)
 from t10ir.target.presets import DEFAULT_TARGET, PRESETS, load_machine
 
 __all__ = [

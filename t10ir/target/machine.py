@@ -26,6 +26,18 @@ class TargetError(ValueError):
         self.key = key
 
 
+# Block sizes and rates divide; every other coefficient may be zero.
+_POSITIVE_COMPUTE_KEYS = frozenset(
+    (
+        "matmul_m_block",
+        "matmul_k_block_bytes",
+        "matmul_n_block",
+        "matmul_block_cycles_per_byte",
+        "copy_bytes_per_cycle",
+    )
+)
+
+
 @dataclass(frozen=True)
 class ComputeModel:
     """Per-core cycles of one sub-operator, per kind; defaults are IPU Mk2 figures.
@@ -73,7 +85,7 @@ class ComputeModel:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            positive = f.type == "int" or f.name == "copy_bytes_per_cycle"
+            positive = f.name in _POSITIVE_COMPUTE_KEYS
             if (positive and value <= 0) or value < 0:
                 expected = "a positive" if positive else "a non-negative"
                 raise TargetError(
@@ -117,9 +129,11 @@ class Machine:
 
     def __post_init__(self) -> None:
         for key in ("cores", "sram_bytes", "clock_hz", "link_bytes_per_cycle", "chips"):
-            _require(key, getattr(self, key) > 0, "a positive number", getattr(self, key))
+            value = getattr(self, key)
+            _require(key, value > 0, "a positive number", value)
         for key in ("sync_cycles", "hop_cycles"):
-            _require(key, getattr(self, key) >= 0, "a non-negative number", getattr(self, key))
+            value = getattr(self, key)
+            _require(key, value >= 0, "a non-negative number", value)
         _require(
             "inter_chip_comm_factor",
             self.inter_chip_comm_factor >= 1,
@@ -136,7 +150,9 @@ class Machine:
             _require("mesh", self.mesh is not None, "[rows, cols] for mesh2d", None)
             assert self.mesh is not None
             rows, cols = self.mesh
-            _require("mesh", rows > 0 and cols > 0, "positive [rows, cols]", list(self.mesh))
+            _require(
+                "mesh", rows > 0 and cols > 0, "positive [rows, cols]", list(self.mesh)
+            )
             _require(
                 "mesh",
                 rows * cols == self.cores,
@@ -144,8 +160,15 @@ class Machine:
                 f"{list(self.mesh)} ({rows * cols} cores)",
             )
         else:
-            _require("mesh", self.mesh is None, "no mesh for an all-to-all topology", list(self.mesh or ()))
-            _require("torus", not self.torus, "false for an all-to-all topology", self.torus)
+            _require(
+                "mesh",
+                self.mesh is None,
+                "no mesh for an all-to-all topology",
+                list(self.mesh or ()),
+            )
+            _require(
+                "torus", not self.torus, "false for an all-to-all topology", self.torus
+            )
         _require(
             "chips",
             self.cores % self.chips == 0,
@@ -190,9 +213,7 @@ class Machine:
         """Check keys and types of a parsed JSON description; `source` prefixes errors."""
         try:
             if not isinstance(data, Mapping):
-                raise TargetError(
-                    f"expected a JSON object, got {type(data).__name__}"
-                )
+                raise TargetError(f"expected a JSON object, got {type(data).__name__}")
             unknown = sorted(set(data) - _MACHINE_KEYS)
             if unknown:
                 raise TargetError(
@@ -204,7 +225,9 @@ class Machine:
             for key, kind in _MACHINE_SCHEMA.items():
                 if key not in data:
                     if key in _REQUIRED:
-                        raise TargetError(f"key '{key}': missing (expected {kind.describe()})", key)
+                        raise TargetError(
+                            f"key '{key}': missing (expected {kind.describe()})", key
+                        )
                     continue
                 values[key] = kind.check(key, data[key])
             if "mesh" in values:
@@ -243,7 +266,9 @@ class _Kind:
             "int": _is_int,
             "number": lambda v: _is_int(v) or isinstance(v, float),
             "bool": lambda v: isinstance(v, bool),
-            "mesh": lambda v: isinstance(v, list) and len(v) == 2 and all(map(_is_int, v)),
+            "mesh": lambda v: (
+                isinstance(v, list) and len(v) == 2 and all(map(_is_int, v))
+            ),
             "object": lambda v: isinstance(v, Mapping),
         }[self.name](value)
         if not ok:
@@ -273,9 +298,18 @@ _MACHINE_SCHEMA: dict[str, _Kind] = {
     "compute": _Kind("object"),
 }
 _REQUIRED = frozenset(
-    ("name", "cores", "sram_bytes", "clock_hz", "topology", "link_bytes_per_cycle", "sync_cycles")
+    (
+        "name",
+        "cores",
+        "sram_bytes",
+        "clock_hz",
+        "topology",
+        "link_bytes_per_cycle",
+        "sync_cycles",
+    )
 )
 _MACHINE_KEYS = frozenset(_MACHINE_SCHEMA)
+# Annotations are strings here (postponed evaluation): "int" or "float".
 _COMPUTE_SCHEMA: dict[str, _Kind] = {
     f.name: _Kind("int" if f.type == "int" else "number") for f in fields(ComputeModel)
 }

@@ -74,7 +74,9 @@ def load_machine(spec: str = DEFAULT_TARGET) -> Machine:
     try:
         text = path.read_text()
     except OSError as e:
-        raise TargetError(f"{spec}: cannot read the target file: {e.strerror}") from None
+        raise TargetError(
+            f"{spec}: cannot read the target file: {e.strerror}"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
