@@ -13,12 +13,18 @@ def get_top() -> Dialect:
     return Top
 
 
+def get_rtensor() -> Dialect:
+    from t10ir.dialects.rtensor import Rtensor
+
+    return Rtensor
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name to pass class, imported only when asked for."""
     return {}
 
 
 T10IR_UNIVERSE = Universe(
-    all_dialects={"top": get_top},
+    all_dialects={"top": get_top, "rtensor": get_rtensor},
     all_passes=get_all_passes(),
 )
