@@ -413,14 +413,19 @@ class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
             )
 
 
-@irdl_op_definition
-class MatmulOp(TopOperation):
-    name = "top.matmul"
+class TwoOperandOperation(TopOperation, abc.ABC):
+    """`result = f(lhs, rhs)`; subclasses differ in how the result shape follows."""
 
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
 
     assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+
+    @staticmethod
+    @abc.abstractmethod
+    def result_shape(lhs: Shape, rhs: Shape) -> Shape:
+        """The result shape for operands of these shapes (raises VerifyException)."""
+        raise NotImplementedError()
 
     def __init__(
         self,
@@ -433,13 +438,20 @@ class MatmulOp(TopOperation):
             result_type = self.infer_result_type(lhs.type, rhs.type)
         super().__init__(operands=[lhs, rhs], result_types=[result_type])
 
-    @staticmethod
-    def infer_result_type(lhs: Attribute, rhs: Attribute) -> TensorType:
+    @classmethod
+    def infer_result_type(cls, lhs: Attribute, rhs: Attribute) -> TensorType:
         element = _float_element([lhs, rhs], ["lhs", "rhs"])
-        return TensorType(element, matmul_shape(_shape(lhs), _shape(rhs)))
+        return TensorType(element, cls.result_shape(_shape(lhs), _shape(rhs)))
 
     def inferred_result_type(self) -> TensorType:
         return self.infer_result_type(self.lhs.type, self.rhs.type)
+
+
+@irdl_op_definition
+class MatmulOp(TwoOperandOperation):
+    name = "top.matmul"
+
+    result_shape = staticmethod(matmul_shape)
 
     def iteration_domain(self) -> IterationDomain:
         lhs, rhs, result = _shape(self.lhs), _shape(self.rhs), _shape(self.result)
@@ -592,32 +604,10 @@ class Conv2dOp(TopOperation):
         )
 
 
-class ElementwiseBinaryOperation(TopOperation, abc.ABC):
+class ElementwiseBinaryOperation(TwoOperandOperation, abc.ABC):
     """`result = f(lhs, rhs)` with numpy broadcasting."""
 
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-
-    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
-
-    def __init__(
-        self,
-        lhs: SSAValue | Operation,
-        rhs: SSAValue | Operation,
-        result_type: Attribute | None = None,
-    ):
-        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
-        if result_type is None:
-            result_type = self.infer_result_type(lhs.type, rhs.type)
-        super().__init__(operands=[lhs, rhs], result_types=[result_type])
-
-    @staticmethod
-    def infer_result_type(lhs: Attribute, rhs: Attribute) -> TensorType:
-        element = _float_element([lhs, rhs], ["lhs", "rhs"])
-        return TensorType(element, broadcast_shapes(_shape(lhs), _shape(rhs)))
-
-    def inferred_result_type(self) -> TensorType:
-        return self.infer_result_type(self.lhs.type, self.rhs.type)
+    result_shape = staticmethod(broadcast_shapes)
 
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
