@@ -2,7 +2,6 @@
 iteration domains (`t10ir.domain`) and numpy evaluation."""
 
 from t10ir.expr.einstein import EinsteinExpr, parse_expression
-from t10ir.expr.nnfusion import split_nnfusion_node
 from t10ir.expr.syntax import ExprError
 
-__all__ = ["EinsteinExpr", "ExprError", "parse_expression", "split_nnfusion_node"]
+__all__ = ["EinsteinExpr", "ExprError", "parse_expression"]

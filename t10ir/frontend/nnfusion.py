@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -39,7 +40,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from t10ir.dialects.top import WEIGHT_ATTR, ExprOp, ReshapeOp, TransposeOp
 from t10ir.domain import IterationDomain, LinearIndex
-from t10ir.expr import ExprError, parse_expression, split_nnfusion_node
+from t10ir.expr import ExprError, parse_expression
 from t10ir.tools.diagnostics import ToolError
 
 BATCH_PLACEHOLDER = 99
@@ -52,6 +53,26 @@ _DTYPES: dict[str, Attribute] = {
     "int32": IntegerType(32),
     "int64": IntegerType(64),
 }
+
+
+_CALL = re.compile(
+    r'einstein_v2\(\s*"(?P<expr>(?:[^"\\]|\\.)*)"\s*,\s*input_dict\s*=\s*(?P<dict>\{.*\})\s*\)',
+    re.DOTALL,
+)
+
+
+def split_nnfusion_node(text: str) -> tuple[str, dict[str, dict[str, Any]]]:
+    """(expression, input_dict) of a node text like
+    ` - einstein_v2("output0[N] = input0[N];", input_dict={"input0": {"dtype": "float32",
+    "shape": [4]}})  ## @: memcpy`; input_dict maps `inputK` to its dtype and shape."""
+    match = _CALL.search(text.split("##", 1)[0])
+    if match is None:
+        raise ExprError(f"not an einstein_v2 node: {text.strip()[:80]!r}")
+    try:
+        inputs = json.loads(match.group("dict"))
+    except json.JSONDecodeError as error:
+        raise ExprError(f"bad input_dict: {error}", match.start("dict") + error.pos) from None
+    return match.group("expr"), inputs
 
 
 @dataclass(frozen=True)
@@ -108,13 +129,16 @@ def load_graph(path: str) -> list[GraphNode]:
         raise ToolError(f"'{path}' is not an NNFusion graph: expected a JSON list of nodes")
     nodes: list[GraphNode] = []
     for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 4):
+        if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], str)):
             raise ToolError(f"'{path}': malformed node {str(entry)[:80]}")
         node_id, text, op_type, producers = entry
         expr: str | None = None
         inputs: tuple[TensorSpec, ...] = ()
         if text.strip():
-            expr, input_dict = split_nnfusion_node(text)
+            try:
+                expr, input_dict = split_nnfusion_node(text)
+            except ExprError as error:
+                raise ToolError(f"'{path}': node {node_id} ({op_type}): {error.message}") from None
             inputs = tuple(
                 TensorSpec(spec["dtype"], tuple(spec["shape"]))
                 for _, spec in sorted(input_dict.items(), key=lambda kv: _input_number(kv[0]))

@@ -23,7 +23,8 @@ from t10ir.domain import (
     LinearIndex,
     TensorMap,
 )
-from t10ir.expr import ExprError, parse_expression, split_nnfusion_node
+from t10ir.expr import ExprError, parse_expression
+from t10ir.frontend.nnfusion import split_nnfusion_node
 
 MODELS = Path(__file__).parents[2].parent / "shared" / "models" / "t10-eval"
 RNG = np.random.default_rng(10)

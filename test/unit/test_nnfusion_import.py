@@ -139,6 +139,8 @@ def test_bad_expression_is_located(tmp_path: Path) -> None:
     [
         ("[1, 2", "error: not a JSON graph"),
         ('{"a": 1}', "error: '{path}' is not an NNFusion graph"),
+        ('[[1, " - einstein(x)", "Dot", []]]', "error: '{path}': node 1 (Dot): not an einstein_v2 node"),
+        ('[[1, 2, "Dot", []]]', "error: '{path}': malformed node [1, 2, 'Dot', []]"),
     ],
 )
 def test_tool_errors_are_one_line(tmp_path: Path, content: str, message: str) -> None:
