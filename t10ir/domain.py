@@ -132,6 +132,37 @@ class GatheredIndex:
 Index = LinearIndex | DelinearizedIndex | GatheredIndex
 
 
+def index_span(
+    index: Index, box: Mapping[str, int | np.ndarray], size: int | None = None
+) -> int | np.ndarray:
+    """How many distinct values `index` takes over a loop box starting at 0 with these
+    extents (ints, or numpy arrays for many boxes at once), capped at the tensor dim's
+    `size`: the extent of the part of a tensor that a sub-operator reads.
+
+    A gathered dim may read anything: its span is `size`, which must then be given.
+    """
+    if isinstance(index, GatheredIndex):
+        if size is None:
+            raise ValueError("a gathered dim's span needs the tensor dim's size")
+        return size
+    linear = index.linear if isinstance(index, DelinearizedIndex) else index
+    lo: int | np.ndarray = linear.offset
+    hi: int | np.ndarray = linear.offset
+    for d, c in linear.terms:
+        span = c * (np.asarray(box[d]) - 1)
+        lo = lo + np.minimum(0, span)
+        hi = hi + np.maximum(0, span)
+    if isinstance(index, DelinearizedIndex):
+        lo, hi = np.asarray(lo) // index.divisor, np.asarray(hi) // index.divisor
+        if index.modulus is not None:
+            wraps = (lo < 0) | (hi >= index.modulus)
+            lo, hi = np.where(wraps, 0, lo), np.where(wraps, index.modulus - 1, hi)
+    result = np.asarray(hi) - lo + 1
+    if size is not None:
+        result = np.minimum(result, size)
+    return result.item() if result.ndim == 0 else result
+
+
 @dataclass(frozen=True)
 class TensorMap:
     """How one operand or result is indexed by the loop nest.

@@ -43,10 +43,12 @@ import numpy as np
 from t10ir.domain import (
     DelinearizedIndex,
     DimKind,
+    GatheredIndex,
     Index,
     IterationDomain,
     LinearIndex,
     TensorMap,
+    index_span,
 )
 
 Factors = tuple[tuple[str, int], ...]
@@ -103,6 +105,14 @@ def tensor_dims(domain: IterationDomain, tensor: str) -> tuple[str | None, ...]:
             seen.add(dim)
         result.append(dim)
     return tuple(result)
+
+
+def normalized_dims(domain: IterationDomain) -> frozenset[str]:
+    """Reduction dims that also index a result (softmax's, layernorm's row): the op
+    reduces along them and broadcasts back, so a core needs the whole row at once and
+    such a dim is never split, in space or in time."""
+    indexing = {d for r in domain.results for d in r.dims()}
+    return frozenset(d.name for d in domain.reduction_dims if d.name in indexing)
 
 
 def _flatten(coords: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
@@ -338,6 +348,14 @@ class OpPlan:
                 problems.append(
                     f"spatial factor {f} of {d} exceeds its extent {extents[d]}"
                 )
+        for d in sorted(normalized_dims(domain)):
+            if self.spatial_factor(d) > 1 or any(
+                self.temporal_factor(v, d) > 1 for v, _ in self.temporal
+            ):
+                problems.append(
+                    f"{d} is reduced and broadcast back (it indexes the result): it "
+                    "cannot be split"
+                )
         share = self.core_extents(domain)
         for d in dict.fromkeys(d for _, factors in self.temporal for d, _ in factors):
             if self.steps_along(d) > share[d]:
@@ -438,19 +456,16 @@ class OpPlan:
         if temporal:
             factors = dict(self.temporal_factors(tensor))
             box = {d: ceil(e / factors.get(d, 1)) for d, e in box.items()}
-        result: list[int] = []
-        for axis, index in enumerate(tensor_map(domain, tensor).indices):
-            if isinstance(index, LinearIndex | DelinearizedIndex):
-                lo, hi = index.bounds(box)
-                span = hi - lo + 1
-                result.append(span if shape is None else min(span, shape[axis]))
-            elif shape is not None:
-                result.append(shape[axis])
-            else:
+        indices = tensor_map(domain, tensor).indices
+        for axis, index in enumerate(indices):
+            if shape is None and isinstance(index, GatheredIndex):
                 raise PlanError(
                     f"dim {axis} of {tensor} is gathered: its size needs the tensor shape"
                 )
-        return tuple(result)
+        return tuple(
+            int(index_span(index, box, None if shape is None else shape[axis]))
+            for axis, index in enumerate(indices)
+        )
 
     def piece_shape(
         self, domain: IterationDomain, tensor: str, shape: Sequence[int] | None = None

@@ -19,9 +19,24 @@ def get_rtensor() -> Dialect:
     return Rtensor
 
 
+def get_t10_partition() -> type[ModulePass]:
+    from t10ir.passes.t10_partition import T10PartitionPass
+
+    return T10PartitionPass
+
+
+def get_t10_plan_report() -> type[ModulePass]:
+    from t10ir.passes.t10_plan_report import T10PlanReportPass
+
+    return T10PlanReportPass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name to pass class, imported only when asked for."""
-    return {}
+    return {
+        "t10-partition": get_t10_partition,
+        "t10-plan-report": get_t10_plan_report,
+    }
 
 
 T10IR_UNIVERSE = Universe(

@@ -27,6 +27,7 @@ from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
+from t10ir.cost.plan_cost import PlanCost
 from t10ir.plan import Factors, OpPlan, Placement, RTensor
 
 _T = TypeVar("_T")
@@ -309,4 +310,81 @@ class RTensorAttr(ParametrizedAttribute):
                 names(self.skew)
 
 
-Rtensor = Dialect("rtensor", [], [RTensorAttr, OpPlanAttr])
+_COST_FIELDS = tuple(PlanCost.__dataclass_fields__)
+
+
+@irdl_attr_definition
+class PlanCostAttr(ParametrizedAttribute):
+    """A `PlanCost`: a plan's predicted steps, cores, bytes per core and cycles by
+    phase. `cycles` (their sum) is printed for the reader and checked when parsed."""
+
+    name = "rtensor.cost"
+
+    values: ArrayAttr[IntAttr]
+
+    @staticmethod
+    def from_cost(cost: PlanCost) -> PlanCostAttr:
+        return PlanCostAttr(_ints([getattr(cost, f) for f in _COST_FIELDS]))
+
+    def to_cost(self) -> PlanCost:
+        return PlanCost(*(v.data for v in self.values))
+
+    def verify(self) -> None:
+        if len(self.values) != len(_COST_FIELDS):
+            raise VerifyException(
+                f"a cost has {len(_COST_FIELDS)} values, got {len(self.values)}"
+            )
+        if any(v.data < 0 for v in self.values):
+            raise VerifyException("costs must be >= 0")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            start = parser.pos
+            cycles = _parse_field(parser, "cycles", lambda: _parse_int(parser))
+            values: list[int] = []
+            for f in _COST_FIELDS:
+                parser.parse_punctuation(",")
+                values.append(_parse_field(parser, f, lambda: _parse_int(parser)))
+            cost = PlanCost(*values)
+            if cost.cycles != cycles:
+                parser.raise_error(
+                    f"cycles = {cycles} is not the sum of the phases ({cost.cycles})",
+                    start,
+                    parser.pos,
+                )
+        return PlanCostAttr.from_cost(cost).parameters
+
+    def print_parameters(self, printer: Printer) -> None:
+        cost = self.to_cost()
+        fields = ", ".join(f"{f} = {getattr(cost, f)}" for f in _COST_FIELDS)
+        printer.print_string(f"<cycles = {cost.cycles}, {fields}>")
+
+
+@irdl_attr_definition
+class ChoiceAttr(ParametrizedAttribute):
+    """One point of a frontier: a plan and its cost."""
+
+    name = "rtensor.choice"
+
+    plan: OpPlanAttr
+    cost: PlanCostAttr
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            plan = parser.parse_attribute()
+            parser.parse_punctuation(",")
+            cost = parser.parse_attribute()
+        if not isinstance(plan, OpPlanAttr) or not isinstance(cost, PlanCostAttr):
+            parser.raise_error("expected #rtensor.plan<...>, #rtensor.cost<...>")
+        return plan, cost
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_attribute(self.plan)
+            printer.print_string(", ")
+            printer.print_attribute(self.cost)
+
+
+Rtensor = Dialect("rtensor", [], [RTensorAttr, OpPlanAttr, PlanCostAttr, ChoiceAttr])

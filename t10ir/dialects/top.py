@@ -384,6 +384,11 @@ class IterationDomainInterface(abc.ABC):
         """The op's loop dims and the index map of every operand and result."""
         raise NotImplementedError()
 
+    def moves_data_only(self) -> bool:
+        """Whether the op only copies elements (a transpose, a slice): a domain cannot
+        tell a copy from a computation such as `relu`, and the cost model must."""
+        return False
+
 
 class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
     """Common verification: inferred result type, then the iteration domain fits."""
@@ -1093,6 +1098,9 @@ class TransposeOp(TopOperation):
     def inferred_result_type(self) -> TensorType:
         return self.infer_result_type(self.input.type, self.perm.get_values())
 
+    def moves_data_only(self) -> bool:
+        return True
+
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
         perm = self.perm.get_values()
@@ -1135,6 +1143,9 @@ class ReshapeOp(TopOperation):
 
     def inferred_result_type(self) -> TensorType:
         return self.infer_result_type(self.input.type, self.result.type)
+
+    def moves_data_only(self) -> bool:
+        return True
 
     def iteration_domain(self) -> IterationDomain:
         """Input dim j reads `(row-major offset of the result point floordiv the
@@ -1197,6 +1208,9 @@ class ConcatOp(TopOperation):
         return self.infer_result_type(
             [v.type for v in self.inputs], self.axis.value.data
         )
+
+    def moves_data_only(self) -> bool:
+        return True
 
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
@@ -1278,6 +1292,9 @@ class SliceOp(TopOperation):
             self.steps.get_values(),
         )
 
+    def moves_data_only(self) -> bool:
+        return True
+
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
         names = _identity(len(result))
@@ -1342,6 +1359,9 @@ class GatherOp(TopOperation):
         return self.infer_result_type(
             self.table.type, self.indices.type, self.axis.value.data
         )
+
+    def moves_data_only(self) -> bool:
+        return True
 
     def iteration_domain(self) -> IterationDomain:
         table, indices, result = (
@@ -1584,6 +1604,11 @@ class ExprOp(TopOperation):
             [v.type for v in self.inputs],
             self.expr.data,
             _tensor(self.result, "result").get_element_type(),
+        )
+
+    def moves_data_only(self) -> bool:
+        return self._ask(
+            self.expr.data, [v.type for v in self.inputs], lambda e, _: e.is_copy
         )
 
     def iteration_domain(self) -> IterationDomain:

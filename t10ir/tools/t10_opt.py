@@ -21,6 +21,7 @@ from xdsl.utils.exceptions import (
 )
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from t10ir.passes.diagnostics import OpError, PassOptionError
 from t10ir.tools.diagnostics import (
     ToolError,
     op_location,
@@ -175,6 +176,10 @@ class T10OptMain(xDSLOptMain):
             self.apply_passes(module)
         except ToolError:
             raise
+        except OpError as error:
+            raise ToolError(error.message, op_location(error.op)) from None
+        except PassOptionError as error:
+            raise ToolError(error.message) from None
         except (VerifyException, DiagnosticException) as error:
             message = str(error.args[0]) if error.args else str(error)
             raise ToolError(message.splitlines()[0], op_location(module)) from None

@@ -1,0 +1,236 @@
+"""Time and memory per core of compute-shift plans (T10 primer, section 5).
+
+`cost_plans` costs many plans of one op at once, as numpy arrays with one row per plan:
+the plan search calls it on hundreds of thousands of candidates, and `plan_cost` (one
+plan) is the same code on one row, which is what the interpreter and the reports use.
+
+The model, for an op with loop extents `L`, spatial factors `F` and temporal factors
+`t[v][d]` of each input `v` (outputs stay where they are computed):
+
+- steps: `n[d] = max_v t[v][d]`, `N = prod n[d]`; the sub-operator of one step has
+  extents `ceil(ceil(L / F) / n)` and costs `compute_cycles` (the per-core fit);
+- shifts: along each dim `d` it is split on, input `v` turns its ring once per sweep of
+  the `n[d]` steps, `t[v][d] * N / n[d]` shifts in all, the last one bringing the pieces
+  back to where they started. Each shift moves one piece (rotating pace 1, as T10 does)
+  and costs `shift_cycles` plus two syncs (T10's figure: two per shifted tensor per
+  round);
+- epilogue: when reduction dims are split across cores (`R = prod F[d]` over them), a
+  reduce-scatter of the partial sums, one exchange of `(R-1)/R` of the output share plus
+  the elementwise combining; then the output moves, in one exchange, to the even
+  default layout the next op starts from (`ceil(size / cores)` elements per core),
+  bounded by the larger of what a core holds and what it receives;
+- memory per core: each input's piece (twice for a rotating input: it receives the next
+  piece while computing on this one), the output share, and the larger of the two
+  epilogue receive buffers.
+
+Spans of pieces come from the index maps (`index_span`), so windows (`oh*2 + kh`),
+reshapes and gathers cost what they read. Nothing here depends on an op's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import ceil, prod
+
+import numpy as np
+
+from t10ir.cost.classify import SubOpShape
+from t10ir.cost.model import compute_cycles, elementwise_cycles, shift_cycles
+from t10ir.domain import IterationDomain, TensorMap, index_span
+from t10ir.plan import OpPlan, tensor_names
+from t10ir.target import Machine
+
+SYNCS_PER_SHIFT = 2
+"""T10 charges two chip-wide syncs per shifted tensor per shift round."""
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One op as the cost model sees it: its iteration domain, the shapes and element
+    sizes of its operands and results, and whether it only moves data. Plain and
+    hashable, so that ops of identical shape share one plan search."""
+
+    domain: IterationDomain
+    operand_shapes: tuple[tuple[int, ...], ...]
+    result_shapes: tuple[tuple[int, ...], ...]
+    operand_bytes: tuple[int, ...]
+    result_bytes: tuple[int, ...]
+    is_copy: bool = False
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.domain.dims)
+
+    @property
+    def compute_bytes(self) -> int:
+        """Element size the sub-operator computes in: the result's."""
+        return self.result_bytes[0]
+
+
+@dataclass(frozen=True)
+class PlanCost:
+    """The cost of one plan: cycles by phase (rounded up to whole cycles) and bytes."""
+
+    steps: int
+    cores: int
+    memory: int
+    compute: int
+    shift: int
+    sync: int
+    reduce: int
+    relayout: int
+
+    @property
+    def epilogue(self) -> int:
+        return self.reduce + self.relayout
+
+    @property
+    def cycles(self) -> int:
+        return self.compute + self.shift + self.sync + self.epilogue
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    """The costs of many plans of one op, one entry per plan (numpy arrays)."""
+
+    steps: np.ndarray
+    cores: np.ndarray
+    memory: np.ndarray
+    compute: np.ndarray
+    shift: np.ndarray
+    sync: np.ndarray
+    reduce: np.ndarray
+    relayout: np.ndarray
+
+    @property
+    def cycles(self) -> np.ndarray:
+        return self.compute + self.shift + self.sync + self.reduce + self.relayout
+
+    def row(self, i: int) -> PlanCost:
+        return PlanCost(
+            *(int(getattr(self, f)[i]) for f in PlanCost.__dataclass_fields__)
+        )
+
+
+def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    return -(-a // b)
+
+
+def _elements(
+    tmap: TensorMap, shape: Sequence[int], dims: Sequence[str], box: np.ndarray
+) -> np.ndarray:
+    """Elements of the part of a tensor read over loop boxes (one row per box)."""
+    extents = {d: box[:, i] for i, d in enumerate(dims)}
+    count = np.ones(len(box), dtype=np.int64)
+    for index, size in zip(tmap.indices, shape, strict=True):
+        count = count * index_span(index, extents, size)
+    return count
+
+
+def cost_plans(
+    machine: Machine, spec: OpSpec, spatial: np.ndarray, temporal: np.ndarray
+) -> PlanCosts:
+    """Cost plans given as arrays: `spatial[p, d]` is plan `p`'s factor of loop dim `d`
+    (in domain order) and `temporal[p, v, d]` input `v`'s temporal factor along it."""
+    domain, dims = spec.domain, spec.dims
+    rows = len(spatial)
+    extents = np.array([d.extent for d in domain.dims], dtype=np.int64)
+    cores = spatial.prod(axis=1)
+    share = _ceil_div(extents, spatial)
+    steps_along = temporal.max(axis=1) if temporal.shape[1] else np.ones_like(spatial)
+    steps = steps_along.prod(axis=1)
+    step_box = _ceil_div(share, steps_along)
+    b = spec.compute_bytes
+    compute = steps * np.asarray(
+        compute_cycles(
+            machine,
+            SubOpShape.of(domain, spec.is_copy),
+            {d: step_box[:, i] for i, d in enumerate(dims)},
+            b,
+        )
+    )
+    shift = np.zeros(rows)
+    sync = np.zeros(rows)
+    memory = np.zeros(rows, dtype=np.int64)
+    for v, (tmap, shape, elem) in enumerate(
+        zip(domain.operands, spec.operand_shapes, spec.operand_bytes, strict=True)
+    ):
+        factors = temporal[:, v, :]
+        piece = _elements(tmap, shape, dims, _ceil_div(share, factors))
+        rounds = np.where(factors > 1, factors * (steps[:, None] // steps_along), 0)
+        rounds = rounds.sum(axis=1)
+        shift += rounds * shift_cycles(machine, piece, elem, cores_used=cores)
+        sync += rounds * SYNCS_PER_SHIFT * machine.sync_cycles
+        memory += piece * elem * np.where(factors.prod(axis=1) > 1, 2, 1)
+    out_shape, b_out = spec.result_shapes[0], spec.result_bytes[0]
+    held = _elements(domain.results[0], out_shape, dims, share)
+    memory += held * b_out
+    indexing_out = set(domain.results[0].dims())
+    partial_holders = np.ones(rows, dtype=np.int64)
+    for i, d in enumerate(dims):
+        if d not in indexing_out:
+            partial_holders *= spatial[:, i]
+    chunk = _ceil_div(held, partial_holders)
+    received = (partial_holders - 1) * chunk
+    split = partial_holders > 1
+    reduce = np.where(
+        split,
+        shift_cycles(machine, received, b_out, cores_used=cores)
+        + machine.sync_cycles
+        + elementwise_cycles(machine.compute, received),
+        0,
+    )
+    default = ceil(prod(out_shape) / machine.cores)
+    relayout = (
+        shift_cycles(machine, np.maximum(chunk, default), b_out, cores_used=cores)
+        + machine.sync_cycles
+    )
+    memory += np.maximum(np.where(split, received, 0), default) * b_out
+    return PlanCosts(
+        steps=steps,
+        cores=cores,
+        memory=memory,
+        compute=np.ceil(compute).astype(np.int64),
+        shift=np.ceil(shift).astype(np.int64),
+        sync=np.ceil(sync).astype(np.int64),
+        reduce=np.ceil(reduce).astype(np.int64),
+        relayout=np.ceil(relayout).astype(np.int64),
+    )
+
+
+def plan_arrays(spec: OpSpec, plans: Sequence[OpPlan]) -> tuple[np.ndarray, np.ndarray]:
+    """Plans as the `spatial` and `temporal` arrays `cost_plans` takes."""
+    dims = spec.dims
+    inputs = tensor_names(spec.domain)[: len(spec.domain.operands)]
+    spatial = np.array(
+        [[p.spatial_factor(d) for d in dims] for p in plans], dtype=np.int64
+    ).reshape(len(plans), len(dims))
+    temporal = np.array(
+        [[[p.temporal_factor(v, d) for d in dims] for v in inputs] for p in plans],
+        dtype=np.int64,
+    ).reshape(len(plans), len(inputs), len(dims))
+    return spatial, temporal
+
+
+def plan_cost(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanCost:
+    """The cost of one plan (`cost_plans` on one row)."""
+    return cost_plans(machine, spec, *plan_arrays(spec, [plan])).row(0)
+
+
+def plan_of(spec: OpSpec, spatial: np.ndarray, temporal: np.ndarray) -> OpPlan:
+    """The `OpPlan` of one row: split dims only, in domain order."""
+    dims = spec.dims
+    inputs = tensor_names(spec.domain)[: len(spec.domain.operands)]
+    return OpPlan(
+        tuple((d, int(f)) for d, f in zip(dims, spatial, strict=True) if f > 1),
+        tuple(
+            (v, factors)
+            for v, row in zip(inputs, temporal, strict=True)
+            if (
+                factors := tuple(
+                    (d, int(t)) for d, t in zip(dims, row, strict=True) if t > 1
+                )
+            )
+        ),
+    )

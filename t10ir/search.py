@@ -1,0 +1,311 @@
+"""Per-operator plan search: the Pareto frontier of (memory per core, time) of an op's
+compute-shift plans on a machine (T10 primer, section 6).
+
+The plan space comes from the iteration domain alone. A plan is a spatial factor per loop
+dim and, for every input, temporal factors along the loop dims that index it (one factor
+per tensor dim, `tensor_dims`), subject to the rules of `OpPlan.validate`: temporal
+factors of an input divide its replica count, form divisibility chains per dim, fit the
+per-core extent, and two inputs rotating along one dim never share a replication axis.
+
+The space is vast, so it is pruned as T10 does, by three documented options:
+
+- `min_core_fraction`: keep spatial splits that use at least this fraction of the most
+  cores any split can use (on a large op, ~90% of the chip; a small op that cannot fill
+  the chip is not forced to);
+- `max_padding`: bound the work wasted on padding (ceil divisions of each core's share
+  and each step's slice) as a fraction of the op's work;
+- `rotation_dims`: how many loop dims one input may rotate along (1: a ring is a single
+  cycle, as in T10; a torus ring rotates twice as often for the same memory).
+
+With `SearchOptions.exhaustive()` nothing is pruned and the frontier is that of every
+valid plan. The enumeration and costing are numpy over all candidates at once (in
+chunks of bounded size), and ops of identical shape share one search (`search_plans`
+is cached), so no IR is built inside the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from math import inf
+
+import numpy as np
+
+from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
+from t10ir.plan import OpPlan, normalized_dims, tensor_dims, tensor_names
+from t10ir.target import Machine
+
+CHUNK_ROWS = 1 << 19
+"""Candidate plans costed at once: bounds the search's memory to some hundred MB."""
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How far the plan space is pruned (see the module docstring)."""
+
+    min_core_fraction: float = 0.9
+    max_padding: float = 0.1
+    rotation_dims: int = 1
+
+    @staticmethod
+    def exhaustive() -> SearchOptions:
+        return SearchOptions(min_core_fraction=0.0, max_padding=inf, rotation_dims=64)
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        if not 0 <= self.min_core_fraction <= 1:
+            problems.append(
+                f"min-core-fraction must be in [0, 1], got {self.min_core_fraction}"
+            )
+        if self.max_padding < 0:
+            problems.append(f"max-padding must be >= 0, got {self.max_padding}")
+        if self.rotation_dims < 0:
+            problems.append(f"rotation-dims must be >= 0, got {self.rotation_dims}")
+        return problems
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    plan: OpPlan
+    cost: PlanCost
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The Pareto-optimal plans of one op, by increasing memory (so decreasing time),
+    and how many candidate plans were costed to find them."""
+
+    points: tuple[FrontierPoint, ...]
+    candidates: int
+
+    @property
+    def smallest(self) -> FrontierPoint:
+        return self.points[0]
+
+    def fastest_fitting(self, capacity: int) -> FrontierPoint | None:
+        """The fastest plan whose memory per core is at most `capacity` bytes."""
+        fitting = [p for p in self.points if p.cost.memory <= capacity]
+        return fitting[-1] if fitting else None
+
+
+# ---- enumeration ---------------------------------------------------------------------
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows with `counts[i]` children each: each child's parent and its 0-based
+    rank among its siblings."""
+    parent = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    return parent, np.arange(int(counts.sum())) - starts[parent]
+
+
+def spatial_candidates(
+    spec: OpSpec, cores: int, options: SearchOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spatial factors (one row per split, one column per loop dim) using at most
+    `cores` cores within the padding bound and the core-fraction rule, with each
+    row's padding multiplier (padded work over work)."""
+    frozen = normalized_dims(spec.domain)
+    bound = 1 + options.max_padding + 1e-9
+    rows = np.ones((1, 0), dtype=np.int64)
+    waste = np.ones(1)
+    for dim in spec.domain.dims:
+        limit = 1 if dim.name in frozen else min(dim.extent, cores)
+        counts = np.minimum(limit, cores // rows.prod(axis=1))
+        parent, rank = _expand(counts)
+        factor = rank + 1
+        padded = waste[parent] * (factor * -(-dim.extent // factor) / dim.extent)
+        keep = padded <= bound
+        rows = np.column_stack([rows[parent[keep]], factor[keep]])
+        waste = padded[keep]
+    used = rows.prod(axis=1)
+    keep = used >= options.min_core_fraction * used.max()
+    return rows[keep], waste[keep]
+
+
+@cache
+def _divisors(n: int) -> tuple[int, ...]:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+@cache
+def factor_tuples(replicas: int, slots: int, max_split: int) -> np.ndarray:
+    """Every `slots`-tuple of temporal factors whose product divides `replicas`, with
+    at most `max_split` factors above 1 (one row per tuple, the unsplit tuple first)."""
+    found: list[tuple[int, ...]] = []
+
+    def extend(prefix: tuple[int, ...], left: int, splits: int) -> None:
+        if len(prefix) == slots:
+            found.append(prefix)
+            return
+        for t in _divisors(left):
+            if t == 1 or splits < max_split:
+                extend((*prefix, t), left // t, splits + (t > 1))
+
+    extend((), replicas, 0)
+    table = np.array(found, dtype=np.int64).reshape(len(found), slots)
+    table.flags.writeable = False  # shared by every caller through the cache
+    return table
+
+
+@dataclass(frozen=True)
+class _InputSpace:
+    """What the enumeration needs about one input: the loop dims (columns) it may be
+    split along in time and those its replicas run along."""
+
+    splittable: tuple[int, ...]
+    free: tuple[int, ...]
+
+
+def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
+    domain = spec.domain
+    columns = {d: i for i, d in enumerate(spec.dims)}
+    frozen = normalized_dims(domain)
+    spaces: list[_InputSpace] = []
+    for v, tmap in zip(tensor_names(domain), domain.operands, strict=False):
+        indexing = set(tmap.dims())
+        splittable = tuple(
+            columns[d]
+            for d in dict.fromkeys(tensor_dims(domain, v))
+            if d is not None and d not in frozen
+        )
+        free = tuple(i for d, i in columns.items() if d not in indexing)
+        spaces.append(_InputSpace(splittable, free))
+    return spaces
+
+
+def _temporal_candidates(
+    spec: OpSpec,
+    spatial: np.ndarray,
+    waste: np.ndarray,
+    options: SearchOptions,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every valid assignment of temporal factors to every spatial row: the rows'
+    index into `spatial` and the `temporal[row, input, dim]` array."""
+    spaces = _input_spaces(spec)
+    dims = len(spec.dims)
+    tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    counts = np.ones(len(spatial), dtype=np.int64)
+    for space in spaces:
+        replicas = spatial[:, list(space.free)].prod(axis=1)
+        unique, inverse = np.unique(replicas, return_inverse=True)
+        per_value = [
+            factor_tuples(int(r), len(space.splittable), options.rotation_dims)
+            for r in unique
+        ]
+        sizes = np.array([len(t) for t in per_value], dtype=np.int64)
+        offsets = np.cumsum(sizes) - sizes
+        table = np.concatenate(per_value)
+        tables.append((table, offsets[inverse], sizes[inverse]))
+        counts *= sizes[inverse]
+    parent, rank = _expand(counts)
+    temporal = np.ones((len(parent), len(spaces), dims), dtype=np.int64)
+    stride = np.ones(len(parent), dtype=np.int64)
+    for v in reversed(range(len(spaces))):
+        table, offset, size = tables[v]
+        choice = (rank // stride) % size[parent]
+        stride = stride * size[parent]
+        if spaces[v].splittable:
+            temporal[:, v, list(spaces[v].splittable)] = table[offset[parent] + choice]
+    keep = _valid(spec, spaces, spatial[parent], waste[parent], temporal, options)
+    return parent[keep], temporal[keep]
+
+
+def _valid(
+    spec: OpSpec,
+    spaces: list[_InputSpace],
+    spatial: np.ndarray,
+    waste: np.ndarray,
+    temporal: np.ndarray,
+    options: SearchOptions,
+) -> np.ndarray:
+    """The rules of `OpPlan.validate` the construction does not already ensure, and the
+    padding bound, per candidate."""
+    extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
+    share = -(-extents // spatial)
+    steps = temporal.max(axis=1) if len(spaces) else np.ones_like(spatial)
+    ok = (steps <= share).all(axis=1)
+    if len(spaces) > 1:
+        ordered = np.sort(temporal, axis=1)
+        ok &= (ordered[:, 1:, :] % ordered[:, :-1, :] == 0).all(axis=(1, 2))
+        for u in range(len(spaces)):
+            for v in range(u + 1, len(spaces)):
+                shared = sorted(set(spaces[u].free) & set(spaces[v].free))
+                if not shared:
+                    continue
+                replicated = (spatial[:, shared] > 1).any(axis=1)
+                both = ((temporal[:, u, :] > 1) & (temporal[:, v, :] > 1)).any(axis=1)
+                ok &= ~(replicated & both)
+    step_waste = (-(-share // steps) * steps / share).prod(axis=1)
+    ok &= waste * step_waste <= 1 + options.max_padding + 1e-9
+    return ok
+
+
+def _chunks(counts: np.ndarray) -> Iterator[slice]:
+    """Consecutive ranges of spatial rows whose expansions hold about CHUNK_ROWS."""
+    start, total = 0, 0
+    for i, c in enumerate(counts):
+        if total and total + c > CHUNK_ROWS:
+            yield slice(start, i)
+            start, total = i, 0
+        total += int(c)
+    if start < len(counts):
+        yield slice(start, len(counts))
+
+
+def pareto(memory: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    """Indices of the Pareto-optimal entries (no other entry is at most as large in
+    both and smaller in one), by increasing memory; ties keep the first entry."""
+    order = np.lexsort((np.arange(len(memory)), cycles, memory))
+    best = np.minimum.accumulate(cycles[order])
+    before = np.concatenate([[np.inf], best[:-1]])
+    return order[cycles[order] < before]
+
+
+def _expansion_sizes(spec: OpSpec, spatial: np.ndarray, options: SearchOptions):
+    sizes = np.ones(len(spatial), dtype=np.int64)
+    for space in _input_spaces(spec):
+        replicas = spatial[:, list(space.free)].prod(axis=1)
+        sizes *= np.array(
+            [
+                len(factor_tuples(int(r), len(space.splittable), options.rotation_dims))
+                for r in replicas
+            ],
+            dtype=np.int64,
+        )
+    return sizes
+
+
+@lru_cache(maxsize=4096)
+def search_plans(
+    machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
+) -> Frontier:
+    """The Pareto frontier of (memory per core, cycles) of `spec`'s plans on `machine`."""
+    spatial, waste = spatial_candidates(spec, machine.cores, options)
+    kept_spatial: list[np.ndarray] = []
+    kept_temporal: list[np.ndarray] = []
+    kept_memory: list[np.ndarray] = []
+    kept_cycles: list[np.ndarray] = []
+    candidates = 0
+    for rows in _chunks(_expansion_sizes(spec, spatial, options)):
+        parent, temporal = _temporal_candidates(
+            spec, spatial[rows], waste[rows], options
+        )
+        chunk_spatial = spatial[rows][parent]
+        costs = cost_plans(machine, spec, chunk_spatial, temporal)
+        candidates += len(parent)
+        front = pareto(costs.memory, costs.cycles)
+        kept_spatial.append(chunk_spatial[front])
+        kept_temporal.append(temporal[front])
+        kept_memory.append(costs.memory[front])
+        kept_cycles.append(costs.cycles[front])
+    spatial_all = np.concatenate(kept_spatial)
+    temporal_all = np.concatenate(kept_temporal)
+    front = pareto(np.concatenate(kept_memory), np.concatenate(kept_cycles))
+    costs = cost_plans(machine, spec, spatial_all[front], temporal_all[front])
+    points = tuple(
+        FrontierPoint(plan_of(spec, spatial_all[i], temporal_all[i]), costs.row(j))
+        for j, i in enumerate(front)
+    )
+    return Frontier(points, candidates)
