@@ -86,13 +86,14 @@ def frontier_attr(frontier: Frontier) -> ArrayAttr[ChoiceAttr]:
 
 @dataclass(frozen=True)
 class T10PartitionPass(ModulePass):
-    """Per-operator plan search (options: see `t10ir.search.SearchOptions`)."""
+    """Per-operator plan search (options: see `t10ir.search.SearchOptions`; the float
+    options also take integers, which xDSL's pipeline parser reads as ints)."""
 
     name = "t10-partition"
 
     target: str = DEFAULT_TARGET
-    min_core_fraction: float = 0.9
-    max_padding: float = 0.1
+    min_core_fraction: float | int = 0.9
+    max_padding: float | int = 0.1
     rotation_dims: int = 1
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
