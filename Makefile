@@ -1,9 +1,10 @@
-# The two set-up commands of the README: `make demo` (the main job) and `make test`.
+# The two set-up commands of the README: `make demo` (the main job) and `make test`;
+# `make bench` times the plan search (benchmarks/README.md).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint
+.PHONY: demo test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +24,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+
+# Time the per-operator plan search; writes benchmarks/results/plan_search.{md,json}.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/plan_search.py

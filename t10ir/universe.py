@@ -31,11 +31,18 @@ def get_t10_plan_report() -> type[ModulePass]:
     return T10PlanReportPass
 
 
+def get_t10_select_plans() -> type[ModulePass]:
+    from t10ir.passes.t10_select_plans import T10SelectPlansPass
+
+    return T10SelectPlansPass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name to pass class, imported only when asked for."""
     return {
         "t10-partition": get_t10_partition,
         "t10-plan-report": get_t10_plan_report,
+        "t10-select-plans": get_t10_select_plans,
     }
 
 

@@ -36,7 +36,13 @@ from math import ceil, prod
 import numpy as np
 
 from t10ir.cost.classify import SubOpShape
-from t10ir.cost.model import compute_cycles, elementwise_cycles, shift_cycles
+from t10ir.cost.model import (
+    Count,
+    Cycles,
+    compute_cycles,
+    elementwise_cycles,
+    shift_cycles,
+)
 from t10ir.domain import IterationDomain, TensorMap, index_span
 from t10ir.plan import OpPlan, tensor_names
 from t10ir.target import Machine
@@ -113,6 +119,56 @@ class PlanCosts:
         )
 
 
+def default_share(machine: Machine, shape: Sequence[int]) -> int:
+    """Elements per core of a tensor in the default layout, spread evenly over all
+    cores: where activations wait between ops and weights are stored cold."""
+    return ceil(prod(shape) / machine.cores)
+
+
+def exchange_cycles(
+    machine: Machine,
+    send: Count,
+    receive: Count,
+    elem_bytes: int,
+    cores_used: Count,
+) -> Cycles:
+    """One bulk-synchronous exchange in which every core sends at most `send` and
+    receives at most `receive` elements, then a sync: bounded by the busier side."""
+    return (
+        shift_cycles(
+            machine, np.maximum(send, receive), elem_bytes, cores_used=cores_used
+        )
+        + machine.sync_cycles
+    )
+
+
+def redistribution_cycles(
+    machine: Machine, size: int, piece: Count, cores_used: Count, elem_bytes: int
+) -> Cycles:
+    """Bring a tensor of `size` elements from the default layout into one where each
+    of `cores_used` cores holds `piece` elements (a consumer's working layout): a core
+    receives its piece and sends its default share to every core that needs it."""
+    copies = np.asarray(cores_used) * np.asarray(piece) / size
+    share = ceil(size / machine.cores)
+    return exchange_cycles(
+        machine, np.ceil(share * copies), piece, elem_bytes, cores_used
+    )
+
+
+def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
+    """Per input, the elements of the piece of it one core stores under `plan`."""
+    spatial, temporal = plan_arrays(spec, [plan])
+    share = _ceil_div(
+        np.array([d.extent for d in spec.domain.dims], dtype=np.int64), spatial
+    )
+    return tuple(
+        int(_elements(tmap, shape, spec.dims, _ceil_div(share, temporal[:, v, :]))[0])
+        for v, (tmap, shape) in enumerate(
+            zip(spec.domain.operands, spec.operand_shapes, strict=True)
+        )
+    )
+
+
 def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return -(-a // b)
 
@@ -181,11 +237,8 @@ def cost_plans(
         + elementwise_cycles(machine.compute, received),
         0,
     )
-    default = ceil(prod(out_shape) / machine.cores)
-    relayout = (
-        shift_cycles(machine, np.maximum(chunk, default), b_out, cores_used=cores)
-        + machine.sync_cycles
-    )
+    default = default_share(machine, out_shape)
+    relayout = exchange_cycles(machine, chunk, default, b_out, cores)
     memory += np.maximum(np.where(split, received, 0), default) * b_out
     return PlanCosts(
         steps=steps,

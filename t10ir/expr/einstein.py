@@ -49,18 +49,28 @@ class EinsteinExpr:
         input_shapes: Sequence[Sequence[int]],
         input_dtypes: Sequence[np.dtype] | None = None,
     ) -> Plan:
-        dtypes = tuple(np.dtype(d) for d in input_dtypes) if input_dtypes is not None else None
+        dtypes = (
+            tuple(np.dtype(d) for d in input_dtypes)
+            if input_dtypes is not None
+            else None
+        )
         return _plan(self.statement, _shapes(input_shapes), dtypes)
 
     def output_shape(self, input_shapes: Sequence[Sequence[int]]) -> tuple[int, ...]:
         return self.plan(input_shapes).output_shape
 
-    def iteration_domain(self, input_shapes: Sequence[Sequence[int]]) -> IterationDomain:
+    def iteration_domain(
+        self, input_shapes: Sequence[Sequence[int]]
+    ) -> IterationDomain:
         return self.plan(input_shapes).domain()
 
-    def output_dtype(self, input_dtypes: Sequence[np.dtype], input_shapes: Sequence[Sequence[int]]) -> np.dtype:
+    def output_dtype(
+        self, input_dtypes: Sequence[np.dtype], input_shapes: Sequence[Sequence[int]]
+    ) -> np.dtype:
         """The dtype the expression yields: its reads and casts, promoted."""
-        return _evaluate.result_dtype(self.plan(input_shapes, input_dtypes), input_dtypes)
+        return _evaluate.result_dtype(
+            self.plan(input_shapes, input_dtypes), input_dtypes
+        )
 
     def evaluate(
         self, inputs: Sequence[np.ndarray], output_dtype: np.dtype | None = None

@@ -114,7 +114,11 @@ def _window_dims(plan: Plan) -> set[str]:
 
 
 def _matmul(
-    a: np.ndarray, la: tuple[str, ...], b: np.ndarray, lb: tuple[str, ...], out: list[str]
+    a: np.ndarray,
+    la: tuple[str, ...],
+    b: np.ndarray,
+    lb: tuple[str, ...],
+    out: list[str],
 ) -> np.ndarray:
     """`einsum(a, la, b, lb, out)` as one batched matrix product."""
 
@@ -146,7 +150,9 @@ def _matmul(
 
 
 class _Evaluator:
-    def __init__(self, plan: Plan, inputs: Sequence[np.ndarray], dtype: np.dtype) -> None:
+    def __init__(
+        self, plan: Plan, inputs: Sequence[np.ndarray], dtype: np.dtype
+    ) -> None:
         self.plan = plan
         self.inputs = inputs
         self.dtype = dtype
@@ -177,7 +183,9 @@ class _Evaluator:
             array = self.inputs[read.operand]
             pads = [(0, 0)] * array.ndim
             if read.guarded:
-                for axis, (index, size) in enumerate(zip(read.indices, array.shape, strict=True)):
+                for axis, (index, size) in enumerate(
+                    zip(read.indices, array.shape, strict=True)
+                ):
                     if not isinstance(index, GatheredIndex):
                         lo, hi = index.bounds(self.extents)
                         pads[axis] = (max(0, -lo), max(0, hi - size + 1))
@@ -204,21 +212,26 @@ class _Evaluator:
                 if not index.terms:
                     key.append(index.offset + shift)
                     continue
-                (dim, coef), = index.terms
+                ((dim, coef),) = index.terms
                 start, n = self.block[dim]
                 first = index.offset + shift + coef * start
                 key.append(slice(first, first + coef * (n - 1) + 1, coef))
                 order.append(dim)
             view = array[tuple(key)]
-            view = view.transpose(sorted(range(len(order)), key=lambda i: self.axis[order[i]]))
+            view = view.transpose(
+                sorted(range(len(order)), key=lambda i: self.axis[order[i]])
+            )
             return view.reshape(self.shape({d: self.block[d][1] for d in order}))
         key = []
         for axis, (index, shift) in enumerate(zip(read.indices, shifts, strict=True)):
             if isinstance(index, GatheredIndex):
                 values = self.read(read.source).astype(np.intp)
-                if values.size and (values.min() < 0 or values.max() >= array.shape[axis]):
+                if values.size and (
+                    values.min() < 0 or values.max() >= array.shape[axis]
+                ):
                     raise ExprError(
-                        f"gathered index out of range [0, {array.shape[axis]})", read.column
+                        f"gathered index out of range [0, {array.shape[axis]})",
+                        read.column,
                     )
                 key.append(values)
             else:
@@ -236,7 +249,9 @@ class _Evaluator:
         if isinstance(node, RCast):
             return self.value(node.operand).astype(node.dtype).astype(self.dtype)
         if isinstance(node, RWhen):
-            holds = functools.reduce(np.logical_and, map(self.condition, node.conditions))
+            holds = functools.reduce(
+                np.logical_and, map(self.condition, node.conditions)
+            )
             return np.where(holds, self.value(node.value), self.value(node.otherwise))
         return _FUNCTIONS[node.op](*(self.value(a) for a in node.args))
 
@@ -263,9 +278,11 @@ class _Evaluator:
         present = {d for _, labels in tensors for d in labels}
         out = [d for d in self.plan.output_dims if d in present]
         if len(tensors) == 1:
-            (value, labels), = tensors
+            ((value, labels),) = tensors
             kept = [d for d in labels if d in out]
-            value = value.sum(axis=tuple(i for i, d in enumerate(labels) if d not in out))
+            value = value.sum(
+                axis=tuple(i for i, d in enumerate(labels) if d not in out)
+            )
             result = value.transpose([kept.index(d) for d in out])
         elif len(tensors) == 2:
             (a, la), (b, lb) = tensors
@@ -277,7 +294,9 @@ class _Evaluator:
         else:
             result = np.asarray(1, self.dtype)
         result = result * scale
-        return result.reshape([self.block[d][1] if d in out else 1 for d in self.plan.output_dims])
+        return result.reshape(
+            [self.block[d][1] if d in out else 1 for d in self.plan.output_dims]
+        )
 
     def block_result(self) -> np.ndarray:
         """The block's contribution over the output dims (length 1 where it broadcasts)."""
@@ -288,7 +307,9 @@ class _Evaluator:
         value = self.full(self.value(plan.body))
         if not plan.reduction_dims:
             return value
-        axes = tuple(self.axis[d] for d in plan.reduction_dims if value.shape[self.axis[d]] > 1)
+        axes = tuple(
+            self.axis[d] for d in plan.reduction_dims if value.shape[self.axis[d]] > 1
+        )
         if axes:
             reduce = {"sum": np.sum, "max": np.max, "min": np.min}[plan.combiner]
             value = reduce(value, axis=axes, keepdims=True)
@@ -303,7 +324,9 @@ def _blocks(plan: Plan, itemsize: int) -> list[dict[str, tuple[int, int]]]:
     contracted = _contracted(plan) is not None
     chain = {id(n) for n in walk(plan.body) if isinstance(n, RApply) and n.op == "*"}
     live = [set(plan.output_dims)] + [
-        set(node_dims(n)) for n in walk(plan.body) if not (contracted and id(n) in chain)
+        set(node_dims(n))
+        for n in walk(plan.body)
+        if not (contracted and id(n) in chain)
     ]
     while True:
         biggest = max(live, key=lambda dims: math.prod(lengths[d] for d in dims))
@@ -316,7 +339,10 @@ def _blocks(plan: Plan, itemsize: int) -> list[dict[str, tuple[int, int]]]:
         lengths[dim] = (lengths[dim] + 1) // 2
     loop = plan.output_dims + plan.reduction_dims
     ranges = [
-        [(start, min(lengths[d], extents[d] - start)) for start in range(0, extents[d], lengths[d])]
+        [
+            (start, min(lengths[d], extents[d] - start))
+            for start in range(0, extents[d], lengths[d])
+        ]
         for d in loop
     ]
     return [dict(zip(loop, combo, strict=True)) for combo in itertools.product(*ranges)]
@@ -326,7 +352,9 @@ def evaluate(
     plan: Plan, inputs: Sequence[np.ndarray], output_dtype: np.dtype | None = None
 ) -> np.ndarray:
     """output0 of the plan: computed in float32 (float64 if an input is), then cast."""
-    dtype = np.dtype(np.float64 if any(x.dtype == np.float64 for x in inputs) else np.float32)
+    dtype = np.dtype(
+        np.float64 if any(x.dtype == np.float64 for x in inputs) else np.float32
+    )
     if output_dtype is None:
         output_dtype = result_dtype(plan, [x.dtype for x in inputs])
     evaluator = _Evaluator(plan, inputs, dtype)
@@ -336,7 +364,9 @@ def evaluate(
         for block in _blocks(plan, dtype.itemsize):
             evaluator.set_block(block)
             result = evaluator.block_result()
-            target = output[tuple(slice(s, s + n) for s, n in (block[d] for d in plan.output_dims))]
+            target = output[
+                tuple(slice(s, s + n) for s, n in (block[d] for d in plan.output_dims))
+            ]
             if plan.combiner is None:
                 target[...] = result
             elif plan.combiner == "sum":

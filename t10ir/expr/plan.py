@@ -158,7 +158,9 @@ class Plan:
         `guarded` when any read of the operand is (so bounds are never over-claimed)."""
         extents = dict(self.extents)
         dims = tuple(LoopDim(d, extents[d], DimKind.PARALLEL) for d in self.output_dims)
-        dims += tuple(LoopDim(d, extents[d], DimKind.REDUCTION) for d in self.reduction_dims)
+        dims += tuple(
+            LoopDim(d, extents[d], DimKind.REDUCTION) for d in self.reduction_dims
+        )
         first: dict[int, RRead] = {}
         guarded: set[int] = set()
         for node in walk(self.body):
@@ -167,7 +169,8 @@ class Plan:
                 if node.guarded:
                     guarded.add(node.operand)
         operands = tuple(
-            TensorMap(first[i].indices, i in guarded) for i in range(len(self.operand_shapes))
+            TensorMap(first[i].indices, i in guarded)
+            for i in range(len(self.operand_shapes))
         )
         results = (TensorMap.identity(self.output_dims),)
         return IterationDomain(dims, operands, results, self.combiner)
@@ -181,7 +184,9 @@ def _affine(node: Node) -> tuple[dict[str, int], int] | None:
         return {node.name: 1}, 0
     if isinstance(node, Negate):
         inner = _affine(node.operand)
-        return None if inner is None else ({d: -c for d, c in inner[0].items()}, -inner[1])
+        return (
+            None if inner is None else ({d: -c for d, c in inner[0].items()}, -inner[1])
+        )
     if not isinstance(node, Binary) or node.op not in "+-*":
         return None
     lhs, rhs = _affine(node.lhs), _affine(node.rhs)
@@ -327,7 +332,9 @@ class _Resolver:
         if isinstance(node, Access):
             return self.read(node, guarded)
         if isinstance(node, Binary):
-            return RApply(node.op, (self.value(node.lhs, guarded), self.value(node.rhs, guarded)))
+            return RApply(
+                node.op, (self.value(node.lhs, guarded), self.value(node.rhs, guarded))
+            )
         if isinstance(node, Negate):
             return RApply("neg", (self.value(node.operand, guarded),))
         if isinstance(node, Call):
@@ -343,9 +350,13 @@ class _Resolver:
                     f"{node.function} takes {arity - 1} argument(s) besides its receiver",
                     node.column,
                 )
-            return RApply(node.function, tuple(self.value(a, guarded) for a in node.args))
+            return RApply(
+                node.function, tuple(self.value(a, guarded) for a in node.args)
+            )
         if isinstance(node, Cast):
-            return RCast(self.value(node.operand, guarded), self.dtype(node.target, node.column))
+            return RCast(
+                self.value(node.operand, guarded), self.dtype(node.target, node.column)
+            )
         if isinstance(node, When):
             return RWhen(
                 tuple(self.compare(c) for c in node.conditions),
@@ -367,7 +378,10 @@ def _plain_dim(index: Index) -> str | None:
 
 
 def _infer_extents(
-    statement: Statement, body: RNode, shapes: Sequence[Sequence[int]], dims: Sequence[str]
+    statement: Statement,
+    body: RNode,
+    shapes: Sequence[Sequence[int]],
+    dims: Sequence[str],
 ) -> dict[str, int]:
     """Extents from `where`, else from unguarded reads indexing a tensor dim with a plain
     dim (which must agree), else from guarded ones (a concat reads past its inputs)."""
@@ -425,11 +439,15 @@ def _first_column(statement: Statement, dim: str) -> int | None:
     return visit(statement)
 
 
-def _check_bounds(body: RNode, extents: dict[str, int], shapes: Sequence[Sequence[int]]) -> None:
+def _check_bounds(
+    body: RNode, extents: dict[str, int], shapes: Sequence[Sequence[int]]
+) -> None:
     for node in walk(body):
         if not isinstance(node, RRead) or node.guarded:
             continue
-        for axis, (index, size) in enumerate(zip(node.indices, shapes[node.operand], strict=True)):
+        for axis, (index, size) in enumerate(
+            zip(node.indices, shapes[node.operand], strict=True)
+        ):
             if isinstance(index, GatheredIndex):
                 continue
             lo, hi = index.bounds(extents)

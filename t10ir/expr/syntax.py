@@ -199,7 +199,9 @@ class _ToAst(lark.Transformer):
             return DtypeOf(source.name, source.column)
         if isinstance(source, Access):
             return DtypeOf(source.tensor, source.column)
-        raise ExprError("`.dtype()` applies to an input or an input element", _column(meta))
+        raise ExprError(
+            "`.dtype()` applies to an input or an input element", _column(meta)
+        )
 
     def number(self, meta, children):
         (token,) = children

@@ -71,7 +71,9 @@ def split_nnfusion_node(text: str) -> tuple[str, dict[str, dict[str, Any]]]:
     try:
         inputs = json.loads(match.group("dict"))
     except json.JSONDecodeError as error:
-        raise ExprError(f"bad input_dict: {error}", match.start("dict") + error.pos) from None
+        raise ExprError(
+            f"bad input_dict: {error}", match.start("dict") + error.pos
+        ) from None
     return match.group("expr"), inputs
 
 
@@ -113,7 +115,9 @@ class Placeholders:
     def expression(self, expr: str) -> str:
         """Substitute the extents of `where D in N` clauses."""
         return re.sub(
-            r"(\bin\s+)(\d+)", lambda m: f"{m.group(1)}{self.extent(int(m.group(2)))}", expr
+            r"(\bin\s+)(\d+)",
+            lambda m: f"{m.group(1)}{self.extent(int(m.group(2)))}",
+            expr,
         )
 
 
@@ -124,12 +128,18 @@ def load_graph(path: str) -> list[GraphNode]:
     except OSError as error:
         raise ToolError(f"cannot read '{path}': {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise ToolError(f"not a JSON graph: {error.msg}", f"{path}:{error.lineno}:{error.colno}") from None
+        raise ToolError(
+            f"not a JSON graph: {error.msg}", f"{path}:{error.lineno}:{error.colno}"
+        ) from None
     if not isinstance(raw, list):
-        raise ToolError(f"'{path}' is not an NNFusion graph: expected a JSON list of nodes")
+        raise ToolError(
+            f"'{path}' is not an NNFusion graph: expected a JSON list of nodes"
+        )
     nodes: list[GraphNode] = []
     for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], str)):
+        if not (
+            isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], str)
+        ):
             raise ToolError(f"'{path}': malformed node {str(entry)[:80]}")
         node_id, text, op_type, producers = entry
         expr: str | None = None
@@ -138,10 +148,14 @@ def load_graph(path: str) -> list[GraphNode]:
             try:
                 expr, input_dict = split_nnfusion_node(text)
             except ExprError as error:
-                raise ToolError(f"'{path}': node {node_id} ({op_type}): {error.message}") from None
+                raise ToolError(
+                    f"'{path}': node {node_id} ({op_type}): {error.message}"
+                ) from None
             inputs = tuple(
                 TensorSpec(spec["dtype"], tuple(spec["shape"]))
-                for _, spec in sorted(input_dict.items(), key=lambda kv: _input_number(kv[0]))
+                for _, spec in sorted(
+                    input_dict.items(), key=lambda kv: _input_number(kv[0])
+                )
             )
         nodes.append(
             GraphNode(
@@ -166,7 +180,9 @@ def _tensor_type(spec: TensorSpec, placeholders: Placeholders) -> TensorType:
 
 
 def _has_placeholder(spec: TensorSpec) -> bool:
-    return any(v % BATCH_PLACEHOLDER == 0 or v % SEQUENCE_PLACEHOLDER == 0 for v in spec.shape)
+    return any(
+        v % BATCH_PLACEHOLDER == 0 or v % SEQUENCE_PLACEHOLDER == 0 for v in spec.shape
+    )
 
 
 def _activations(parameters: dict[int, TensorSpec]) -> set[int]:
@@ -176,14 +192,20 @@ def _activations(parameters: dict[int, TensorSpec]) -> set[int]:
     in a graph without placeholders (NeRF), the largest parameter (the batch of rays).
     """
     found = {
-        p for p, spec in parameters.items() if _has_placeholder(spec) or spec.dtype.startswith("int")
+        p
+        for p, spec in parameters.items()
+        if _has_placeholder(spec) or spec.dtype.startswith("int")
     }
     if not found and parameters:
-        found.add(max(parameters, key=lambda p: (int(np.prod(parameters[p].shape)), -p)))
+        found.add(
+            max(parameters, key=lambda p: (int(np.prod(parameters[p].shape)), -p))
+        )
     return found
 
 
-def _result_points(domain: IterationDomain, shape: Sequence[int]) -> dict[str, np.ndarray]:
+def _result_points(
+    domain: IterationDomain, shape: Sequence[int]
+) -> dict[str, np.ndarray]:
     """Each loop dim's value at every result element (as a broadcastable grid)."""
     grids = np.indices(shape, sparse=True)
     points: dict[str, np.ndarray] = {}
@@ -193,7 +215,9 @@ def _result_points(domain: IterationDomain, shape: Sequence[int]) -> dict[str, n
     return points
 
 
-def _is_view(domain: IterationDomain, in_shape: Sequence[int], out_shape: Sequence[int]) -> bool:
+def _is_view(
+    domain: IterationDomain, in_shape: Sequence[int], out_shape: Sequence[int]
+) -> bool:
     """Whether a copy reads its input in row-major order, i.e. is a reshape."""
     if int(np.prod(in_shape)) != int(np.prod(out_shape)) or domain.operands[0].guarded:
         return False
@@ -212,11 +236,18 @@ def _permutation(
     result_dims = [index.terms[0][0] for index in domain.results[0].indices]  # type: ignore[union-attr]
     input_dims: list[str] = []
     for index in domain.operands[0].indices:
-        if not (isinstance(index, LinearIndex) and index.offset == 0 and index.terms
-                and len(index.terms) == 1 and index.terms[0][1] == 1):
+        if not (
+            isinstance(index, LinearIndex)
+            and index.offset == 0
+            and index.terms
+            and len(index.terms) == 1
+            and index.terms[0][1] == 1
+        ):
             return None
         input_dims.append(index.terms[0][0])
-    if sorted(input_dims) != sorted(result_dims) or len(set(input_dims)) != len(input_dims):
+    if sorted(input_dims) != sorted(result_dims) or len(set(input_dims)) != len(
+        input_dims
+    ):
         return None
     perm = tuple(input_dims.index(d) for d in result_dims)
     return perm if tuple(in_shape[p] for p in perm) == tuple(out_shape) else None
@@ -241,7 +272,9 @@ class GraphImporter:
         self.nodes = load_graph(path)
         self.lines = _node_lines(path)
 
-    def error(self, node: GraphNode, message: str, column: int | None = None) -> ToolError:
+    def error(
+        self, node: GraphNode, message: str, column: int | None = None
+    ) -> ToolError:
         line = self.lines.get(node.id)
         where = f"{self.path}:{line}:{column or 1}" if line else self.path
         return ToolError(f"node {node.id} ({node.op_type}): {message}", where)
@@ -257,12 +290,17 @@ class GraphImporter:
                 if not node.inputs:
                     continue
                 if number >= len(node.inputs):
-                    raise self.error(node, f"has {len(node.producers)} producers but "
-                                     f"{len(node.inputs)} inputs in its input_dict")
+                    raise self.error(
+                        node,
+                        f"has {len(node.producers)} producers but "
+                        f"{len(node.inputs)} inputs in its input_dict",
+                    )
                 target = declared if producer in defined else parameters
                 target.setdefault(producer, node.inputs[number])
         parameter_ids = sorted(parameters)
-        arg_types = [_tensor_type(parameters[p], self.placeholders) for p in parameter_ids]
+        arg_types = [
+            _tensor_type(parameters[p], self.placeholders) for p in parameter_ids
+        ]
         block = Block(arg_types=arg_types)
         values: dict[int, SSAValue] = dict(zip(parameter_ids, block.args, strict=True))
         outputs: list[SSAValue] = []
@@ -323,7 +361,9 @@ class GraphImporter:
         return ExprOp(operands, text, result_type)
 
 
-def import_nnfusion(path: str, batch: int = 1, seq: int = 128, name: str | None = None) -> ModuleOp:
+def import_nnfusion(
+    path: str, batch: int = 1, seq: int = 128, name: str | None = None
+) -> ModuleOp:
     """Import the NNFusion graph at `path` as a module with one function."""
     function = name or re.sub(r"\W", "_", Path(path).stem)
     return GraphImporter(path, Placeholders(batch, seq)).build(function)

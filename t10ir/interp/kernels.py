@@ -21,31 +21,46 @@ def matmul(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.matmul(lhs, rhs)
 
 
-def _conv_out_extent(size: int, pad: int, kernel: int, stride: int, dilation: int) -> int:
+def _conv_out_extent(
+    size: int, pad: int, kernel: int, stride: int, dilation: int
+) -> int:
     return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def _window(
-    padded: np.ndarray, kh: int, kw: int, out_h: int, out_w: int,
-    strides: Sequence[int], dilations: Sequence[int] = (1, 1),
+    padded: np.ndarray,
+    kh: int,
+    kw: int,
+    out_h: int,
+    out_w: int,
+    strides: Sequence[int],
+    dilations: Sequence[int] = (1, 1),
 ) -> np.ndarray:
     """The (N, C, out_h, out_w) view of `padded` that kernel position (kh, kw) reads."""
     top, left = kh * dilations[0], kw * dilations[1]
     return padded[
-        :, :,
-        top: top + strides[0] * (out_h - 1) + 1: strides[0],
-        left: left + strides[1] * (out_w - 1) + 1: strides[1],
+        :,
+        :,
+        top : top + strides[0] * (out_h - 1) + 1 : strides[0],
+        left : left + strides[1] * (out_w - 1) + 1 : strides[1],
     ]
 
 
 def _pad_hw(x: np.ndarray, pads: Sequence[int], value: float) -> np.ndarray:
     top, left, bottom, right = pads
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    return np.pad(
+        x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value
+    )
 
 
 def conv2d(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-    strides: Sequence[int], dilations: Sequence[int], pads: Sequence[int], group: int,
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    pads: Sequence[int],
+    group: int,
 ) -> np.ndarray:
     """ONNX Conv on NCHW input and OIHW weight: one contraction per kernel position."""
     n, c, h, w = x.shape
@@ -56,12 +71,16 @@ def conv2d(
     out_w = _conv_out_extent(w, pads[1] + pads[3], k_w, strides[1], dilations[1])
     padded = _pad_hw(x, pads, 0)
     grouped_weight = weight.reshape(group, o // group, cg, k_h, k_w)
-    out = np.zeros((n, group, o // group, out_h, out_w), dtype=np.result_type(x, weight))
+    out = np.zeros(
+        (n, group, o // group, out_h, out_w), dtype=np.result_type(x, weight)
+    )
     for kh in range(k_h):
         for kw in range(k_w):
             window = _window(padded, kh, kw, out_h, out_w, strides, dilations)
             window = window.reshape(n, group, cg, out_h, out_w)
-            out += np.einsum("ngchw,gfc->ngfhw", window, grouped_weight[:, :, :, kh, kw])
+            out += np.einsum(
+                "ngchw,gfc->ngfhw", window, grouped_weight[:, :, :, kh, kw]
+            )
     out = out.reshape(n, o, out_h, out_w)
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1)
@@ -180,7 +199,11 @@ def layernorm(
 
 
 def batchnorm(
-    x: np.ndarray, scale: np.ndarray, bias: np.ndarray, mean: np.ndarray, var: np.ndarray,
+    x: np.ndarray,
+    scale: np.ndarray,
+    bias: np.ndarray,
+    mean: np.ndarray,
+    var: np.ndarray,
     epsilon: float,
 ) -> np.ndarray:
     """Inference batch normalization with per-channel (dim 1) statistics."""
@@ -190,7 +213,9 @@ def batchnorm(
         return v.reshape(shape)
 
     eps = np.asarray(epsilon, dtype=x.dtype)
-    return (x - channel(mean)) / np.sqrt(channel(var) + eps) * channel(scale) + channel(bias)
+    return (x - channel(mean)) / np.sqrt(channel(var) + eps) * channel(scale) + channel(
+        bias
+    )
 
 
 _REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min}
@@ -217,7 +242,9 @@ def concat(inputs: Sequence[np.ndarray], axis: int) -> np.ndarray:
 def slice_(
     x: np.ndarray, starts: Sequence[int], ends: Sequence[int], steps: Sequence[int]
 ) -> np.ndarray:
-    return x[tuple(slice(s, e, st) for s, e, st in zip(starts, ends, steps, strict=True))]
+    return x[
+        tuple(slice(s, e, st) for s, e, st in zip(starts, ends, steps, strict=True))
+    ]
 
 
 def gather(table: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
@@ -225,7 +252,9 @@ def gather(table: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     size = table.shape[axis]
     if indices.size and (indices.min() < -size or indices.max() >= size):
         bad = indices[(indices < -size) | (indices >= size)].flat[0]
-        raise KernelError(f"gather index {bad} is out of range for axis {axis} of size {size}")
+        raise KernelError(
+            f"gather index {bad} is out of range for axis {axis} of size {size}"
+        )
     return np.take(table, indices, axis=axis)
 
 
@@ -252,7 +281,10 @@ def maxpool(
 
 
 def avgpool(
-    x: np.ndarray, kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],
+    x: np.ndarray,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
     count_include_pad: bool,
 ) -> np.ndarray:
     """ONNX AveragePool: divide by the window size, or by the in-bounds count."""

@@ -98,7 +98,9 @@ def find_entry(module: ModuleOp, entry: str | None) -> func.FuncOp:
     roots = [f for f in functions if f.sym_name.data not in called and f.body.blocks]
     if len(roots) != 1:
         names = ", ".join(f"@{f.sym_name.data}" for f in roots) or "none"
-        raise ToolError(f"cannot choose an entry function (candidates: {names}); use --entry")
+        raise ToolError(
+            f"cannot choose an entry function (candidates: {names}); use --entry"
+        )
     return roots[0]
 
 
@@ -163,7 +165,9 @@ def _prop(op: Operation, name: str) -> Attribute:
 
 
 def _bad_prop(op: Operation, name: str, kind: str) -> ToolError:
-    return ToolError(f"'{op.name}' op property '{name}' must be {kind}", op_location(op))
+    return ToolError(
+        f"'{op.name}' op property '{name}' must be {kind}", op_location(op)
+    )
 
 
 def _ints(op: Operation, name: str) -> tuple[int, ...]:
@@ -213,8 +217,13 @@ def _unary(kernel: Callable[[np.ndarray], np.ndarray]) -> Adapter:
 
 def _conv2d(op: Operation, xs: list[np.ndarray]) -> np.ndarray:
     return kernels.conv2d(
-        xs[0], xs[1], xs[2] if len(xs) > 2 else None,
-        _ints(op, "strides"), _ints(op, "dilations"), _ints(op, "pads"), _int(op, "group"),
+        xs[0],
+        xs[1],
+        xs[2] if len(xs) > 2 else None,
+        _ints(op, "strides"),
+        _ints(op, "dilations"),
+        _ints(op, "pads"),
+        _int(op, "group"),
     )
 
 
@@ -249,7 +258,9 @@ ADAPTERS: dict[type[Operation], Adapter] = {
     top.RsqrtOp: _unary(kernels.rsqrt),
     top.NegOp: _unary(kernels.neg),
     top.ErfOp: _unary(kernels.erf),
-    top.ClipOp: lambda op, xs: kernels.clip(xs[0], _float(op, "min"), _float(op, "max")),
+    top.ClipOp: lambda op, xs: kernels.clip(
+        xs[0], _float(op, "min"), _float(op, "max")
+    ),
     top.SoftmaxOp: lambda op, xs: kernels.softmax(xs[0], _int(op, "axis")),
     top.LayerNormOp: lambda op, xs: kernels.layernorm(
         xs[0], xs[1], xs[2], _int(op, "axis"), _float(op, "epsilon")
@@ -259,7 +270,9 @@ ADAPTERS: dict[type[Operation], Adapter] = {
         xs[0], _str(op, "kind"), _ints(op, "axes"), _bool(op, "keepdims")
     ),
     top.TransposeOp: lambda op, xs: kernels.transpose(xs[0], _ints(op, "perm")),
-    top.ReshapeOp: lambda op, xs: kernels.reshape(xs[0], tensor_spec(op.results[0].type)[0]),
+    top.ReshapeOp: lambda op, xs: kernels.reshape(
+        xs[0], tensor_spec(op.results[0].type)[0]
+    ),
     top.ConcatOp: lambda op, xs: kernels.concat(xs, _int(op, "axis")),
     top.SliceOp: lambda op, xs: kernels.slice_(
         xs[0], _ints(op, "starts"), _ints(op, "ends"), _ints(op, "steps")
@@ -269,7 +282,10 @@ ADAPTERS: dict[type[Operation], Adapter] = {
         xs[0], _ints(op, "kernel"), _ints(op, "strides"), _ints(op, "pads")
     ),
     top.AvgPoolOp: lambda op, xs: kernels.avgpool(
-        xs[0], _ints(op, "kernel"), _ints(op, "strides"), _ints(op, "pads"),
+        xs[0],
+        _ints(op, "kernel"),
+        _ints(op, "strides"),
+        _ints(op, "pads"),
         _bool(op, "count_include_pad"),
     ),
     top.GlobalAvgPoolOp: _unary(kernels.global_avgpool),
@@ -287,8 +303,9 @@ def _constant(op: arith.ConstantOp) -> np.ndarray:
         return np.array(value.get_values(), dtype=dtype).reshape(shape)
     if isinstance(value, IntegerAttr | FloatAttr):
         return np.array(value.value.data, dtype=numpy_dtype(value.type))
-    raise ToolError(f"'{op.name}' op with {type(value).__name__} is not supported",
-                    op_location(op))
+    raise ToolError(
+        f"'{op.name}' op with {type(value).__name__} is not supported", op_location(op)
+    )
 
 
 class _Interpreter:
@@ -297,13 +314,18 @@ class _Interpreter:
         self.compute_dtype = compute_dtype
         self.active: set[str] = set()
 
-    def call(self, func_op: func.FuncOp, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def call(
+        self, func_op: func.FuncOp, args: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
         name = func_op.sym_name.data
         if len(func_op.body.blocks) != 1:
-            raise ToolError(f"@{name} must have exactly one block to be run",
-                            op_location(func_op))
+            raise ToolError(
+                f"@{name} must have exactly one block to be run", op_location(func_op)
+            )
         if name in self.active:
-            raise ToolError(f"recursive call to @{name} cannot be run", op_location(func_op))
+            raise ToolError(
+                f"recursive call to @{name} cannot be run", op_location(func_op)
+            )
         self.active.add(name)
         env: dict[SSAValue, np.ndarray] = dict(zip(func_op.args, args, strict=True))
         ops = list(func_op.body.block.ops)
@@ -320,8 +342,10 @@ class _Interpreter:
             if isinstance(op, func.CallOp):
                 callee = SymbolTable.lookup_symbol(op, op.callee)
                 if not isinstance(callee, func.FuncOp) or not callee.body.blocks:
-                    raise ToolError(f"'{op.name}' op callee {op.callee} has no body",
-                                    op_location(op))
+                    raise ToolError(
+                        f"'{op.name}' op callee {op.callee} has no body",
+                        op_location(op),
+                    )
                 results = self.call(callee, operands)
             elif isinstance(op, arith.ConstantOp):
                 results = [_constant(op)]
@@ -334,8 +358,9 @@ class _Interpreter:
         """One top op: kernel in the compute dtype, result in its storage type."""
         adapter = ADAPTERS.get(type(op))
         if adapter is None or len(op.results) != 1:
-            raise ToolError(f"'{op.name}' op has no reference implementation",
-                            op_location(op))
+            raise ToolError(
+                f"'{op.name}' op has no reference implementation", op_location(op)
+            )
         widened = [
             x.astype(self.compute_dtype) if x.dtype.kind == "f" else x for x in operands
         ]

@@ -18,8 +18,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="t10-import", description=__doc__)
     parser.add_argument("input", help="model file (.json: NNFusion einstein_v2 graph)")
     parser.add_argument("-o", "--output", help="output .mlir file (default: stdout)")
-    parser.add_argument("--batch", type=int, default=1, help="batch size (placeholder 99)")
-    parser.add_argument("--seq", type=int, default=128, help="sequence length (placeholder 66)")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="batch size (placeholder 99)"
+    )
+    parser.add_argument(
+        "--seq", type=int, default=128, help="sequence length (placeholder 66)"
+    )
     parser.add_argument("--name", help="function name (default: the file's stem)")
     args = parser.parse_args(argv)
 
@@ -27,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.batch < 1 or args.seq < 1:
             raise ToolError("--batch and --seq must be positive")
         if not args.input.endswith(".json"):
-            raise ToolError(f"cannot import '{args.input}': expected an NNFusion .json graph")
+            raise ToolError(
+                f"cannot import '{args.input}': expected an NNFusion .json graph"
+            )
         from t10ir.frontend.nnfusion import import_nnfusion
 
         module = import_nnfusion(args.input, args.batch, args.seq, args.name)

@@ -44,13 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="t10-run", description="Run a top-level module on the numpy reference."
     )
     parser.add_argument("file", help="input .mlir file (- for standard input)")
-    parser.add_argument("--entry", help="function to run (default: the only uncalled one)")
+    parser.add_argument(
+        "--entry", help="function to run (default: the only uncalled one)"
+    )
     parser.add_argument("--inputs", help=".npz with arrays arg0, arg1, ...")
-    parser.add_argument("--seed", type=_seed, default=0,
-                        help="seed of the random inputs when --inputs is not given")
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of the random inputs when --inputs is not given",
+    )
     parser.add_argument("--output", help=".npz to write out0, out1, ... to")
-    parser.add_argument("--compute-dtype", choices=sorted(COMPUTE_DTYPES), default="float32",
-                        help="precision kernels compute in (results keep their types)")
+    parser.add_argument(
+        "--compute-dtype",
+        choices=sorted(COMPUTE_DTYPES),
+        default="float32",
+        help="precision kernels compute in (results keep their types)",
+    )
     return parser
 
 
@@ -67,11 +77,15 @@ def load_inputs(path: str, func_op: func.FuncOp) -> list[np.ndarray]:
         missing = [name for name in expected if name not in archive.files]
         extra = sorted(set(archive.files) - set(expected))
         if missing or extra:
-            problem = (f"lacks {', '.join(missing)}" if missing
-                       else f"has unexpected {', '.join(extra)}")
+            problem = (
+                f"lacks {', '.join(missing)}"
+                if missing
+                else f"has unexpected {', '.join(extra)}"
+            )
             raise ToolError(
                 f"inputs {problem}; @{func_op.sym_name.data} takes {len(expected)} "
-                f"(arg0..arg{len(expected) - 1})", path,
+                f"(arg0..arg{len(expected) - 1})",
+                path,
             )
         try:
             inputs = [archive[name] for name in expected]
@@ -104,17 +118,21 @@ def summary(outputs: Sequence[np.ndarray]) -> str:
     for index, array in enumerate(outputs):
         wide = array.astype(np.float64)
         mean = float(np.mean(wide)) if array.size else float("nan")
-        rows.append([
-            f"out{index}",
-            "x".join(map(str, array.shape)) or "scalar",
-            str(array.dtype),
-            f"{mean:.6e}",
-            f"{float(np.sum(wide)):.9e}",
-            f"{zlib.crc32(np.ascontiguousarray(array).tobytes()):08x}",
-        ])
+        rows.append(
+            [
+                f"out{index}",
+                "x".join(map(str, array.shape)) or "scalar",
+                str(array.dtype),
+                f"{mean:.6e}",
+                f"{float(np.sum(wide)):.9e}",
+                f"{zlib.crc32(np.ascontiguousarray(array).tobytes()):08x}",
+            ]
+        )
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
         for row in rows
     )
 

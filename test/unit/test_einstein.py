@@ -59,7 +59,12 @@ def test_every_model_expression_has_a_consistent_domain() -> None:
         problem = domain.check(shapes, [expr.output_shape(shapes)])
         assert problem is None, f"{model}: {expr_text}: {problem}"
         counts[model] = counts.get(model, 0) + 1
-    assert counts == {"bert-base.json": 1010, "nerf.json": 20, "resnet.json": 94, "vit.json": 1066}
+    assert counts == {
+        "bert-base.json": 1010,
+        "nerf.json": 20,
+        "resnet.json": 94,
+        "vit.json": 1066,
+    }
 
 
 def _scaled(text: str, shapes: list[list[int]]) -> tuple[str, list[list[int]]]:
@@ -127,7 +132,15 @@ def test_matmul_domain() -> None:
 def test_convolution_domain_is_guarded_and_affine() -> None:
     expr = parse_expression(CONV_PADDED)
     domain = expr.iteration_domain([[2, 3, 9, 9], [4, 3, 3, 3]])
-    assert domain.extents == {"N": 2, "F": 4, "HO": 5, "WO": 5, "C": 3, "KH": 3, "KW": 3}
+    assert domain.extents == {
+        "N": 2,
+        "F": 4,
+        "HO": 5,
+        "WO": 5,
+        "C": 3,
+        "KH": 3,
+        "KW": 3,
+    }
     assert [d.name for d in domain.reduction_dims] == ["C", "KH", "KW"]
     image, kernel = domain.operands
     assert image.guarded and not kernel.guarded
@@ -135,7 +148,9 @@ def test_convolution_domain_is_guarded_and_affine() -> None:
 
 
 def test_reshape_gather_concat_and_pool_domains() -> None:
-    merge = parse_expression("output0[N0, N1] = input0[N0, N1 / 4 % 3, N1 / 1 % 4] where N1 in 12;")
+    merge = parse_expression(
+        "output0[N0, N1] = input0[N0, N1 / 4 % 3, N1 / 1 % 4] where N1 in 12;"
+    )
     assert merge.iteration_domain([[2, 3, 4]]).operands[0].indices[1:] == (
         DelinearizedIndex(LinearIndex.of("N1"), 4, 3),
         DelinearizedIndex(LinearIndex.of("N1"), 1, 4),
@@ -188,7 +203,9 @@ CONCAT = (
 )
 
 
-def conv_reference(x: np.ndarray, w: np.ndarray, stride: int, pad: int, out: int) -> np.ndarray:
+def conv_reference(
+    x: np.ndarray, w: np.ndarray, stride: int, pad: int, out: int
+) -> np.ndarray:
     """A direct loop convolution (NCHW, OIHW) for tiny shapes."""
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     n, f, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
@@ -205,7 +222,9 @@ def maxpool_reference(x: np.ndarray) -> np.ndarray:
     y = np.empty(x.shape[:2] + (3, 3))
     for i in range(3):
         for j in range(3):
-            y[:, :, i, j] = xp[:, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max(axis=(2, 3))
+            y[:, :, i, j] = xp[:, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max(
+                axis=(2, 3)
+            )
     return y
 
 
@@ -219,7 +238,11 @@ def r(*shape: int) -> np.ndarray:
 
 a23, a235, a2345 = r(2, 3), r(2, 3, 5), r(2, 3, 4, 5)
 CASES = [
-    ("output0[N0, N1] = input0[N1] where N0 in 3;", [r(4)], lambda x: np.broadcast_to(x, (3, 4))),
+    (
+        "output0[N0, N1] = input0[N1] where N0 in 3;",
+        [r(4)],
+        lambda x: np.broadcast_to(x, (3, 4)),
+    ),
     (
         " output0[N0, N1, N2] = input0[N2] where N0 in 2, N1 in 5;",
         [r(4)],
@@ -260,10 +283,22 @@ CASES = [
         [a2345, r(2, 3, 4, 5)],
         np.multiply,
     ),
-    ("output0[N0, N1] = input0[N0, N1] / input1[N0, N1];", [a23, r(2, 3) + 3], np.divide),
+    (
+        "output0[N0, N1] = input0[N0, N1] / input1[N0, N1];",
+        [a23, r(2, 3) + 3],
+        np.divide,
+    ),
     ("output0[N0, N1] +=! input0[N0, N1, R2];", [a235], lambda x: x.sum(axis=2)),
-    ("output0[N0, N1] +=! input0[N0, N1, N2, N3];", [a2345], lambda x: x.sum(axis=(2, 3))),
-    ("output0[N0, N1, N2] = input0[N0, N1] where N2 in 1;", [a23], lambda x: x[:, :, None]),
+    (
+        "output0[N0, N1] +=! input0[N0, N1, N2, N3];",
+        [a2345],
+        lambda x: x.sum(axis=(2, 3)),
+    ),
+    (
+        "output0[N0, N1, N2] = input0[N0, N1] where N2 in 1;",
+        [a23],
+        lambda x: x[:, :, None],
+    ),
     ("output0[N0, N1] = input0[N0, N1, 0];", [r(2, 3, 1)], lambda x: x[:, :, 0]),
     ("output0[N0, N1] = input0[N0, 0, 0, N1];", [r(2, 1, 1, 5)], lambda x: x[:, 0, 0]),
     ("output0[N0, N1] = input0[N0, 0, N1];", [a235], lambda x: x[:, 0]),
@@ -272,7 +307,11 @@ CASES = [
         [r(2, 1, 5)],
         lambda x: x[:, None, :, :],
     ),
-    ("output0[N0, N1, N2, N3] = input0[0, N0, N1, N2, N3];", [r(1, 2, 3, 4, 5)], lambda x: x[0]),
+    (
+        "output0[N0, N1, N2, N3] = input0[0, N0, N1, N2, N3];",
+        [r(1, 2, 3, 4, 5)],
+        lambda x: x[0],
+    ),
     (
         "output0[N0, N1, N2, N3] = input0[N0, N1, 0, N2, N3];",
         [r(2, 3, 1, 4, 5)],
@@ -290,7 +329,11 @@ CASES = [
         [r(2, 3, 4), r(4, 6)],
         np.matmul,
     ),
-    (" output0[N, M] +=! input0[N, K] * input1[M, K]; ", [r(3, 4), r(5, 4)], lambda a, b: a @ b.T),
+    (
+        " output0[N, M] +=! input0[N, K] * input1[M, K]; ",
+        [r(3, 4), r(5, 4)],
+        lambda a, b: a @ b.T,
+    ),
     (
         " output0[B0, B1, N, M] +=! input0[B0, B1, N, K] * input1[B0, B1, K, M]; ",
         [a2345, r(2, 3, 5, 6)],
@@ -334,7 +377,11 @@ CASES = [
         lambda x: x.transpose(2, 0, 3, 1, 4),
     ),
     (" output0[N1, N0] = input0[N0, N1] ;  ", [a23], lambda x: x.T),
-    (" output0[N0, N2, N1] = input0[N0, N1, N2] ;  ", [a235], lambda x: x.transpose(0, 2, 1)),
+    (
+        " output0[N0, N2, N1] = input0[N0, N1, N2] ;  ",
+        [a235],
+        lambda x: x.transpose(0, 2, 1),
+    ),
     (" output0[N0, N1, N2] >=! input0[N0, N1, N2, N3];  ", [a2345], softmax_max),
     (
         " output0[N0, N1, N2, N3] = (input0[N0, N1, N2, N3] - input1[N0, N1, N2]).call(`exp`);",
@@ -352,7 +399,11 @@ CASES = [
         [a235],
         lambda x: np.maximum(x, 0),
     ),
-    (CONV_PADDED, [r(2, 3, 9, 9), r(4, 3, 3, 3)], lambda x, w: conv_reference(x, w, 2, 1, 5)),
+    (
+        CONV_PADDED,
+        [r(2, 3, 9, 9), r(4, 3, 3, 3)],
+        lambda x, w: conv_reference(x, w, 2, 1, 5),
+    ),
     (
         " output0[N, F, HO, WO] +=! input0[N, C, -0 + KH * 1 + HO * 2, -0 + KW * 1 + WO * 2]"
         " * input1[F, C, KH, KW] where HO in 3, WO in 3;",
@@ -382,14 +433,20 @@ CASES = [
     (
         "output0[N] = input0[N].when([N != 2, N % 2 == 0], const(-1)) where N in 6;",
         [r(6)],
-        lambda x: np.where(np.arange(6) % 2 == 0, np.where(np.arange(6) != 2, x, -1), -1),
+        lambda x: np.where(
+            np.arange(6) % 2 == 0, np.where(np.arange(6) != 2, x, -1), -1
+        ),
     ),
     (
         "output0[N] = input0[N].when(N <= 1, input0[N] * 0 + N) where N in 4;",
         [r(4)],
         lambda x: np.where(np.arange(4) <= 1, x, np.arange(4)),
     ),
-    ("output0[N] = input0[N].when(N > 9, const(7)) where N in 3;", [r(3)], lambda x: [7.0] * 3),
+    (
+        "output0[N] = input0[N].when(N > 9, const(7)) where N in 3;",
+        [r(3)],
+        lambda x: [7.0] * 3,
+    ),
     (
         "output0[N] +=! input0[N * 2 + K] where N in 3, K in 2;",
         [r(6)],
@@ -405,11 +462,17 @@ CASES = [
         [r(2, 3), r(3, 4), r(4, 5)],
         lambda a, b, c: a @ b @ c,
     ),
-    ("output0[N] = N / 2 + 0 * input0[0] where N in 5;", [r(1)], lambda x: np.arange(5) // 2),
+    (
+        "output0[N] = N / 2 + 0 * input0[0] where N in 5;",
+        [r(1)],
+        lambda x: np.arange(5) // 2,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "inputs", "reference"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("text", "inputs", "reference"), CASES, ids=[c[0] for c in CASES]
+)
 def test_evaluate_matches_numpy(text, inputs, reference) -> None:
     result = parse_expression(text).evaluate(inputs)
     expected = np.asarray(reference(*inputs), dtype=np.float64)
@@ -422,7 +485,9 @@ def test_gather() -> None:
     table = r(4, 6)
     indices = np.array([[3, 0, 1, 1, 2], [0, 0, 3, 2, 1]], dtype=np.int64)
     expr = parse_expression("output0[N0, N1, N2] = input0[G3, N2] g input1[N0, N1];")
-    np.testing.assert_array_equal(expr.evaluate([table, indices]), np.take(table, indices, axis=0))
+    np.testing.assert_array_equal(
+        expr.evaluate([table, indices]), np.take(table, indices, axis=0)
+    )
     with pytest.raises(ExprError, match="out of range"):
         expr.evaluate([table, indices + 1])
 
@@ -439,7 +504,9 @@ def test_dtypes() -> None:
     converted = convert.evaluate([ints])
     assert converted.dtype == np.float32
     np.testing.assert_array_equal(converted, ints)
-    wide = parse_expression("output0[N] = input0[N] + const(1e-12);").evaluate([np.ones(2)])
+    wide = parse_expression("output0[N] = input0[N] + const(1e-12);").evaluate(
+        [np.ones(2)]
+    )
     assert wide.dtype == np.float64 and (wide > 1).all()
     to_half = parse_expression("output0[N] = input0[N].cast(`float16`);")
     assert to_half.evaluate([np.array([1 + 2**-12], np.float32)], np.float32)[0] == 1
@@ -473,9 +540,15 @@ def test_model_sized_matmul_and_convolution_are_fast() -> None:
 
     start = time.perf_counter()
     a, b = r(1024, 768), r(768, 3072)
-    product = parse_expression(" output0[N, M] +=! input0[N, K] * input1[K, M]; ").evaluate([a, b])
+    product = parse_expression(
+        " output0[N, M] +=! input0[N, K] * input1[K, M]; "
+    ).evaluate([a, b])
     np.testing.assert_allclose(product[:4], a[:4] @ b, rtol=1e-4, atol=1e-3)
-    conv = CONV_PADDED.replace("< 9", "< 224").replace("-1", "-3").replace("in 5", "in 112")
+    conv = (
+        CONV_PADDED.replace("< 9", "< 224")
+        .replace("-1", "-3")
+        .replace("in 5", "in 112")
+    )
     x, w = r(1, 3, 224, 224), r(64, 3, 7, 7)
     assert parse_expression(conv).evaluate([x, w]).shape == (1, 64, 112, 112)
     assert time.perf_counter() - start < 5

@@ -45,7 +45,9 @@ def small_inputs(module: ModuleOp, seed: int = 0) -> list[np.ndarray]:
         shape = tuple(arg.type.get_shape())
         element = str(arg.type.get_element_type())
         if element.startswith("i"):
-            arrays.append(np.zeros(shape, dtype=np.int64 if element == "i64" else np.int32))
+            arrays.append(
+                np.zeros(shape, dtype=np.int64 if element == "i64" else np.int32)
+            )
         else:
             dtype = {"f16": np.float16, "f32": np.float32, "f64": np.float64}[element]
             low, high = (-0.1, 0.1) if len(shape) >= 2 else (0.5, 1.5)
@@ -56,7 +58,13 @@ def small_inputs(module: ModuleOp, seed: int = 0) -> list[np.ndarray]:
 def test_placeholders_follow_t10s_model_parser() -> None:
     p = Placeholders(batch=8, seq=128)
     assert [p.extent(v) for v in (99, 66, 6534, 198, 13068, 768, 1)] == [
-        8, 128, 1024, 16, 2048, 768, 1,
+        8,
+        128,
+        1024,
+        16,
+        2048,
+        768,
+        1,
     ]
     assert p.expression("output0[N0, N1] = input0[N1] where N0 in 99, N1 in 66;") == (
         "output0[N0, N1] = input0[N1] where N0 in 8, N1 in 128;"
@@ -90,7 +98,11 @@ def test_nerf_graph_is_its_mlp(tmp_path: Path) -> None:
     (out,) = run_function(module, None, inputs)
     h = inputs[0].astype(np.float32)
     for w in inputs[1:7]:  # graph nodes transpose each 64x64 weight before its Dot
-        h = np.maximum(h @ w.astype(np.float32).T, 0).astype(np.float16).astype(np.float32)
+        h = (
+            np.maximum(h @ w.astype(np.float32).T, 0)
+            .astype(np.float16)
+            .astype(np.float32)
+        )
     expected = h @ inputs[7].astype(np.float32).T
     assert out.shape == (300, 3) and out.dtype == np.float16
     np.testing.assert_allclose(out.astype(np.float32), expected, rtol=2e-2, atol=1e-3)
@@ -115,7 +127,9 @@ def test_t10_graphs_import_verify_round_trip_and_run(
     reparsed = parse_module(make_context(), text, f"{model}.mlir")
     verify_module(reparsed)
     assert printed(reparsed) == text
-    if outputs is None:  # NeRF's 2M rays take half a minute: its numbers are checked above
+    if (
+        outputs is None
+    ):  # NeRF's 2M rays take half a minute: its numbers are checked above
         return
     results = run_function(module, None, small_inputs(module))
     assert [r.shape for r in results] == outputs
@@ -139,7 +153,10 @@ def test_bad_expression_is_located(tmp_path: Path) -> None:
     [
         ("[1, 2", "error: not a JSON graph"),
         ('{"a": 1}', "error: '{path}' is not an NNFusion graph"),
-        ('[[1, " - einstein(x)", "Dot", []]]', "error: '{path}': node 1 (Dot): not an einstein_v2 node"),
+        (
+            '[[1, " - einstein(x)", "Dot", []]]',
+            "error: '{path}': node 1 (Dot): not an einstein_v2 node",
+        ),
         ('[[1, 2, "Dot", []]]', "error: '{path}': malformed node [1, 2, 'Dot', []]"),
     ],
 )

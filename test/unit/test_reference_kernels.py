@@ -34,22 +34,34 @@ def run_onnx(
     const_names = [f"c{i}" for i in range(len(constants))]
     node = helper.make_node(op_type, names + const_names, ["y"], **attrs)
     graph = helper.make_graph(
-        [node], "g",
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)
-         for n, x in zip(names, inputs, strict=True)],
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(
+                n, helper.np_dtype_to_tensor_dtype(x.dtype), x.shape
+            )
+            for n, x in zip(names, inputs, strict=True)
+        ],
         # Every op tested here keeps its first input's element type.
-        [helper.make_tensor_value_info("y", helper.np_dtype_to_tensor_dtype(inputs[0].dtype),
-                                       None)],
-        initializer=[numpy_helper.from_array(c, n)
-                     for n, c in zip(const_names, constants, strict=True)],
+        [
+            helper.make_tensor_value_info(
+                "y", helper.np_dtype_to_tensor_dtype(inputs[0].dtype), None
+            )
+        ],
+        initializer=[
+            numpy_helper.from_array(c, n)
+            for n, c in zip(const_names, constants, strict=True)
+        ],
     )
     # onnxruntime loads IR versions up to 13; onnx writes a newer one by default.
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              ir_version=9)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9
+    )
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(model.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     return session.run(None, dict(zip(names, inputs, strict=True)))[0]
 
 
@@ -60,11 +72,27 @@ CONV_CASES = {
     "plain": ((1, 3, 7, 7), (4, 3, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1, False),
     "same_pad_bias": ((2, 3, 6, 5), (5, 3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1, True),
     "strided": ((1, 4, 9, 8), (6, 3, 2), (2, 3), (1, 1), (1, 0, 1, 0), 1, True),
-    "asymmetric_pads": ((1, 2, 5, 6), (3, 2, 3), (1, 2), (1, 1), (0, 2, 1, 0), 1, False),
+    "asymmetric_pads": (
+        (1, 2, 5, 6),
+        (3, 2, 3),
+        (1, 2),
+        (1, 1),
+        (0, 2, 1, 0),
+        1,
+        False,
+    ),
     "dilated": ((1, 3, 10, 9), (2, 3, 3), (1, 1), (2, 3), (2, 1, 0, 3), 1, True),
     "grouped": ((2, 6, 6, 6), (4, 3, 3), (2, 1), (1, 1), (1, 1, 0, 0), 2, True),
     "depthwise": ((1, 5, 7, 7), (5, 3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 5, True),
-    "depthwise_multiplier": ((1, 3, 6, 6), (6, 2, 2), (2, 2), (1, 1), (0, 0, 1, 1), 3, False),
+    "depthwise_multiplier": (
+        (1, 3, 6, 6),
+        (6, 2, 2),
+        (2, 2),
+        (1, 1),
+        (0, 0, 1, 1),
+        3,
+        False,
+    ),
     "pointwise": ((2, 8, 4, 4), (3, 1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1, True),
     "kernel_is_input": ((1, 2, 4, 5), (3, 4, 5), (1, 1), (1, 1), (0, 0, 0, 0), 1, True),
 }
@@ -79,9 +107,13 @@ def test_conv2d_matches_onnxruntime(case: tuple) -> None:
     bias = rand(rng, o) if has_bias else None
     got = kernels.conv2d(x, w, bias, strides, dilations, pads, group)
     expected = run_onnx(
-        "Conv", [x, w] + ([bias] if has_bias else []),
-        strides=list(strides), dilations=list(dilations), group=group,
-        pads=[pads[0], pads[1], pads[2], pads[3]], kernel_shape=[kh, kw],
+        "Conv",
+        [x, w] + ([bias] if has_bias else []),
+        strides=list(strides),
+        dilations=list(dilations),
+        group=group,
+        pads=[pads[0], pads[1], pads[2], pads[3]],
+        kernel_shape=[kh, kw],
     )
     assert got.dtype == np.float32
     assert got.shape == expected.shape
@@ -113,8 +145,13 @@ def test_maxpool_matches_onnxruntime(case: tuple) -> None:
     # All-negative data: a zero pad would win if padding were not -inf.
     x = -np.abs(rand(np.random.default_rng(1), *shape)) - 1
     got = kernels.maxpool(x, kernel, strides, pads)
-    expected = run_onnx("MaxPool", [x], kernel_shape=list(kernel), strides=list(strides),
-                        pads=onnx_pool_pads(pads))
+    expected = run_onnx(
+        "MaxPool",
+        [x],
+        kernel_shape=list(kernel),
+        strides=list(strides),
+        pads=onnx_pool_pads(pads),
+    )
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
     assert np.all(got < 0)
@@ -126,8 +163,14 @@ def test_avgpool_matches_onnxruntime(case: tuple, count_include_pad: bool) -> No
     shape, kernel, strides, pads = case
     x = rand(np.random.default_rng(2), *shape)
     got = kernels.avgpool(x, kernel, strides, pads, count_include_pad)
-    expected = run_onnx("AveragePool", [x], kernel_shape=list(kernel), strides=list(strides),
-                        pads=onnx_pool_pads(pads), count_include_pad=int(count_include_pad))
+    expected = run_onnx(
+        "AveragePool",
+        [x],
+        kernel_shape=list(kernel),
+        strides=list(strides),
+        pads=onnx_pool_pads(pads),
+        count_include_pad=int(count_include_pad),
+    )
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
 
@@ -136,7 +179,9 @@ def test_global_avgpool_matches_onnxruntime() -> None:
     x = rand(np.random.default_rng(3), 2, 3, 5, 4)
     got = kernels.global_avgpool(x)
     assert got.shape == (2, 3, 1, 1)
-    np.testing.assert_allclose(got, run_onnx("GlobalAveragePool", [x]), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        got, run_onnx("GlobalAveragePool", [x]), rtol=RTOL, atol=ATOL
+    )
 
 
 # --- normalizations and activations ---------------------------------------------------------
@@ -145,8 +190,12 @@ def test_global_avgpool_matches_onnxruntime() -> None:
 @pytest.mark.parametrize("axis", [-1, 0, 1, 2])
 def test_softmax_matches_onnxruntime(axis: int) -> None:
     x = rand(np.random.default_rng(4), 3, 4, 5) * 10
-    np.testing.assert_allclose(kernels.softmax(x, axis), run_onnx("Softmax", [x], axis=axis),
-                               rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.softmax(x, axis),
+        run_onnx("Softmax", [x], axis=axis),
+        rtol=RTOL,
+        atol=1e-6,
+    )
 
 
 def test_softmax_is_stable_for_large_inputs() -> None:
@@ -195,40 +244,55 @@ def test_gelu_matches_onnxruntime() -> None:
     x = rand(np.random.default_rng(8), 64) * 4
     got = kernels.gelu(x)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, run_onnx("Gelu", [x], opset=20), rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(
+        got, run_onnx("Gelu", [x], opset=20), rtol=RTOL, atol=1e-6
+    )
 
 
 UNARY_CASES = {
-    "Relu": kernels.relu, "Tanh": kernels.tanh, "Sigmoid": kernels.sigmoid,
-    "Exp": kernels.exp, "Neg": kernels.neg,
+    "Relu": kernels.relu,
+    "Tanh": kernels.tanh,
+    "Sigmoid": kernels.sigmoid,
+    "Exp": kernels.exp,
+    "Neg": kernels.neg,
 }
 
 
 @pytest.mark.parametrize("name", UNARY_CASES)
 def test_unary_matches_onnxruntime(name: str) -> None:
     x = rand(np.random.default_rng(9), 5, 7) * 3
-    np.testing.assert_allclose(UNARY_CASES[name](x), run_onnx(name, [x]), rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(
+        UNARY_CASES[name](x), run_onnx(name, [x]), rtol=RTOL, atol=1e-6
+    )
 
 
 def test_positive_domain_unary() -> None:
     x = np.abs(rand(np.random.default_rng(10), 20)) + 0.01
-    np.testing.assert_allclose(kernels.log(x), run_onnx("Log", [x]), rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.log(x), run_onnx("Log", [x]), rtol=RTOL, atol=1e-6
+    )
     np.testing.assert_allclose(kernels.sqrt(x), run_onnx("Sqrt", [x]), rtol=RTOL)
-    np.testing.assert_allclose(kernels.rsqrt(x), 1 / np.sqrt(x.astype(np.float64)), rtol=RTOL)
+    np.testing.assert_allclose(
+        kernels.rsqrt(x), 1 / np.sqrt(x.astype(np.float64)), rtol=RTOL
+    )
 
 
 def test_sigmoid_saturates_without_overflow() -> None:
     x = np.array([-1000.0, -20.0, 0.0, 20.0, 1000.0], dtype=np.float32)
     with np.errstate(over="raise", invalid="raise"):
         got = kernels.sigmoid(x)
-    expected = 0.5 * (1 + np.tanh(x.astype(np.float64) / 2))  # the same function, no exp
+    expected = 0.5 * (
+        1 + np.tanh(x.astype(np.float64) / 2)
+    )  # the same function, no exp
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-30)
 
 
 def test_clip_matches_onnxruntime() -> None:
     x = rand(np.random.default_rng(11), 4, 6) * 3
     bounds = [np.array(-0.5, np.float32), np.array(1.25, np.float32)]
-    np.testing.assert_array_equal(kernels.clip(x, -0.5, 1.25), run_onnx("Clip", [x], bounds))
+    np.testing.assert_array_equal(
+        kernels.clip(x, -0.5, 1.25), run_onnx("Clip", [x], bounds)
+    )
 
 
 # --- data movement ----------------------------------------------------------------------------
@@ -272,7 +336,12 @@ def test_slice_matches_onnxruntime(case: tuple) -> None:
 
 @pytest.mark.parametrize(
     ("lhs", "rhs"),
-    [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 6)), ((7, 3, 4), (7, 4, 2))],
+    [
+        ((3, 4), (4, 5)),
+        ((2, 3, 4), (4, 5)),
+        ((2, 1, 3, 4), (5, 4, 6)),
+        ((7, 3, 4), (7, 4, 2)),
+    ],
 )
 def test_matmul_broadcasts_batch_dims(lhs: tuple, rhs: tuple) -> None:
     rng = np.random.default_rng(14)
@@ -288,28 +357,37 @@ def test_matmul_broadcasts_batch_dims(lhs: tuple, rhs: tuple) -> None:
 
 
 BINARY = {
-    kernels.add: np.add, kernels.sub: np.subtract, kernels.mul: np.multiply,
-    kernels.div: np.divide, kernels.maximum: np.maximum, kernels.minimum: np.minimum,
+    kernels.add: np.add,
+    kernels.sub: np.subtract,
+    kernels.mul: np.multiply,
+    kernels.div: np.divide,
+    kernels.maximum: np.maximum,
+    kernels.minimum: np.minimum,
 }
 
 
 @pytest.mark.parametrize("kernel", BINARY, ids=lambda k: k.__name__)
-@pytest.mark.parametrize(("lhs", "rhs"), [((2, 3), (2, 3)), ((4, 1, 3), (5, 1)), ((), (2, 2))])
+@pytest.mark.parametrize(
+    ("lhs", "rhs"), [((2, 3), (2, 3)), ((4, 1, 3), (5, 1)), ((), (2, 2))]
+)
 def test_binary_broadcasts(kernel, lhs: tuple, rhs: tuple) -> None:
     rng = np.random.default_rng(15)
     a, b = rand(rng, *lhs), rand(rng, *rhs) + 3
     got = kernel(a, b)
     assert got.shape == np.broadcast_shapes(lhs, rhs)
     a_b, b_b = np.broadcast_arrays(a, b)
-    expected = np.array([BINARY[kernel](p, q) for p, q in zip(a_b.flat, b_b.flat, strict=True)])
+    expected = np.array(
+        [BINARY[kernel](p, q) for p, q in zip(a_b.flat, b_b.flat, strict=True)]
+    )
     np.testing.assert_array_equal(got.ravel(), expected)
 
 
 def test_pow_matches_onnxruntime() -> None:
     rng = np.random.default_rng(16)
     base, exponent = np.abs(rand(rng, 3, 4)) + 0.1, rand(rng, 4)
-    np.testing.assert_allclose(kernels.power(base, exponent), run_onnx("Pow", [base, exponent]),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        kernels.power(base, exponent), run_onnx("Pow", [base, exponent]), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("kind", ["sum", "mean", "max", "min"])
@@ -330,7 +408,9 @@ def test_reduce(kind: str, axes: tuple, keepdims: bool) -> None:
     if kind == "mean":
         expected = expected / len(columns)
     if keepdims:
-        expected = np.reshape(expected, [1 if d in normalized else n for d, n in enumerate(x.shape)])
+        expected = np.reshape(
+            expected, [1 if d in normalized else n for d, n in enumerate(x.shape)]
+        )
     assert got.shape == np.shape(expected)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 

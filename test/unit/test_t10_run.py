@@ -80,7 +80,11 @@ def test_summary_is_an_aligned_table(tmp_path: Path, capsys) -> None:
     assert lines[2].split()[:3] == ["out1", "2", "float32"]
     assert lines[3].split()[:3] == ["out2", "3", "float16"]
     assert len(lines) == 4
-    assert lines[0].index("dtype") == lines[1].index("float32") == lines[3].index("float16")
+    assert (
+        lines[0].index("dtype")
+        == lines[1].index("float32")
+        == lines[3].index("float16")
+    )
 
 
 def test_inputs_and_output_round_trip(tmp_path: Path, capsys) -> None:
@@ -90,13 +94,23 @@ def test_inputs_and_output_round_trip(tmp_path: Path, capsys) -> None:
     b = rng.standard_normal(3).astype(np.float16)
     np.savez(tmp_path / "in.npz", arg0=a, arg1=w, arg2=b)
     out_path = tmp_path / "out.npz"
-    code, out, err = run([write(tmp_path, MODEL), "--inputs", str(tmp_path / "in.npz"),
-                          "--output", str(out_path)], capsys)
+    code, out, err = run(
+        [
+            write(tmp_path, MODEL),
+            "--inputs",
+            str(tmp_path / "in.npz"),
+            "--output",
+            str(out_path),
+        ],
+        capsys,
+    )
     assert (code, err) == (0, "")
     g, t, b2 = expected_outputs(a, w, b)
     with np.load(out_path) as result:
         assert sorted(result.files) == ["out0", "out1", "out2"]
-        assert [result[f"out{i}"].dtype for i in range(3)] == [np.float32] * 2 + [np.float16]
+        assert [result[f"out{i}"].dtype for i in range(3)] == [np.float32] * 2 + [
+            np.float16
+        ]
         np.testing.assert_allclose(result["out0"], g, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(result["out1"], t, rtol=1e-5)
         np.testing.assert_array_equal(result["out2"], b2)
@@ -134,7 +148,9 @@ def test_compute_dtype_float64_is_closer(tmp_path: Path, capsys) -> None:
 def test_entry_selects_a_nested_function(tmp_path: Path, capsys) -> None:
     code, out, _ = run([write(tmp_path, MODEL), "--entry", "block"], capsys)
     assert code == 0
-    assert [line.split()[:3] for line in out.splitlines()[1:]] == [["out0", "2x4", "float32"]]
+    assert [line.split()[:3] for line in out.splitlines()[1:]] == [
+        ["out0", "2x4", "float32"]
+    ]
 
 
 GATHER = """\
@@ -158,22 +174,29 @@ def test_random_indices_stay_in_range_of_every_gather(tmp_path: Path) -> None:
     module = parse_module(make_context(), GATHER, "gather.mlir")
     table, ids, x = random_inputs(find_entry(module, "main"), 3)
     assert ids.dtype == np.int64 and x.dtype == np.float16
-    assert ids.min() >= 0 and ids.max() < 5 and ids.max() > 1  # the smaller table bounds
+    assert (
+        ids.min() >= 0 and ids.max() < 5 and ids.max() > 1
+    )  # the smaller table bounds
     _, lookup_ids = random_inputs(find_entry(module, "lookup"), 3)
     assert lookup_ids.max() < 7
     v, h = run_function(module, "main", [table, ids, x])
-    np.testing.assert_array_equal(v.reshape(16, 3), table[ids.reshape(4, 10)[:, :4].ravel()])
+    np.testing.assert_array_equal(
+        v.reshape(16, 3), table[ids.reshape(4, 10)[:, :4].ravel()]
+    )
     np.testing.assert_array_equal(h, x[ids])
     assert h.dtype == np.float16
 
 
 def test_random_indices_follow_calls() -> None:
-    text = GATHER.replace("@main(", "@unused(") + """\
+    text = (
+        GATHER.replace("@main(", "@unused(")
+        + """\
 func.func @caller(%table: tensor<7x3xf32>, %ids: tensor<2x2xi32>) -> tensor<2x2x3xf32> {
   %g = func.call @lookup(%table, %ids) : (tensor<7x3xf32>, tensor<2x2xi32>) -> tensor<2x2x3xf32>
   func.return %g : tensor<2x2x3xf32>
 }
 """
+    )
     module = parse_module(make_context(), text, "calls.mlir")
     for seed in range(5):
         _, ids = random_inputs(find_entry(module, "caller"), seed)
@@ -202,13 +225,17 @@ def assert_one_line_error(code: int, out: str, err: str, pattern: str) -> None:
 
 
 def test_missing_file(tmp_path: Path, capsys) -> None:
-    assert_one_line_error(*run([str(tmp_path / "nope.mlir")], capsys),
-                          r"^t10-run: error: cannot read '.*nope\.mlir'")
+    assert_one_line_error(
+        *run([str(tmp_path / "nope.mlir")], capsys),
+        r"^t10-run: error: cannot read '.*nope\.mlir'",
+    )
 
 
 def test_malformed_ir_is_located(tmp_path: Path, capsys) -> None:
     bad = "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n  %r = top.relu %a :\n}\n"
-    assert_one_line_error(*run([write(tmp_path, bad)], capsys), r"model\.mlir:\d+:\d+: error:")
+    assert_one_line_error(
+        *run([write(tmp_path, bad)], capsys), r"model\.mlir:\d+:\d+: error:"
+    )
 
 
 def test_invalid_ir_is_located(tmp_path: Path, capsys) -> None:
@@ -218,8 +245,10 @@ func.func @main(%a: tensor<2xf32>) -> tensor<3xf32> {
   func.return %r : tensor<3xf32>
 }
 """
-    assert_one_line_error(*run([write(tmp_path, bad)], capsys),
-                          r"model\.mlir:2:\d+: error: 'top\.reshape' op")
+    assert_one_line_error(
+        *run([write(tmp_path, bad)], capsys),
+        r"model\.mlir:2:\d+: error: 'top\.reshape' op",
+    )
 
 
 GOOD_INPUTS = {
@@ -232,10 +261,14 @@ GOOD_INPUTS = {
 @pytest.mark.parametrize(
     ("changes", "pattern"),
     [
-        ({"arg0": np.zeros((3, 2), np.float32)},
-         r"in\.npz: error: input arg0 is 3x2 float32, expected tensor<2x3xf32>"),
-        ({"arg2": np.zeros(3)},
-         r"in\.npz: error: input arg2 is 3 float64, expected tensor<3xf16>"),
+        (
+            {"arg0": np.zeros((3, 2), np.float32)},
+            r"in\.npz: error: input arg0 is 3x2 float32, expected tensor<2x3xf32>",
+        ),
+        (
+            {"arg2": np.zeros(3)},
+            r"in\.npz: error: input arg2 is 3 float64, expected tensor<3xf16>",
+        ),
         ({"arg1": None}, r"in\.npz: error: inputs lacks arg1; @main takes 3"),
         ({"extra": np.zeros(1)}, r"in\.npz: error: inputs has unexpected extra"),
     ],
@@ -255,8 +288,10 @@ def test_inputs_not_an_npz(tmp_path: Path, capsys) -> None:
 
 
 def test_unknown_entry(tmp_path: Path, capsys) -> None:
-    assert_one_line_error(*run([write(tmp_path, MODEL), "--entry", "nope"], capsys),
-                          r"^t10-run: error: no function named '@nope'")
+    assert_one_line_error(
+        *run([write(tmp_path, MODEL), "--entry", "nope"], capsys),
+        r"^t10-run: error: no function named '@nope'",
+    )
 
 
 def test_op_without_kernel_is_located(tmp_path: Path, capsys) -> None:
@@ -266,28 +301,42 @@ func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {
   func.return %r : tensor<2xf32>
 }
 """
-    assert_one_line_error(*run([write(tmp_path, text)], capsys),
-                          r"model\.mlir:2:\d+: error: 'arith\.addf' op has no reference")
+    assert_one_line_error(
+        *run([write(tmp_path, text)], capsys),
+        r"model\.mlir:2:\d+: error: 'arith\.addf' op has no reference",
+    )
 
 
 def test_gather_index_out_of_range_is_located(tmp_path: Path, capsys) -> None:
     text = GATHER.split("func.func @main")[0]
-    np.savez(tmp_path / "in.npz", arg0=np.zeros((7, 3), np.float32),
-             arg1=np.array([[0, 1], [7, 2]], np.int32))
+    np.savez(
+        tmp_path / "in.npz",
+        arg0=np.zeros((7, 3), np.float32),
+        arg1=np.array([[0, 1], [7, 2]], np.int32),
+    )
     result = run([write(tmp_path, text), "--inputs", str(tmp_path / "in.npz")], capsys)
-    assert_one_line_error(*result, r"model\.mlir:2:\d+: error: 'top\.gather' op gather "
-                                   r"index 7 is out of range")
+    assert_one_line_error(
+        *result,
+        r"model\.mlir:2:\d+: error: 'top\.gather' op gather "
+        r"index 7 is out of range",
+    )
 
 
 def test_unwritable_output(tmp_path: Path, capsys) -> None:
-    result = run([write(tmp_path, MODEL), "--output", str(tmp_path / "no" / "o.npz")], capsys)
+    result = run(
+        [write(tmp_path, MODEL), "--output", str(tmp_path / "no" / "o.npz")], capsys
+    )
     assert_one_line_error(*result, r"^t10-run: error: cannot write")
 
 
 def test_console_script_reports_errors_in_one_line(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("t10-run")
-    done = subprocess.run([str(script), str(tmp_path / "missing.mlir")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), str(tmp_path / "missing.mlir")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_one_line_error(done.returncode, done.stdout, done.stderr, r"cannot read")
 
 
@@ -358,8 +407,14 @@ def test_every_top_op_runs_through_its_adapter() -> None:
         t[i],
         x.mean(axis=(1, 2)).reshape(1, 6, 1) @ c.reshape(1, 4),
         x.transpose(2, 0, 3, 1).reshape(6, 6, 4),
-        c / p, np.maximum(c, p), np.minimum(c, p), sq**p, np.log(sq), 1 / np.sqrt(sq),
-        kernels.erf(c), sq,
+        c / p,
+        np.maximum(c, p),
+        np.minimum(c, p),
+        sq**p,
+        np.log(sq),
+        1 / np.sqrt(sq),
+        kernels.erf(c),
+        sq,
         np.concatenate([sliced, sliced], axis=1),
         np.concatenate([t, t]),
         t @ c,
@@ -367,7 +422,9 @@ def test_every_top_op_runs_through_its_adapter() -> None:
     assert len(got) == len(expected)
     for index, (value, reference) in enumerate(zip(got, expected, strict=True)):
         assert value.dtype == np.float32 and value.shape == reference.shape, index
-        np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6, err_msg=str(index))
+        np.testing.assert_allclose(
+            value, reference, rtol=1e-5, atol=1e-6, err_msg=str(index)
+        )
 
 
 def test_expr_error_is_located(tmp_path: Path, capsys) -> None:
@@ -380,4 +437,6 @@ func.func @main(%t: tensor<5x4xf32>, %c: tensor<4xf32>) -> tensor<5xf32> {
     code, out, err = run([write(tmp_path, text)], capsys)
     assert (code, err) == (0, "")
     bad = text.replace("input1[K];", "input1[K] +;")
-    assert_one_line_error(*run([write(tmp_path, bad)], capsys), r"model\.mlir:2:\d+: error:")
+    assert_one_line_error(
+        *run([write(tmp_path, bad)], capsys), r"model\.mlir:2:\d+: error:"
+    )

@@ -1,0 +1,290 @@
+"""`t10-select-plans`: one plan per op for the whole function, fitting SRAM at every op.
+
+Reads the frontiers `t10-partition` attached (the `vgm` baseline searches spatial-only
+plans instead), builds the selection problem of `t10ir.select` and solves it with the
+chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
+`rtensor.weights` (`"hot"` or `"cold"`), `rtensor.prologue` (cycles to bring its inputs
+into the plan's layout) and `rtensor.predicted` (the op's cycles: prologue + plan); per
+function: `rtensor.strategy`, `rtensor.predicted_cycles`, `rtensor.peak_sram`, and for
+`optimal` `rtensor.bound` and `rtensor.gap`.
+
+Weights are `{top.weight}` arguments and `arith.constant`s. Activations wait between
+ops in the default layout (`default_share`): each op pays a redistribution into its
+layout (its prologue) and out of it (its plan's epilogue); `t10-eliminate-redundant-
+shifts` later removes the pairs that change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f64,
+    i64,
+)
+from xdsl.ir import BlockArgument, Operation, SSAValue
+from xdsl.passes import ModulePass
+
+from t10ir.cost.plan_cost import (
+    OpSpec,
+    default_share,
+    piece_elements,
+    redistribution_cycles,
+)
+from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
+from t10ir.dialects.top import IterationDomainInterface, is_weight
+from t10ir.passes.diagnostics import OpError, PassOptionError
+from t10ir.passes.t10_partition import (
+    COST_ATTR,
+    FRONTIER_ATTR,
+    FRONTIERS_ATTR,
+    PLAN_ATTR,
+    TARGET_ATTR,
+    element_bytes,
+    load_target,
+    op_spec,
+)
+from t10ir.search import FrontierPoint, SearchOptions, search_plans
+from t10ir.select import (
+    Option,
+    Problem,
+    Selection,
+    SelectionError,
+    greedy,
+    optimal,
+    prune,
+)
+from t10ir.target import Machine
+
+STRATEGIES = ("greedy", "optimal", "vgm")
+
+
+def _is_weight(value: SSAValue) -> bool:
+    if isinstance(value, BlockArgument):
+        return is_weight(value)
+    return isinstance(value.owner, arith.ConstantOp)
+
+
+def _bytes(value: SSAValue, machine: Machine) -> int:
+    """Bytes per core of a value in the default layout."""
+    assert isinstance(value.type, TensorType)
+    return default_share(machine, value.type.get_shape()) * element_bytes(value.type)
+
+
+@dataclass(frozen=True)
+class _OpContext:
+    op: Operation
+    spec: OpSpec
+    points: tuple[FrontierPoint, ...]
+    own_weights: tuple[int, ...]  # inputs that are weights used by this op only
+    shared_weights: tuple[int, ...]
+
+
+def _options(
+    machine: Machine, ctx: _OpContext, vgm: bool
+) -> tuple[tuple[Option, ...], tuple[Option, ...]]:
+    """The op's options before and after pruning dominated ones."""
+    spec = ctx.spec
+    weights = set(ctx.own_weights) | set(ctx.shared_weights)
+    options: list[Option] = []
+    for index, point in enumerate(ctx.points):
+        pieces = piece_elements(spec, point.plan)
+        cores = point.cost.cores
+
+        def fetch(v: int, pieces: tuple[int, ...] = pieces, cores: int = cores) -> int:
+            return int(
+                redistribution_cycles(
+                    machine,
+                    prod(spec.operand_shapes[v]),
+                    pieces[v],
+                    cores,
+                    spec.operand_bytes[v],
+                )
+            )
+
+        activations = sum(
+            fetch(v) for v in range(len(pieces)) if v not in weights
+        ) + sum(fetch(v) for v in ctx.shared_weights)
+        cold_resident = sum(
+            default_share(machine, spec.operand_shapes[v]) * spec.operand_bytes[v]
+            for v in ctx.own_weights
+        )
+        cold = Option(
+            index,
+            "cold",
+            point.cost.cycles + activations + sum(fetch(v) for v in ctx.own_weights),
+            cold_resident,
+            point.cost.memory,
+        )
+        options.append(cold)
+        if ctx.own_weights and not vgm:
+            hot_resident = sum(
+                pieces[v] * spec.operand_bytes[v] for v in ctx.own_weights
+            )
+            options.append(
+                Option(
+                    index,
+                    "hot",
+                    point.cost.cycles + activations,
+                    hot_resident,
+                    point.cost.memory - hot_resident,
+                )
+            )
+    return tuple(options), prune(options)
+
+
+@dataclass(frozen=True)
+class T10SelectPlansPass(ModulePass):
+    """Whole-function plan selection (`strategy`: greedy, optimal or vgm;
+    `time-limit`: seconds for the exact solver)."""
+
+    name = "t10-select-plans"
+
+    target: str = ""
+    strategy: str = "greedy"
+    time_limit: float | int = 60
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.strategy not in STRATEGIES:
+            raise PassOptionError(
+                self.name,
+                f"unknown strategy '{self.strategy}' (expected {', '.join(STRATEGIES)})",
+            )
+        recorded = op.attributes.get(TARGET_ATTR)
+        target = self.target or (
+            recorded.data if isinstance(recorded, StringAttr) else ""
+        )
+        if not target:
+            raise PassOptionError(
+                self.name, "no target: give target=... or run t10-partition first"
+            )
+        if isinstance(recorded, StringAttr) and recorded.data != target:
+            raise PassOptionError(
+                self.name,
+                f"the frontiers were searched for '{recorded.data}', not '{target}'",
+            )
+        machine = load_target(self.name, target)
+        for function in op.walk():
+            if isinstance(function, func.FuncOp):
+                self._select(op, function, machine)
+
+    def _frontier(
+        self, module: ModuleOp, op: Operation, spec: OpSpec, machine: Machine
+    ) -> tuple[FrontierPoint, ...]:
+        if self.strategy == "vgm":
+            return search_plans(machine, spec, SearchOptions(rotation_dims=0)).points
+        frontiers = module.attributes.get(FRONTIERS_ATTR)
+        name = op.attributes.get(FRONTIER_ATTR)
+        if not isinstance(frontiers, DictionaryAttr) or not isinstance(
+            name, StringAttr
+        ):
+            raise OpError(op, "has no plan frontier: run t10-partition first")
+        choices = frontiers.data[name.data]
+        assert isinstance(choices, ArrayAttr)
+        return tuple(
+            FrontierPoint(c.plan.to_plan(), c.cost.to_cost())
+            for c in choices.data
+            if isinstance(c, ChoiceAttr)
+        )
+
+    def _select(
+        self, module: ModuleOp, function: func.FuncOp, machine: Machine
+    ) -> None:
+        ops = [o for o in function.walk() if isinstance(o, IterationDomainInterface)]
+        if not ops:
+            return
+        position = {o: i for i, o in enumerate(ops)}
+        users: dict[SSAValue, list[int]] = {}
+        for i, o in enumerate(ops):
+            for v in o.operands:
+                users.setdefault(v, []).append(i)
+        returned = {
+            v
+            for o in function.walk()
+            if isinstance(o, func.ReturnOp)
+            for v in o.operands
+        }
+        # Bytes of activations live while each op runs (default layout), and weights
+        # shared by several ops (stored cold once).
+        live = [0] * len(ops)
+        fixed = 0
+        values: list[tuple[SSAValue, int]] = [
+            (a, -1) for a in function.body.block.args
+        ] + [(o.results[0], position[o]) for o in ops]
+        for value, born in values:
+            if not isinstance(value.type, TensorType):
+                continue
+            if _is_weight(value):
+                if len(set(users.get(value, []))) > 1:
+                    fixed += _bytes(value, machine)
+                continue
+            last = len(ops) - 1 if value in returned else max(users.get(value, [born]))
+            for j in range(born + 1, last + 1):
+                live[j] += _bytes(value, machine)
+        contexts: list[_OpContext] = []
+        for o in ops:
+            spec = op_spec(o)
+            weights = [v for v, x in enumerate(o.operands) if _is_weight(x)]
+            shared = tuple(v for v in weights if len(set(users[o.operands[v]])) > 1)
+            contexts.append(
+                _OpContext(
+                    o,
+                    spec,
+                    self._frontier(module, o, spec, machine),
+                    tuple(v for v in weights if v not in shared),
+                    shared,
+                )
+            )
+        for value in {
+            x for o in ops for x in o.operands if isinstance(x.owner, arith.ConstantOp)
+        }:
+            if len(set(users[value])) > 1:
+                fixed += _bytes(value, machine)
+        pruned = [_options(machine, c, self.strategy == "vgm")[1] for c in contexts]
+        problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes)
+        try:
+            if self.strategy == "optimal":
+                selection = optimal(problem, float(self.time_limit))
+            else:
+                selection = greedy(problem)
+        except SelectionError as error:
+            raise OpError(function, str(error)) from None
+        self._record(function, contexts, problem, selection)
+
+    def _record(
+        self,
+        function: func.FuncOp,
+        contexts: list[_OpContext],
+        problem: Problem,
+        selection: Selection,
+    ) -> None:
+        for c, options, pick in zip(
+            contexts, problem.options, selection.choice, strict=True
+        ):
+            option = options[pick]
+            point = c.points[option.index]
+            c.op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(point.plan)
+            c.op.attributes[COST_ATTR] = PlanCostAttr.from_cost(point.cost)
+            c.op.attributes["rtensor.weights"] = StringAttr(option.weights)
+            c.op.attributes["rtensor.prologue"] = IntegerAttr(
+                option.cycles - point.cost.cycles, i64
+            )
+            c.op.attributes["rtensor.predicted"] = IntegerAttr(option.cycles, i64)
+        function.attributes["rtensor.strategy"] = StringAttr(self.strategy)
+        function.attributes["rtensor.predicted_cycles"] = IntegerAttr(
+            selection.cycles, i64
+        )
+        function.attributes["rtensor.peak_sram"] = IntegerAttr(selection.peak, i64)
+        if self.strategy == "optimal":
+            function.attributes["rtensor.bound"] = IntegerAttr(selection.bound, i64)
+            function.attributes["rtensor.gap"] = FloatAttr(selection.gap, f64)
