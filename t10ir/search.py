@@ -49,6 +49,12 @@ class SearchOptions:
     rotation_dims: int = 1
 
     @staticmethod
+    def relaxed() -> SearchOptions:
+        """Looser pruning, for an op no plan of the default space fits: any core
+        count, padding up to the work itself, rings over two dims."""
+        return SearchOptions(min_core_fraction=0.0, max_padding=1.0, rotation_dims=2)
+
+    @staticmethod
     def exhaustive() -> SearchOptions:
         return SearchOptions(min_core_fraction=0.0, max_padding=inf, rotation_dims=64)
 

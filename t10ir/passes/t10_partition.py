@@ -11,8 +11,9 @@ on the target machine and records:
   `#rtensor.choice<plan, cost>` by increasing memory. Ops of identical shape share one
   frontier (and one search).
 
-An op for which no plan fits is an error naming the smallest memory any plan needs and
-the SRAM size.
+When no plan of the pruned space fits, the op is searched again with relaxed pruning
+(`SearchOptions.relaxed`); an op for which no plan fits even then is an error naming
+the smallest memory any plan needs and the SRAM size.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class T10PartitionPass(ModulePass):
                 continue
             spec = op_spec(child)
             frontier = search_plans(machine, spec, options)
+            if frontier.fastest_fitting(machine.sram_bytes) is None:
+                # The pruning may have dropped the only plans that fit.
+                frontier = search_plans(machine, spec, SearchOptions.relaxed())
             if spec not in names:
                 names[spec] = f"f{len(names)}"
                 frontiers[names[spec]] = frontier_attr(frontier)

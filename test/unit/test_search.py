@@ -513,3 +513,15 @@ def test_search_is_deterministic(case: Case) -> None:
     second = search_plans(case.machine, case.spec, SearchOptions.exhaustive())
     assert first is not second
     assert first == second
+
+
+def test_relaxed_search_reaches_plans_the_pruning_drops() -> None:
+    """`t10-partition` searches again with `SearchOptions.relaxed()` when no pruned
+    plan fits: on the 16x30x8x3 conv the relaxed space reaches the exhaustive
+    smallest memory (a torus ring) that the default pruning cuts."""
+    op, machine = conv1d(16, 30, 8, 3), target(16)
+    pruned = search_plans(machine, op, SearchOptions())
+    relaxed = search_plans(machine, op, SearchOptions.relaxed())
+    exhaustive = search_plans(machine, op, SearchOptions.exhaustive())
+    assert relaxed.smallest.cost.memory == exhaustive.smallest.cost.memory
+    assert relaxed.smallest.cost.memory < pruned.smallest.cost.memory
