@@ -48,7 +48,8 @@ class SelectionError(Exception):
 @dataclass(frozen=True)
 class Option:
     """One way to run one op; `index` is its position among the op's candidates (the
-    frontier point), `weights` says where its weights live ('hot' or 'cold')."""
+    frontier point), `weights` says where its weights live ('hot', 'cold', or 'none'
+    for an op without weights of its own)."""
 
     index: int
     weights: str

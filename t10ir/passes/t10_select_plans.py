@@ -3,7 +3,7 @@
 Reads the frontiers `t10-partition` attached (the `vgm` baseline searches spatial-only
 plans instead), builds the selection problem of `t10ir.select` and solves it with the
 chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
-`rtensor.weights` (`"hot"` or `"cold"`), `rtensor.prologue` (cycles to bring its inputs
+`rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue` (cycles to bring its inputs
 into the plan's layout) and `rtensor.predicted` (the op's cycles: prologue + plan); per
 function: `rtensor.strategy`, `rtensor.predicted_cycles`, `rtensor.peak_sram`, and for
 `optimal` `rtensor.bound` and `rtensor.gap`.
@@ -121,7 +121,7 @@ def _options(
         )
         cold = Option(
             index,
-            "cold",
+            "cold" if ctx.own_weights else "none",
             point.cost.cycles + activations + sum(fetch(v) for v in ctx.own_weights),
             cold_resident,
             point.cost.memory,
@@ -275,7 +275,8 @@ class T10SelectPlansPass(ModulePass):
             point = c.points[option.index]
             c.op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(point.plan)
             c.op.attributes[COST_ATTR] = PlanCostAttr.from_cost(point.cost)
-            c.op.attributes["rtensor.weights"] = StringAttr(option.weights)
+            if option.weights != "none":
+                c.op.attributes["rtensor.weights"] = StringAttr(option.weights)
             c.op.attributes["rtensor.prologue"] = IntegerAttr(
                 option.cycles - point.cost.cycles, i64
             )

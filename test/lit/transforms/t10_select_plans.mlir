@@ -1,0 +1,32 @@
+// t10-select-plans picks one plan per op so that the function fits every core's SRAM
+// at every op. grid16-9k: 16 cores of 9 KiB. The exact solver proves its optimum; T10's
+// greedy finds the same here; the VGM baseline (no rotation, weights fetched before
+// every op) does not fit at all.
+// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=optimal})' | filecheck %s --check-prefixes=CHECK,OPTIMAL
+// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=greedy})' | filecheck %s --check-prefixes=CHECK,GREEDY
+// RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=vgm})' 2>&1 | filecheck %s --check-prefix=VGM
+// With 6 KiB per core nothing fits: the diagnostic gives the least achievable peak.
+// RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16.json"}, t10-select-plans)' 2>&1 | filecheck %s --check-prefix=NOFIT
+// On the IPU everything fits with room to spare.
+// RUN: t10-opt %examples/mlp.mlir -p t10-partition,t10-select-plans | filecheck %s --check-prefix=IPU
+// Bad options and a missing partition are diagnostics.
+// RUN: not t10-opt %examples/mlp.mlir -p 't10-partition,t10-select-plans{strategy=best}' 2>&1 | filecheck %s --check-prefix=STRATEGY
+// RUN: not t10-opt %examples/mlp.mlir -p 't10-select-plans{strategy=greedy}' 2>&1 | filecheck %s --check-prefix=NOTARGET
+// RUN: not t10-opt %examples/mlp.mlir -p 't10-partition,t10-select-plans{target=ipu-pod4}' 2>&1 | filecheck %s --check-prefix=MISMATCH
+
+// OPTIMAL: func.func @mlp({{.*}}) -> tensor<8x16xf32> attributes {rtensor.strategy = "optimal", rtensor.predicted_cycles = 9688 : i64, rtensor.peak_sram = 8320 : i64, rtensor.bound = 9688 : i64, rtensor.gap = 0.000000e+00 : f64}
+// GREEDY: func.func @mlp({{.*}}) -> tensor<8x16xf32> attributes {rtensor.strategy = "greedy", rtensor.predicted_cycles = 9688 : i64, rtensor.peak_sram = 8320 : i64}
+// The first matmul keeps its weight hot (in its plan's layout for the whole run); its
+// predicted cycles add the prologue that brings the activation into its layout.
+// CHECK: top.matmul %x, %w1 {rtensor.plan = #rtensor.plan<spatial = [n = 16]>, rtensor.cost = #rtensor.cost<cycles = 5394, {{.*}}, rtensor.weights = "hot", rtensor.prologue = 612 : i64, rtensor.predicted = 6006 : i64}
+// An op without weights has no weights attribute.
+// CHECK: top.gelu %h {rtensor.plan = #rtensor.plan<spatial = [d1 = 16]>, {{.*}}, rtensor.prologue = 228 : i64, rtensor.predicted = 720 : i64}
+// CHECK: top.expr %a, %w2 {rtensor.plan = #rtensor.plan<spatial = [K = 16]>, {{.*}}, rtensor.weights = "hot"
+// CHECK: top.softmax %y {rtensor.plan = #rtensor.plan<spatial = [d0 = 8]>
+
+// VGM: mlp.mlir:2:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 11904 bytes per core, and the capacity is 9216
+// NOFIT: mlp.mlir:2:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 7168 bytes per core, and the capacity is 6144
+// IPU: attributes {rtensor.strategy = "greedy", rtensor.predicted_cycles = {{[0-9]+}} : i64, rtensor.peak_sram = {{[0-9]+}} : i64}
+// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'best' (expected greedy, optimal, vgm)
+// NOTARGET: t10-opt: error: pass 't10-select-plans': no target: give target=... or run t10-partition first
+// MISMATCH: t10-opt: error: pass 't10-select-plans': the frontiers were searched for 'ipu-mk2', not 'ipu-pod4'
