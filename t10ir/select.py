@@ -246,6 +246,10 @@ def greedy(problem: Problem) -> Selection:
     return _selection(problem, state.choice(), "heuristic, repaired")
 
 
+_FEASIBLE = 2
+"""HiGHS's `primal_solution_status` when it holds a feasible solution."""
+
+
 def _solve(
     problem: Problem, minimize_peak: bool, time_limit: float
 ) -> tuple[list[int], float, str] | None:
@@ -308,25 +312,29 @@ def _solve(
     )
     h.run()
     status = h.getModelStatus()
+    info = h.getInfo()
     if status == highspy.HighsModelStatus.kInfeasible:
         return None
-    solution = h.getSolution().col_value
-    if not solution:
-        return None
+    if info.primal_solution_status != _FEASIBLE:
+        return [], info.mip_dual_bound, "time-limit"
     choice = [0] * len(problem.options)
-    for (j, c), value in zip(columns, solution, strict=False):
+    for (j, c), value in zip(columns, h.getSolution().col_value, strict=False):
         if value > 0.5:
             choice[j] = c
-    bound = h.getInfo().mip_dual_bound
     label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time-limit"
-    return choice, bound, label
+    return choice, info.mip_dual_bound, label
 
 
 def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], int]:
-    """A choice of least peak memory per core, and that peak."""
+    """A choice of least peak memory per core (the best HiGHS finds within the time
+    limit, else the least-memory option of every op), and that peak."""
     solved = _solve(problem, minimize_peak=True, time_limit=time_limit)
     assert solved is not None, "minimizing the peak is always feasible"
-    return solved[0], problem.peak(solved[0])
+    choice = solved[0] or [
+        min(range(len(ops)), key=lambda c, o=ops: (o[c].resident + o[c].working, c))
+        for ops in problem.options
+    ]
+    return choice, problem.peak(choice)
 
 
 def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
@@ -336,6 +344,9 @@ def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
     if solved is None:
         raise SelectionError(least_peak(problem)[1], problem.capacity)
     choice, bound, status = solved
+    if not choice:  # stopped before finding any fitting choice: take greedy's
+        choice = list(greedy(problem).choice)
+        status = "time-limit, greedy"
     cycles = problem.cycles(choice)
     bound_cycles = min(cycles, int(np.ceil(bound - 1e-6)))
     gap = (cycles - bound_cycles) / cycles if cycles else 0.0

@@ -6,7 +6,8 @@ chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen 
 `rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue` (cycles to bring its inputs
 into the plan's layout) and `rtensor.predicted` (the op's cycles: prologue + plan); per
 function: `rtensor.strategy`, `rtensor.predicted_cycles`, `rtensor.peak_sram`, and for
-`optimal` `rtensor.bound` and `rtensor.gap`.
+`optimal` `rtensor.bound`, `rtensor.gap` and `rtensor.status` (`optimal`, or
+`time-limit` when stopped, `time-limit, greedy` when it had not found a fitting choice).
 
 Weights are `{top.weight}` arguments and `arith.constant`s. Activations wait between
 ops in the default layout (`default_share`): each op pays a redistribution into its
@@ -289,3 +290,4 @@ class T10SelectPlansPass(ModulePass):
         if self.strategy == "optimal":
             function.attributes["rtensor.bound"] = IntegerAttr(selection.bound, i64)
             function.attributes["rtensor.gap"] = FloatAttr(selection.gap, f64)
+            function.attributes["rtensor.status"] = StringAttr(selection.status)

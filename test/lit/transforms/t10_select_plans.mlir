@@ -14,7 +14,7 @@
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-select-plans{strategy=greedy}' 2>&1 | filecheck %s --check-prefix=NOTARGET
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-partition,t10-select-plans{target=ipu-pod4}' 2>&1 | filecheck %s --check-prefix=MISMATCH
 
-// OPTIMAL: func.func @mlp({{.*}}) -> tensor<8x16xf32> attributes {rtensor.strategy = "optimal", rtensor.predicted_cycles = 9688 : i64, rtensor.peak_sram = 8320 : i64, rtensor.bound = 9688 : i64, rtensor.gap = 0.000000e+00 : f64}
+// OPTIMAL: func.func @mlp({{.*}}) -> tensor<8x16xf32> attributes {rtensor.strategy = "optimal", rtensor.predicted_cycles = 9688 : i64, rtensor.peak_sram = 8320 : i64, rtensor.bound = 9688 : i64, rtensor.gap = 0.000000e+00 : f64, rtensor.status = "optimal"}
 // GREEDY: func.func @mlp({{.*}}) -> tensor<8x16xf32> attributes {rtensor.strategy = "greedy", rtensor.predicted_cycles = 9688 : i64, rtensor.peak_sram = 8320 : i64}
 // The first matmul keeps its weight hot (in its plan's layout for the whole run); its
 // predicted cycles add the prologue that brings the activation into its layout.
