@@ -235,6 +235,8 @@ def greedy(problem: Problem) -> Selection:
         min(range(len(ops)), key=lambda c, o=ops: (o[c].cycles, c))
         for ops in problem.options
     ]
+    if not problem.options:
+        return _selection(problem, [], "heuristic")
     state = _Flat.of(problem, fastest)
     if _shrink(state):
         return _selection(problem, state.choice(), "heuristic")
@@ -253,12 +255,33 @@ _FEASIBLE = 2
 def _solve(
     problem: Problem, minimize_peak: bool, time_limit: float
 ) -> tuple[list[int], float, str] | None:
+    """Solve the MIP with HiGHS's presolve when every op's options are undominated,
+    and check the answer; otherwise, or when the answer does not check out, solve it
+    without presolve. In HiGHS 1.15.1 presolve declares some small feasible models
+    infeasible and loops forever on some with dominated options (ERGO-Code/HiGHS
+    #3296, #2226); without it, large models solve several times slower."""
+    undominated = all(prune(ops) == tuple(ops) for ops in problem.options)
+    if undominated:
+        solved = _solve_once(problem, minimize_peak, time_limit, presolve=True)
+        if solved is not None and (
+            minimize_peak
+            or not solved[0]
+            or problem.peak(solved[0]) <= problem.capacity
+        ):
+            return solved
+    return _solve_once(problem, minimize_peak, time_limit, presolve=False)
+
+
+def _solve_once(
+    problem: Problem, minimize_peak: bool, time_limit: float, presolve: bool
+) -> tuple[list[int], float, str] | None:
     """The MIP: binaries x[j, c], one per op; a continuous resident total R; per op
     `R + sum_c (working + live) x <= capacity` (or `<= peak` when minimizing it)."""
     import highspy
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "on" if presolve else "off")
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("random_seed", 0)
@@ -340,10 +363,14 @@ def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], i
 def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
     """The least total cycles of a fitting choice, proven by HiGHS (or the best found
     within `time_limit` seconds, with its bound and gap)."""
+    if not problem.options:
+        return _selection(problem, [], "optimal")
     solved = _solve(problem, minimize_peak=False, time_limit=time_limit)
     if solved is None:
         raise SelectionError(least_peak(problem)[1], problem.capacity)
     choice, bound, status = solved
+    if not np.isfinite(bound):
+        bound = 0.0  # stopped before HiGHS had a bound: cycles are never negative
     if not choice:  # stopped before finding any fitting choice: take greedy's
         choice = list(greedy(problem).choice)
         status = "time-limit, greedy"
