@@ -15,6 +15,7 @@ from math import ceil
 
 import numpy as np
 import pytest
+from op_specs import conv1d
 
 from t10ir.cost.plan_cost import (
     OpSpec,
@@ -24,7 +25,7 @@ from t10ir.cost.plan_cost import (
     plan_cost,
     plan_of,
 )
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
+from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine, load_machine
 
@@ -74,27 +75,6 @@ def add_broadcast(x: int, y: int) -> OpSpec:
         (TensorMap.identity(["x", "y"]),),
     )
     return OpSpec(domain, ((x, y), (y,)), ((x, y),), (2, 2), (2,))
-
-
-def conv1d(f: int, oh: int, c: int, kh: int) -> OpSpec:
-    """`out[f, oh] += x[c, oh*1 + kh] * w[f, c, kh]` in f32."""
-    window = LinearIndex((("oh", 1), ("kh", 1)))
-    domain = IterationDomain(
-        (
-            LoopDim("f", f),
-            LoopDim("oh", oh),
-            LoopDim("c", c, DimKind.REDUCTION),
-            LoopDim("kh", kh, DimKind.REDUCTION),
-        ),
-        (
-            TensorMap((LinearIndex.of("c"), window)),
-            TensorMap.identity(["f", "c", "kh"]),
-        ),
-        (TensorMap.identity(["f", "oh"]),),
-        combiner="sum",
-    )
-    shapes = ((c, oh + kh - 1), (f, c, kh))
-    return OpSpec(domain, shapes, ((f, oh),), (4, 4), (4,))
 
 
 def cost_fields(cost: PlanCost) -> dict[str, int]:

@@ -26,9 +26,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from op_specs import conv1d
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, plan_cost
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
+from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.plan import OpPlan, tensor_map, tensor_names
 from t10ir.search import Frontier, SearchOptions, pareto, search_plans
 from t10ir.target import Machine, load_machine
@@ -91,27 +92,6 @@ def add_broadcast(x: int, y: int) -> OpSpec:
         (TensorMap.identity(["x", "y"]),),
     )
     return spec(domain, ((x, y), (y,)), (x, y), 2)
-
-
-def conv1d(f: int, oh: int, c: int, kh: int) -> OpSpec:
-    """`out[f, oh] += x[c, oh*1 + kh] * w[f, c, kh]` in f32: `kh` reaches x only
-    inside the window, so x cannot be cut in time along it."""
-    window = LinearIndex((("oh", 1), ("kh", 1)))
-    domain = IterationDomain(
-        (
-            LoopDim("f", f),
-            LoopDim("oh", oh),
-            LoopDim("c", c, DimKind.REDUCTION),
-            LoopDim("kh", kh, DimKind.REDUCTION),
-        ),
-        (
-            TensorMap((LinearIndex.of("c"), window)),
-            TensorMap.identity(["f", "c", "kh"]),
-        ),
-        (TensorMap.identity(["f", "oh"]),),
-        combiner="sum",
-    )
-    return spec(domain, ((c, oh + kh - 1), (f, c, kh)), (f, oh), 4)
 
 
 def layernorm_like(i: int, j: int) -> OpSpec:
