@@ -25,7 +25,6 @@ is cached), so no IR is built inside the loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from math import inf
@@ -181,18 +180,20 @@ def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
     return spaces
 
 
-def _temporal_candidates(
-    spec: OpSpec,
-    spatial: np.ndarray,
-    waste: np.ndarray,
-    options: SearchOptions,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every valid assignment of temporal factors to every spatial row: the rows'
-    index into `spatial` and the `temporal[row, input, dim]` array."""
-    spaces = _input_spaces(spec)
-    dims = len(spec.dims)
-    tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    counts = np.ones(len(spatial), dtype=np.int64)
+@dataclass(frozen=True)
+class _OptionTable:
+    """One input's temporal factor tuples for every spatial row: the rows of `table`
+    from `offset[row]` on, `size[row]` of them (tuples for the row's replica count)."""
+
+    table: np.ndarray
+    offset: np.ndarray
+    size: np.ndarray
+
+
+def _option_tables(
+    spaces: list[_InputSpace], spatial: np.ndarray, options: SearchOptions
+) -> list[_OptionTable]:
+    tables: list[_OptionTable] = []
     for space in spaces:
         replicas = spatial[:, list(space.free)].prod(axis=1)
         unique, inverse = np.unique(replicas, return_inverse=True)
@@ -202,18 +203,42 @@ def _temporal_candidates(
         ]
         sizes = np.array([len(t) for t in per_value], dtype=np.int64)
         offsets = np.cumsum(sizes) - sizes
-        table = np.concatenate(per_value)
-        tables.append((table, offsets[inverse], sizes[inverse]))
-        counts *= sizes[inverse]
-    parent, rank = _expand(counts)
-    temporal = np.ones((len(parent), len(spaces), dims), dtype=np.int64)
+        tables.append(
+            _OptionTable(np.concatenate(per_value), offsets[inverse], sizes[inverse])
+        )
+    return tables
+
+
+def _counts(tables: list[_OptionTable], rows: int) -> np.ndarray:
+    """Per spatial row, its number of temporal assignments (the product over inputs)."""
+    counts = np.ones(rows, dtype=np.int64)
+    for t in tables:
+        counts *= t.size
+    return counts
+
+
+def _temporal_candidates(
+    spec: OpSpec,
+    spaces: list[_InputSpace],
+    tables: list[_OptionTable],
+    spatial: np.ndarray,
+    waste: np.ndarray,
+    options: SearchOptions,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every valid assignment of temporal factors to every spatial row (whose option
+    tables are `tables`): the rows' index into `spatial` and the
+    `temporal[row, input, dim]` array."""
+    parent, rank = _expand(_counts(tables, len(spatial)))
+    temporal = np.ones((len(parent), len(spaces), len(spec.dims)), dtype=np.int64)
     stride = np.ones(len(parent), dtype=np.int64)
     for v in reversed(range(len(spaces))):
-        table, offset, size = tables[v]
-        choice = (rank // stride) % size[parent]
-        stride = stride * size[parent]
+        t = tables[v]
+        choice = (rank // stride) % t.size[parent]
+        stride = stride * t.size[parent]
         if spaces[v].splittable:
-            temporal[:, v, list(spaces[v].splittable)] = table[offset[parent] + choice]
+            temporal[:, v, list(spaces[v].splittable)] = t.table[
+                t.offset[parent] + choice
+            ]
     keep = _valid(spec, spaces, spatial[parent], waste[parent], temporal, options)
     return parent[keep], temporal[keep]
 
@@ -248,16 +273,11 @@ def _valid(
     return ok
 
 
-def _chunks(counts: np.ndarray) -> Iterator[slice]:
+def _chunks(counts: np.ndarray) -> list[slice]:
     """Consecutive ranges of spatial rows whose expansions hold about CHUNK_ROWS."""
-    start, total = 0, 0
-    for i, c in enumerate(counts):
-        if total and total + c > CHUNK_ROWS:
-            yield slice(start, i)
-            start, total = i, 0
-        total += int(c)
-    if start < len(counts):
-        yield slice(start, len(counts))
+    chunk = (np.cumsum(counts) - counts) // CHUNK_ROWS
+    bounds = [0, *(np.flatnonzero(np.diff(chunk)) + 1).tolist(), len(counts)]
+    return [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:], strict=False)]
 
 
 def pareto(memory: np.ndarray, cycles: np.ndarray) -> np.ndarray:
@@ -267,20 +287,6 @@ def pareto(memory: np.ndarray, cycles: np.ndarray) -> np.ndarray:
     best = np.minimum.accumulate(cycles[order])
     before = np.concatenate([[np.inf], best[:-1]])
     return order[cycles[order] < before]
-
-
-def _expansion_sizes(spec: OpSpec, spatial: np.ndarray, options: SearchOptions):
-    sizes = np.ones(len(spatial), dtype=np.int64)
-    for space in _input_spaces(spec):
-        replicas = spatial[:, list(space.free)].prod(axis=1)
-        sizes *= np.array(
-            [
-                len(factor_tuples(int(r), len(space.splittable), options.rotation_dims))
-                for r in replicas
-            ],
-            dtype=np.int64,
-        )
-    return sizes
 
 
 @lru_cache(maxsize=4096)
@@ -294,9 +300,16 @@ def search_plans(
     kept_memory: list[np.ndarray] = []
     kept_cycles: list[np.ndarray] = []
     candidates = 0
-    for rows in _chunks(_expansion_sizes(spec, spatial, options)):
+    spaces = _input_spaces(spec)
+    tables = _option_tables(spaces, spatial, options)
+    for rows in _chunks(_counts(tables, len(spatial))):
         parent, temporal = _temporal_candidates(
-            spec, spatial[rows], waste[rows], options
+            spec,
+            spaces,
+            [_OptionTable(t.table, t.offset[rows], t.size[rows]) for t in tables],
+            spatial[rows],
+            waste[rows],
+            options,
         )
         chunk_spatial = spatial[rows][parent]
         costs = cost_plans(machine, spec, chunk_spatial, temporal)
