@@ -155,18 +155,26 @@ def redistribution_cycles(
     )
 
 
-def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
-    """Per input, the elements of the piece of it one core stores under `plan`."""
-    spatial, temporal = plan_arrays(spec, [plan])
-    share = _ceil_div(
-        np.array([d.extent for d in spec.domain.dims], dtype=np.int64), spatial
-    )
-    return tuple(
-        int(_elements(tmap, shape, spec.dims, _ceil_div(share, temporal[:, v, :]))[0])
+def _shares(spec: OpSpec, spatial: np.ndarray) -> np.ndarray:
+    """Each loop dim's extent in one core's share, `ceil(L / F)`, per plan."""
+    extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
+    return _ceil_div(extents, spatial)
+
+
+def _pieces(spec: OpSpec, share: np.ndarray, temporal: np.ndarray) -> list[np.ndarray]:
+    """Per input, the elements of the piece one core stores, per plan."""
+    return [
+        _elements(tmap, shape, spec.dims, _ceil_div(share, temporal[:, v, :]))
         for v, (tmap, shape) in enumerate(
             zip(spec.domain.operands, spec.operand_shapes, strict=True)
         )
-    )
+    ]
+
+
+def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
+    """Per input, the elements of the piece of it one core stores under `plan`."""
+    spatial, temporal = plan_arrays(spec, [plan])
+    return tuple(int(p[0]) for p in _pieces(spec, _shares(spec, spatial), temporal))
 
 
 def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
@@ -191,9 +199,8 @@ def cost_plans(
     (in domain order) and `temporal[p, v, d]` input `v`'s temporal factor along it."""
     domain, dims = spec.domain, spec.dims
     rows = len(spatial)
-    extents = np.array([d.extent for d in domain.dims], dtype=np.int64)
     cores = spatial.prod(axis=1)
-    share = _ceil_div(extents, spatial)
+    share = _shares(spec, spatial)
     steps_along = temporal.max(axis=1) if temporal.shape[1] else np.ones_like(spatial)
     steps = steps_along.prod(axis=1)
     step_box = _ceil_div(share, steps_along)
@@ -209,11 +216,9 @@ def cost_plans(
     shift = np.zeros(rows)
     sync = np.zeros(rows)
     memory = np.zeros(rows, dtype=np.int64)
-    for v, (tmap, shape, elem) in enumerate(
-        zip(domain.operands, spec.operand_shapes, spec.operand_bytes, strict=True)
-    ):
+    pieces = _pieces(spec, share, temporal)
+    for v, (piece, elem) in enumerate(zip(pieces, spec.operand_bytes, strict=True)):
         factors = temporal[:, v, :]
-        piece = _elements(tmap, shape, dims, _ceil_div(share, factors))
         rounds = np.where(factors > 1, factors * (steps[:, None] // steps_along), 0)
         rounds = rounds.sum(axis=1)
         shift += rounds * shift_cycles(machine, piece, elem, cores_used=cores)
