@@ -85,6 +85,21 @@ def frontier_attr(frontier: Frontier) -> ArrayAttr[ChoiceAttr]:
     )
 
 
+def op_frontier(module: ModuleOp, op: Operation) -> tuple[ChoiceAttr, ...]:
+    """The frontier `t10-partition` attached to `op`, by increasing memory."""
+    frontiers = module.attributes.get(FRONTIERS_ATTR)
+    name = op.attributes.get(FRONTIER_ATTR)
+    if (
+        not isinstance(frontiers, DictionaryAttr)
+        or not isinstance(name, StringAttr)
+        or name.data not in frontiers.data
+    ):
+        raise OpError(op, "has no plan frontier: run t10-partition first")
+    choices = frontiers.data[name.data]
+    assert isinstance(choices, ArrayAttr)
+    return tuple(c for c in choices.data if isinstance(c, ChoiceAttr))
+
+
 @dataclass(frozen=True)
 class T10PartitionPass(ModulePass):
     """Per-operator plan search (options: see `t10ir.search.SearchOptions`; the float

@@ -13,19 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr
+from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface
-from t10ir.passes.diagnostics import OpError, PassOptionError
+from t10ir.passes.diagnostics import PassOptionError
 from t10ir.passes.t10_partition import (
+    COST_ATTR,
     FRONTIER_ATTR,
     FRONTIERS_ATTR,
     PLAN_ATTR,
     TARGET_ATTR,
     load_target,
+    op_frontier,
 )
 from t10ir.plan import Factors, OpPlan
 from t10ir.tools.diagnostics import op_location
@@ -130,24 +132,20 @@ class T10PlanReportPass(ModulePass):
             if not isinstance(child, IterationDomainInterface):
                 continue
             assert isinstance(child, Operation)
-            name = child.attributes.get(FRONTIER_ATTR)
+            choices = op_frontier(module, child)
             plan = child.attributes.get(PLAN_ATTR)
-            if not isinstance(name, StringAttr) or name.data not in frontiers.data:
-                raise OpError(child, "has no plan frontier: run t10-partition first")
-            choices = frontiers.data[name.data]
-            assert isinstance(choices, ArrayAttr)
+            cost = child.attributes.get(COST_ATTR)
             chosen = plan.to_plan() if isinstance(plan, OpPlanAttr) else None
-            cost = next(
-                (c.cost.to_cost() for c in choices if c.plan.to_plan() == chosen), None
-            )
-            total += cost.cycles if cost else 0
+            total += cost.to_cost().cycles if isinstance(cost, PlanCostAttr) else 0
             count += 1
             where = op_location(child) or "unknown location"
+            name = child.attributes[FRONTIER_ATTR]
+            assert isinstance(name, StringAttr)
             lines += [
                 "",
                 f"{child.name} at {where}: frontier {name.data}, {len(choices)} plans",
                 f"  domain: {child.iteration_domain()}",
-                *(f"  {row}" for row in frontier_table(choices.data, chosen)),
+                *(f"  {row}" for row in frontier_table(choices, chosen)),
             ]
         lines += ["", f"// {count} ops, {total} cycles in the chosen plans"]
         return lines

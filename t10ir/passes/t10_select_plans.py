@@ -23,8 +23,6 @@ from math import prod
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
-    ArrayAttr,
-    DictionaryAttr,
     FloatAttr,
     IntegerAttr,
     ModuleOp,
@@ -42,17 +40,16 @@ from t10ir.cost.plan_cost import (
     piece_elements,
     redistribution_cycles,
 )
-from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
+from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.passes.diagnostics import OpError, PassOptionError
 from t10ir.passes.t10_partition import (
     COST_ATTR,
-    FRONTIER_ATTR,
-    FRONTIERS_ATTR,
     PLAN_ATTR,
     TARGET_ATTR,
     element_bytes,
     load_target,
+    op_frontier,
     op_spec,
 )
 from t10ir.search import FrontierPoint, SearchOptions, search_plans
@@ -88,60 +85,59 @@ class _OpContext:
     spec: OpSpec
     points: tuple[FrontierPoint, ...]
     own_weights: tuple[int, ...]  # inputs that are weights used by this op only
-    shared_weights: tuple[int, ...]
 
 
-def _options(
-    machine: Machine, ctx: _OpContext, vgm: bool
-) -> tuple[tuple[Option, ...], tuple[Option, ...]]:
-    """The op's options before and after pruning dominated ones."""
+def _fetch_cycles(
+    machine: Machine, spec: OpSpec, v: int, piece: int, cores: int
+) -> int:
+    """Cycles to bring input `v` from the default layout into a plan's layout."""
+    size = prod(spec.operand_shapes[v])
+    return int(
+        redistribution_cycles(machine, size, piece, cores, spec.operand_bytes[v])
+    )
+
+
+def _options(machine: Machine, ctx: _OpContext, vgm: bool) -> tuple[Option, ...]:
+    """The op's undominated options: each frontier point with its own weights cold
+    (and, unless `vgm`, hot)."""
     spec = ctx.spec
-    weights = set(ctx.own_weights) | set(ctx.shared_weights)
+    own = ctx.own_weights
+    cold_resident = sum(
+        default_share(machine, spec.operand_shapes[v]) * spec.operand_bytes[v]
+        for v in own
+    )
     options: list[Option] = []
     for index, point in enumerate(ctx.points):
         pieces = piece_elements(spec, point.plan)
-        cores = point.cost.cores
-
-        def fetch(v: int, pieces: tuple[int, ...] = pieces, cores: int = cores) -> int:
-            return int(
-                redistribution_cycles(
-                    machine,
-                    prod(spec.operand_shapes[v]),
-                    pieces[v],
-                    cores,
-                    spec.operand_bytes[v],
-                )
-            )
-
-        activations = sum(
-            fetch(v) for v in range(len(pieces)) if v not in weights
-        ) + sum(fetch(v) for v in ctx.shared_weights)
-        cold_resident = sum(
-            default_share(machine, spec.operand_shapes[v]) * spec.operand_bytes[v]
-            for v in ctx.own_weights
+        fetch = [
+            _fetch_cycles(machine, spec, v, piece, point.cost.cores)
+            for v, piece in enumerate(pieces)
+        ]
+        # Activations and shared weights are fetched whatever this op chooses.
+        always = point.cost.cycles + sum(
+            cycles for v, cycles in enumerate(fetch) if v not in own
         )
-        cold = Option(
-            index,
-            "cold" if ctx.own_weights else "none",
-            point.cost.cycles + activations + sum(fetch(v) for v in ctx.own_weights),
-            cold_resident,
-            point.cost.memory,
-        )
-        options.append(cold)
-        if ctx.own_weights and not vgm:
-            hot_resident = sum(
-                pieces[v] * spec.operand_bytes[v] for v in ctx.own_weights
+        options.append(
+            Option(
+                index,
+                "cold" if own else "none",
+                always + sum(fetch[v] for v in own),
+                cold_resident,
+                point.cost.memory,
             )
+        )
+        if own and not vgm:
+            hot_resident = sum(pieces[v] * spec.operand_bytes[v] for v in own)
             options.append(
                 Option(
                     index,
                     "hot",
-                    point.cost.cycles + activations,
+                    always,
                     hot_resident,
                     point.cost.memory - hot_resident,
                 )
             )
-    return tuple(options), prune(options)
+    return prune(options)
 
 
 @dataclass(frozen=True)
@@ -184,18 +180,9 @@ class T10SelectPlansPass(ModulePass):
     ) -> tuple[FrontierPoint, ...]:
         if self.strategy == "vgm":
             return search_plans(machine, spec, SearchOptions(rotation_dims=0)).points
-        frontiers = module.attributes.get(FRONTIERS_ATTR)
-        name = op.attributes.get(FRONTIER_ATTR)
-        if not isinstance(frontiers, DictionaryAttr) or not isinstance(
-            name, StringAttr
-        ):
-            raise OpError(op, "has no plan frontier: run t10-partition first")
-        choices = frontiers.data[name.data]
-        assert isinstance(choices, ArrayAttr)
         return tuple(
             FrontierPoint(c.plan.to_plan(), c.cost.to_cost())
-            for c in choices.data
-            if isinstance(c, ChoiceAttr)
+            for c in op_frontier(module, op)
         )
 
     def _select(
@@ -204,54 +191,43 @@ class T10SelectPlansPass(ModulePass):
         ops = [o for o in function.walk() if isinstance(o, IterationDomainInterface)]
         if not ops:
             return
-        position = {o: i for i, o in enumerate(ops)}
-        users: dict[SSAValue, list[int]] = {}
+        users: dict[SSAValue, set[int]] = {}
         for i, o in enumerate(ops):
             for v in o.operands:
-                users.setdefault(v, []).append(i)
+                users.setdefault(v, set()).add(i)
+        # Weights used by several ops are stored cold once, for the whole run.
+        shared = {v for v in users if _is_weight(v) and len(users[v]) > 1}
+        fixed = sum(_bytes(v, machine) for v in shared)
+        # Activations wait in the default layout from their producer to their last
+        # user (to the end when returned).
         returned = {
             v
             for o in function.walk()
             if isinstance(o, func.ReturnOp)
             for v in o.operands
         }
-        # Bytes of activations live while each op runs (default layout), and weights
-        # shared by several ops (stored cold once).
         live = [0] * len(ops)
-        fixed = 0
-        values: list[tuple[SSAValue, int]] = [
-            (a, -1) for a in function.body.block.args
-        ] + [(o.results[0], position[o]) for o in ops]
-        for value, born in values:
-            if not isinstance(value.type, TensorType):
+        born = [(a, -1) for a in function.body.block.args]
+        for value, start in born + [(o.results[0], i) for i, o in enumerate(ops)]:
+            if not isinstance(value.type, TensorType) or _is_weight(value):
                 continue
-            if _is_weight(value):
-                if len(set(users.get(value, []))) > 1:
-                    fixed += _bytes(value, machine)
-                continue
-            last = len(ops) - 1 if value in returned else max(users.get(value, [born]))
-            for j in range(born + 1, last + 1):
+            end = len(ops) - 1 if value in returned else max(users.get(value, {start}))
+            for j in range(start + 1, end + 1):
                 live[j] += _bytes(value, machine)
-        contexts: list[_OpContext] = []
-        for o in ops:
-            spec = op_spec(o)
-            weights = [v for v, x in enumerate(o.operands) if _is_weight(x)]
-            shared = tuple(v for v in weights if len(set(users[o.operands[v]])) > 1)
-            contexts.append(
-                _OpContext(
-                    o,
-                    spec,
-                    self._frontier(module, o, spec, machine),
-                    tuple(v for v in weights if v not in shared),
-                    shared,
-                )
+        contexts = [
+            _OpContext(
+                o,
+                spec := op_spec(o),
+                self._frontier(module, o, spec, machine),
+                tuple(
+                    v
+                    for v, x in enumerate(o.operands)
+                    if _is_weight(x) and x not in shared
+                ),
             )
-        for value in {
-            x for o in ops for x in o.operands if isinstance(x.owner, arith.ConstantOp)
-        }:
-            if len(set(users[value])) > 1:
-                fixed += _bytes(value, machine)
-        pruned = [_options(machine, c, self.strategy == "vgm")[1] for c in contexts]
+            for o in ops
+        ]
+        pruned = [_options(machine, c, self.strategy == "vgm") for c in contexts]
         problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes)
         try:
             if self.strategy == "optimal":
