@@ -215,6 +215,14 @@ class IterationDomain:
         return tuple(d for d in self.dims if d.kind is DimKind.REDUCTION)
 
     @property
+    def normalized_dims(self) -> frozenset[str]:
+        """Reduction dims that also index a result (softmax's, layernorm's row): the
+        op reduces along them and broadcasts back, so a core needs the whole row at
+        once and such a dim is never split, in space or in time."""
+        indexing = {d for r in self.results for d in r.dims()}
+        return frozenset(d.name for d in self.reduction_dims if d.name in indexing)
+
+    @property
     def points(self) -> int:
         """Number of points of the loop nest (the work of one pass over it)."""
         return int(np.prod([d.extent for d in self.dims], dtype=np.int64))

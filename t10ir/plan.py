@@ -107,14 +107,6 @@ def tensor_dims(domain: IterationDomain, tensor: str) -> tuple[str | None, ...]:
     return tuple(result)
 
 
-def normalized_dims(domain: IterationDomain) -> frozenset[str]:
-    """Reduction dims that also index a result (softmax's, layernorm's row): the op
-    reduces along them and broadcasts back, so a core needs the whole row at once and
-    such a dim is never split, in space or in time."""
-    indexing = {d for r in domain.results for d in r.dims()}
-    return frozenset(d.name for d in domain.reduction_dims if d.name in indexing)
-
-
 def _flatten(coords: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
     flat = np.zeros_like(coords[0]) if coords else np.zeros((), dtype=np.int64)
     for coord, radix in zip(coords, radices, strict=True):
@@ -348,7 +340,7 @@ class OpPlan:
                 problems.append(
                     f"spatial factor {f} of {d} exceeds its extent {extents[d]}"
                 )
-        for d in sorted(normalized_dims(domain)):
+        for d in sorted(domain.normalized_dims):
             if self.spatial_factor(d) > 1 or any(
                 self.temporal_factor(v, d) > 1 for v, _ in self.temporal
             ):

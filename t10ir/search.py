@@ -32,7 +32,7 @@ from math import inf
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
-from t10ir.plan import OpPlan, normalized_dims, tensor_dims, tensor_names
+from t10ir.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine
 
 CHUNK_ROWS = 1 << 19
@@ -111,7 +111,7 @@ def spatial_candidates(
     """Spatial factors (one row per split, one column per loop dim) using at most
     `cores` cores within the padding bound and the core-fraction rule, with each
     row's padding multiplier (padded work over work)."""
-    frozen = normalized_dims(spec.domain)
+    frozen = spec.domain.normalized_dims
     bound = 1 + options.max_padding + 1e-9
     rows = np.ones((1, 0), dtype=np.int64)
     waste = np.ones(1)
@@ -166,7 +166,7 @@ class _InputSpace:
 def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
     domain = spec.domain
     columns = {d: i for i, d in enumerate(spec.dims)}
-    frozen = normalized_dims(domain)
+    frozen = domain.normalized_dims
     spaces: list[_InputSpace] = []
     for v, tmap in zip(tensor_names(domain), domain.operands, strict=False):
         indexing = set(tmap.dims())
