@@ -195,12 +195,18 @@ class IterationDomain:
     `min`), or is None for an op without reduction dims. An op whose result is also indexed
     by a reduction dim (softmax, layernorm) normalizes along it: it reduces and then
     broadcasts back.
+
+    `padding` is the value a read outside a tensor gives (guarded maps: a convolution's
+    zero padding), chosen so that a padded point adds nothing to the reduction (0 under
+    a sum of products, -inf under max). Only an op that has one may split a reduction
+    dim unevenly (the last core's share is padded); None for an op that has none.
     """
 
     dims: tuple[LoopDim, ...]
     operands: tuple[TensorMap, ...]
     results: tuple[TensorMap, ...]
     combiner: str | None = None
+    padding: float | None = None
     extents: dict[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -272,4 +278,5 @@ class IterationDomain:
         ins = ", ".join(map(str, self.operands))
         outs = ", ".join(map(str, self.results))
         combine = f" combine {self.combiner}" if self.combiner else ""
-        return f"({dims}) ins({ins}) outs({outs}){combine}"
+        pad = f" padding {self.padding}" if self.padding is not None else ""
+        return f"({dims}) ins({ins}) outs({outs}){combine}{pad}"

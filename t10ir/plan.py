@@ -348,12 +348,20 @@ class OpPlan:
                     f"{d} is reduced and broadcast back (it indexes the result): it "
                     "cannot be split"
                 )
+        for dim in domain.reduction_dims:
+            if domain.padding is None and dim.extent % self.spatial_factor(dim.name):
+                problems.append(
+                    f"reduction dim {dim.name} of extent {dim.extent} is split over "
+                    f"{self.spatial_factor(dim.name)} cores unevenly, and the op has no "
+                    "padding value that adds nothing to its reduction"
+                )
         share = self.core_extents(domain)
         for d in dict.fromkeys(d for _, factors in self.temporal for d, _ in factors):
-            if self.steps_along(d) > share[d]:
+            if share[d] % self.steps_along(d):
                 problems.append(
-                    f"{self.steps_along(d)} steps along {d} exceed its per-core extent "
-                    f"{share[d]}"
+                    f"{self.steps_along(d)} steps along {d} do not divide its per-core "
+                    f"extent {share[d]}: a step's slice would cross into another core's"
+                    " share"
                 )
         for v, factors in self.temporal:
             indexing = tensor_map(domain, v).dims()

@@ -4,8 +4,9 @@ compute-shift plans on a machine (T10 primer, section 6).
 The plan space comes from the iteration domain alone. A plan is a spatial factor per loop
 dim and, for every input, temporal factors along the loop dims that index it (one factor
 per tensor dim, `tensor_dims`), subject to the rules of `OpPlan.validate`: temporal
-factors of an input divide its replica count, form divisibility chains per dim, fit the
-per-core extent, and two inputs rotating along one dim never share a replication axis.
+factors of an input divide its replica count, form divisibility chains per dim, and their
+steps divide the per-core extent; reduction dims are split over cores evenly; and two
+inputs rotating along one dim never share a replication axis.
 
 The space is vast, so it is pruned as T10 does, by three documented options:
 
@@ -32,6 +33,7 @@ from math import inf
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
+from t10ir.domain import DimKind
 from t10ir.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine
 
@@ -122,6 +124,8 @@ def spatial_candidates(
         factor = rank + 1
         padded = waste[parent] * (factor * -(-dim.extent // factor) / dim.extent)
         keep = padded <= bound
+        if dim.kind is DimKind.REDUCTION and spec.domain.padding is None:
+            keep &= dim.extent % factor == 0
         rows = np.column_stack([rows[parent[keep]], factor[keep]])
         waste = padded[keep]
     used = rows.prod(axis=1)
@@ -256,7 +260,7 @@ def _valid(
     extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
     share = -(-extents // spatial)
     steps = temporal.max(axis=1) if len(spaces) else np.ones_like(spatial)
-    ok = (steps <= share).all(axis=1)
+    ok = (share % steps == 0).all(axis=1)
     if len(spaces) > 1:
         ordered = np.sort(temporal, axis=1)
         ok &= (ordered[:, 1:, :] % ordered[:, :-1, :] == 0).all(axis=(1, 2))

@@ -11,6 +11,7 @@ Builders take the operands, then the result type (None: inferred), then the prop
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -70,6 +71,8 @@ WEIGHT_ATTR = "top.weight"
 """Argument attribute marking a function argument as a weight (resident on chip)."""
 
 REDUCE_KINDS = ("sum", "mean", "max", "min")
+REDUCE_PADDING = {"sum": 0.0, "mean": 0.0, "max": -math.inf, "min": math.inf}
+"""Per reduce kind, the value that adds nothing to the reduction."""
 
 Shape = tuple[int, ...]
 
@@ -477,6 +480,7 @@ class MatmulOp(TwoOperandOperation):
             ),
             (TensorMap.identity((*_identity(len(batch), "b"), "m", "n")),),
             combiner="sum",
+            padding=0.0,
         )
 
 
@@ -606,6 +610,7 @@ class Conv2dOp(TopOperation):
             tuple(operands),
             (TensorMap((n, channel_out, oh, ow)),),
             combiner="sum",
+            padding=0.0,
         )
 
 
@@ -1037,6 +1042,7 @@ class ReduceOp(TopOperation):
             (TensorMap(tuple(input_map)),),
             (TensorMap(tuple(result_map)),),
             combiner="sum" if kind == "mean" else kind,
+            padding=REDUCE_PADDING[kind],
         )
 
 
@@ -1396,6 +1402,11 @@ class PoolOperation(TopOperation, abc.ABC):
 
     COMBINER: ClassVar[str]
 
+    @abc.abstractmethod
+    def padding_value(self) -> float | None:
+        """What a read outside the input counts as (see `IterationDomain.padding`)."""
+        raise NotImplementedError()
+
     @staticmethod
     def infer_result_type(
         input: Attribute,
@@ -1430,6 +1441,7 @@ class PoolOperation(TopOperation, abc.ABC):
             (TensorMap((n, c, h, w), guarded=any(pads)),),
             (TensorMap.identity(("n", "c", "oh", "ow")),),
             combiner=self.COMBINER,
+            padding=self.padding_value(),
         )
 
 
@@ -1445,6 +1457,9 @@ class MaxPoolOp(PoolOperation):
 
     name = "top.maxpool"
     COMBINER: ClassVar[str] = "max"
+
+    def padding_value(self) -> float | None:
+        return -math.inf
 
     def __init__(
         self,
@@ -1470,6 +1485,13 @@ class AvgPoolOp(PoolOperation):
 
     name = "top.avgpool"
     COMBINER: ClassVar[str] = "sum"
+
+    def padding_value(self) -> float | None:
+        """Padded positions count as zeros only with count_include_pad; otherwise no
+        value can stand for them (they are left out of the mean)."""
+        if self.count_include_pad.value.data or not any(self.pads.get_values()):
+            return 0.0
+        return None
 
     count_include_pad = prop_def(BoolAttr)
 
@@ -1545,6 +1567,7 @@ class GlobalAvgPoolOp(TopOperation):
                 ),
             ),
             combiner="sum",
+            padding=0.0,
         )
 
 

@@ -21,5 +21,6 @@ def conv1d(f: int, oh: int, c: int, kh: int) -> OpSpec:
         ),
         (TensorMap.identity(["f", "oh"]),),
         combiner="sum",
+        padding=0.0,
     )
     return OpSpec(domain, ((c, oh + kh - 1), (f, c, kh)), ((f, oh),), (4, 4), (4,))

@@ -129,6 +129,7 @@ def matmul_domain() -> IterationDomain:
         (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
         (TensorMap.identity(["m", "n"]),),
         combiner="sum",
+        padding=0.0,
     )
 
 
@@ -148,6 +149,7 @@ def conv1d_domain() -> IterationDomain:
         ),
         (TensorMap.identity(["f", "o"]),),
         combiner="sum",
+        padding=0.0,
     )
 
 
@@ -159,6 +161,7 @@ def normalization_domain(params: int) -> IterationDomain:
         (rows, *(TensorMap.identity(["j"]),) * params),
         (rows,),
         combiner="sum",
+        padding=0.0,
     )
 
 

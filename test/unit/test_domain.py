@@ -21,6 +21,7 @@ def conv_domain(pad: int) -> IterationDomain:
         operands=(TensorMap((window,), guarded=pad > 0), TensorMap.identity(["k"])),
         results=(TensorMap.identity(["o"]),),
         combiner="sum",
+        padding=0.0,
     )
 
 
@@ -71,5 +72,5 @@ def test_domain_dims_by_kind_and_points() -> None:
     assert domain.points == 12
     assert domain.operands[0].dims() == ("o", "k")
     assert str(domain) == (
-        "(o:4:parallel, k:3:reduction) ins([o * 2 + k], [k]) outs([o]) combine sum"
+        "(o:4:parallel, k:3:reduction) ins([o * 2 + k], [k]) outs([o]) combine sum padding 0.0"
     )

@@ -63,6 +63,7 @@ def matmul(m: int, n: int, k: int, b: int) -> OpSpec:
         (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
         (TensorMap.identity(["m", "n"]),),
         combiner="sum",
+        padding=0.0,
     )
     return OpSpec(domain, ((m, k), (k, n)), ((m, n),), (b, b), (b,))
 

@@ -62,6 +62,7 @@ def matmul(m: int, n: int, k: int, elem: int) -> OpSpec:
         (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
         (TensorMap.identity(["m", "n"]),),
         combiner="sum",
+        padding=0.0,
     )
     return spec(domain, ((m, k), (k, n)), (m, n), elem)
 
@@ -79,6 +80,7 @@ def batched_matmul(b: int, m: int, n: int, k: int, rhs_batched: bool) -> OpSpec:
         (TensorMap.identity(["b", "m", "k"]), TensorMap.identity(rhs)),
         (TensorMap.identity(["b", "m", "n"]),),
         combiner="sum",
+        padding=0.0,
     )
     rhs_shape = (b, k, n) if rhs_batched else (k, n)
     return spec(domain, ((b, m, k), rhs_shape), (b, m, n), 2)
@@ -102,6 +104,7 @@ def layernorm_like(i: int, j: int) -> OpSpec:
         (TensorMap.identity(["i", "j"]), TensorMap.identity(["j"])),
         (TensorMap.identity(["i", "j"]),),
         combiner="sum",
+        padding=0.0,
     )
     return spec(domain, ((i, j), (j,)), (i, j), 2)
 
