@@ -1,0 +1,374 @@
+"""Distributed layouts and rings, in plain Python: which part of a tensor each core holds,
+and which core each core receives from when the pieces rotate.
+
+The cores of one op form a `Grid`: a core's logical id is the row-major number of its
+digits (one per spatially split loop dim, first slowest), and `Grid.cores` says which
+physical core each logical core is (the identity unless placement on the chip asks for
+another order). Everything else is an affine map over the digits (MLIR `affine_map`,
+from `xdsl.ir.affine`), so that the per-core facts of a plan stay as short as the plan
+and are evaluated for all cores at once with numpy:
+
+- `Layout`: core `x` holds the box `[origin(x), origin(x) + piece)` of the tensor (or of
+  its row-major flattening, for a `flat` layout). Elements of the box outside the tensor
+  hold the layout's `padding` value (the halo of a padded convolution, the ceil-padding
+  of the last core's share). Several cores may hold the same box: replicas, or partial
+  results still to be combined.
+- `Ring`: on a rotation every core receives the piece of core `next(x)`; a ring is a
+  cycle of `size` cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import ceil, prod
+
+import numpy as np
+from xdsl.ir.affine import (
+    AffineBinaryOpExpr,
+    AffineBinaryOpKind,
+    AffineConstantExpr,
+    AffineDimExpr,
+    AffineExpr,
+    AffineMap,
+    AffineSymExpr,
+)
+
+Values = Sequence[np.ndarray | int]
+
+
+def evaluate(expr: AffineExpr, dims: Values, symbols: Values = ()) -> np.ndarray:
+    """`expr` at many points at once (numpy arrays for the dims and symbols)."""
+    if isinstance(expr, AffineDimExpr):
+        return np.asarray(dims[expr.position], dtype=np.int64)
+    if isinstance(expr, AffineSymExpr):
+        return np.asarray(symbols[expr.position], dtype=np.int64)
+    if isinstance(expr, AffineConstantExpr):
+        return np.asarray(expr.value, dtype=np.int64)
+    assert isinstance(expr, AffineBinaryOpExpr)
+    lhs = evaluate(expr.lhs, dims, symbols)
+    rhs = evaluate(expr.rhs, dims, symbols)
+    match expr.kind:
+        case AffineBinaryOpKind.Add:
+            return lhs + rhs
+        case AffineBinaryOpKind.Mul:
+            return lhs * rhs
+        case AffineBinaryOpKind.Mod:
+            return lhs % rhs
+        case AffineBinaryOpKind.FloorDiv:
+            return lhs // rhs
+        case AffineBinaryOpKind.CeilDiv:
+            return -(-lhs // rhs)
+
+
+def evaluate_map(
+    amap: AffineMap, dims: Values, symbols: Values = (), count: int = 1
+) -> np.ndarray:
+    """All results of `amap` at `count` points: shape `[count, results]`."""
+    columns = [
+        np.broadcast_to(evaluate(e, dims, symbols), (count,)) for e in amap.results
+    ]
+    if not columns:
+        return np.zeros((count, 0), dtype=np.int64)
+    return np.stack(columns, axis=1)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The cores of one op: logical core ids are the row-major numbers of digits of
+    the given radices; `cores` is each logical core's physical core (None: the same)."""
+
+    shape: tuple[int, ...]
+    cores: tuple[int, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+    def digits(self, logical: np.ndarray | None = None) -> list[np.ndarray]:
+        """Each core's digit per grid axis (all cores, in logical order, by default)."""
+        flat = np.arange(self.size) if logical is None else np.asarray(logical)
+        result: list[np.ndarray] = []
+        for radix in reversed(self.shape):
+            result.append(flat % radix)
+            flat = flat // radix
+        return result[::-1]
+
+    def logical(self, digits: Sequence[np.ndarray]) -> np.ndarray:
+        flat = np.zeros_like(np.asarray(digits[0])) if digits else np.zeros(())
+        for digit, radix in zip(digits, self.shape, strict=True):
+            flat = flat * radix + digit
+        return flat.astype(np.int64)
+
+    def physical(self) -> np.ndarray:
+        """The physical core of every logical core."""
+        if self.cores is None:
+            return np.arange(self.size, dtype=np.int64)
+        return np.asarray(self.cores, dtype=np.int64)
+
+    def check(self, machine_cores: int | None = None) -> list[str]:
+        problems: list[str] = []
+        if not self.shape or min(self.shape) < 1:
+            problems.append(f"grid radices {list(self.shape)} must be >= 1")
+        elif self.cores is not None:
+            if len(self.cores) != self.size:
+                problems.append(
+                    f"{len(self.cores)} physical cores for a grid of {self.size}"
+                )
+            elif len(set(self.cores)) != len(self.cores) or min(self.cores) < 0:
+                problems.append("physical cores must be distinct and >= 0")
+        if machine_cores is not None:
+            top = max(self.cores) + 1 if self.cores else self.size
+            if top > machine_cores:
+                problems.append(
+                    f"the grid uses {top} cores but the machine has {machine_cores}"
+                )
+        return problems
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Core `x` of `grid` holds the box of `piece` elements from `origin(x)` of a tensor
+    of `shape` (of its flattening when `flat`); see the module docstring."""
+
+    shape: tuple[int, ...]
+    piece: tuple[int, ...]
+    grid: Grid
+    origin: AffineMap
+    flat: bool = False
+    padding: float = 0.0
+
+    @property
+    def view(self) -> tuple[int, ...]:
+        """The shape the boxes cut: the tensor's, or its flattening's."""
+        return (prod(self.shape),) if self.flat else self.shape
+
+    @property
+    def piece_elements(self) -> int:
+        return prod(self.piece)
+
+    def origins(self) -> np.ndarray:
+        """`[cores, rank]`: every core's box origin, in logical core order."""
+        return evaluate_map(self.origin, self.grid.digits(), (), self.grid.size)
+
+    def check(self) -> list[str]:
+        problems = self.grid.check()
+        if problems:
+            return problems
+        if self.origin.num_dims != len(self.grid.shape) or self.origin.num_symbols:
+            problems.append(
+                f"the origin map must take the {len(self.grid.shape)} grid digits and "
+                f"no symbols, got {self.origin}"
+            )
+        if len(self.origin.results) != len(self.view) or len(self.piece) != len(
+            self.view
+        ):
+            problems.append(
+                f"a layout of a rank-{len(self.view)} view needs {len(self.view)} "
+                f"origins and piece extents, got {len(self.origin.results)} and "
+                f"{len(self.piece)}"
+            )
+        elif min(self.piece, default=1) < 1:
+            problems.append(f"piece extents {list(self.piece)} must be >= 1")
+        if problems:
+            return problems
+        origins = self.origins()
+        view = np.array(self.view, dtype=np.int64)
+        piece = np.array(self.piece, dtype=np.int64)
+        misses = (origins + piece <= 0) | (origins >= view)
+        if misses.any(axis=1).all():
+            problems.append("no core's box meets the tensor")
+        covered = self.coverage()
+        if covered.min() == 0:
+            first = np.unravel_index(int(np.argmin(covered)), covered.shape)
+            problems.append(
+                f"element {list(map(int, first))} of the tensor is held by no core"
+            )
+        return problems
+
+    def _indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per core and piece element: the flat index into the view, and whether the
+        element lies inside the tensor."""
+        origins = self.origins()
+        grids = np.meshgrid(*(np.arange(p) for p in self.piece), indexing="ij")
+        inside = np.ones((self.grid.size, *self.piece), dtype=bool)
+        flat = np.zeros((self.grid.size, *self.piece), dtype=np.int64)
+        for axis, size in enumerate(self.view):
+            shape = (self.grid.size,) + (1,) * len(self.piece)
+            index = origins[:, axis].reshape(shape) + grids[axis][None]
+            inside &= (index >= 0) & (index < size)
+            flat = flat * size + np.clip(index, 0, size - 1)
+        return flat, inside
+
+    def coverage(self) -> np.ndarray:
+        """How many cores hold each element of the view."""
+        flat, inside = self._indices()
+        counts = np.bincount(flat[inside], minlength=prod(self.view))
+        return counts.reshape(self.view)
+
+    def scatter(self, array: np.ndarray) -> np.ndarray:
+        """`[cores, *piece]`: every core's piece of `array` (padding outside it)."""
+        flat, inside = self._indices()
+        values = np.asarray(array).reshape(-1)[flat]
+        return np.where(inside, values, np.asarray(self.padding, dtype=array.dtype))
+
+    def gather(self, pieces: np.ndarray, combine: str | None = None) -> np.ndarray:
+        """The tensor from every core's piece: replicas must agree (`combine` None), or
+        are combined with `sum`, `max` or `min`. Raises ValueError if an element is held
+        by no core or replicas disagree."""
+        flat, inside = self._indices()
+        index, values = flat[inside], pieces[inside]
+        size = prod(self.view)
+        if combine is None:
+            result = np.zeros(size, dtype=pieces.dtype)
+            result[index] = values
+            if not np.array_equal(result[index], values, equal_nan=True):
+                raise ValueError("replicas of an element disagree")
+        elif combine == "sum":
+            result = np.zeros(size, dtype=pieces.dtype)
+            np.add.at(result, index, values)
+        elif combine in ("max", "min"):
+            ufunc = np.maximum if combine == "max" else np.minimum
+            start = -np.inf if combine == "max" else np.inf
+            result = np.full(size, start, dtype=pieces.dtype)
+            ufunc.at(result, index, values)
+        else:
+            raise ValueError(f"unknown combine '{combine}'")
+        if np.bincount(index, minlength=size).min() == 0:
+            raise ValueError("an element of the tensor is held by no core")
+        return result.reshape(self.shape)
+
+
+@dataclass(frozen=True)
+class Ring:
+    """Rotation: every core of `grid` receives the piece of core `next(x)` (a map from
+    digits to digits); the cores form cycles of `size`."""
+
+    grid: Grid
+    size: int
+    next: AffineMap
+
+    def sources(self, distance: int = 1) -> np.ndarray:
+        """The logical core every core receives from on a rotation by `distance`."""
+        step = self.grid.logical(
+            list(evaluate_map(self.next, self.grid.digits(), (), self.grid.size).T)
+        )
+        result = np.arange(self.grid.size)
+        for _ in range(distance % self.size):
+            result = step[result]
+        return result
+
+    def check(self) -> list[str]:
+        problems = self.grid.check()
+        if problems:
+            return problems
+        if self.next.num_dims != len(self.grid.shape) or len(self.next.results) != len(
+            self.grid.shape
+        ):
+            return [f"the ring's next map must map grid digits to digits: {self.next}"]
+        if self.size < 1:
+            return [f"ring size {self.size} must be >= 1"]
+        digits = evaluate_map(self.next, self.grid.digits(), (), self.grid.size)
+        if ((digits < 0) | (digits >= np.array(self.grid.shape))).any():
+            return ["the ring's next map leaves the grid"]
+        step = self.grid.logical(list(digits.T))
+        if len(np.unique(step)) != self.grid.size:
+            return ["the ring's next map is not a permutation of the cores"]
+        walk = np.arange(self.grid.size)
+        for length in range(1, self.size + 1):
+            walk = step[walk]
+            back = walk == np.arange(self.grid.size)
+            if length < self.size and back.any():
+                return [f"some cores return to themselves after {length} < {self.size}"]
+        if not back.all():
+            return [f"the cycles are longer than the ring size {self.size}"]
+        return problems
+
+
+# ---- building affine expressions that stay readable -------------------------------
+
+
+def const(value: int) -> AffineExpr:
+    return AffineExpr.constant(value)
+
+
+def dim(position: int) -> AffineExpr:
+    return AffineExpr.dimension(position)
+
+
+def sym(position: int) -> AffineExpr:
+    return AffineExpr.symbol(position)
+
+
+def is_zero(expr: AffineExpr) -> bool:
+    return isinstance(expr, AffineConstantExpr) and expr.value == 0
+
+
+def add(*terms: AffineExpr) -> AffineExpr:
+    """The sum, leaving out zeros and folding constants."""
+    constant = sum(t.value for t in terms if isinstance(t, AffineConstantExpr))
+    rest = [t for t in terms if not isinstance(t, AffineConstantExpr)]
+    result: AffineExpr | None = None
+    for term in rest:
+        result = term if result is None else result + term
+    if result is None:
+        return const(constant)
+    return result + constant if constant else result
+
+
+def scale(expr: AffineExpr, factor: int) -> AffineExpr:
+    if factor == 0:
+        return const(0)
+    if isinstance(expr, AffineConstantExpr):
+        return const(expr.value * factor)
+    return expr if factor == 1 else expr * factor
+
+
+def modulo(expr: AffineExpr, modulus: int) -> AffineExpr:
+    if modulus == 1:
+        return const(0)
+    if isinstance(expr, AffineConstantExpr):
+        return const(expr.value % modulus)
+    return expr % modulus
+
+
+def floordiv(expr: AffineExpr, divisor: int) -> AffineExpr:
+    if divisor == 1:
+        return expr
+    if isinstance(expr, AffineConstantExpr):
+        return const(expr.value // divisor)
+    return expr // divisor
+
+
+def flatten(digits: Sequence[AffineExpr], radices: Sequence[int]) -> AffineExpr:
+    result = const(0)
+    for digit, radix in zip(digits, radices, strict=True):
+        result = add(scale(result, radix), digit)
+    return result
+
+
+def unflatten(value: AffineExpr, radices: Sequence[int]) -> list[AffineExpr]:
+    """Mixed-radix digits of `value` (first slowest)."""
+    result: list[AffineExpr] = []
+    below = 1
+    for radix in reversed(radices):
+        result.append(modulo(floordiv(value, below), radix))
+        below *= radix
+    return result[::-1]
+
+
+def default_layout(machine_cores: int, shape: Sequence[int], padding: float = 0.0) -> Layout:
+    """Where activations wait between ops and cold weights are stored: the flattened
+    tensor cut into equal contiguous chunks over as many cores as it needs (at most all
+    of them), as `plan_cost.default_share` counts."""
+    size = prod(shape)
+    share = ceil(size / machine_cores)
+    cores = ceil(size / share)
+    return Layout(
+        tuple(shape),
+        (share,),
+        Grid((cores,)),
+        AffineMap(1, 0, (scale(dim(0), share),)),
+        flat=True,
+        padding=padding,
+    )

@@ -1,0 +1,268 @@
+"""An op's compute-shift schedule, derived from its iteration domain and plan, in plain
+Python: the facts `t10-lower-to-shift` writes into IR.
+
+It is `OpPlan`'s placement rule (see `t10ir.plan`) written as affine maps over a core's
+grid digits and the step indices (symbols, one per rotated loop dim, outermost first):
+
+- every input's *hot layout*: the piece each core holds before the first step (the
+  skew of Cannon's algorithm, generalized);
+- the *output layout*: each core's share of the result (partial results when a reduction
+  dim is split over cores, combined by the epilogue);
+- per step, the *window* of each piece the sub-operator reads and of the output share it
+  writes;
+- the *rotations*: for an input cut in time along a loop dim, the ring it rotates around
+  and the steps after which it does (a core moves to its next piece when the step slice
+  enters it).
+
+Step slices never cross a core's share (`OpPlan.validate`), so windows stay inside the
+pieces and shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.ir.affine import AffineExpr, AffineMap
+
+from t10ir.domain import (
+    DelinearizedIndex,
+    GatheredIndex,
+    Index,
+    IterationDomain,
+    LinearIndex,
+    TensorMap,
+    index_span,
+)
+from t10ir.layout import (
+    Grid,
+    Layout,
+    Ring,
+    add,
+    const,
+    dim,
+    flatten,
+    floordiv,
+    modulo,
+    scale,
+    sym,
+    unflatten,
+)
+from t10ir.plan import OpPlan, PlanError, tensor_names
+
+Box = dict[str, AffineExpr]
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """Input `tensor` moves to its next piece along loop dim `dim` around `ring`, after
+    every step at which `when` (digits and step symbols to values) is all zeros."""
+
+    tensor: int
+    dim: str
+    ring: Ring
+    when: AffineMap
+
+
+@dataclass(frozen=True)
+class OpSchedule:
+    grid: Grid
+    step_dims: tuple[str, ...]
+    steps: tuple[int, ...]
+    inputs: tuple[Layout, ...]
+    output: Layout
+    input_windows: tuple[AffineMap, ...]
+    input_window_shapes: tuple[tuple[int, ...], ...]
+    output_window: AffineMap
+    output_window_shape: tuple[int, ...]
+    rotations: tuple[Rotation, ...]
+    accumulate: str | None
+    """The combiner when a reduction dim is cut in time (steps accumulate)."""
+    combine: str | None
+    """The combiner when a reduction dim is split over cores (partials to combine)."""
+
+
+def _origin(index: Index, lo: Box, box: dict[str, int], size: int) -> AffineExpr:
+    """Where `index` starts over the loop box at `lo` of extents `box`."""
+    if isinstance(index, GatheredIndex):
+        return const(0)
+    linear = index.linear if isinstance(index, DelinearizedIndex) else index
+    terms = [const(linear.offset)]
+    for d, c in linear.terms:
+        start = lo[d] if c >= 0 else add(lo[d], const(box[d] - 1))
+        terms.append(scale(start, c))
+    origin = add(*terms)
+    if isinstance(index, DelinearizedIndex):
+        if index_span(index, box, None) >= (index.modulus or size + 1):
+            return const(0)
+        origin = floordiv(origin, index.divisor)
+        if index.modulus is not None:
+            origin = modulo(origin, index.modulus)
+    return origin
+
+
+def _span(index: Index, box: dict[str, int], size: int) -> int:
+    return int(index_span(index, box, size if isinstance(index, GatheredIndex) else None))
+
+
+def _box_origins(tmap: TensorMap, lo: Box, box: dict[str, int], shape: Sequence[int]):
+    return tuple(
+        _origin(i, lo, box, size) for i, size in zip(tmap.indices, shape, strict=True)
+    )
+
+
+def _difference(a: Sequence[AffineExpr], b: Sequence[AffineExpr]) -> tuple:
+    return tuple(
+        x if _is_const(y, 0) else add(x, scale(y, -1)) for x, y in zip(a, b, strict=True)
+    )
+
+
+def _is_const(expr: AffineExpr, value: int) -> bool:
+    from xdsl.ir.affine import AffineConstantExpr
+
+    return isinstance(expr, AffineConstantExpr) and expr.value == value
+
+
+def op_schedule(
+    domain: IterationDomain,
+    plan: OpPlan,
+    operand_shapes: Sequence[Sequence[int]],
+    result_shape: Sequence[int],
+    grid_cores: tuple[int, ...] | None = None,
+) -> OpSchedule:
+    """The schedule of `plan` for an op of this domain (see the module docstring)."""
+    if len(domain.results) != 1:
+        raise PlanError("only single-result ops can be scheduled")
+    names = tensor_names(domain)
+    spatial = [(d, f) for d, f in plan.spatial]
+    grid = Grid(tuple(f for _, f in spatial) or (1,), grid_cores)
+    axis = {d: i for i, (d, _) in enumerate(spatial)}
+    coord = {
+        d.name: dim(axis[d.name]) if d.name in axis else const(0) for d in domain.dims
+    }
+    share = plan.core_extents(domain)
+    n = {d.name: plan.steps_along(d.name) for d in domain.dims}
+    e = {d: share[d] // n[d] for d in share}
+    step_dims = tuple(d.name for d in domain.dims if n[d.name] > 1)
+    step = {d: const(0) for d in share}
+    step.update({d: sym(k) for k, d in enumerate(step_dims)})
+
+    def ring_digits(v: str) -> dict[str, AffineExpr]:
+        axes = plan.free_axes(domain, v)
+        rho = flatten([coord[a] for a in axes], [plan.spatial_factor(a) for a in axes])
+        split = plan._split_dims(domain, v)
+        radices = [plan.temporal_factor(v, d) for d in split]
+        return dict(zip(split, unflatten(rho, radices), strict=True))
+
+    inputs_named = names[: len(domain.operands)]
+    offset = {d: const(0) for d in share}
+    for v in inputs_named:
+        for d, p in ring_digits(v).items():
+            offset[d] = add(offset[d], scale(p, n[d] // plan.temporal_factor(v, d)))
+    offset = {d: modulo(o, n[d]) for d, o in offset.items()}
+
+    def slices(at: Box) -> Box:
+        return {d: modulo(add(offset[d], at[d]), n[d]) for d in share}
+
+    zero = {d: const(0) for d in share}
+    core_lo = {d: scale(coord[d], share[d]) for d in share}
+    step_lo = {d: add(core_lo[d], scale(j, e[d])) for d, j in slices(step).items()}
+
+    layouts: list[Layout] = []
+    windows: list[AffineMap] = []
+    window_shapes: list[tuple[int, ...]] = []
+    rotations: list[Rotation] = []
+    symbols = len(step_dims)
+    padding = domain.padding if domain.padding is not None else 0.0
+    for number, (v, tmap, shape) in enumerate(
+        zip(inputs_named, domain.operands, operand_shapes, strict=True)
+    ):
+        g = {d: n[d] // plan.temporal_factor(v, d) for d in share}
+        box = {d: g[d] * e[d] for d in share}
+
+        def piece_lo(at: Box, g: dict[str, int] = g) -> Box:
+            return {
+                d: add(core_lo[d], scale(floordiv(j, g[d]), g[d] * e[d]))
+                for d, j in slices(at).items()
+            }
+
+        origin = _box_origins(tmap, piece_lo(zero), box, shape)
+        layouts.append(
+            Layout(
+                tuple(shape),
+                tuple(_span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)),
+                grid,
+                AffineMap(len(grid.shape), 0, origin),
+                padding=padding,
+            )
+        )
+        window = _difference(
+            _box_origins(tmap, step_lo, e, shape),
+            _box_origins(tmap, piece_lo(step), box, shape),
+        )
+        windows.append(AffineMap(len(grid.shape), symbols, window))
+        window_shapes.append(
+            tuple(_span(i, e, s) for i, s in zip(tmap.indices, shape, strict=True))
+        )
+        digits = ring_digits(v)
+        for d, p in digits.items():
+            t = plan.temporal_factor(v, d)
+            moved = dict(digits)
+            moved[d] = modulo(add(p, const(1)), t)
+            axes = plan.free_axes(domain, v)
+            radices = [plan.spatial_factor(a) for a in axes]
+            ring_radices = [plan.temporal_factor(v, x) for x in digits]
+            rho = flatten([coord[a] for a in axes], radices)
+            size = prod(ring_radices)
+            rho = add(
+                scale(floordiv(rho, size), size),
+                flatten(list(moved.values()), ring_radices),
+            )
+            new_coords = dict(zip(axes, unflatten(rho, radices), strict=True))
+            next_map = AffineMap(
+                len(grid.shape),
+                0,
+                tuple(new_coords.get(a, dim(i)) for i, (a, _) in enumerate(spatial))
+                or (const(0),),
+            )
+            when = modulo(add(slices(step)[d], const(1)), g[d])
+            rotations.append(
+                Rotation(
+                    number,
+                    d,
+                    Ring(grid, t, next_map),
+                    AffineMap(len(grid.shape), symbols, (when,)),
+                )
+            )
+
+    out_map = domain.results[0]
+    out_origin = _box_origins(out_map, core_lo, share, result_shape)
+    output = Layout(
+        tuple(result_shape),
+        tuple(
+            _span(i, share, s) for i, s in zip(out_map.indices, result_shape, strict=True)
+        ),
+        grid,
+        AffineMap(len(grid.shape), 0, out_origin),
+    )
+    output_window = _difference(_box_origins(out_map, step_lo, e, result_shape), out_origin)
+    reduction = [d.name for d in domain.reduction_dims]
+    return OpSchedule(
+        grid=grid,
+        step_dims=step_dims,
+        steps=tuple(n[d] for d in step_dims),
+        inputs=tuple(layouts),
+        output=output,
+        input_windows=tuple(windows),
+        input_window_shapes=tuple(window_shapes),
+        output_window=AffineMap(len(grid.shape), symbols, output_window),
+        output_window_shape=tuple(
+            _span(i, e, s) for i, s in zip(out_map.indices, result_shape, strict=True)
+        ),
+        rotations=tuple(rotations),
+        accumulate=domain.combiner if any(n[d] > 1 for d in reduction) else None,
+        combine=domain.combiner
+        if any(plan.spatial_factor(d) > 1 for d in reduction)
+        else None,
+    )
