@@ -163,6 +163,12 @@ def index_span(
     return result.item() if result.ndim == 0 else result
 
 
+def span_cap(tmap: TensorMap, index: Index, size: int) -> int | None:
+    """The cap `index_span` takes for a tensor dim: its size, except in a guarded
+    map, whose part read over a box also covers the padding around the tensor."""
+    return None if tmap.guarded and not isinstance(index, GatheredIndex) else size
+
+
 @dataclass(frozen=True)
 class TensorMap:
     """How one operand or result is indexed by the loop nest.

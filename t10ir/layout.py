@@ -357,7 +357,9 @@ def unflatten(value: AffineExpr, radices: Sequence[int]) -> list[AffineExpr]:
     return result[::-1]
 
 
-def default_layout(machine_cores: int, shape: Sequence[int], padding: float = 0.0) -> Layout:
+def default_layout(
+    machine_cores: int, shape: Sequence[int], padding: float = 0.0
+) -> Layout:
     """Where activations wait between ops and cold weights are stored: the flattened
     tensor cut into equal contiguous chunks over as many cores as it needs (at most all
     of them), as `plan_cost.default_share` counts."""

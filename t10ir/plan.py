@@ -49,6 +49,7 @@ from t10ir.domain import (
     LinearIndex,
     TensorMap,
     index_span,
+    span_cap,
 )
 
 Factors = tuple[tuple[str, int], ...]
@@ -456,14 +457,21 @@ class OpPlan:
         if temporal:
             factors = dict(self.temporal_factors(tensor))
             box = {d: ceil(e / factors.get(d, 1)) for d, e in box.items()}
-        indices = tensor_map(domain, tensor).indices
+        tmap = tensor_map(domain, tensor)
+        indices = tmap.indices
         for axis, index in enumerate(indices):
             if shape is None and isinstance(index, GatheredIndex):
                 raise PlanError(
                     f"dim {axis} of {tensor} is gathered: its size needs the tensor shape"
                 )
         return tuple(
-            int(index_span(index, box, None if shape is None else shape[axis]))
+            int(
+                index_span(
+                    index,
+                    box,
+                    None if shape is None else span_cap(tmap, index, shape[axis]),
+                )
+            )
             for axis, index in enumerate(indices)
         )
 

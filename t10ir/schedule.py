@@ -31,7 +31,6 @@ from t10ir.domain import (
     GatheredIndex,
     Index,
     IterationDomain,
-    LinearIndex,
     TensorMap,
     index_span,
 )
@@ -103,7 +102,9 @@ def _origin(index: Index, lo: Box, box: dict[str, int], size: int) -> AffineExpr
 
 
 def _span(index: Index, box: dict[str, int], size: int) -> int:
-    return int(index_span(index, box, size if isinstance(index, GatheredIndex) else None))
+    return int(
+        index_span(index, box, size if isinstance(index, GatheredIndex) else None)
+    )
 
 
 def _box_origins(tmap: TensorMap, lo: Box, box: dict[str, int], shape: Sequence[int]):
@@ -114,7 +115,8 @@ def _box_origins(tmap: TensorMap, lo: Box, box: dict[str, int], shape: Sequence[
 
 def _difference(a: Sequence[AffineExpr], b: Sequence[AffineExpr]) -> tuple:
     return tuple(
-        x if _is_const(y, 0) else add(x, scale(y, -1)) for x, y in zip(a, b, strict=True)
+        x if _is_const(y, 0) else add(x, scale(y, -1))
+        for x, y in zip(a, b, strict=True)
     )
 
 
@@ -191,7 +193,9 @@ def op_schedule(
         layouts.append(
             Layout(
                 tuple(shape),
-                tuple(_span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)),
+                tuple(
+                    _span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)
+                ),
                 grid,
                 AffineMap(len(grid.shape), 0, origin),
                 padding=padding,
@@ -241,12 +245,15 @@ def op_schedule(
     output = Layout(
         tuple(result_shape),
         tuple(
-            _span(i, share, s) for i, s in zip(out_map.indices, result_shape, strict=True)
+            _span(i, share, s)
+            for i, s in zip(out_map.indices, result_shape, strict=True)
         ),
         grid,
         AffineMap(len(grid.shape), 0, out_origin),
     )
-    output_window = _difference(_box_origins(out_map, step_lo, e, result_shape), out_origin)
+    output_window = _difference(
+        _box_origins(out_map, step_lo, e, result_shape), out_origin
+    )
     reduction = [d.name for d in domain.reduction_dims]
     return OpSchedule(
         grid=grid,

@@ -19,6 +19,18 @@ def get_rtensor() -> Dialect:
     return Rtensor
 
 
+def get_core() -> Dialect:
+    from t10ir.dialects.core import Core
+
+    return Core
+
+
+def get_shift() -> Dialect:
+    from t10ir.dialects.shift import Shift
+
+    return Shift
+
+
 def get_t10_partition() -> type[ModulePass]:
     from t10ir.passes.t10_partition import T10PartitionPass
 
@@ -47,6 +59,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
 
 T10IR_UNIVERSE = Universe(
-    all_dialects={"top": get_top, "rtensor": get_rtensor},
+    all_dialects={
+        "top": get_top,
+        "rtensor": get_rtensor,
+        "shift": get_shift,
+        "core": get_core,
+    },
     all_passes=get_all_passes(),
 )

@@ -43,7 +43,7 @@ from t10ir.cost.model import (
     elementwise_cycles,
     shift_cycles,
 )
-from t10ir.domain import IterationDomain, TensorMap, index_span
+from t10ir.domain import IterationDomain, TensorMap, index_span, span_cap
 from t10ir.plan import OpPlan, tensor_names
 from t10ir.target import Machine
 
@@ -188,7 +188,7 @@ def _elements(
     extents = {d: box[:, i] for i, d in enumerate(dims)}
     count = np.ones(len(box), dtype=np.int64)
     for index, size in zip(tmap.indices, shape, strict=True):
-        count = count * index_span(index, extents, size)
+        count = count * index_span(index, extents, span_cap(tmap, index, size))
     return count
 
 
