@@ -325,10 +325,18 @@ def scale(expr: AffineExpr, factor: int) -> AffineExpr:
 
 
 def modulo(expr: AffineExpr, modulus: int) -> AffineExpr:
+    """`expr mod modulus`; `(x mod a) mod b` is `x mod b` when b divides a."""
     if modulus == 1:
         return const(0)
     if isinstance(expr, AffineConstantExpr):
         return const(expr.value % modulus)
+    if (
+        isinstance(expr, AffineBinaryOpExpr)
+        and expr.kind is AffineBinaryOpKind.Mod
+        and isinstance(expr.rhs, AffineConstantExpr)
+        and expr.rhs.value % modulus == 0
+    ):
+        return modulo(expr.lhs, modulus)
     return expr % modulus
 
 
@@ -373,4 +381,91 @@ def default_layout(
         AffineMap(1, 0, (scale(dim(0), share),)),
         flat=True,
         padding=padding,
+    )
+
+
+def _linear(expr: AffineExpr) -> dict[AffineExpr, int]:
+    """`expr` as a sum of coefficient times non-sum terms (key `const(1)` for the
+    constant)."""
+    if isinstance(expr, AffineConstantExpr):
+        return {const(1): expr.value}
+    if isinstance(expr, AffineBinaryOpExpr):
+        if expr.kind is AffineBinaryOpKind.Add:
+            terms = _linear(expr.lhs)
+            for key, value in _linear(expr.rhs).items():
+                terms[key] = terms.get(key, 0) + value
+            return terms
+        if expr.kind is AffineBinaryOpKind.Mul and isinstance(
+            expr.rhs, AffineConstantExpr
+        ):
+            return {k: v * expr.rhs.value for k, v in _linear(expr.lhs).items()}
+    return {expr: 1}
+
+
+def simplify(
+    expr: AffineExpr, dims: Sequence[int], symbols: Sequence[int] = ()
+) -> AffineExpr:
+    """`expr` with sums collected, and `mod` and `floordiv` dropped where the operand's
+    range (dims and symbols range over `[0, n)` for the given `n`) makes them the
+    identity or zero."""
+    return _simplify(expr, dims, symbols)[0]
+
+
+def _simplify(
+    expr: AffineExpr, dims: Sequence[int], symbols: Sequence[int]
+) -> tuple[AffineExpr, int, int]:
+    """The simplified expression and its smallest and largest value."""
+    if isinstance(expr, AffineConstantExpr):
+        return expr, expr.value, expr.value
+    if isinstance(expr, AffineDimExpr):
+        return expr, 0, dims[expr.position] - 1
+    if isinstance(expr, AffineSymExpr):
+        return expr, 0, symbols[expr.position] - 1
+    assert isinstance(expr, AffineBinaryOpExpr)
+    if expr.kind in (AffineBinaryOpKind.Add, AffineBinaryOpKind.Mul) and not (
+        expr.kind is AffineBinaryOpKind.Mul
+        and not isinstance(expr.rhs, AffineConstantExpr)
+    ):
+        collected: dict[AffineExpr, int] = {}
+        bounds: dict[AffineExpr, tuple[int, int]] = {}
+        for key, coef in _linear(expr).items():
+            if isinstance(key, AffineConstantExpr):
+                collected[const(1)] = collected.get(const(1), 0) + coef
+                continue
+            term, lo, hi = _simplify(key, dims, symbols)
+            for inner, inner_coef in _linear(term).items():
+                collected[inner] = collected.get(inner, 0) + coef * inner_coef
+                if not isinstance(inner, AffineConstantExpr):
+                    bounds[inner] = _simplify(inner, dims, symbols)[1:]
+        total: list[AffineExpr] = []
+        lo = hi = collected.pop(const(1), 0)
+        constant = lo
+        for key, coef in collected.items():
+            if coef == 0:
+                continue
+            total.append(scale(key, coef))
+            a, b = bounds[key][0] * coef, bounds[key][1] * coef
+            lo, hi = lo + min(a, b), hi + max(a, b)
+        return add(*total, const(constant)), lo, hi
+    lhs, lo, hi = _simplify(expr.lhs, dims, symbols)
+    rhs, rlo, rhi = _simplify(expr.rhs, dims, symbols)
+    if not isinstance(rhs, AffineConstantExpr) or rhs.value <= 0:
+        return AffineBinaryOpExpr(expr.kind, lhs, rhs), -(2**62), 2**62
+    m = rhs.value
+    if expr.kind is AffineBinaryOpKind.Mod:
+        if 0 <= lo and hi < m:
+            return lhs, lo, hi
+        return modulo(lhs, m), 0, m - 1
+    if expr.kind is AffineBinaryOpKind.FloorDiv:
+        if 0 <= lo and hi < m:
+            return const(0), 0, 0
+        return floordiv(lhs, m), lo // m, hi // m
+    return AffineBinaryOpExpr(expr.kind, lhs, rhs), -(-lo // m), -(-hi // m)
+
+
+def simplify_map(amap: AffineMap, dims: Sequence[int], symbols: Sequence[int] = ()):
+    return AffineMap(
+        amap.num_dims,
+        amap.num_symbols,
+        tuple(simplify(e, dims, symbols) for e in amap.results),
     )

@@ -45,6 +45,7 @@ from t10ir.layout import (
     floordiv,
     modulo,
     scale,
+    simplify_map,
     sym,
     unflatten,
 )
@@ -167,6 +168,15 @@ def op_schedule(
     def slices(at: Box) -> Box:
         return {d: modulo(add(offset[d], at[d]), n[d]) for d in share}
 
+    steps_of = tuple(n[d] for d in step_dims)
+
+    def amap(num_symbols: int, results: Sequence[AffineExpr]) -> AffineMap:
+        return simplify_map(
+            AffineMap(len(grid.shape), num_symbols, tuple(results)),
+            grid.shape,
+            steps_of,
+        )
+
     zero = {d: const(0) for d in share}
     core_lo = {d: scale(coord[d], share[d]) for d in share}
     step_lo = {d: add(core_lo[d], scale(j, e[d])) for d, j in slices(step).items()}
@@ -197,7 +207,7 @@ def op_schedule(
                     _span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)
                 ),
                 grid,
-                AffineMap(len(grid.shape), 0, origin),
+                amap(0, origin),
                 padding=padding,
             )
         )
@@ -205,7 +215,7 @@ def op_schedule(
             _box_origins(tmap, step_lo, e, shape),
             _box_origins(tmap, piece_lo(step), box, shape),
         )
-        windows.append(AffineMap(len(grid.shape), symbols, window))
+        windows.append(amap(symbols, window))
         window_shapes.append(
             tuple(_span(i, e, s) for i, s in zip(tmap.indices, shape, strict=True))
         )
@@ -224,8 +234,7 @@ def op_schedule(
                 flatten(list(moved.values()), ring_radices),
             )
             new_coords = dict(zip(axes, unflatten(rho, radices), strict=True))
-            next_map = AffineMap(
-                len(grid.shape),
+            next_map = amap(
                 0,
                 tuple(new_coords.get(a, dim(i)) for i, (a, _) in enumerate(spatial))
                 or (const(0),),
@@ -236,7 +245,7 @@ def op_schedule(
                     number,
                     d,
                     Ring(grid, t, next_map),
-                    AffineMap(len(grid.shape), symbols, (when,)),
+                    amap(symbols, (when,)),
                 )
             )
 
@@ -249,7 +258,7 @@ def op_schedule(
             for i, s in zip(out_map.indices, result_shape, strict=True)
         ),
         grid,
-        AffineMap(len(grid.shape), 0, out_origin),
+        amap(0, out_origin),
     )
     output_window = _difference(
         _box_origins(out_map, step_lo, e, result_shape), out_origin
@@ -263,7 +272,7 @@ def op_schedule(
         output=output,
         input_windows=tuple(windows),
         input_window_shapes=tuple(window_shapes),
-        output_window=AffineMap(len(grid.shape), symbols, output_window),
+        output_window=amap(symbols, output_window),
         output_window_shape=tuple(
             _span(i, e, s) for i, s in zip(out_map.indices, result_shape, strict=True)
         ),

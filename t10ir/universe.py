@@ -49,12 +49,19 @@ def get_t10_select_plans() -> type[ModulePass]:
     return T10SelectPlansPass
 
 
+def get_t10_lower_to_shift() -> type[ModulePass]:
+    from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+
+    return T10LowerToShiftPass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name to pass class, imported only when asked for."""
     return {
         "t10-partition": get_t10_partition,
         "t10-plan-report": get_t10_plan_report,
         "t10-select-plans": get_t10_select_plans,
+        "t10-lower-to-shift": get_t10_lower_to_shift,
     }
 
 

@@ -43,6 +43,7 @@ from xdsl.ir import (
     TypeAttribute,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_attr_definition,
@@ -55,7 +56,6 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.irdl.operations import SameVariadicOperandSize  # noqa: F401
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.traits import IsTerminator, Pure
@@ -179,9 +179,11 @@ class RotateOp(IRDLOperation):
     when = opt_prop_def(AffineMapAttr)
     output = result_def(DTensorType)
 
-    irdl_options = (ParsePropInAttrDict(),)
+    irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments())
     traits = traits_def(Pure())
-    assembly_format = "$input (`at` `(` $steps^ `)`)? attr-dict `:` type($input)"
+    assembly_format = (
+        "$input (`at` `(` $steps^ `)`)? attr-dict `:` type($input) `->` type($output)"
+    )
 
     def __init__(
         self,
@@ -237,10 +239,10 @@ class ComputeOp(IRDLOperation):
     body = region_def("single_block")
     result = result_def(DTensorType)
 
-    irdl_options = (ParsePropInAttrDict(), SameVariadicOperandSize())
+    irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments())
     assembly_format = (
         "`ins` `(` $inputs `:` type($inputs) `)` `acc` `(` $acc `:` type($acc) `)` "
-        "(`at` `(` $steps^ `)`)? attr-dict-with-keyword $body"
+        "(`at` `(` $steps^ `)`)? attr-dict-with-keyword $body `->` type($result)"
     )
 
     def __init__(

@@ -392,6 +392,22 @@ class IterationDomainInterface(abc.ABC):
         tell a copy from a computation such as `relu`, and the cost model must."""
         return False
 
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        """The ops that compute this op over one core's step window, from the windows of
+        its operands (`operands`), the last giving the result: by default the op itself
+        on the smaller types. Ops whose properties name global positions override it
+        (the windows already hold the padding; a slice's window starts at its start)."""
+        assert isinstance(self, Operation)
+        return [
+            type(self).create(
+                operands=list(operands),
+                result_types=[result_type],
+                properties=dict(self.properties),
+            )
+        ]
+
 
 class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
     """Common verification: inferred result type, then the iteration domain fits."""
@@ -569,6 +585,14 @@ class Conv2dOp(TopOperation):
             self.pads.get_values(),
             self.group.value.data,
         )
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        """The windows of the input already hold its padding."""
+        (sub,) = super().sub_operator(operands, result_type)
+        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
+        return [sub]
 
     def iteration_domain(self) -> IterationDomain:
         weight, result = _shape(self.weight), _shape(self.result)
@@ -1301,6 +1325,17 @@ class SliceOp(TopOperation):
     def moves_data_only(self) -> bool:
         return True
 
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        """A window of the input starts at the slice's first element."""
+        steps = self.steps.get_values()
+        ends = [
+            (size - 1) * step + 1
+            for size, step in zip(result_type.get_shape(), steps, strict=True)
+        ]
+        return [SliceOp(operands[0], result_type, [0] * len(steps), ends, list(steps))]
+
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
         names = _identity(len(result))
@@ -1424,6 +1459,14 @@ class PoolOperation(TopOperation, abc.ABC):
             self.strides.get_values(),
             self.pads.get_values(),
         )
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        """The windows of the input already hold its padding."""
+        (sub,) = super().sub_operator(operands, result_type)
+        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
+        return [sub]
 
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)

@@ -65,11 +65,11 @@ def run(
 ) -> np.ndarray:
     grid = schedule.grid
     digits = grid.digits()
-    held = [layout.scatter(x) for layout, x in zip(schedule.inputs, inputs, strict=True)]
+    held = [
+        layout.scatter(x) for layout, x in zip(schedule.inputs, inputs, strict=True)
+    ]
     identity = {"sum": 0.0, "max": -np.inf, "min": np.inf, None: 0.0}
-    out = np.full(
-        (grid.size, *schedule.output.piece), identity[schedule.accumulate]
-    )
+    out = np.full((grid.size, *schedule.output.piece), identity[schedule.accumulate])
     levels = len(schedule.step_dims)
 
     def rotate(level: int, symbols: list[int]) -> None:

@@ -1,0 +1,311 @@
+"""`t10-lower-to-shift`: every planned `top` op becomes its compute-shift schedule.
+
+Reads the plans `t10-select-plans` chose (`rtensor.plan`, and `rtensor.weights = "hot"`
+for ops whose weights stay in their working layout) and writes, per op, what
+`t10ir.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
+shift`): the prologue relayouts, the accumulator, the `scf.for` step loops with the
+sub-operator and the ring rotations, the rotations that restore the rotated inputs, and
+the epilogue relayout to the default layout (combining partial results).
+
+Function arguments become distributed tensors: activations and cold weights in the
+default layout, hot weights in their op's starting layout; results are returned in the
+default layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func, scf
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    IndexType,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineMap
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+from xdsl.utils.exceptions import VerifyException
+
+from t10ir.dialects.core import LayoutAttr, RingAttr
+from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.dialects.shift import (
+    ComputeOp,
+    DTensorType,
+    FillOp,
+    RelayoutOp,
+    RotateOp,
+    YieldOp,
+)
+from t10ir.dialects.top import IterationDomainInterface, is_weight
+from t10ir.layout import Layout, const, default_layout, floordiv, sym
+from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_partition import PLAN_ATTR, TARGET_ATTR, load_target
+from t10ir.plan import PlanError
+from t10ir.schedule import OpSchedule, Rotation, op_schedule
+from t10ir.target import Machine
+from t10ir.target.placement import grid_cores
+
+WEIGHTS_ATTR = "rtensor.weights"
+IDENTITY = {"sum": 0.0, "max": float("-inf"), "min": float("inf")}
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    assert isinstance(value.type, TensorType)
+    return tuple(value.type.get_shape())
+
+
+def _dtensor(type: TensorType, layout: Layout) -> DTensorType:
+    return DTensorType(type, LayoutAttr.of(layout))
+
+
+def _only_symbol(amap: AffineMap, keep: int, value: int | None) -> AffineMap:
+    """`amap` with step symbol `keep` as its only symbol (or replaced by `value`) and
+    the other symbols (which it does not use) gone."""
+    symbols = [const(0)] * amap.num_symbols
+    symbols[keep] = sym(0) if value is None else const(value)
+    return amap.replace_dims_and_symbols(
+        [AffineMap.identity(amap.num_dims).results[i] for i in range(amap.num_dims)],
+        symbols,
+        amap.num_dims,
+        0 if value is not None else 1,
+    )
+
+
+@dataclass
+class _Lowering:
+    machine: Machine
+    op: Operation
+    schedule: OpSchedule
+    rewriter: Rewriter
+    at: Operation
+
+    def insert(self, op: Operation) -> Operation:
+        self.rewriter.insert_op(op, _before(self.at))
+        return op
+
+    def rotate(
+        self, value: SSAValue, rotation: Rotation, step: SSAValue | None, last: bool
+    ) -> SSAValue:
+        level = self.schedule.step_dims.index(rotation.dim)
+        count = self.schedule.steps[level]
+        if last:
+            when = _only_symbol(rotation.when, level, count - 1)
+            steps: list[SSAValue] = []
+        else:
+            when = _only_symbol(rotation.when, level, None)
+            when = AffineMap(
+                when.num_dims,
+                1,
+                (*when.results, floordiv(sym(0), count - 1)),
+            )
+            assert step is not None
+            steps = [step]
+        return self.insert(
+            RotateOp(value, RingAttr.of(rotation.ring), 1, AffineMapAttr(when), steps)
+        ).results[0]
+
+
+def _before(op: Operation):
+    from xdsl.rewriter import InsertPoint
+
+    return InsertPoint.before(op)
+
+
+def _schedule(op: Operation, machine: Machine) -> OpSchedule:
+    """The op's schedule under the plan `t10-select-plans` chose."""
+    assert isinstance(op, IterationDomainInterface)
+    plan_attr = op.attributes.get(PLAN_ATTR)
+    if not isinstance(plan_attr, OpPlanAttr):
+        raise OpError(op, "has no plan: run t10-select-plans first")
+    plan = plan_attr.to_plan()
+    domain = op.iteration_domain()
+    try:
+        return op_schedule(
+            domain,
+            plan,
+            [_shape(v) for v in op.operands],
+            _shape(op.results[0]),
+            grid_cores(machine, plan, domain),
+        )
+    except PlanError as e:
+        raise OpError(op, f"cannot be scheduled: {e}") from e
+
+
+def lower_op(
+    op: Operation,
+    schedule: OpSchedule,
+    machine: Machine,
+    inputs: Sequence[SSAValue],
+    rewriter: Rewriter,
+) -> SSAValue:
+    """Writes `op`'s schedule before it; returns its result in the default layout."""
+    result_type = op.results[0].type
+    assert isinstance(result_type, TensorType)
+    lowering = _Lowering(machine, op, schedule, rewriter, op)
+    values: list[SSAValue] = []
+    for value, layout in zip(inputs, schedule.inputs, strict=True):
+        wanted = LayoutAttr.of(layout)
+        assert isinstance(value.type, DTensorType)
+        if value.type.layout != wanted:
+            value = lowering.insert(RelayoutOp(value, wanted)).results[0]
+        values.append(value)
+    acc_type = _dtensor(result_type, schedule.output)
+    acc = lowering.insert(
+        FillOp(IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
+    ).results[0]
+    values, acc = _loops(lowering, op, values, acc, 0, [])
+    for rotation in schedule.rotations:
+        if schedule.step_dims.index(rotation.dim) == 0:
+            values[rotation.tensor] = lowering.rotate(
+                values[rotation.tensor], rotation, None, last=True
+            )
+    default = default_layout(machine.cores, result_type.get_shape())
+    return lowering.insert(
+        RelayoutOp(acc, LayoutAttr.of(default), schedule.combine)
+    ).results[0]
+
+
+def _loops(
+    lowering: _Lowering,
+    op: Operation,
+    values: list[SSAValue],
+    acc: SSAValue,
+    level: int,
+    steps: list[SSAValue],
+) -> tuple[list[SSAValue], SSAValue]:
+    schedule = lowering.schedule
+    if level == len(schedule.step_dims):
+        compute = lowering.insert(_compute(op, schedule, values, acc, steps))
+        return values, compute.results[0]
+    count = schedule.steps[level]
+    bounds = [
+        lowering.insert(arith.ConstantOp(IntegerAttr(v, IndexType()))).results[0]
+        for v in (0, count, 1)
+    ]
+    carried = [*values, acc]
+    body = Block(arg_types=[IndexType(), *(v.type for v in carried)])
+    loop = scf.ForOp(bounds[0], bounds[1], bounds[2], carried, Region(body))
+    lowering.insert(loop)
+    inner_at = body.insert_op_after if False else None  # noqa: F841
+    yield_op = scf.YieldOp(*body.args[1:])
+    body.add_op(yield_op)
+    inner = _Lowering(lowering.machine, op, schedule, lowering.rewriter, yield_op)
+    step = body.args[0]
+    inner_values, inner_acc = _loops(
+        inner, op, list(body.args[1:-1]), body.args[-1], level + 1, [*steps, step]
+    )
+    for rotation in schedule.rotations:
+        rotation_level = schedule.step_dims.index(rotation.dim)
+        if rotation_level == level + 1:
+            inner_values[rotation.tensor] = inner.rotate(
+                inner_values[rotation.tensor], rotation, None, last=True
+            )
+    for rotation in schedule.rotations:
+        if schedule.step_dims.index(rotation.dim) == level and count > 1:
+            inner_values[rotation.tensor] = inner.rotate(
+                inner_values[rotation.tensor], rotation, step, last=False
+            )
+    yield_op.operands = [*inner_values, inner_acc]
+    return list(loop.results[:-1]), loop.results[-1]
+
+
+def _compute(
+    op: Operation,
+    schedule: OpSchedule,
+    values: list[SSAValue],
+    acc: SSAValue,
+    steps: list[SSAValue],
+) -> ComputeOp:
+    element = op.results[0].type
+    assert isinstance(element, TensorType)
+    arg_types = []
+    for value, shape in zip(values, schedule.input_window_shapes, strict=True):
+        assert isinstance(value.type, DTensorType)
+        arg_types.append(TensorType(value.type.tensor.get_element_type(), shape))
+    body = Block(arg_types=arg_types)
+    result_type = TensorType(element.get_element_type(), schedule.output_window_shape)
+    assert isinstance(op, IterationDomainInterface)
+    subs = op.sub_operator(body.args, result_type)
+    body.add_ops(subs)
+    for sub in subs:
+        try:
+            sub.verify()
+        except VerifyException as e:
+            raise OpError(
+                op, f"its sub-operator on {result_type} does not verify: {e}"
+            ) from e
+    if subs[-1].results[0].type != result_type:
+        raise OpError(
+            op,
+            f"its sub-operator gives {subs[-1].results[0].type}, not the window "
+            f"{result_type}",
+        )
+    body.add_op(YieldOp(subs[-1].results[0]))
+    return ComputeOp(
+        values,
+        acc,
+        steps,
+        [AffineMapAttr(w) for w in schedule.input_windows],
+        AffineMapAttr(schedule.output_window),
+        schedule.accumulate,
+        Region(body),
+    )
+
+
+@dataclass(frozen=True)
+class T10LowerToShiftPass(ModulePass):
+    """Each planned op becomes its compute-shift schedule in dialect `shift`."""
+
+    name = "t10-lower-to-shift"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = op.attributes.get(TARGET_ATTR)
+        if not isinstance(target, StringAttr):
+            raise OpError(op, "has no target: run t10-partition first")
+        machine = load_target(self.name, target.data)
+        for function in list(op.walk()):
+            if isinstance(function, func.FuncOp) and not function.is_declaration:
+                _lower_function(function, machine)
+
+
+def _lower_function(function: func.FuncOp, machine: Machine) -> None:
+    rewriter = Rewriter()
+    block = function.body.block
+    schedules: dict[Operation, OpSchedule] = {}
+    for op in block.ops:
+        if isinstance(op, func.ReturnOp):
+            continue
+        if not isinstance(op, IterationDomainInterface):
+            raise OpError(op, "cannot be lowered to shift: it is not a top op")
+        schedules[op] = _schedule(op, machine)
+    layouts: list[Layout] = []
+    for arg in block.args:
+        if not isinstance(arg.type, TensorType):
+            raise OpError(
+                function, f"argument of type {arg.type} cannot be distributed"
+            )
+        users = [use.operation for use in arg.uses]
+        hot = (
+            is_weight(arg)
+            and len(users) == 1
+            and users[0].attributes.get(WEIGHTS_ATTR) == StringAttr("hot")
+        )
+        if hot:
+            layouts.append(schedules[users[0]].inputs[next(iter(arg.uses)).index])
+        else:
+            layouts.append(default_layout(machine.cores, arg.type.get_shape()))
+    for arg, layout in zip(list(block.args), layouts, strict=True):
+        assert isinstance(arg.type, TensorType)
+        rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
+    for op, schedule in schedules.items():
+        result = lower_op(op, schedule, machine, list(op.operands), rewriter)
+        op.results[0].replace_all_uses_with(result)
+        rewriter.erase_op(op)
+    function.update_function_type()

@@ -1,0 +1,46 @@
+// t10-lower-to-shift writes each planned op as its compute-shift schedule: prologue
+// relayouts into the plan's skewed layout, the accumulator, the step loop with the
+// sub-operator and the ring rotation, the restoring rotation, and the epilogue relayout
+// (combining partial sums) into the default layout. The output round-trips.
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | t10-opt | filecheck %s
+// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s --check-prefix=MLP
+// RUN: not t10-opt %S/Inputs/ops.mlir -p t10-partition,t10-lower-to-shift 2>&1 | filecheck %s --check-prefix=NOPLAN
+
+// Arguments become distributed tensors: activations in the default (flat) layout, the
+// hot weight %b in its op's starting layout.
+// CHECK: func.func @ops(%a: !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [256], grid = [16], origin = affine_map<(d0) -> ((d0 * 256))>, flat>>, %b: !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [32, 16], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d2 * 32), (d1 * 16))>>> {top.weight}
+// The matmul: spatial [m = 2, n = 4, k = 2], A rotating along k in rings of 4 (the n
+// axis). The prologue places A: core (i, j, l) starts with piece j of its k half l, and
+// at step s reads piece (j + s) mod 4 (the window map of B).
+// CHECK: %[[A0:.*]] = shift.relayout %a : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>>>
+// CHECK: %[[ACC:.*]] = shift.fill {value = 0.000000e+00 : f64}
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[A0]], %[[B:.*]] = %b, %[[C:.*]] = %[[ACC]])
+// CHECK-NEXT: shift.compute ins(%[[A]], %[[B]] : {{.*}}) acc(%[[C]] : {{.*}}) at(%[[S]]) attributes {windows = [affine_map<(d0, d1, d2)[s0] -> (0, 0)>, affine_map<(d0, d1, d2)[s0] -> ((((d1 + s0) mod 4) * 8), 0)>], output = affine_map<(d0, d1, d2)[s0] -> (0, 0)>, combine = "sum"}
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<32x8xf32>, %{{.*}}: tensor<8x16xf32>):
+// CHECK-NEXT: top.matmul {{.*}} -> tensor<32x16xf32>
+// The rotation after every step but the last: A moves one core along its ring.
+// CHECK: shift.rotate %[[A]] at(%[[S]]) {ring = #core.ring<grid = [2, 4, 2], size = 4, next = affine_map<(d0, d1, d2) -> (d0, ((d1 + 1) mod 4), d2)>>, distance = 1 : i64, when = affine_map<(d0, d1, d2)[s0] -> (0, (s0 floordiv 3))>}
+// CHECK: scf.yield
+// After the loop, the last rotation brings A back to its start; the epilogue sums the
+// partial products of the two k halves into the default layout.
+// CHECK: shift.rotate %{{.*}} {ring = #core.ring<grid = [2, 4, 2], size = 4, {{.*}} when = affine_map<(d0, d1, d2) -> (0)>}
+// CHECK: shift.relayout %{{.*}} {combine = "sum"} : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [256], grid = [16], origin = affine_map<(d0) -> ((d0 * 256))>, flat>>
+// The padded conv reads windows with their halo (10 x 6 for 8 x 4 outputs) and runs
+// unpadded on them.
+// CHECK: ^bb0(%{{.*}}: tensor<1x4x10x6xf16>, %{{.*}}: tensor<16x4x3x3xf16>):
+// CHECK-NEXT: top.conv2d {{.*}} pads = array<i64: 0, 0, 0, 0>{{.*}} -> tensor<1x16x8x4xf16>
+// The softmax keeps whole rows on a core.
+// CHECK: ^bb0(%{{.*}}: tensor<2x64xf32>):
+// CHECK-NEXT: top.softmax {{.*}} -> tensor<2x64xf32>
+// CHECK: func.return
+
+// The two-layer MLP: every op is lowered; the layers meet in the default layout.
+// MLP: %[[H:.*]] = shift.relayout %{{.*}} : {{.*}} -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [128], grid = [16], origin = affine_map<(d0) -> ((d0 * 128))>, flat>>
+// MLP: shift.relayout %[[H]]
+// MLP: top.gelu
+// MLP: top.expr
+// MLP: top.softmax
+// MLP-NOT: top.matmul %x
+
+// NOPLAN: error: 'top.matmul' op has no plan: run t10-select-plans first
