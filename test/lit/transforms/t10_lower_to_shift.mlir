@@ -5,7 +5,7 @@
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | t10-opt | filecheck %s
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s --check-prefix=MLP
-// RUN: not t10-opt %S/Inputs/ops.mlir -p t10-partition,t10-lower-to-shift 2>&1 | filecheck %s --check-prefix=NOPLAN
+// RUN: not t10-opt %S/Inputs/ops.mlir -p t10-lower-to-shift 2>&1 | filecheck %s --check-prefix=NOTARGET
 
 // Arguments become distributed tensors: activations in the default (flat) layout, the
 // hot weight %b in its op's starting layout.
@@ -43,4 +43,4 @@
 // MLP: top.softmax
 // MLP-NOT: top.matmul %x
 
-// NOPLAN: error: 'top.matmul' op has no plan: run t10-select-plans first
+// NOTARGET: error: 'builtin.module' op has no target: run t10-partition first
