@@ -19,6 +19,10 @@ from enum import StrEnum
 
 import numpy as np
 
+COMBINER_IDENTITY = {"sum": 0.0, "max": -np.inf, "min": np.inf}
+"""Per combiner of `IterationDomain.combiner`, the value that adds nothing: where an
+accumulation starts, and what padding that must not enter a reduction holds."""
+
 
 class DimKind(StrEnum):
     """Whether a loop dim indexes the result independently (parallel) or is combined

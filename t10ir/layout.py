@@ -34,6 +34,8 @@ from xdsl.ir.affine import (
     AffineSymExpr,
 )
 
+from t10ir.domain import COMBINER_IDENTITY
+
 Values = Sequence[np.ndarray | int]
 
 
@@ -229,8 +231,7 @@ class Layout:
             np.add.at(result, index, values)
         elif combine in ("max", "min"):
             ufunc = np.maximum if combine == "max" else np.minimum
-            start = -np.inf if combine == "max" else np.inf
-            result = np.full(size, start, dtype=pieces.dtype)
+            result = np.full(size, COMBINER_IDENTITY[combine], dtype=pieces.dtype)
             ufunc.at(result, index, values)
         else:
             raise ValueError(f"unknown combine '{combine}'")
@@ -259,8 +260,7 @@ class Ring:
         return result
 
     def check(self) -> list[str]:
-        problems = self.grid.check()
-        if problems:
+        if problems := self.grid.check():
             return problems
         if self.next.num_dims != len(self.grid.shape) or len(self.next.results) != len(
             self.grid.shape
@@ -282,7 +282,7 @@ class Ring:
                 return [f"some cores return to themselves after {length} < {self.size}"]
         if not back.all():
             return [f"the cycles are longer than the ring size {self.size}"]
-        return problems
+        return []
 
 
 # ---- building affine expressions that stay readable -------------------------------

@@ -113,6 +113,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Grid, Layout, Ring
 
 
@@ -359,7 +360,7 @@ class RingAttr(ParametrizedAttribute):
 ELEMENT_BYTES: dict[Attribute, int] = {f16: 2, f32: 4, f64: 8, i32: 4, i64: 8}
 """The element types a buffer may hold, and their width in bytes."""
 
-COMBINE_KINDS = ("sum", "max", "min")
+COMBINE_KINDS = tuple(COMBINER_IDENTITY)
 """How partial results meeting in one element are combined."""
 
 
@@ -429,7 +430,7 @@ def _buffer(value: SSAValue) -> BufferType:
 # --------------------------------------------------------------------------------------
 
 
-def _check_combine(combine: StringAttr | None) -> None:
+def check_combine(combine: StringAttr | None) -> None:
     if combine is not None and combine.data not in COMBINE_KINDS:
         raise VerifyException(
             f"combine must be one of {', '.join(COMBINE_KINDS)}, got '{combine.data}'"
@@ -448,7 +449,7 @@ def _check_step_indices(op: Operation, values: Sequence[SSAValue]) -> None:
             )
 
 
-def _check_map(
+def check_map(
     what: str, amap: AffineMap, dims: int, symbols: int, results: int
 ) -> None:
     if (amap.num_dims, amap.num_symbols, len(amap.results)) != (dims, symbols, results):
@@ -713,7 +714,7 @@ class KernelOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        _check_combine(self.combine)
+        check_combine(self.combine)
         _check_step_indices(self, self.at)
         rank, symbols = len(self.grid.shape), len(self.at)
         args = self.body.block.args
@@ -727,12 +728,12 @@ class KernelOp(IRDLOperation):
             zip(self.ins, self.windows, args, strict=True)
         ):
             buffer = _buffer(value)
-            _check_map(
+            check_map(
                 f"window #{number}", window.data, rank, symbols, len(buffer.shape)
             )
             _check_window(f"window #{number}", buffer, arg.type)
         out = _buffer(self.out)
-        _check_map("output", self.out_window.data, rank, symbols, len(out.shape))
+        check_map("output", self.out_window.data, rank, symbols, len(out.shape))
         terminator = self.body.block.last_op
         if not isinstance(terminator, YieldOp) or len(terminator.values) != 1:
             raise VerifyException("a kernel body must end in core.yield of one tensor")
@@ -839,7 +840,7 @@ class RedistributeOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        _check_combine(self.combine)
+        check_combine(self.combine)
         src, dst = self.src_layout.layout, self.dst_layout.layout
         if src.shape != dst.shape:
             raise VerifyException(

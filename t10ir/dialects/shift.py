@@ -61,9 +61,7 @@ from xdsl.printer import Printer
 from xdsl.traits import IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
-from t10ir.dialects.core import LayoutAttr, RingAttr
-
-COMBINERS = ("sum", "max", "min")
+from t10ir.dialects.core import LayoutAttr, RingAttr, check_combine, check_map
 
 
 @irdl_attr_definition
@@ -98,22 +96,6 @@ class DTensorType(ParametrizedAttribute, TypeAttribute):
         printer.print_string(">")
 
 
-def _check_combine(combine: StringAttr | None) -> None:
-    if combine is not None and combine.data not in COMBINERS:
-        raise VerifyException(
-            f"combine must be one of {', '.join(COMBINERS)}, got '{combine.data}'"
-        )
-
-
-def _check_map(amap: AffineMapAttr, dims: int, symbols: int, results: int, what: str):
-    m = amap.data
-    if (m.num_dims, m.num_symbols, len(m.results)) != (dims, symbols, results):
-        raise VerifyException(
-            f"{what} must map {dims} grid digits and {symbols} step indices to "
-            f"{results} values, got {m}"
-        )
-
-
 @irdl_op_definition
 class RelayoutOp(IRDLOperation):
     """Moves a distributed tensor into another layout; with `combine`, the copies of an
@@ -139,7 +121,7 @@ class RelayoutOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        _check_combine(self.combine)
+        check_combine(self.combine)
         assert isinstance(self.input.type, DTensorType)
         assert isinstance(self.output.type, DTensorType)
         if self.input.type.tensor != self.output.type.tensor:
@@ -269,7 +251,7 @@ class ComputeOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        _check_combine(self.combine)
+        check_combine(self.combine)
         acc = self.acc.type
         assert isinstance(acc, DTensorType)
         rank = len(acc.layout.layout.grid.shape)
@@ -286,13 +268,17 @@ class ComputeOp(IRDLOperation):
             layout = value.type.layout.layout
             if layout.grid != acc.layout.layout.grid:
                 raise VerifyException(f"input #{number} lives on another grid")
-            _check_map(
-                window, rank, len(self.steps), len(layout.piece), f"window #{number}"
+            check_map(
+                f"window #{number}",
+                window.data,
+                rank,
+                len(self.steps),
+                len(layout.piece),
             )
             _check_window(arg.type, layout.piece, f"input #{number}")
         output = acc.layout.layout
-        _check_map(
-            self.output_window, rank, len(self.steps), len(output.piece), "output"
+        check_map(
+            "output", self.output_window.data, rank, len(self.steps), len(output.piece)
         )
         terminator = self.body.block.last_op
         if not isinstance(terminator, YieldOp) or len(terminator.values) != 1:

@@ -52,6 +52,7 @@ from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.domain import (
+    COMBINER_IDENTITY,
     DelinearizedIndex,
     DimKind,
     GatheredIndex,
@@ -71,8 +72,7 @@ WEIGHT_ATTR = "top.weight"
 """Argument attribute marking a function argument as a weight (resident on chip)."""
 
 REDUCE_KINDS = ("sum", "mean", "max", "min")
-REDUCE_PADDING = {"sum": 0.0, "mean": 0.0, "max": -math.inf, "min": math.inf}
-"""Per reduce kind, the value that adds nothing to the reduction."""
+
 
 Shape = tuple[int, ...]
 
@@ -1061,12 +1061,13 @@ class ReduceOp(TopOperation):
                 result_map.append(LinearIndex.of(name))
             input_map.append(LinearIndex.of(name))
         kind = self.kind.data
+        combiner = "sum" if kind == "mean" else kind
         return IterationDomain(
             (*dims, *reduction_dims),
             (TensorMap(tuple(input_map)),),
             (TensorMap(tuple(result_map)),),
-            combiner="sum" if kind == "mean" else kind,
-            padding=REDUCE_PADDING[kind],
+            combiner=combiner,
+            padding=COMBINER_IDENTITY[combiner],
         )
 
 
