@@ -391,9 +391,7 @@ class OpPlan:
         rotating = [v for v, _ in self.temporal if self.ring_size(v) > 1]
         for i, u in enumerate(rotating):
             for v in rotating[i + 1 :]:
-                dims = set(self._split_dims(domain, u)) & set(
-                    self._split_dims(domain, v)
-                )
+                dims = set(self.split_dims(domain, u)) & set(self.split_dims(domain, v))
                 shared = set(self.free_axes(domain, u)) & set(self.free_axes(domain, v))
                 if dims and shared:
                     problems.append(
@@ -415,7 +413,7 @@ class OpPlan:
         indexing = tensor_map(domain, tensor).dims()
         return tuple(d for d, f in self.spatial if f > 1 and d not in indexing)
 
-    def _split_dims(self, domain: IterationDomain, tensor: str) -> tuple[str, ...]:
+    def split_dims(self, domain: IterationDomain, tensor: str) -> tuple[str, ...]:
         """Loop dims that cut `tensor` in time, in the order they index it."""
         factors = dict(self.temporal_factors(tensor))
         return tuple(
@@ -512,7 +510,7 @@ class OpPlan:
     ) -> dict[str, np.ndarray]:
         """Each core's digit `p[d]` of its ring position, per dim splitting `tensor`."""
         rho = self._ring_rank(domain, tensor, self.coordinates(cores))
-        dims = self._split_dims(domain, tensor)
+        dims = self.split_dims(domain, tensor)
         radices = [self.temporal_factor(tensor, d) for d in dims]
         return dict(zip(dims, _unflatten(rho % prod(radices), radices), strict=True))
 
@@ -566,7 +564,7 @@ class OpPlan:
         piece coordinates `j[d] div g[d][v]` over the dims that split it in time."""
         cores = self.all_cores() if cores is None else np.asarray(cores, dtype=np.int64)
         slices = self.slices(domain, step or {}, cores)
-        dims = self._split_dims(domain, tensor)
+        dims = self.split_dims(domain, tensor)
         radices = [self.temporal_factor(tensor, d) for d in dims]
         coords = [
             slices[d] // (self.steps_along(d) // t)
@@ -604,7 +602,7 @@ class OpPlan:
         """The core each core receives its next piece of `tensor` from when it shifts
         along `dim`: its ring neighbour one digit further along `dim`."""
         coords = self.coordinates(cores)
-        dims = self._split_dims(domain, tensor)
+        dims = self.split_dims(domain, tensor)
         if dim not in dims:
             return self._core_ids(coords)
         radices = [self.temporal_factor(tensor, d) for d in dims]
@@ -639,11 +637,11 @@ class OpPlan:
         loop dim that indexes it (`tensor_dims`: the parallel term of a window, the
         outermost dim of a reshape); constant and gathered dims are not split."""
         dims = tensor_dims(domain, tensor)
-        split = self._split_dims(domain, tensor)
+        split = self.split_dims(domain, tensor)
         skew = dict.fromkeys(
             e
             for v, _ in self.temporal
-            if v != tensor and set(self._split_dims(domain, v)) & set(split)
+            if v != tensor and set(self.split_dims(domain, v)) & set(split)
             for e in self.free_axes(domain, v)
         )
         rotates = self.ring_size(tensor) > 1

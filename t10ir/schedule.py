@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from math import prod
 
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -43,6 +42,7 @@ from t10ir.layout import (
     dim,
     flatten,
     floordiv,
+    is_zero,
     modulo,
     scale,
     simplify_map,
@@ -116,15 +116,8 @@ def _box_origins(tmap: TensorMap, lo: Box, box: dict[str, int], shape: Sequence[
 
 def _difference(a: Sequence[AffineExpr], b: Sequence[AffineExpr]) -> tuple:
     return tuple(
-        x if _is_const(y, 0) else add(x, scale(y, -1))
-        for x, y in zip(a, b, strict=True)
+        x if is_zero(y) else add(x, scale(y, -1)) for x, y in zip(a, b, strict=True)
     )
-
-
-def _is_const(expr: AffineExpr, value: int) -> bool:
-    from xdsl.ir.affine import AffineConstantExpr
-
-    return isinstance(expr, AffineConstantExpr) and expr.value == value
 
 
 def op_schedule(
@@ -151,12 +144,17 @@ def op_schedule(
     step = {d: const(0) for d in share}
     step.update({d: sym(k) for k, d in enumerate(step_dims)})
 
-    def ring_digits(v: str) -> dict[str, AffineExpr]:
+    def ring_rank(v: str) -> tuple[tuple[str, ...], list[int], AffineExpr]:
+        """`v`'s free axes, their radices, and a core's rank `rho` over them."""
         axes = plan.free_axes(domain, v)
-        rho = flatten([coord[a] for a in axes], [plan.spatial_factor(a) for a in axes])
-        split = plan._split_dims(domain, v)
+        radices = [plan.spatial_factor(a) for a in axes]
+        return axes, radices, flatten([coord[a] for a in axes], radices)
+
+    def ring_digits(v: str) -> dict[str, AffineExpr]:
+        """A core's ring position digit per loop dim splitting `v` in time."""
+        split = plan.split_dims(domain, v)
         radices = [plan.temporal_factor(v, d) for d in split]
-        return dict(zip(split, unflatten(rho, radices), strict=True))
+        return dict(zip(split, unflatten(ring_rank(v)[2], radices), strict=True))
 
     inputs_named = names[: len(domain.operands)]
     offset = {d: const(0) for d in share}
@@ -224,11 +222,9 @@ def op_schedule(
             t = plan.temporal_factor(v, d)
             moved = dict(digits)
             moved[d] = modulo(add(p, const(1)), t)
-            axes = plan.free_axes(domain, v)
-            radices = [plan.spatial_factor(a) for a in axes]
+            axes, radices, rho = ring_rank(v)
             ring_radices = [plan.temporal_factor(v, x) for x in digits]
-            rho = flatten([coord[a] for a in axes], radices)
-            size = prod(ring_radices)
+            size = plan.ring_size(v)
             rho = add(
                 scale(floordiv(rho, size), size),
                 flatten(list(moved.values()), ring_radices),

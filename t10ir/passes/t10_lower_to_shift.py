@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineMap
 from xdsl.passes import ModulePass
-from xdsl.rewriter import Rewriter
+from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.dialects.core import LayoutAttr, RingAttr
@@ -44,16 +44,15 @@ from t10ir.dialects.shift import (
     YieldOp,
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
+from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import PLAN_ATTR, TARGET_ATTR, load_target
+from t10ir.passes.t10_select_plans import WEIGHTS_ATTR
 from t10ir.plan import PlanError
 from t10ir.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
-
-WEIGHTS_ATTR = "rtensor.weights"
-IDENTITY = {"sum": 0.0, "max": float("-inf"), "min": float("inf")}
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -71,7 +70,7 @@ def _only_symbol(amap: AffineMap, keep: int, value: int | None) -> AffineMap:
     symbols = [const(0)] * amap.num_symbols
     symbols[keep] = sym(0) if value is None else const(value)
     return amap.replace_dims_and_symbols(
-        [AffineMap.identity(amap.num_dims).results[i] for i in range(amap.num_dims)],
+        list(AffineMap.identity(amap.num_dims).results),
         symbols,
         amap.num_dims,
         0 if value is not None else 1,
@@ -80,22 +79,24 @@ def _only_symbol(amap: AffineMap, keep: int, value: int | None) -> AffineMap:
 
 @dataclass
 class _Lowering:
-    machine: Machine
-    op: Operation
+    """Inserts an op's schedule before `at`."""
+
     schedule: OpSchedule
     rewriter: Rewriter
     at: Operation
 
     def insert(self, op: Operation) -> Operation:
-        self.rewriter.insert_op(op, _before(self.at))
+        self.rewriter.insert_op(op, InsertPoint.before(self.at))
         return op
 
     def rotate(
-        self, value: SSAValue, rotation: Rotation, step: SSAValue | None, last: bool
+        self, value: SSAValue, rotation: Rotation, step: SSAValue | None
     ) -> SSAValue:
+        """The rotation after step `step` of its loop, but not after the last; with no
+        step, the one after the loop's last step, which closes the circle."""
         level = self.schedule.step_dims.index(rotation.dim)
         count = self.schedule.steps[level]
-        if last:
+        if step is None:
             when = _only_symbol(rotation.when, level, count - 1)
             steps: list[SSAValue] = []
         else:
@@ -105,17 +106,10 @@ class _Lowering:
                 1,
                 (*when.results, floordiv(sym(0), count - 1)),
             )
-            assert step is not None
             steps = [step]
         return self.insert(
             RotateOp(value, RingAttr.of(rotation.ring), 1, AffineMapAttr(when), steps)
         ).results[0]
-
-
-def _before(op: Operation):
-    from xdsl.rewriter import InsertPoint
-
-    return InsertPoint.before(op)
 
 
 def _schedule(op: Operation, machine: Machine) -> OpSchedule:
@@ -148,7 +142,7 @@ def lower_op(
     """Writes `op`'s schedule before it; returns its result in the default layout."""
     result_type = op.results[0].type
     assert isinstance(result_type, TensorType)
-    lowering = _Lowering(machine, op, schedule, rewriter, op)
+    lowering = _Lowering(schedule, rewriter, op)
     values: list[SSAValue] = []
     for value, layout in zip(inputs, schedule.inputs, strict=True):
         wanted = LayoutAttr.of(layout)
@@ -158,13 +152,13 @@ def lower_op(
         values.append(value)
     acc_type = _dtensor(result_type, schedule.output)
     acc = lowering.insert(
-        FillOp(IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
+        FillOp(COMBINER_IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
     ).results[0]
     values, acc = _loops(lowering, op, values, acc, 0, [])
     for rotation in schedule.rotations:
         if schedule.step_dims.index(rotation.dim) == 0:
             values[rotation.tensor] = lowering.rotate(
-                values[rotation.tensor], rotation, None, last=True
+                values[rotation.tensor], rotation, None
             )
     default = default_layout(machine.cores, result_type.get_shape())
     return lowering.insert(
@@ -193,10 +187,9 @@ def _loops(
     body = Block(arg_types=[IndexType(), *(v.type for v in carried)])
     loop = scf.ForOp(bounds[0], bounds[1], bounds[2], carried, Region(body))
     lowering.insert(loop)
-    inner_at = body.insert_op_after if False else None  # noqa: F841
     yield_op = scf.YieldOp(*body.args[1:])
     body.add_op(yield_op)
-    inner = _Lowering(lowering.machine, op, schedule, lowering.rewriter, yield_op)
+    inner = _Lowering(schedule, lowering.rewriter, yield_op)
     step = body.args[0]
     inner_values, inner_acc = _loops(
         inner, op, list(body.args[1:-1]), body.args[-1], level + 1, [*steps, step]
@@ -205,12 +198,12 @@ def _loops(
         rotation_level = schedule.step_dims.index(rotation.dim)
         if rotation_level == level + 1:
             inner_values[rotation.tensor] = inner.rotate(
-                inner_values[rotation.tensor], rotation, None, last=True
+                inner_values[rotation.tensor], rotation, None
             )
     for rotation in schedule.rotations:
-        if schedule.step_dims.index(rotation.dim) == level and count > 1:
+        if schedule.step_dims.index(rotation.dim) == level:
             inner_values[rotation.tensor] = inner.rotate(
-                inner_values[rotation.tensor], rotation, step, last=False
+                inner_values[rotation.tensor], rotation, step
             )
     yield_op.operands = [*inner_values, inner_acc]
     return list(loop.results[:-1]), loop.results[-1]

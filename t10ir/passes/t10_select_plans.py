@@ -65,6 +65,7 @@ from t10ir.select import (
 from t10ir.target import Machine
 
 STRATEGIES = ("greedy", "optimal", "vgm")
+WEIGHTS_ATTR = "rtensor.weights"
 
 
 def _is_weight(value: SSAValue) -> bool:
@@ -253,7 +254,7 @@ class T10SelectPlansPass(ModulePass):
             c.op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(point.plan)
             c.op.attributes[COST_ATTR] = PlanCostAttr.from_cost(point.cost)
             if option.weights != "none":
-                c.op.attributes["rtensor.weights"] = StringAttr(option.weights)
+                c.op.attributes[WEIGHTS_ATTR] = StringAttr(option.weights)
             c.op.attributes["rtensor.prologue"] = IntegerAttr(
                 option.cycles - point.cost.cycles, i64
             )

@@ -18,18 +18,18 @@ from math import prod
 import numpy as np
 
 from t10ir.domain import IterationDomain
+from t10ir.layout import Grid
 from t10ir.plan import OpPlan, tensor_names
 from t10ir.target.machine import Machine
 
 
 def fold(size: int, block: int) -> np.ndarray:
-    """Position of each index in a sequence where every `block` consecutive indices
-    form a ring laid out folded: ring neighbours (and its two ends) are at most two
-    positions apart."""
+    """Position of each index when every `block` consecutive indices form a ring laid
+    out folded (ring index i at position 2i on the way out, back on the odd positions):
+    ring neighbours, the two ends included, are at most two positions apart."""
     within = np.arange(block)
-    order = np.concatenate([within[0::2], within[1::2][::-1]])  # position -> index
-    position = np.empty(block, dtype=np.int64)
-    position[order] = np.arange(block)
+    out, back = within[: (block + 1) // 2], within[(block + 1) // 2 :]
+    position = np.concatenate([2 * out, 2 * (block - 1 - back) + 1])
     index = np.arange(size)
     return (index // block) * block + position[index % block]
 
@@ -55,30 +55,16 @@ def grid_cores(
     shape = [f for _, f in plan.spatial] or [1]
     blocks = _ring_blocks(plan, domain)
     dims = [d for d, _ in plan.spatial] or [""]
-    logical = np.arange(prod(shape))
-    digits: list[np.ndarray] = []
-    rest = logical
-    for radix in reversed(shape):
-        digits.append(rest % radix)
-        rest = rest // radix
-    digits = digits[::-1]
     folded = [
         fold(f, blocks.get(d, f))[x]
-        for d, f, x in zip(dims, shape, digits, strict=True)
+        for d, f, x in zip(dims, shape, Grid(tuple(shape)).digits(), strict=True)
     ]
     for split in range(1, len(shape)):
         if prod(shape[:split]) <= rows and prod(shape[split:]) <= cols:
-            row = _flatten(folded[:split], shape[:split])
-            col = _flatten(folded[split:], shape[split:])
+            row = Grid(tuple(shape[:split])).logical(folded[:split])
+            col = Grid(tuple(shape[split:])).logical(folded[split:])
             return tuple(int(c) for c in row * cols + col)
-    sequence = _flatten(folded, shape)
+    sequence = Grid(tuple(shape)).logical(folded)
     row, col = sequence // cols, sequence % cols
     col = np.where(row % 2 == 1, cols - 1 - col, col)
     return tuple(int(c) for c in row * cols + col)
-
-
-def _flatten(digits: list[np.ndarray], radices: list[int]) -> np.ndarray:
-    flat = np.zeros_like(digits[0])
-    for digit, radix in zip(digits, radices, strict=True):
-        flat = flat * radix + digit
-    return flat
