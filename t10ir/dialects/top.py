@@ -437,6 +437,19 @@ class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
             )
 
 
+class PaddedWindowOperation(TopOperation, abc.ABC):
+    """A sliding window with `pads` (each subclass defines the property): a step's
+    window of the input already holds its padding (the layout's halo), so the
+    sub-operator runs unpadded."""
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        (sub,) = super().sub_operator(operands, result_type)
+        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
+        return [sub]
+
+
 class TwoOperandOperation(TopOperation, abc.ABC):
     """`result = f(lhs, rhs)`; subclasses differ in how the result shape follows."""
 
@@ -501,7 +514,7 @@ class MatmulOp(TwoOperandOperation):
 
 
 @irdl_op_definition
-class Conv2dOp(TopOperation):
+class Conv2dOp(PaddedWindowOperation):
     name = "top.conv2d"
 
     input = operand_def(TensorType)
@@ -585,14 +598,6 @@ class Conv2dOp(TopOperation):
             self.pads.get_values(),
             self.group.value.data,
         )
-
-    def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
-    ) -> list[Operation]:
-        """The windows of the input already hold its padding."""
-        (sub,) = super().sub_operator(operands, result_type)
-        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
-        return [sub]
 
     def iteration_domain(self) -> IterationDomain:
         weight, result = _shape(self.weight), _shape(self.result)
@@ -1426,7 +1431,7 @@ class GatherOp(TopOperation):
         )
 
 
-class PoolOperation(TopOperation, abc.ABC):
+class PoolOperation(PaddedWindowOperation, abc.ABC):
     """A 2-D sliding window over NCHW input, combined per window."""
 
     input = operand_def(TensorType)
@@ -1460,14 +1465,6 @@ class PoolOperation(TopOperation, abc.ABC):
             self.strides.get_values(),
             self.pads.get_values(),
         )
-
-    def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
-    ) -> list[Operation]:
-        """The windows of the input already hold its padding."""
-        (sub,) = super().sub_operator(operands, result_type)
-        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
-        return [sub]
 
     def iteration_domain(self) -> IterationDomain:
         result = _shape(self.result)
