@@ -1,0 +1,52 @@
+// t10-lower-to-core turns the compute-shift schedule into the per-core program: each
+// distributed tensor becomes a buffer of its piece on every core of its grid, a relayout
+// an alloc and a redistribute between explicit layouts, a step loop core.steps with the
+// kernel accumulating in place and the rotation through a scratch receive buffer, and
+// every exchange ends in a sync; buffers are freed after their last use. The output
+// round-trips.
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | t10-opt | filecheck %s
+// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s --check-prefix=MLP
+
+// Arguments are buffers carrying their layout: activations flat, the hot weight %b in
+// its op's starting layout (a 32x16 piece on every core of the 2x4x2 grid).
+// CHECK: func.func @ops(%[[A:.*]]: !core.buffer<256xf32> {core.layout = #core.layout<[64, 64], piece = [256], grid = [16], {{.*}}, flat>}, %[[B:.*]]: !core.buffer<32x16xf32> {top.weight, core.layout = #core.layout<[64, 64], piece = [32, 16], grid = [2, 4, 2]
+// The matmul's prologue: A moves from the flat layout into its skewed 32x8 pieces.
+// CHECK: %[[AH:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x8xf32>
+// CHECK-NEXT: core.redistribute %[[A]] to %[[AH]] from #core.layout<{{.*}}flat> to #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>> : !core.buffer<256xf32>, !core.buffer<32x8xf32>
+// CHECK-NEXT: core.sync
+// CHECK-NEXT: %[[C:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x16xf32>
+// CHECK-NEXT: core.fill %[[C]], 0.0
+// CHECK-NEXT: %[[SCRATCH:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x8xf32>
+// CHECK-NEXT: core.steps %[[S:.*]] = 0 to 4 {
+// CHECK-NEXT: core.kernel on #core.grid<[2, 4, 2]> ins(%[[AH]], %[[B]] : !core.buffer<32x8xf32>, !core.buffer<32x16xf32>) outs(%[[C]] : !core.buffer<32x16xf32>) windows [affine_map<(d0, d1, d2)[s0] -> (0, 0)>, affine_map<(d0, d1, d2)[s0] -> ((((d1 + s0) mod 4) * 8), 0)>] output affine_map<(d0, d1, d2)[s0] -> (0, 0)> at(%[[S]]) combine "sum" {
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<32x8xf32>, %{{.*}}: tensor<8x16xf32>):
+// CHECK-NEXT: top.matmul
+// CHECK-NEXT: core.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: core.shift %[[AH]] via %[[SCRATCH]] around #core.ring<grid = [2, 4, 2], size = 4, next = affine_map<(d0, d1, d2) -> (d0, ((d1 + 1) mod 4), d2)>> by 1 when affine_map<(d0, d1, d2)[s0] -> (0, (s0 floordiv 3))> at(%[[S]]) : !core.buffer<32x8xf32>
+// CHECK-NEXT: core.sync
+// CHECK-NEXT: }
+// The closing rotation, then the scratch and A's pieces are freed; the epilogue sums
+// the two k halves' partial products into the flat layout.
+// CHECK-NEXT: core.shift %[[AH]] via %[[SCRATCH]]
+// CHECK-NEXT: core.sync
+// CHECK-NEXT: core.free %[[SCRATCH]]
+// CHECK-NEXT: core.free %[[AH]]
+// CHECK-NEXT: %[[OUT:.*]] = core.alloc on #core.grid<[16]> : !core.buffer<256xf32>
+// CHECK-NEXT: core.redistribute %[[C]] to %[[OUT]] {{.*}} combine "sum"
+// CHECK-NEXT: core.sync
+// CHECK-NEXT: core.free %[[C]]
+// The padded conv: the input pieces hold their halo, the kernel runs unpadded.
+// CHECK: core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<1x4x10x6xf16>
+// CHECK: top.conv2d {{.*}} pads = array<i64: 0, 0, 0, 0>
+// The softmax, whole rows per core.
+// CHECK: core.kernel on #core.grid<[16]> ins(%{{.*}} : !core.buffer<2x64xf32>)
+// CHECK: top.softmax
+// Results are returned in the flat layout, and never freed.
+// CHECK: func.return %[[OUT]], %{{.*}}, %{{.*}} : !core.buffer<256xf32>, !core.buffer<256xf16>, !core.buffer<128xf32>
+
+// In the two-layer MLP, four kernels (matmul, gelu, matmul, softmax).
+// MLP-LABEL: func.func @mlp
+// MLP-COUNT-4: core.kernel
+// MLP: func.return
