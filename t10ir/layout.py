@@ -154,6 +154,9 @@ class Layout:
         return evaluate_map(self.origin, self.grid.digits(), (), self.grid.size)
 
     def check(self) -> list[str]:
+        """Structural problems. A layout may hold only part of a tensor (an op reading
+        a slice has a working layout of it); `coverage` says which elements, and
+        `gather` fails on an element no core holds."""
         problems = self.grid.check()
         if problems:
             return problems
@@ -180,12 +183,6 @@ class Layout:
         misses = (origins + piece <= 0) | (origins >= view)
         if misses.any(axis=1).all():
             problems.append("no core's box meets the tensor")
-        covered = self.coverage()
-        if covered.min() == 0:
-            first = np.unravel_index(int(np.argmin(covered)), covered.shape)
-            problems.append(
-                f"element {list(map(int, first))} of the tensor is held by no core"
-            )
         return problems
 
     def _indices(self) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ becomes, in value semantics:
 - `shift.relayout`: its prologue (inputs from the layout they wait in to the plan's
   skewed starting layout) and epilogue (its result to the layout the next op reads,
   combining partial results);
+- `shift.view`: a reshape, which keeps the pieces of a flat layout;
 - `shift.fill`: the output share each core accumulates into;
 - `scf.for` step loops along the rotated loop dims, whose body runs `shift.compute` (the
   sub-operator on the pieces held, a `top` op on the window shapes) and `shift.rotate`
@@ -126,6 +127,40 @@ class RelayoutOp(IRDLOperation):
         assert isinstance(self.output.type, DTensorType)
         if self.input.type.tensor != self.output.type.tensor:
             raise VerifyException("a relayout keeps the tensor type")
+
+
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """The same pieces seen as another tensor of as many elements (a reshape): both
+    layouts cut the row-major flattening the same way, so no element moves."""
+
+    name = "shift.view"
+
+    input = operand_def(DTensorType)
+    output = result_def(DTensorType)
+
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue, type: DTensorType):
+        super().__init__(operands=[input], result_types=[type])
+
+    def verify_(self) -> None:
+        source, target = self.input.type, self.output.type
+        assert isinstance(source, DTensorType) and isinstance(target, DTensorType)
+        a, b = source.layout.layout, target.layout.layout
+        if source.tensor.get_element_type() != target.tensor.get_element_type():
+            raise VerifyException("a view keeps the element type")
+        if not (a.flat and b.flat) or (a.view, a.piece, a.grid, a.origin) != (
+            b.view,
+            b.piece,
+            b.grid,
+            b.origin,
+        ):
+            raise VerifyException(
+                "a view needs flat layouts cutting the same pieces of the same number "
+                "of elements"
+            )
 
 
 @irdl_op_definition
@@ -314,6 +349,6 @@ class YieldOp(IRDLOperation):
 
 Shift = Dialect(
     "shift",
-    [RelayoutOp, FillOp, RotateOp, ComputeOp, YieldOp],
+    [RelayoutOp, ViewOp, FillOp, RotateOp, ComputeOp, YieldOp],
     [DTensorType],
 )

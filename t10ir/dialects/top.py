@@ -392,6 +392,12 @@ class IterationDomainInterface(abc.ABC):
         tell a copy from a computation such as `relu`, and the cost model must."""
         return False
 
+    def flat_view(self) -> bool:
+        """Whether the result is the operand's elements in the same row-major order (a
+        reshape): in flat layouts both have the same pieces, so lowering reuses them
+        instead of computing on windows that need not be boxes of the operand."""
+        return False
+
     def sub_operator(
         self, operands: Sequence[SSAValue], result_type: TensorType
     ) -> list[Operation]:
@@ -1183,6 +1189,9 @@ class ReshapeOp(TopOperation):
     def moves_data_only(self) -> bool:
         return True
 
+    def flat_view(self) -> bool:
+        return True
+
     def iteration_domain(self) -> IterationDomain:
         """Input dim j reads `(row-major offset of the result point floordiv the
         input's stride j) mod size j`."""
@@ -1681,6 +1690,16 @@ class ExprOp(TopOperation):
             [v.type for v in self.inputs],
             lambda e, shapes: e.iteration_domain(shapes),
         )
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType
+    ) -> list[Operation]:
+        """Global positions in the expression become window positions
+        (`t10ir.expr.window`)."""
+        from t10ir.expr.window import window_expression
+
+        text = window_expression(self.expr.data, result_type.get_shape())
+        return [ExprOp(operands, text, result_type)]
 
 
 # --------------------------------------------------------------------------------------

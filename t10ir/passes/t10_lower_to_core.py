@@ -5,7 +5,7 @@ piece (`!core.buffer`), and every op the per-core steps that implement it:
 
 - `shift.relayout` allocates the destination, `core.redistribute`s into it (the source
   and destination layouts, hence the core-to-core mapping, are explicit);
-- `shift.fill` allocates and `core.fill`s;
+- `shift.fill` allocates and `core.fill`s; a `shift.view` is its operand's buffer;
 - `scf.for` step loops become `core.steps`, whose step-carried values are updated in
   place: `shift.compute` becomes a `core.kernel` accumulating into its output buffer,
   and `shift.rotate` a `core.shift` of the buffer through a scratch receive buffer;
@@ -157,6 +157,8 @@ class _FunctionLowering:
                 ]
             )
             self.buffers[op.output] = alloc.buffer
+        elif isinstance(op, shift.ViewOp):
+            self.buffers[op.output] = self.buffers[op.input]
         elif isinstance(op, shift.FillOp):
             alloc = core.AllocOp(
                 _layout_attr(op.output).layout.grid, buffer_type(op.output.type)

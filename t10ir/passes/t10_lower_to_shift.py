@@ -5,7 +5,8 @@ for ops whose weights stay in their working layout) and writes, per op, what
 `t10ir.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
 shift`): the prologue relayouts, the accumulator, the `scf.for` step loops with the
 sub-operator and the ring rotations, the rotations that restore the rotated inputs, and
-the epilogue relayout to the default layout (combining partial results).
+the epilogue relayout to the default layout (combining partial results). A reshape
+(`flat_view`) is a `shift.view` of its operand in the default layout.
 
 Function arguments become distributed tensors: activations and cold weights in the
 default layout, hot weights in their op's starting layout; results are returned in the
@@ -41,6 +42,7 @@ from t10ir.dialects.shift import (
     FillOp,
     RelayoutOp,
     RotateOp,
+    ViewOp,
     YieldOp,
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
@@ -268,16 +270,39 @@ class T10LowerToShiftPass(ModulePass):
                 _lower_function(function, machine)
 
 
+def _view(op: Operation, machine: Machine, rewriter: Rewriter) -> SSAValue:
+    """A reshape: its operand in the default layout, whose pieces are the result's."""
+    (value,) = op.operands
+    assert isinstance(value.type, DTensorType)
+    result_type = op.results[0].type
+    assert isinstance(result_type, TensorType)
+    default = LayoutAttr.of(
+        default_layout(machine.cores, value.type.tensor.get_shape())
+    )
+    if value.type.layout != default:
+        relayout = RelayoutOp(value, default)
+        rewriter.insert_op(relayout, InsertPoint.before(op))
+        value = relayout.output
+    layout = default_layout(machine.cores, result_type.get_shape())
+    view = ViewOp(value, _dtensor(result_type, layout))
+    rewriter.insert_op(view, InsertPoint.before(op))
+    return view.output
+
+
 def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     rewriter = Rewriter()
     block = function.body.block
     schedules: dict[Operation, OpSchedule] = {}
+    views: list[Operation] = []
     for op in block.ops:
         if isinstance(op, func.ReturnOp):
             continue
         if not isinstance(op, IterationDomainInterface):
             raise OpError(op, "cannot be lowered to shift: it is not a top op")
-        schedules[op] = _schedule(op, machine)
+        if op.flat_view():
+            views.append(op)
+        else:
+            schedules[op] = _schedule(op, machine)
     layouts: list[Layout] = []
     for arg in block.args:
         if not isinstance(arg.type, TensorType):
@@ -288,6 +313,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
         hot = (
             is_weight(arg)
             and len(users) == 1
+            and users[0] in schedules
             and users[0].attributes.get(WEIGHTS_ATTR) == StringAttr("hot")
         )
         if hot:
@@ -297,8 +323,13 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     for arg, layout in zip(list(block.args), layouts, strict=True):
         assert isinstance(arg.type, TensorType)
         rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
-    for op, schedule in schedules.items():
-        result = lower_op(op, schedule, machine, list(op.operands), rewriter)
+    for op in list(block.ops):
+        if op in schedules:
+            result = lower_op(op, schedules[op], machine, list(op.operands), rewriter)
+        elif op in views:
+            result = _view(op, machine, rewriter)
+        else:
+            continue
         op.results[0].replace_all_uses_with(result)
         rewriter.erase_op(op)
     function.update_function_type()

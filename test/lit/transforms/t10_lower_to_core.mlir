@@ -7,6 +7,7 @@
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | t10-opt | filecheck %s
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s --check-prefix=MLP
+// RUN: t10-opt %S/Inputs/reshape.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s --check-prefix=VIEW
 
 // Arguments are buffers carrying their layout: activations flat, the hot weight %b in
 // its op's starting layout (a 32x16 piece on every core of the 2x4x2 grid).
@@ -50,3 +51,10 @@
 // MLP-LABEL: func.func @mlp
 // MLP-COUNT-4: core.kernel
 // MLP: func.return
+
+// A view is its operand's buffer: the second relu's prologue reads the first relu's
+// flat result directly.
+// VIEW: %[[FLAT:.*]] = core.alloc on #core.grid<[16]> : !core.buffer<24xf32>
+// VIEW-NEXT: core.redistribute %{{.*}} to %[[FLAT]]
+// VIEW-NEXT: core.sync
+// VIEW: core.redistribute %[[FLAT]] to %{{.*}} from #core.layout<[12, 32], piece = [24], grid = [16], {{.*}}, flat> to #core.layout<[12, 32], piece = [12, 2]

@@ -5,6 +5,7 @@
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s
 // RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | t10-opt | filecheck %s
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s --check-prefix=MLP
+// RUN: t10-opt %S/Inputs/reshape.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift)' | filecheck %s --check-prefix=VIEW
 // RUN: not t10-opt %S/Inputs/ops.mlir -p t10-lower-to-shift 2>&1 | filecheck %s --check-prefix=NOTARGET
 
 // Arguments become distributed tensors: activations in the default (flat) layout, the
@@ -42,5 +43,11 @@
 // MLP: top.expr
 // MLP: top.softmax
 // MLP-NOT: top.matmul %x
+
+// A reshape moves nothing: its operand goes to the default (flat) layout, whose pieces
+// are the pieces of the result's default layout.
+// VIEW: %[[FLAT:.*]] = shift.relayout %{{.*}} -> !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
+// VIEW-NEXT: shift.view %[[FLAT]] : {{.*}} -> !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
+// VIEW-NOT: top.reshape
 
 // NOTARGET: error: 'builtin.module' op has no target: run t10-partition first
