@@ -38,6 +38,7 @@ from xdsl.passes import ModulePass
 from t10ir.dialects import core, shift
 from t10ir.layout import Grid
 from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_lower_to_shift import OP_ATTR
 
 LAYOUT_ATTR = "core.layout"
 
@@ -137,7 +138,13 @@ class _FunctionLowering:
             elif isinstance(op, scf.YieldOp):
                 self._check_yield(op)
             else:
+                before = target.last_op
                 self.lower_op(op, target)
+                if OP_ATTR in op.attributes:
+                    new = before.next_op if before is not None else target.first_op
+                    while new is not None:
+                        new.attributes[OP_ATTR] = op.attributes[OP_ATTR]
+                        new = new.next_op
 
     def lower_op(self, op: Operation, target: Block) -> None:
         if isinstance(op, shift.RelayoutOp):
@@ -258,6 +265,13 @@ class _FunctionLowering:
                 )
 
 
+def _tagged(op: Operation, like: Operation) -> Operation:
+    """`op`, attributed to the same `top` op as `like` (for reports)."""
+    if OP_ATTR in like.attributes:
+        op.attributes[OP_ATTR] = like.attributes[OP_ATTR]
+    return op
+
+
 def _insert_syncs(block: Block) -> None:
     """A `core.sync` ends every exchange: each is its own bulk-synchronous superstep,
     as the cost model charges it, and a later exchange may read what it wrote."""
@@ -265,7 +279,7 @@ def _insert_syncs(block: Block) -> None:
         if isinstance(op, core.StepsOp):
             _insert_syncs(op.body.block)
         elif isinstance(op, core.ShiftOp | core.RedistributeOp):
-            block.insert_op_after(core.SyncOp(), op)
+            block.insert_op_after(_tagged(core.SyncOp(), op), op)
 
 
 def _insert_frees(block: Block, keep: Sequence[SSAValue]) -> None:
@@ -283,7 +297,7 @@ def _insert_frees(block: Block, keep: Sequence[SSAValue]) -> None:
         index = last.get(op.buffer, ops.index(op))
         while index + 1 < len(ops) and isinstance(ops[index + 1], core.SyncOp):
             index += 1
-        block.insert_op_after(core.FreeOp(op.buffer), ops[index])
+        block.insert_op_after(_tagged(core.FreeOp(op.buffer), ops[index]), ops[index])
 
 
 def _with_layouts(

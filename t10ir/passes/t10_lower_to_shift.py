@@ -22,13 +22,17 @@ from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import (
     AffineMapAttr,
+    ArrayAttr,
+    DictionaryAttr,
+    FileLineColLoc,
     IndexType,
     IntegerAttr,
     ModuleOp,
     StringAttr,
     TensorType,
+    i64,
 )
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineMap
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -50,11 +54,16 @@ from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import PLAN_ATTR, TARGET_ATTR, load_target
-from t10ir.passes.t10_select_plans import WEIGHTS_ATTR
+from t10ir.passes.t10_select_plans import PREDICTED_ATTR, WEIGHTS_ATTR
 from t10ir.plan import PlanError
 from t10ir.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
+
+OP_ATTR = "t10.op"
+"""On every op written for a `top` op: its index in the function's `OPS_ATTR`."""
+OPS_ATTR = "t10.ops"
+"""On the function: per lowered `top` op, its kind, plan, predicted cycles, location."""
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -270,6 +279,21 @@ class T10LowerToShiftPass(ModulePass):
                 _lower_function(function, machine)
 
 
+def _record(op: Operation) -> DictionaryAttr:
+    """What reports say about a lowered op: its kind, plan, predicted cycles and
+    source location."""
+    record: dict[str, Attribute] = {"kind": StringAttr(op.name)}
+    for key, name in ((PLAN_ATTR, "plan"), (PREDICTED_ATTR, "predicted")):
+        if key in op.attributes:
+            record[name] = op.attributes[key]
+    if isinstance(op.location, FileLineColLoc):
+        loc = op.location
+        record["loc"] = StringAttr(
+            f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+        )
+    return DictionaryAttr(record)
+
+
 def _view(op: Operation, machine: Machine, rewriter: Rewriter) -> SSAValue:
     """A reshape: its operand in the default layout, whose pieces are the result's."""
     (value,) = op.operands
@@ -323,13 +347,22 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     for arg, layout in zip(list(block.args), layouts, strict=True):
         assert isinstance(arg.type, TensorType)
         rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
+    records: list[Attribute] = []
     for op in list(block.ops):
+        before = op.prev_op
         if op in schedules:
             result = lower_op(op, schedules[op], machine, list(op.operands), rewriter)
         elif op in views:
             result = _view(op, machine, rewriter)
         else:
             continue
+        tag = IntegerAttr(len(records), i64)
+        new = before.next_op if before is not None else block.first_op
+        while new is not op and new is not None:
+            new.attributes[OP_ATTR] = tag
+            new = new.next_op
+        records.append(_record(op))
         op.results[0].replace_all_uses_with(result)
         rewriter.erase_op(op)
+    function.attributes[OPS_ATTR] = ArrayAttr(records)
     function.update_function_type()

@@ -66,6 +66,7 @@ from t10ir.target import Machine
 
 STRATEGIES = ("greedy", "optimal", "vgm")
 WEIGHTS_ATTR = "rtensor.weights"
+PREDICTED_ATTR = "rtensor.predicted"
 
 
 def _is_weight(value: SSAValue) -> bool:
@@ -258,7 +259,7 @@ class T10SelectPlansPass(ModulePass):
             c.op.attributes["rtensor.prologue"] = IntegerAttr(
                 option.cycles - point.cost.cycles, i64
             )
-            c.op.attributes["rtensor.predicted"] = IntegerAttr(option.cycles, i64)
+            c.op.attributes[PREDICTED_ATTR] = IntegerAttr(option.cycles, i64)
         function.attributes["rtensor.strategy"] = StringAttr(self.strategy)
         function.attributes["rtensor.predicted_cycles"] = IntegerAttr(
             selection.cycles, i64

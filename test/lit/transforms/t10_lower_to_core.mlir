@@ -13,12 +13,12 @@
 // its op's starting layout (a 32x16 piece on every core of the 2x4x2 grid).
 // CHECK: func.func @ops(%[[A:.*]]: !core.buffer<256xf32> {core.layout = #core.layout<[64, 64], piece = [256], grid = [16], {{.*}}, flat>}, %[[B:.*]]: !core.buffer<32x16xf32> {top.weight, core.layout = #core.layout<[64, 64], piece = [32, 16], grid = [2, 4, 2]
 // The matmul's prologue: A moves from the flat layout into its skewed 32x8 pieces.
-// CHECK: %[[AH:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x8xf32>
-// CHECK-NEXT: core.redistribute %[[A]] to %[[AH]] from #core.layout<{{.*}}flat> to #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>> : !core.buffer<256xf32>, !core.buffer<32x8xf32>
+// CHECK: %[[AH:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x8xf32>
+// CHECK-NEXT: core.redistribute %[[A]] to %[[AH]] from #core.layout<{{.*}}flat> to #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>> {{.*}}: !core.buffer<256xf32>, !core.buffer<32x8xf32>
 // CHECK-NEXT: core.sync
-// CHECK-NEXT: %[[C:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x16xf32>
+// CHECK-NEXT: %[[C:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x16xf32>
 // CHECK-NEXT: core.fill %[[C]], 0.0
-// CHECK-NEXT: %[[SCRATCH:.*]] = core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<32x8xf32>
+// CHECK-NEXT: %[[SCRATCH:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x8xf32>
 // CHECK-NEXT: core.steps %[[S:.*]] = 0 to 4 {
 // CHECK-NEXT: core.kernel on #core.grid<[2, 4, 2]> ins(%[[AH]], %[[B]] : !core.buffer<32x8xf32>, !core.buffer<32x16xf32>) outs(%[[C]] : !core.buffer<32x16xf32>) windows [affine_map<(d0, d1, d2)[s0] -> (0, 0)>, affine_map<(d0, d1, d2)[s0] -> ((((d1 + s0) mod 4) * 8), 0)>] output affine_map<(d0, d1, d2)[s0] -> (0, 0)> at(%[[S]]) combine "sum" {
 // CHECK-NEXT: ^bb0(%{{.*}}: tensor<32x8xf32>, %{{.*}}: tensor<8x16xf32>):
@@ -34,12 +34,12 @@
 // CHECK-NEXT: core.sync
 // CHECK-NEXT: core.free %[[SCRATCH]]
 // CHECK-NEXT: core.free %[[AH]]
-// CHECK-NEXT: %[[OUT:.*]] = core.alloc on #core.grid<[16]> : !core.buffer<256xf32>
+// CHECK-NEXT: %[[OUT:.*]] = core.alloc on #core.grid<[16]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<256xf32>
 // CHECK-NEXT: core.redistribute %[[C]] to %[[OUT]] {{.*}} combine "sum"
 // CHECK-NEXT: core.sync
 // CHECK-NEXT: core.free %[[C]]
 // The padded conv: the input pieces hold their halo, the kernel runs unpadded.
-// CHECK: core.alloc on #core.grid<[2, 4, 2]> : !core.buffer<1x4x10x6xf16>
+// CHECK: core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<1x4x10x6xf16>
 // CHECK: top.conv2d {{.*}} pads = array<i64: 0, 0, 0, 0>
 // The softmax, whole rows per core.
 // CHECK: core.kernel on #core.grid<[16]> ins(%{{.*}} : !core.buffer<2x64xf32>)
@@ -54,7 +54,7 @@
 
 // A view is its operand's buffer: the second relu's prologue reads the first relu's
 // flat result directly.
-// VIEW: %[[FLAT:.*]] = core.alloc on #core.grid<[16]> : !core.buffer<24xf32>
+// VIEW: %[[FLAT:.*]] = core.alloc on #core.grid<[16]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<24xf32>
 // VIEW-NEXT: core.redistribute %{{.*}} to %[[FLAT]]
 // VIEW-NEXT: core.sync
 // VIEW: core.redistribute %[[FLAT]] to %{{.*}} from #core.layout<[12, 32], piece = [24], grid = [16], {{.*}}, flat> to #core.layout<[12, 32], piece = [12, 2]

@@ -14,8 +14,8 @@
 // The matmul: spatial [m = 2, n = 4, k = 2], A rotating along k in rings of 4 (the n
 // axis). The prologue places A: core (i, j, l) starts with piece j of its k half l, and
 // at step s reads piece (j + s) mod 4 (the window map of B).
-// CHECK: %[[A0:.*]] = shift.relayout %a : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>>>
-// CHECK: %[[ACC:.*]] = shift.fill {value = 0.000000e+00 : f64}
+// CHECK: %[[A0:.*]] = shift.relayout %a {t10.op = 0 : i64} : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>>>
+// CHECK: %[[ACC:.*]] = shift.fill {{.*}}value = 0.000000e+00 : f64}
 // CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[A0]], %[[B:.*]] = %b, %[[C:.*]] = %[[ACC]])
 // CHECK-NEXT: shift.compute ins(%[[A]], %[[B]] : {{.*}}) acc(%[[C]] : {{.*}}) at(%[[S]]) attributes {windows = [affine_map<(d0, d1, d2)[s0] -> (0, 0)>, affine_map<(d0, d1, d2)[s0] -> ((((d1 + s0) mod 4) * 8), 0)>], output = affine_map<(d0, d1, d2)[s0] -> (0, 0)>, combine = "sum"}
 // CHECK-NEXT: ^bb0(%{{.*}}: tensor<32x8xf32>, %{{.*}}: tensor<8x16xf32>):
@@ -25,8 +25,8 @@
 // CHECK: scf.yield
 // After the loop, the last rotation brings A back to its start; the epilogue sums the
 // partial products of the two k halves into the default layout.
-// CHECK: shift.rotate %{{.*}} {ring = #core.ring<grid = [2, 4, 2], size = 4, {{.*}} when = affine_map<(d0, d1, d2) -> (0)>}
-// CHECK: shift.relayout %{{.*}} {combine = "sum"} : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [256], grid = [16], origin = affine_map<(d0) -> ((d0 * 256))>, flat>>
+// CHECK: shift.rotate %{{.*}} {{{.*}}ring = #core.ring<grid = [2, 4, 2], size = 4, {{.*}} when = affine_map<(d0, d1, d2) -> (0)>}
+// CHECK: shift.relayout %{{.*}} {{.*}}combine = "sum"{{.*}} : {{.*}} -> !shift.dtensor<tensor<64x64xf32>, #core.layout<[64, 64], piece = [256], grid = [16], origin = affine_map<(d0) -> ((d0 * 256))>, flat>>
 // The padded conv reads windows with their halo (10 x 6 for 8 x 4 outputs) and runs
 // unpadded on them.
 // CHECK: ^bb0(%{{.*}}: tensor<1x4x10x6xf16>, %{{.*}}: tensor<16x4x3x3xf16>):
@@ -47,7 +47,7 @@
 // A reshape moves nothing: its operand goes to the default (flat) layout, whose pieces
 // are the pieces of the result's default layout.
 // VIEW: %[[FLAT:.*]] = shift.relayout %{{.*}} -> !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
-// VIEW-NEXT: shift.view %[[FLAT]] : {{.*}} -> !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
+// VIEW-NEXT: shift.view %[[FLAT]] {{.*}} -> !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
 // VIEW-NOT: top.reshape
 
 // NOTARGET: error: 'builtin.module' op has no target: run t10-partition first
