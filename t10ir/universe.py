@@ -55,6 +55,26 @@ def get_t10_lower_to_shift() -> type[ModulePass]:
     return T10LowerToShiftPass
 
 
+def get_t10_eliminate_redundant_shifts() -> type[ModulePass]:
+    from t10ir.passes.t10_eliminate_redundant_shifts import (
+        T10EliminateRedundantShiftsPass,
+    )
+
+    return T10EliminateRedundantShiftsPass
+
+
+def get_t10_lower_to_core() -> type[ModulePass]:
+    from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
+
+    return T10LowerToCorePass
+
+
+def get_t10_compile() -> type[ModulePass]:
+    from t10ir.passes.t10_compile import T10CompilePass
+
+    return T10CompilePass
+
+
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Pass name to pass class, imported only when asked for."""
     return {
@@ -62,6 +82,9 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "t10-plan-report": get_t10_plan_report,
         "t10-select-plans": get_t10_select_plans,
         "t10-lower-to-shift": get_t10_lower_to_shift,
+        "t10-eliminate-redundant-shifts": get_t10_eliminate_redundant_shifts,
+        "t10-lower-to-core": get_t10_lower_to_core,
+        "t10-compile": get_t10_compile,
     }
 
 

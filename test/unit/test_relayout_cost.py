@@ -1,0 +1,210 @@
+"""The traffic and cycles of relayouts and rotations (`t10ir.cost.relayout`).
+
+`relayout_traffic` is checked against brute-force counting, one core and element at a
+time with plain Python, on every pair of a dozen small layouts of one 6x8 tensor:
+contiguous chunks (one with ceil padding), row blocks, tiles on permuted physical cores,
+replicas, a Cannon skew, halos reaching outside the tensor, and a grid on other physical
+cores, and a slice holding part of the tensor (which cannot feed a layout needing
+the rest). Then a few counts worked out by hand, the cycles as the exchange they are, and
+rotation hops on an all-to-all chip, a mesh and a torus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from math import prod
+
+import numpy as np
+import pytest
+from xdsl.ir.affine import AffineExpr, AffineMap
+
+from t10ir.cost.model import shift_cycles
+from t10ir.cost.plan_cost import exchange_cycles
+from t10ir.cost.relayout import (
+    relayout_cycles,
+    relayout_traffic,
+    ring_hops,
+    rotation_cycles,
+)
+from t10ir.layout import Grid, Layout, Ring, const, default_layout, dim
+from t10ir.target import load_machine
+
+SHAPE = (6, 8)
+
+
+def layout(
+    piece: tuple[int, ...],
+    grid: tuple[int, ...],
+    origin: tuple[AffineExpr, ...],
+    cores: tuple[int, ...] | None = None,
+) -> Layout:
+    return Layout(SHAPE, piece, Grid(grid, cores), AffineMap(len(grid), 0, origin))
+
+
+d0, d1 = dim(0), dim(1)
+LAYOUTS = {
+    "default16": default_layout(16, SHAPE),
+    "default5": default_layout(5, SHAPE),  # 10 per core, the last holds 8
+    "rows": layout((2, 8), (3,), (d0 * 2, const(0))),
+    "tiles": layout((3, 4), (2, 2), (d0 * 3, d1 * 4), cores=(3, 0, 2, 1)),
+    "replicas": layout((6, 8), (2, 3), (const(0), const(0))),
+    "half-replicas": layout((3, 8), (2, 2), (d0 * 3, const(0))),
+    "skew": layout((3, 2), (2, 4), (d0 * 3, ((d1 + d0) % 4) * 2)),
+    "halo": layout((4, 6), (2, 2), (d0 * 3 - 1, d1 * 4 - 1)),
+    "ceil": layout((4, 8), (2,), (d0 * 4, const(0))),
+    "far-cores": layout((3, 4), (2, 2), (d0 * 3, d1 * 4), cores=(10, 5, 7, 12)),
+    "columns": layout((6, 1), (8,), (const(0), d0), cores=(7, 6, 5, 4, 3, 2, 1, 0)),
+    "slice": layout((3, 4), (2,), (const(0), d0 * 4), cores=(4, 2)),  # rows 0 to 2
+}
+
+
+def boxes(layout: Layout) -> list[tuple[int, list[int]]]:
+    """Per logical core, its physical core and the row-major indices of the tensor
+    elements it holds."""
+    physical = layout.grid.cores or tuple(range(layout.grid.size))
+    held: list[tuple[int, list[int]]] = []
+    for logical, core in enumerate(physical):
+        digits = np.unravel_index(logical, layout.grid.shape)
+        origin = layout.origin.eval([int(d) for d in digits], [])
+        elements = []
+        for offset in itertools.product(*(range(p) for p in layout.piece)):
+            point = [o + f for o, f in zip(origin, offset, strict=True)]
+            if all(0 <= p < s for p, s in zip(point, layout.view, strict=True)):
+                elements.append(int(np.ravel_multi_index(point, layout.view)))
+        held.append((core, elements))
+    return held
+
+
+def brute_force(
+    src: Layout, dst: Layout, combine: bool
+) -> tuple[dict[int, int], dict[int, int]]:
+    holders: dict[int, list[int]] = {}
+    for core, elements in boxes(src):
+        for element in elements:
+            holders.setdefault(element, []).append(core)
+    send = dict.fromkeys(range(64), 0)
+    receive = dict.fromkeys(range(64), 0)
+    for logical, (core, elements) in enumerate(boxes(dst)):
+        for element in elements:
+            held_by = holders.get(element)
+            if held_by is None:
+                raise ValueError(f"no source core holds element {element}")
+            if combine:
+                senders = [h for h in held_by if h != core]
+            elif core in held_by:
+                senders = []
+            else:
+                senders = [held_by[logical % len(held_by)]]
+            for sender in senders:
+                send[sender] += 1
+                receive[core] += 1
+    return send, receive
+
+
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_layouts_are_valid(name: str) -> None:
+    assert LAYOUTS[name].check() == []
+
+
+PAIRS = list(itertools.product(LAYOUTS, repeat=2))
+
+
+@pytest.mark.parametrize("combine", [False, True], ids=["copy", "combine"])
+@pytest.mark.parametrize(("src", "dst"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+def test_traffic_matches_brute_force(src: str, dst: str, combine: bool) -> None:
+    try:
+        expected_send, expected_receive = brute_force(
+            LAYOUTS[src], LAYOUTS[dst], combine
+        )
+    except ValueError:
+        with pytest.raises(ValueError, match="no core of the source holds"):
+            relayout_traffic(LAYOUTS[src], LAYOUTS[dst], combine)
+        return
+    send, receive = relayout_traffic(LAYOUTS[src], LAYOUTS[dst], combine)
+    top = max(int(LAYOUTS[n].grid.physical().max()) for n in (src, dst)) + 1
+    assert len(send) == len(receive) == top
+    assert send.tolist() == [expected_send[c] for c in range(top)]
+    assert receive.tolist() == [expected_receive[c] for c in range(top)]
+    assert send.sum() == receive.sum()
+
+
+def test_traffic_counted_by_hand() -> None:
+    rows, default = LAYOUTS["rows"], LAYOUTS["default16"]
+    # Row block i is elements 16i to 16i + 15; default chunk i is 3i to 3i + 2: core 0
+    # keeps its three, cores 1 and 2 receive all sixteen.
+    send, receive = relayout_traffic(default, rows)
+    assert receive.tolist() == [13, 16, 16] + [0] * 13
+    assert send.tolist() == [0] + [3] * 15
+    assert len(relayout_traffic(default, rows, cores=20)[0]) == 20
+    # Nothing moves into the layout a tensor has.
+    send, receive = relayout_traffic(rows, rows)
+    assert not send.any() and not receive.any()
+    # Six partial sums of the whole tensor onto rows: core 0 receives five copies of
+    # each of its 16 elements; each holder sends what the three row cores need but it.
+    send, receive = relayout_traffic(LAYOUTS["replicas"], rows, combine=True)
+    assert receive.tolist() == [80, 80, 80, 0, 0, 0]
+    assert send.tolist() == [32, 32, 32, 48, 48, 48]
+    # Without combining, the replicas share the sending: none sends everything.
+    send, receive = relayout_traffic(LAYOUTS["replicas"], default)
+    assert receive.sum() == 48 - 3 * 6 and send.max() < 48 - 3 * 6
+
+
+def test_relayout_cycles_is_one_exchange() -> None:
+    machine = dataclasses.replace(load_machine("ipu-mk2"), name="ipu-16", cores=16)
+    src, dst = LAYOUTS["replicas"], LAYOUTS["far-cores"]
+    send, receive = relayout_traffic(src, dst, combine=True)
+    cores_used = len(set(range(6)) | {10, 5, 7, 12})
+    assert relayout_cycles(machine, src, dst, 2, combine=True) == pytest.approx(
+        exchange_cycles(machine, int(send.max()), int(receive.max()), 2, cores_used)
+    )
+
+
+def test_relayout_of_another_tensor_is_refused() -> None:
+    with pytest.raises(ValueError, match="different tensors"):
+        relayout_traffic(default_layout(4, (2, 2)), LAYOUTS["rows"])
+
+
+def _ring(cores: tuple[int, ...]) -> Ring:
+    """A ring over a grid of one axis laid on the given physical cores."""
+    n = len(cores)
+    return Ring(Grid((n,), cores), n, AffineMap(1, 0, (((d0 + 1) % n),)))
+
+
+def test_ring_hops() -> None:
+    ipu = load_machine("ipu-mk2")
+    mesh = dataclasses.replace(
+        ipu, cores=16, topology="mesh2d", mesh=(4, 4), hop_cycles=9
+    )
+    torus = dataclasses.replace(mesh, torus=True)
+    ring = _ring((0, 1, 2, 3))  # along the first mesh row
+    assert ring_hops(ipu, ring, 1) == 1
+    assert ring_hops(mesh, ring, 1) == 3  # 3 -> 0 back along the row
+    assert ring_hops(torus, ring, 1) == 1  # the row wraps around
+    assert ring_hops(mesh, ring, 2) == 2
+    assert ring_hops(mesh, ring, 4) == 0
+    diagonal = _ring((0, 5, 10, 15))
+    assert ring_hops(mesh, diagonal, 1) == 6
+    assert ring_hops(torus, diagonal, 1) == 2
+
+
+def test_rotation_cycles() -> None:
+    wormhole = load_machine("wormhole-8x8")
+    ring = _ring((0, 9, 18, 27))  # down the diagonal: 2 hops a step, 6 back
+    cycles = rotation_cycles(wormhole, ring, 1, 100, 2)
+    hops = ring_hops(wormhole, ring, 1)
+    assert hops == 6
+    assert cycles == pytest.approx(
+        shift_cycles(wormhole, 100, 2, hops, cores_used=4) + wormhole.sync_cycles
+    )
+    assert cycles == pytest.approx(100 * 2 / 32 + 6 * 9 + 200)
+
+
+def test_cores_are_physical() -> None:
+    # One tile moved to the physical core that already holds it costs nothing.
+    tiles, far = LAYOUTS["tiles"], LAYOUTS["far-cores"]
+    moved = dataclasses.replace(far, grid=Grid((2, 2), (3, 0, 2, 1)))
+    send, receive = relayout_traffic(tiles, moved)
+    assert not send.any() and not receive.any()
+    send, receive = relayout_traffic(tiles, far)
+    assert receive.sum() == prod(SHAPE)
