@@ -32,6 +32,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import AffineMap
 
+from t10ir.cost.relayout import relayout_traffic
 from t10ir.dialects import core
 from t10ir.domain import COMBINER_IDENTITY
 from t10ir.interp import batched
@@ -540,7 +541,12 @@ class _Mesh:
         dst = self._buffer(op, op.dst, "the destination", dst_layout.grid)
         combine = op.combine.data if op.combine is not None else None
         if op not in self.exchanges:
-            self.exchanges[op] = self._exchange(op, src_layout, dst_layout, combine)
+            try:
+                self.exchanges[op] = relayout_traffic(
+                    src_layout, dst_layout, combine is not None, self.machine.cores
+                )
+            except ValueError as error:
+                raise self._error(op, str(error)) from None
         self._event(op, *self.exchanges[op])
         if src.data is None or dst.data is None:
             return
@@ -560,72 +566,6 @@ class _Mesh:
         padding = np.asarray(dst_layout.padding, dtype=dst.data.dtype)
         dst.data = np.where(inside, tensor[numbers].astype(dst.data.dtype), padding)
         dst.written = np.ones(dst.data.shape, dtype=bool)
-
-    def _holds(
-        self, layout: Layout, physical: np.ndarray, elements: np.ndarray
-    ) -> np.ndarray:
-        """Whether the core of `layout` on each of the `physical` cores, if any, holds
-        the tensor element of that row-major number (by its box: no hashing of pairs,
-        which is slow for large tensors)."""
-        owner = np.full(self.machine.cores, -1, dtype=np.int64)
-        owner[layout.grid.physical()] = np.arange(layout.grid.size)
-        logical = owner[physical]
-        origins = layout.origins()[np.maximum(logical, 0)]
-        where = np.stack(np.unravel_index(elements, layout.view), axis=1)
-        inside = (where >= origins) & (where < origins + np.array(layout.piece))
-        return (logical >= 0) & inside.all(axis=1)
-
-    def _exchange(
-        self, op: Operation, src: Layout, dst: Layout, combine: str | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Elements each physical core sends and receives when `dst`'s cores fetch
-        the tensor elements they hold (padding is made locally), each of which some
-        core of `src` must hold. Without `combine` an
-        element comes from a source core on the same physical core (nothing moves) or
-        else from one holder, chosen by the destination's logical number so that
-        replicas share the sending; with `combine`, every copy on another core is sent
-        to every destination holding the element."""
-        cores = self.machine.cores
-        size = prod(src.shape)
-
-        def copies(layout: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            numbers, inside = self._held(layout)
-            logical = np.broadcast_to(
-                np.arange(layout.grid.size).reshape((-1,) + (1,) * len(layout.piece)),
-                numbers.shape,
-            )[inside]
-            return numbers[inside], layout.grid.physical()[logical], logical
-
-        s_element, s_core, _ = copies(src)
-        d_element, d_core, d_logical = copies(dst)
-        local = self._holds(src, d_core, d_element)
-        holders = np.bincount(s_element, minlength=size)
-        orphans = holders[d_element] == 0
-        if orphans.any():
-            first = int(np.argmax(orphans))
-            element = [int(i) for i in np.unravel_index(d_element[first], src.shape)]
-            raise self._error(
-                op,
-                f"element {element} of the tensor, held by core {d_core[first]} of "
-                "the destination, is held by no core of the source",
-            )
-        if combine is not None:
-            takers = np.bincount(d_element, minlength=size)
-            remote_takers = takers[s_element] - self._holds(dst, s_core, s_element)
-            sent = np.bincount(s_core, weights=remote_takers, minlength=cores)
-            received = np.bincount(
-                d_core, weights=holders[d_element] - local, minlength=cores
-            )
-            return sent.astype(np.int64), received.astype(np.int64)
-        remote = ~local
-        order = np.argsort(s_element, kind="stable")
-        first = np.cumsum(holders) - holders
-        element = d_element[remote]
-        sender = s_core[order][first[element] + d_logical[remote] % holders[element]]
-        return (
-            np.bincount(sender, minlength=cores),
-            np.bincount(d_core[remote], minlength=cores),
-        )
 
 
 def _shape(type_: Attribute) -> tuple[int, ...]:

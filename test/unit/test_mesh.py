@@ -453,8 +453,8 @@ def test_redistributing_elements_the_source_does_not_hold():
     )
     error = run_error(text, [np.ones((4, 3), np.float32)], cores=2)
     assert error.message == (
-        "'core.redistribute' op element [2, 0] of the tensor, held by core 1 of the "
-        "destination, is held by no core of the source"
+        "'core.redistribute' op the destination holds an element no core of the "
+        "source holds"
     )
 
 
