@@ -20,6 +20,7 @@ part of the tensor only; the source must hold every element the destination does
 
 from __future__ import annotations
 
+from functools import cache
 from math import prod
 
 import numpy as np
@@ -67,13 +68,24 @@ def holds(layout: Layout, cores: np.ndarray, elements: np.ndarray) -> np.ndarray
     return result
 
 
+@cache
 def relayout_traffic(
     src: Layout, dst: Layout, combine: bool = False, cores: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Elements each physical core sends and receives when a tensor moves from `src`
     to `dst` (`combine`: `src`'s copies are partial results; module docstring): two
-    arrays indexed by physical core, as long as `cores` or as the highest core of
-    either layout needs. Raises ValueError if `dst` holds an element `src` does not."""
+    read-only arrays indexed by physical core, as long as `cores` or as the highest
+    core of either layout needs. Raises ValueError if `dst` holds an element `src`
+    does not. Cached: a model repeats the same moves layer after layer."""
+    send, receive = _traffic(src, dst, combine, cores)
+    send.flags.writeable = False
+    receive.flags.writeable = False
+    return send, receive
+
+
+def _traffic(
+    src: Layout, dst: Layout, combine: bool, cores: int
+) -> tuple[np.ndarray, np.ndarray]:
     if src.shape != dst.shape:
         raise ValueError(
             f"the layouts are of different tensors: {list(src.shape)} and "
