@@ -7,6 +7,7 @@
 // RUN: filecheck %s < %t.compiled.mlir
 // RUN: t10-opt %t.compiled.mlir | filecheck %s
 // RUN: t10-opt %examples/mlp.mlir -p 't10-compile{target=ipu-mk2 strategy=optimal}' | filecheck %s --check-prefix=IPU
+// RUN: t10-opt %S/Inputs/ops.mlir -p 't10-compile{target="%S/Inputs/grid16-9k.json" strategy=optimal}' | t10-opt | filecheck %s --check-prefix=OPS
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-compile{strategy=fast}' 2>&1 | filecheck %s --check-prefix=STRATEGY
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-compile{cores=4}' 2>&1 | filecheck %s --check-prefix=OPTION
 
@@ -23,6 +24,14 @@
 
 // IPU: rtensor.strategy = "optimal"
 // IPU: core.kernel on #core.grid<[
+
+// The matmul, the padded conv and the softmax of Inputs/ops.mlir, as kernels.
+// OPS: func.func @ops
+// OPS: core.steps
+// OPS: top.matmul
+// OPS: top.conv2d
+// OPS: top.softmax
+// OPS: func.return
 
 // STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'fast' (expected greedy, optimal, vgm)
 // OPTION: t10-opt: error: pass 't10-compile' has no option 'cores' (its options: strategy, target, time-limit)

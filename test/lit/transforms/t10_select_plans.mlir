@@ -9,6 +9,9 @@
 // RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16.json"}, t10-select-plans)' 2>&1 | filecheck %s --check-prefix=NOFIT
 // On the IPU everything fits with room to spare.
 // RUN: t10-opt %examples/mlp.mlir -p t10-partition,t10-select-plans | filecheck %s --check-prefix=IPU
+// A matmul with a hot weight, a padded conv and a softmax; the output round-trips.
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans)' | filecheck %s --check-prefix=OPS
+// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans)' | t10-opt | filecheck %s --check-prefix=OPS
 // Bad options and a missing partition are diagnostics.
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-partition,t10-select-plans{strategy=best}' 2>&1 | filecheck %s --check-prefix=STRATEGY
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-select-plans{strategy=greedy}' 2>&1 | filecheck %s --check-prefix=NOTARGET
@@ -30,3 +33,9 @@
 // STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'best' (expected greedy, optimal, vgm)
 // NOTARGET: t10-opt: error: pass 't10-select-plans': no target: give target=... or run t10-partition first
 // MISMATCH: t10-opt: error: pass 't10-select-plans': the frontiers were searched for 'ipu-mk2', not 'ipu-pod4'
+
+// OPS: func.func @ops
+// OPS-SAME: rtensor.predicted_cycles = 12244 : i64, rtensor.peak_sram = 9104 : i64
+// OPS: top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [m = 2, n = 4, k = 2], temporal = [in0 = [k = 4]]>, {{.*}}rtensor.weights = "hot"
+// OPS: top.conv2d %x, %w {rtensor.plan = #rtensor.plan<spatial = [oh = 2, ow = 4, c = 2]>
+// OPS: top.softmax %s {rtensor.plan = #rtensor.plan<spatial = [d0 = 16]>
