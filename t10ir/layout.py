@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from math import ceil, prod
 
 import numpy as np
@@ -185,29 +186,22 @@ class Layout:
             problems.append("no core's box meets the tensor")
         return problems
 
-    def _indices(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per core and piece element: the flat index into the view, and whether the
-        element lies inside the tensor."""
-        origins = self.origins()
-        grids = np.meshgrid(*(np.arange(p) for p in self.piece), indexing="ij")
-        inside = np.ones((self.grid.size, *self.piece), dtype=bool)
-        flat = np.zeros((self.grid.size, *self.piece), dtype=np.int64)
-        for axis, size in enumerate(self.view):
-            shape = (self.grid.size,) + (1,) * len(self.piece)
-            index = origins[:, axis].reshape(shape) + grids[axis][None]
-            inside &= (index >= 0) & (index < size)
-            flat = flat * size + np.clip(index, 0, size - 1)
-        return flat, inside
+    def indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """`[cores, *piece]` each: the row-major index into the view of every piece
+        element, and whether it lies inside the tensor (else it is padding; its index
+        is then clipped into the view). Cached and read-only: scattering, gathering and
+        the simulator ask for the same layouts again and again."""
+        return _indices(self.view, self.piece, self.grid, self.origin)
 
     def coverage(self) -> np.ndarray:
         """How many cores hold each element of the view."""
-        flat, inside = self._indices()
+        flat, inside = self.indices()
         counts = np.bincount(flat[inside], minlength=prod(self.view))
         return counts.reshape(self.view)
 
     def scatter(self, array: np.ndarray) -> np.ndarray:
         """`[cores, *piece]`: every core's piece of `array` (padding outside it)."""
-        flat, inside = self._indices()
+        flat, inside = self.indices()
         values = np.asarray(array).reshape(-1)[flat]
         return np.where(inside, values, np.asarray(self.padding, dtype=array.dtype))
 
@@ -215,7 +209,7 @@ class Layout:
         """The tensor from every core's piece: replicas must agree (`combine` None), or
         are combined with `sum`, `max` or `min`. Raises ValueError if an element is held
         by no core or replicas disagree."""
-        flat, inside = self._indices()
+        flat, inside = self.indices()
         index, values = flat[inside], pieces[inside]
         size = prod(self.view)
         if combine is None:
@@ -235,6 +229,29 @@ class Layout:
         if np.bincount(index, minlength=size).min() == 0:
             raise ValueError("an element of the tensor is held by no core")
         return result.reshape(self.shape)
+
+
+@lru_cache(maxsize=64)
+def _indices(
+    view: tuple[int, ...], piece: tuple[int, ...], grid: Grid, origin: AffineMap
+) -> tuple[np.ndarray, np.ndarray]:
+    origins = evaluate_map(origin, grid.digits(), (), grid.size)
+    rank = len(piece)
+    flat: np.ndarray = np.zeros((grid.size,) + (1,) * rank, dtype=np.int64)
+    inside: np.ndarray = np.ones((grid.size,) + (1,) * rank, dtype=bool)
+    for axis, (size, extent) in enumerate(zip(view, piece, strict=True)):
+        shape = [1] * rank
+        shape[axis] = extent
+        index = origins[:, axis].reshape((-1,) + (1,) * rank) + np.arange(
+            extent
+        ).reshape(shape)
+        inside = inside & (index >= 0) & (index < size)
+        flat = flat * size + np.clip(index, 0, size - 1)
+    flat = np.broadcast_to(flat, (grid.size, *piece)).copy()
+    inside = np.broadcast_to(inside, (grid.size, *piece)).copy()
+    flat.flags.writeable = False
+    inside.flags.writeable = False
+    return flat, inside
 
 
 @dataclass(frozen=True)

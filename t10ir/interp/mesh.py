@@ -23,7 +23,7 @@ events come out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import prod
 
 import numpy as np
@@ -182,16 +182,6 @@ class _Window:
         return _Window(origins, tuple(arrays))
 
 
-def _held(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Per core and piece element: the row-major number of the tensor element it
-    holds, and whether it holds one (not padding). Scattering the element numbers with
-    padding -1 finds both through `Layout.scatter` itself."""
-    numbers = np.arange(prod(layout.shape), dtype=np.float64)
-    marked = replace(layout, padding=-1.0).scatter(numbers)
-    inside = marked >= 0
-    return np.where(inside, marked, 0).astype(np.int64), inside
-
-
 def _describe(grid: Grid) -> str:
     return str(core.GridAttr.of(grid))
 
@@ -226,7 +216,6 @@ class _Mesh:
         self.buffers: dict[SSAValue, _Buffer] = {}
         self.step_values: dict[SSAValue, int] = {}
         self.steps: list[int] = []
-        self.held: dict[Layout, tuple[np.ndarray, np.ndarray]] = {}
         self.exchanges: dict[Operation, tuple[np.ndarray, np.ndarray]] = {}
 
     # ---- helpers
@@ -247,9 +236,9 @@ class _Mesh:
         self.events.append(Event(op, tuple(self.steps), sent, received))
 
     def _held(self, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-        if layout not in self.held:
-            self.held[layout] = _held(layout)
-        return self.held[layout]
+        """Per core and piece element: the row-major number of the tensor element it
+        holds, and whether it holds one (not padding)."""
+        return layout.indices()
 
     def _live(self, op: Operation, value: SSAValue, what: str) -> _Buffer:
         buffer = self.buffers[value]
