@@ -1,4 +1,10 @@
-"""t10-run: run a `top`-level module on the numpy reference interpreter.
+"""t10-run: run a module on the numpy reference interpreter or on a simulated chip.
+
+A `top`-level module without `--target` runs on the reference interpreter. With
+`--target` it is compiled in memory (`t10-compile`) and its per-core program runs on
+the mesh interpreter, which accounts time, SRAM and traffic per op; a module already
+at the `shift` level is lowered to `core` first, and a `core` module runs as it is.
+`--check` compares the chip's outputs with the reference's on the same inputs.
 
 Inputs come from an .npz (arg0, arg1, ...) or a seeded generator; outputs go to an .npz
 (out0, out1, ...) and a summary table with checksums, so two runs (or two compilers) can be
@@ -12,14 +18,43 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from t10ir.context import make_context
-from t10ir.interp.reference import check_inputs, find_entry, random_inputs, run_function
+from t10ir.dialects import core, shift
+from t10ir.interp.accounting import (
+    Account,
+    account,
+    report_json,
+    table,
+    trace_json,
+)
+from t10ir.interp.mesh import function_layouts, run_core_function
+from t10ir.interp.reference import (
+    DEFAULT_INDEX_BOUND,
+    check_inputs,
+    find_entry,
+    format_shape,
+    numpy_dtype,
+    random_inputs,
+    run_function,
+)
+from t10ir.passes.diagnostics import OpError, PassOptionError
+from t10ir.passes.t10_compile import T10CompilePass
+from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
+from t10ir.passes.t10_partition import TARGET_ATTR
+from t10ir.passes.t10_select_plans import STRATEGIES
+from t10ir.target import Machine, TargetError, load_machine
 from t10ir.tools.diagnostics import (
     ToolError,
+    op_location,
     parse_module,
     read_file,
     run_tool,
@@ -32,16 +67,42 @@ COMPUTE_DTYPES = {"float32": np.float32, "float64": np.float64}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def _seed(text: str) -> int:
+def _natural(text: str) -> int:
     value = int(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
+
+
+Level = Literal["top", "shift", "core"]
+
+RTOL = {
+    np.dtype(np.float16): 1e-2,
+    np.dtype(np.float32): 1e-4,
+    np.dtype(np.float64): 1e-9,
+}
+"""--check's relative tolerance per float type (`TOLERANCES`)."""
+
+TOLERANCES = """\
+--check tolerance: an element of a float output agrees with the reference when
+|chip - reference| <= rtol * max(1, M), M the largest finite |reference| of that
+output, rtol by the coarser of the output's type and --compute-dtype: f16 1e-2,
+f32 1e-4, f64 1e-9. Integers must be equal; NaN agrees with NaN, inf with the same inf.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="t10-run", description="Run a top-level module on the numpy reference."
+        prog="t10-run",
+        description=(
+            "Run a module: a top-level one on the numpy reference interpreter or,\n"
+            "with --target, compiled (t10-compile) and run on a simulated chip that\n"
+            "accounts time, SRAM and traffic per op (a table, slowest op first, or\n"
+            "--report). Shift- and core-level modules run on the chip (lowered to\n"
+            "core first)."
+        ),
+        epilog=TOLERANCES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", help="input .mlir file (- for standard input)")
     parser.add_argument(
@@ -50,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inputs", help=".npz with arrays arg0, arg1, ...")
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=_natural,
         default=0,
         help="seed of the random inputs when --inputs is not given",
     )
@@ -61,11 +122,56 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="precision kernels compute in (results keep their types)",
     )
+    chip = parser.add_argument_group("simulated chip")
+    chip.add_argument(
+        "--target",
+        help="machine to compile for and run on: a preset (ipu-mk2, ipu-pod4, "
+        "wormhole-8x8) or a JSON file; for shift- and core-level modules the "
+        "module's rtensor.target by default",
+    )
+    chip.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="plan selection of t10-compile for a top-level module (default greedy)",
+    )
+    chip.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the outputs with the reference interpreter's on the same "
+        "inputs; fail on the worst element off by more than the tolerance (below)",
+    )
+    chip.add_argument(
+        "--reference",
+        help="the top-level module a shift- or core-level module was compiled "
+        "from, for --check (its entry function of the same name)",
+    )
+    chip.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="account time, SRAM and traffic without computing any number",
+    )
+    chip.add_argument(
+        "--report",
+        help="write the report (totals and per op) as JSON to this file instead of "
+        "printing its table",
+    )
+    chip.add_argument(
+        "--trace", help="write a Chrome trace-event file (Perfetto) of the run"
+    )
+    chip.add_argument(
+        "--trace-cores",
+        type=_natural,
+        default=0,
+        metavar="N",
+        help="add to the trace one track per core for the first N physical cores: "
+        "the kernels they run and the exchanges they take part in",
+    )
     return parser
 
 
 def load_inputs(path: str, func_op: func.FuncOp) -> list[np.ndarray]:
-    """Arrays arg0..argN-1 of an .npz, exactly the entry function's argument types."""
+    """Arrays arg0..argN-1 of an .npz, exactly the entry function's argument types
+    (for a core-level function, its arguments' full tensors)."""
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
@@ -92,7 +198,10 @@ def load_inputs(path: str, func_op: func.FuncOp) -> list[np.ndarray]:
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise ToolError(f"cannot read inputs '{path}': {error}") from None
     try:
-        check_inputs(func_op, inputs)
+        if module_level(func_op) == "core":
+            _check_core_inputs(func_op, inputs)
+        else:
+            check_inputs(func_op, inputs)
     except ToolError as error:
         raise ToolError(error.message, path) from None
     return inputs
@@ -137,23 +246,267 @@ def summary(outputs: Sequence[np.ndarray]) -> str:
     )
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    text = sys.stdin.read() if args.file == "-" else read_file(args.file)
-    name = "<stdin>" if args.file == "-" else args.file
-    module = parse_module(make_context(), text, name)
+def module_level(func_op: func.FuncOp) -> Level:
+    """The level of a function: `core` or `shift` when it holds (or takes or returns)
+    anything of those dialects, else `top`."""
+    kind = func_op.function_type
+    types = [*kind.inputs.data, *kind.outputs.data]
+    dialects = {op.name.partition(".")[0] for op in func_op.walk()}
+    if "core" in dialects or any(isinstance(t, core.BufferType) for t in types):
+        return "core"
+    if "shift" in dialects or any(isinstance(t, shift.DTensorType) for t in types):
+        return "shift"
+    return "top"
+
+
+def _core_specs(func_op: func.FuncOp) -> list[tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of the full tensor of each argument of a core-level function."""
+    layouts, _ = function_layouts(func_op)
+    specs = []
+    for arg, layout in zip(func_op.args, layouts, strict=True):
+        assert isinstance(arg.type, core.BufferType), "checked by function_layouts"
+        specs.append((layout.shape, numpy_dtype(arg.type.element_type)))
+    return specs
+
+
+def _check_core_inputs(func_op: func.FuncOp, inputs: Sequence[np.ndarray]) -> None:
+    for index, (value, (shape, dtype)) in enumerate(
+        zip(inputs, _core_specs(func_op), strict=True)
+    ):
+        if value.shape != shape or value.dtype != dtype:
+            raise ToolError(
+                f"input arg{index} is {format_shape(value.shape)} {value.dtype}, "
+                f"expected {format_shape(shape)} {dtype}"
+            )
+
+
+def random_core_inputs(func_op: func.FuncOp, seed: int) -> list[np.ndarray]:
+    """Seeded inputs of a core-level function with no top-level reference: floats
+    drawn as `random_inputs` draws them (the same seed gives the same numbers as for
+    the module it was compiled from), integers in [0, DEFAULT_INDEX_BOUND)."""
+    rng = np.random.default_rng(seed)
+    return [
+        rng.standard_normal(shape).astype(dtype)
+        if dtype.kind == "f"
+        else rng.integers(0, DEFAULT_INDEX_BOUND, shape).astype(dtype)
+        for shape, dtype in _core_specs(func_op)
+    ]
+
+
+def check_outputs(
+    outputs: Sequence[np.ndarray],
+    expected: Sequence[np.ndarray],
+    compute_dtype: np.dtype,
+    location: str | None,
+) -> None:
+    """Fail on the first output whose worst element is off by more than the tolerance
+    (`TOLERANCES`): relative to the output's largest magnitude, since a distributed
+    reduction sums in another order than the reference, which moves every element by
+    a few ulps of the magnitudes summed, not of the element itself."""
+    if len(outputs) != len(expected):
+        raise ToolError(
+            f"--check: the chip gives {len(outputs)} outputs, the reference "
+            f"{len(expected)}",
+            location,
+        )
+    for number, (got, want) in enumerate(zip(outputs, expected, strict=True)):
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise ToolError(
+                f"--check: out{number} is {format_shape(got.shape)} {got.dtype} on "
+                f"the chip, {format_shape(want.shape)} {want.dtype} in the reference",
+                location,
+            )
+        wide, reference = got.astype(np.float64), want.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            off = np.abs(wide - reference)
+        if got.dtype.kind != "f":
+            bad = got != want
+            tolerance, why = 0.0, "integers must be equal"
+        else:
+            rtol = max(RTOL[got.dtype], RTOL[compute_dtype])
+            scale = float(np.abs(reference[np.isfinite(reference)]).max(initial=0))
+            tolerance = rtol * max(1.0, scale)
+            why = f"{rtol:g} x max(1, max |reference| = {scale:.4g}), {got.dtype}"
+            same = (wide == reference) | (np.isnan(wide) & np.isnan(reference))
+            bad = ~same & ~(off <= tolerance)
+        if not bad.any():
+            continue
+        worst_off = np.where(bad, np.where(np.isnan(off), np.inf, off), -1.0)
+        worst = np.unravel_index(int(np.argmax(worst_off)), got.shape)
+        index = ", ".join(str(int(i)) for i in worst)
+        raise ToolError(
+            f"--check: out{number}[{index}] is {got[worst]:.7g} on the chip and "
+            f"{want[worst]:.7g} in the reference, off by {worst_off[worst]:.3g}: more "
+            f"than the tolerance {tolerance:.3g} ({why})",
+            location,
+        )
+
+
+def _apply(passes: Sequence[ModulePass], module: ModuleOp) -> None:
+    """Run `passes` on `module`, their errors reported as t10-opt reports them."""
+    ctx = make_context()
+    try:
+        for step in passes:
+            step.apply(ctx, module)
+    except OpError as error:
+        raise ToolError(error.message, op_location(error.op)) from None
+    except PassOptionError as error:
+        raise ToolError(error.message) from None
+    except (VerifyException, DiagnosticException) as error:
+        message = str(error.args[0]) if error.args else str(error)
+        raise ToolError(message.splitlines()[0], op_location(module)) from None
+
+
+def _load_machine(target: str) -> Machine:
+    try:
+        return load_machine(target)
+    except TargetError as error:
+        raise ToolError(error.message) from None
+
+
+def _read_module(path: str) -> ModuleOp:
+    text = sys.stdin.read() if path == "-" else read_file(path)
+    module = parse_module(make_context(), text, "<stdin>" if path == "-" else path)
     verify_module(module)
-    func_op = find_entry(module, args.entry)
+    return module
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+
+
+def _check_options(args: argparse.Namespace, level: Level) -> None:
+    """Options that cannot go together, or not with this module, as one diagnostic."""
+    if level == "top" and args.target is None:
+        chip = (
+            ("--check", args.check),
+            ("--reference", args.reference),
+            ("--timing-only", args.timing_only),
+            ("--report", args.report),
+            ("--trace", args.trace),
+        )
+        for flag, given in chip:
+            if given:
+                raise ToolError(
+                    f"{flag} needs --target: without it a top-level module runs on "
+                    "the reference interpreter"
+                )
+    if level != "top" and args.strategy is not None:
+        raise ToolError(f"--strategy compiles a top-level module; this one is {level}")
+    if args.timing_only:
+        for flag, given in (("--check", args.check), ("--output", args.output)):
+            if given:
+                raise ToolError(f"{flag} needs the numbers: drop --timing-only")
+    if args.trace_cores and not args.trace:
+        raise ToolError("--trace-cores needs --trace")
+    if args.reference and not args.check:
+        raise ToolError("--reference is read by --check only")
+    if args.reference and level == "top":
+        raise ToolError(
+            "--reference is for shift- and core-level modules: a top-level module is "
+            "its own reference"
+        )
+
+
+def _run_reference(
+    module: ModuleOp, func_op: func.FuncOp, args: argparse.Namespace
+) -> list[np.ndarray]:
     if args.inputs is not None:
         inputs = load_inputs(args.inputs, func_op)
     else:
         inputs = random_inputs(func_op, args.seed)
-    outputs = run_function(
+    return run_function(
         module, func_op.sym_name.data, inputs, COMPUTE_DTYPES[args.compute_dtype]
     )
+
+
+def _run_chip(
+    module: ModuleOp, func_op: func.FuncOp, level: Level, args: argparse.Namespace
+) -> tuple[list[np.ndarray], Account]:
+    """Compile (as needed) and run on the chip: the outputs (none without numbers)
+    and the run accounted."""
+    target = args.target
+    if target is None:
+        recorded = module.attributes.get(TARGET_ATTR)
+        if not isinstance(recorded, StringAttr):
+            raise ToolError(
+                f"a {level}-level module runs on a target: give --target (the module "
+                f"records none in {TARGET_ATTR})"
+            )
+        target = recorded.data
+    machine = _load_machine(target)
+    name = func_op.sym_name.data
+    reference: func.FuncOp | None = None
+    if level == "top":
+        if not args.timing_only:  # the module as it is, before compiling it
+            reference = find_entry(module.clone(), name)
+        _apply([T10CompilePass(target, args.strategy or "greedy")], module)
+    else:
+        if args.reference is not None:
+            reference = find_entry(_read_module(args.reference), name)
+        if level == "shift":
+            _apply([T10LowerToCorePass()], module)
+    if args.check and reference is None:
+        raise ToolError(
+            f"--check of a {level}-level module needs --reference: the top-level "
+            "module it was compiled from"
+        )
+    entry = find_entry(module, name)
+    inputs: list[np.ndarray] = []
+    if args.inputs is not None and not args.timing_only:
+        inputs = load_inputs(args.inputs, reference or entry)
+    elif not args.timing_only:
+        inputs = (
+            random_inputs(reference, args.seed)
+            if reference is not None
+            else random_core_inputs(entry, args.seed)
+        )
+    compute_dtype = np.dtype(COMPUTE_DTYPES[args.compute_dtype])
+    run = run_core_function(
+        entry,
+        inputs,
+        machine,
+        numerics=not args.timing_only,
+        compute_dtype=compute_dtype,
+    )
+    if args.check:
+        assert reference is not None
+        reference_module = reference.parent_op()
+        assert isinstance(reference_module, ModuleOp)
+        expected = run_function(reference_module, name, inputs, compute_dtype)
+        returned = reference.body.block.last_op
+        location = op_location(returned) if returned is not None else None
+        check_outputs(run.outputs, expected, compute_dtype, location)
+    return run.outputs, account(entry, run, machine)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = _read_module(args.file)
+    func_op = find_entry(module, args.entry)
+    level = module_level(func_op)
+    _check_options(args, level)
+    if level == "top" and args.target is None:
+        outputs = _run_reference(module, func_op, args)
+        if args.output is not None:
+            save_outputs(args.output, outputs)
+        print(summary(outputs))
+        return 0
+    outputs, accounted = _run_chip(module, func_op, level, args)
     if args.output is not None:
         save_outputs(args.output, outputs)
-    print(summary(outputs))
+    if args.report is not None:
+        _write(args.report, report_json(accounted))
+    if args.trace is not None:
+        _write(args.trace, trace_json(accounted, args.trace_cores))
+    shown = [] if args.timing_only else [summary(outputs)]
+    if args.report is None:
+        shown.append(table(accounted))
+    if shown:
+        print("\n\n".join(shown))
     return 0
 
 

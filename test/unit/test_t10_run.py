@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -14,8 +15,11 @@ from t10ir.context import make_context
 from t10ir.dialects.top import Top
 from t10ir.interp import kernels
 from t10ir.interp.reference import ADAPTERS, find_entry, random_inputs, run_function
+from t10ir.passes.t10_compile import T10CompilePass
+from t10ir.target import load_machine
+from t10ir.target.machine import Machine
 from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
-from t10ir.tools.t10_run import main
+from t10ir.tools.t10_run import check_outputs, main
 
 MODEL = """\
 func.func @block(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
@@ -440,3 +444,282 @@ func.func @main(%t: tensor<5x4xf32>, %c: tensor<4xf32>) -> tensor<5xf32> {
     assert_one_line_error(
         *run([write(tmp_path, bad)], capsys), r"model\.mlir:2:\d+: error:"
     )
+
+
+# --- on the simulated chip -------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID16 = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "grid16-9k.json")
+OPS = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "ops.mlir")
+MLP = str(ROOT / "examples" / "mlp.mlir")
+
+
+def core_program(model: str, target: str) -> str:
+    """`model` compiled by t10-compile, as text."""
+    ctx = make_context()
+    module = parse_module(ctx, Path(model).read_text(), model)
+    T10CompilePass(target=target).apply(ctx, module)
+    return str(module)
+
+
+@pytest.mark.parametrize("target", ["ipu-mk2", GRID16], ids=["ipu-mk2", "grid16"])
+@pytest.mark.parametrize("model", [MLP, OPS], ids=["mlp", "ops"])
+def test_check_passes_on_the_examples(
+    tmp_path: Path, capsys, model: str, target: str
+) -> None:
+    report = tmp_path / "report.json"
+    code, out, err = run(
+        [model, "--target", target, "--check", "--report", str(report)], capsys
+    )
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].split() == [
+        "name",
+        "shape",
+        "dtype",
+        "mean",
+        "sum",
+        "crc32",
+    ]
+    data = json.loads(report.read_text())
+    assert data["cycles"] > 0 and data["ops"]
+    assert data["target"] == load_machine(target).name
+
+
+def test_chip_outputs_match_the_reference_run(tmp_path: Path, capsys) -> None:
+    """Same seed, same inputs: the chip's outputs are the reference's within the
+    tolerance, and its summary lists the same outputs."""
+    reference, chip = tmp_path / "ref.npz", tmp_path / "chip.npz"
+    assert run([OPS, "--seed", "3", "--output", str(reference)], capsys)[0] == 0
+    code, out, _ = run(
+        [OPS, "--seed", "3", "--target", GRID16, "--output", str(chip)], capsys
+    )
+    assert code == 0
+    with np.load(reference) as want, np.load(chip) as got:
+        for name in ("out0", "out1", "out2"):
+            scale = max(1.0, float(np.abs(want[name]).max()))
+            rtol = 1e-2 if want[name].dtype == np.float16 else 1e-4
+            np.testing.assert_allclose(got[name], want[name], atol=rtol * scale, rtol=0)
+
+
+def test_table_without_report_and_determinism(capsys) -> None:
+    argv = [MLP, "--target", GRID16]
+    code, out, err = run(argv, capsys)
+    assert (code, err) == (0, "")
+    summary, chip = out.split("\n\n")
+    assert summary.splitlines()[1].split()[:3] == ["out0", "8x16", "float32"]
+    lines = chip.splitlines()
+    assert lines[0].split()[:4] == ["op", "loc", "plan", "cycles"]
+    assert [line.split()[0] for line in lines[1:6]] == [
+        "0:matmul",
+        "2:expr",
+        "3:softmax",
+        "1:gelu",
+        "total",
+    ]
+    assert "cycles =" in lines[6] and "grid16-9k" in lines[6]
+    assert run(argv, capsys)[1] == out
+
+
+def test_timing_only_gives_the_same_cycles(tmp_path: Path, capsys) -> None:
+    reports = []
+    for extra in ([], ["--timing-only"]):
+        path = tmp_path / f"report{len(extra)}.json"
+        code, out, _ = run(
+            [OPS, "--target", GRID16, "--report", str(path), *extra], capsys
+        )
+        assert code == 0
+        reports.append(path.read_text())
+    assert out == ""  # timing only, and the report went to its file
+    assert reports[0] == reports[1]
+
+
+def test_trace_file(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "trace.json"
+    code, _, _ = run(
+        [
+            MLP,
+            "--target",
+            GRID16,
+            "--timing-only",
+            "--trace",
+            str(path),
+            "--trace-cores",
+            "2",
+        ],
+        capsys,
+    )
+    assert code == 0
+    events = json.loads(path.read_text())["traceEvents"]
+    tracks = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert tracks == {
+        "ops",
+        "compute",
+        "shift",
+        "sync",
+        "prologue",
+        "epilogue",
+        "core 0",
+        "core 1",
+    }
+
+
+def test_core_and_shift_level_modules_run(tmp_path: Path, capsys) -> None:
+    """A core-level module runs on the target it records, and with --reference is
+    checked; a shift-level one is lowered first. Both give the cycles of compiling
+    the top-level module."""
+    top = tmp_path / "top.json"
+    assert run([MLP, "--target", GRID16, "--report", str(top)], capsys)[0] == 0
+    program = write(tmp_path, core_program(MLP, GRID16), "core.mlir")
+    lowered = tmp_path / "core.json"
+    code, _, err = run(
+        [program, "--check", "--reference", MLP, "--report", str(lowered)], capsys
+    )
+    assert (code, err) == (0, "")
+    assert (
+        json.loads(lowered.read_text())["cycles"]
+        == json.loads(top.read_text())["cycles"]
+    )
+    ctx = make_context()
+    module = parse_module(ctx, Path(MLP).read_text(), MLP)
+    for step in T10CompilePass(target=GRID16).passes()[:3]:
+        step.apply(ctx, module)
+    code, out, err = run(
+        [write(tmp_path, str(module), "shift.mlir"), "--timing-only"], capsys
+    )
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].split()[0] == "op"
+
+
+def test_same_seed_gives_the_same_inputs_at_every_level(tmp_path: Path, capsys) -> None:
+    """Without --reference, a core-level module's random inputs are the ones the
+    top-level module gets from the same seed."""
+    program = write(tmp_path, core_program(MLP, GRID16), "core.mlir")
+    outputs = []
+    for model in (MLP, program):
+        path = tmp_path / f"out{len(outputs)}.npz"
+        argv = [model, "--seed", "5", "--output", str(path)]
+        assert run([*argv, "--target", GRID16], capsys)[0] == 0
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("core.shift", None),
+        ("((d2 * 32) + (d1 * 8))", "((d2 * 32) + (((d1 + 1) mod 4) * 8))"),
+    ],
+    ids=["dropped-shift", "skewed-layout"],
+)
+def test_check_catches_a_planted_fault(
+    tmp_path: Path, capsys, old: str, new: str | None
+) -> None:
+    """The matmul of ops.mlir rotates its first input on grid16-9k: without the
+    rotation, or with its starting layout skewed one piece off, the product is
+    wrong, and --check says where."""
+    text = core_program(OPS, GRID16)
+    assert text.count(old) == 1
+    if new is None:
+        text = "\n".join(line for line in text.splitlines() if old not in line)
+    else:
+        text = text.replace(old, new)
+    argv = [write(tmp_path, text, "faulty.mlir"), "--check", "--reference", OPS]
+    assert_one_line_error(
+        *run(argv, capsys),
+        r"ops\.mlir:6:3: error: --check: out0\[\d+, \d+\] is -?[\d.e+-]+ on the chip "
+        r"and -?[\d.e+-]+ in the reference, off by [\d.e+-]+: more than the "
+        r"tolerance [\d.e+-]+ \(0\.0001 x max\(1, max \|reference\| = [\d.e+-]+\), "
+        r"float32\)$",
+    )
+
+
+def test_check_outputs_tolerances() -> None:
+    f32 = np.dtype(np.float32)
+    want = np.array([1.0, -20.0, np.nan, np.inf], dtype=np.float32)
+    check_outputs([want + np.float32(1e-3)], [want], f32, None)  # 1e-3 <= 1e-4 * 20
+    off = want.copy()
+    off[0] += np.float32(2.5e-3)
+    with pytest.raises(ToolError, match=r"out0\[0\] is 1\.0025 on the chip and 1 "):
+        check_outputs([off], [want], f32, None)
+    with pytest.raises(ToolError, match=r"out0\[2\] is 0 .* and nan"):
+        check_outputs([np.nan_to_num(want, posinf=np.inf)], [want], f32, None)
+    with pytest.raises(ToolError, match=r"out0\[3\] is -inf"):
+        check_outputs([np.where(np.isinf(want), -np.inf, want)], [want], f32, None)
+    half = np.array([100.0], dtype=np.float16)
+    check_outputs([half + np.float16(0.5)], [half], f32, None)  # f16: 1e-2 x 100
+    check_outputs(
+        [want.astype(np.float64) + 1e-3], [want.astype(np.float64)], f32, None
+    )
+    with pytest.raises(ToolError, match=r"integers must be equal"):
+        check_outputs([np.array([1, 3])], [np.array([1, 2])], f32, None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "pattern"),
+    [
+        ([MLP, "--check"], r"^t10-run: error: --check needs --target"),
+        ([MLP, "--report", "r.json"], r"^t10-run: error: --report needs --target"),
+        (
+            [MLP, "--target", GRID16, "--timing-only", "--check"],
+            r"^t10-run: error: --check needs the numbers: drop --timing-only",
+        ),
+        (
+            [MLP, "--target", GRID16, "--trace-cores", "2"],
+            r"^t10-run: error: --trace-cores needs --trace",
+        ),
+        (
+            [MLP, "--target", GRID16, "--reference", MLP, "--check"],
+            r"^t10-run: error: --reference is for shift- and core-level modules",
+        ),
+        ([MLP, "--target", "nope"], r"^t10-run: error: unknown target 'nope'"),
+        (
+            [MLP, "--target", str(ROOT / "test/lit/transforms/Inputs/grid16.json")],
+            r"mlp\.mlir:2:1: error: 'func\.func' op no choice of plans fits",
+        ),
+    ],
+    ids=[
+        "check",
+        "report",
+        "timing-check",
+        "trace-cores",
+        "reference",
+        "target",
+        "fit",
+    ],
+)
+def test_chip_option_errors(
+    tmp_path: Path, capsys, argv: list[str], pattern: str
+) -> None:
+    assert_one_line_error(*run(argv, capsys), pattern)
+
+
+def test_core_level_errors(tmp_path: Path, capsys) -> None:
+    program = write(tmp_path, core_program(MLP, GRID16), "core.mlir")
+    assert_one_line_error(
+        *run([program, "--check"], capsys),
+        r"^t10-run: error: --check of a core-level module needs --reference",
+    )
+    assert_one_line_error(
+        *run([program, "--strategy", "optimal"], capsys),
+        r"^t10-run: error: --strategy compiles a top-level module; this one is core",
+    )
+    untargeted = Path(program).read_text().replace("rtensor.target", "was.target")
+    assert_one_line_error(
+        *run([write(tmp_path, untargeted, "bare.mlir")], capsys),
+        r"^t10-run: error: a core-level module runs on a target: give --target",
+    )
+    small = Machine("tiny", 16, 1024, 1e9, 4, 100)
+    (tmp_path / "tiny.json").write_text(small.to_json())
+    assert_one_line_error(
+        *run([program, "--target", str(tmp_path / "tiny.json")], capsys),
+        r"core\.mlir:\d+:\d+: error: '[\w.]+' op .*out of SRAM on core 0",
+    )
+
+
+def test_help_documents_the_tolerances(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "f16 1e-2, f32 1e-4, f64 1e-9" in text
+    assert "NaN agrees with NaN" in text

@@ -1,0 +1,518 @@
+"""Time, memory and traffic of a mesh run, per `top` op: the report and the trace.
+
+The chip is bulk-synchronous: the executed ops (`MeshRun.events`) run one after another
+on a single clock, each costing what `t10ir.cost.program` says (the planner's formulas
+on what actually ran), so the program's time is their sum. Every event belongs to the
+`top` op it was written for (the `t10.op` tag of its top-level ancestor, an index into
+the function's `t10.ops`), and to one phase of that op, as the planner splits its
+prediction:
+
+- compute: kernels;
+- shift: ring rotations; sync: the barriers ending them;
+- prologue: redistributions before the op's first kernel (its inputs moving into the
+  plan's layout), with their barriers;
+- epilogue: redistributions after it (partial sums combined, the output moving to the
+  layout the next op starts from), with their barriers.
+
+SRAM in use is replayed from the allocations and frees (and the arguments, resident
+from the start), which gives each op's peak while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from math import ceil
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, StringAttr
+from xdsl.ir import Operation, SSAValue
+
+from t10ir.cost import program
+from t10ir.dialects import core
+from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.interp.mesh import Event, MeshRun, function_layouts
+from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
+from t10ir.target import Machine
+
+PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
+HISTOGRAM_BINS = 10
+"""Bins of the per-core SRAM peak histogram: equal widths up to the largest peak, so
+that it shows how evenly the cores are loaded (the largest over the capacity says how
+full they are)."""
+
+
+def whole(cycles: float) -> int:
+    """Cycles rounded up, as the planner rounds each phase; a sum of many equal float
+    terms may land an ulp above the integer it stands for."""
+    return ceil(round(cycles, 6))
+
+
+@dataclass(eq=False)
+class OpAccount:
+    """One `top` op of the program (`index` None: events written for no op), what
+    the planner predicted for it and what it cost: cycles per phase (unrounded),
+    flops, bytes received by all cores, and the most SRAM any core used while it
+    ran."""
+
+    index: int | None
+    kind: str | None = None
+    plan: OpPlanAttr | None = None
+    loc: str | None = None
+    predicted: int | None = None
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    flops: int = 0
+    bytes_exchanged: int = 0
+    sram_peak_bytes: int = 0
+
+    @property
+    def name(self) -> str:
+        if self.index is None:
+            return "untagged"
+        kind = (self.kind or "op").removeprefix("top.")
+        return f"{self.index}:{kind}"
+
+    def cycles_of(self, phase: str) -> int:
+        return whole(self.phases[phase])
+
+    @property
+    def cycles(self) -> int:
+        return sum(self.cycles_of(phase) for phase in PHASES)
+
+    @property
+    def gap(self) -> float | None:
+        """Simulated over predicted cycles, less one (positive: slower than planned)."""
+        if not self.predicted:
+            return None
+        return self.cycles / self.predicted - 1
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One event that took time: when it starts, for how long, whose phase it is."""
+
+    start: float
+    cycles: float
+    op: OpAccount
+    phase: str
+    event: Event
+
+
+@dataclass
+class Account:
+    """A run accounted: the ops in program order, the timed events, the machine-wide
+    figures."""
+
+    machine: Machine
+    ops: list[OpAccount]
+    slices: list[Slice]
+    sram_peak_bytes: np.ndarray
+    supersteps: int
+    flops_elem_bytes: int
+
+    @property
+    def cycles(self) -> int:
+        return sum(op.cycles for op in self.ops)
+
+    @property
+    def flops(self) -> int:
+        return sum(op.flops for op in self.ops)
+
+    @property
+    def bytes_exchanged(self) -> int:
+        return sum(op.bytes_exchanged for op in self.ops)
+
+    @property
+    def predicted(self) -> int | None:
+        known = [op.predicted for op in self.ops if op.predicted is not None]
+        return sum(known) if known else None
+
+    def phase_cycles(self, phase: str) -> int:
+        return sum(op.cycles_of(phase) for op in self.ops)
+
+
+def _records(func_op: func.FuncOp) -> list[OpAccount]:
+    """The ops of the function's `t10.ops` record, with what the planner predicted."""
+    records = func_op.attributes.get(OPS_ATTR)
+    ops: list[OpAccount] = []
+    if not isinstance(records, ArrayAttr):
+        return ops
+    for index, record in enumerate(records.data):
+        assert isinstance(record, DictionaryAttr)
+        data = record.data
+        kind, plan = data.get("kind"), data.get("plan")
+        loc, predicted = data.get("loc"), data.get("predicted")
+        ops.append(
+            OpAccount(
+                index,
+                kind.data if isinstance(kind, StringAttr) else None,
+                plan if isinstance(plan, OpPlanAttr) else None,
+                loc.data if isinstance(loc, StringAttr) else None,
+                predicted.value.data if isinstance(predicted, IntegerAttr) else None,
+            )
+        )
+    return ops
+
+
+def _tags(func_op: func.FuncOp) -> dict[Operation, int | None]:
+    """Every op's `top` op: the tag of its top-level ancestor."""
+    tags: dict[Operation, int | None] = {}
+    for top_level in func_op.body.block.ops:
+        tag = top_level.attributes.get(OP_ATTR)
+        index = tag.value.data if isinstance(tag, IntegerAttr) else None
+        for op in top_level.walk():
+            tags[op] = index
+    return tags
+
+
+class _Memory:
+    """SRAM in use per physical core, replayed from the arguments, allocs and frees."""
+
+    def __init__(self, func_op: func.FuncOp, machine: Machine):
+        self.used = np.zeros(machine.cores, dtype=np.int64)
+        self.buffers: dict[SSAValue, tuple[np.ndarray, int]] = {}
+        for arg, layout in zip(func_op.args, function_layouts(func_op)[0], strict=True):
+            self._take(arg, layout.grid.physical())
+        self.in_use = int(self.used.max(initial=0))
+
+    def _take(self, value: SSAValue, cores: np.ndarray) -> None:
+        assert isinstance(value.type, core.BufferType)
+        need = value.type.bytes_per_core
+        self.buffers[value] = (cores, need)
+        self.used[cores] += need
+
+    def apply(self, op: Operation) -> None:
+        if isinstance(op, core.AllocOp):
+            self._take(op.buffer, op.grid.grid.physical())
+        elif isinstance(op, core.FreeOp):
+            cores, need = self.buffers[op.buffer]
+            self.used[cores] -= need
+        else:
+            return
+        self.in_use = int(self.used.max(initial=0))
+
+
+def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
+    """Time every event of `run` (of the core-level `func_op` on `machine`) and sum
+    time, flops, traffic and SRAM per op."""
+    ops = _records(func_op)
+    untagged = OpAccount(None)
+    tags = _tags(func_op)
+
+    def owner(op: Operation) -> OpAccount:
+        index = tags.get(op)
+        return ops[index] if index is not None and index < len(ops) else untagged
+
+    kernels: dict[core.KernelOp, program.KernelCost] = {}
+    first_kernel: dict[OpAccount, int] = {}
+    for position, event in enumerate(run.events):
+        if isinstance(event.op, core.KernelOp):
+            first_kernel.setdefault(owner(event.op), position)
+            if event.op not in kernels:
+                kernels[event.op] = program.kernel_cost(machine, event.op)
+    flops_by_size: dict[int, int] = {}
+    memory = _Memory(func_op, machine)
+    slices: list[Slice] = []
+    moved: list[tuple[Operation, str]] = []  # exchanges of this superstep that moved
+    clock = 0.0
+    for position, event in enumerate(run.events):
+        op, account_of = event.op, owner(event.op)
+        memory.apply(op)
+        account_of.sram_peak_bytes = max(account_of.sram_peak_bytes, memory.in_use)
+        cycles, phase = 0.0, "compute"
+        if isinstance(op, core.KernelOp):
+            cost = kernels[op]
+            cycles = cost.cycles
+            account_of.flops += cost.flops
+            flops_by_size[cost.elem_bytes] = (
+                flops_by_size.get(cost.elem_bytes, 0) + cost.flops
+            )
+        elif isinstance(op, core.ShiftOp | core.RedistributeOp):
+            assert event.sent is not None and event.received is not None
+            cycles = program.exchange_cycles(machine, op, event.sent, event.received)
+            account_of.bytes_exchanged += int(event.received.sum()) * (
+                program.element_bytes(op)
+            )
+            if isinstance(op, core.ShiftOp):
+                phase = "shift"
+            elif position < first_kernel.get(account_of, len(run.events)):
+                phase = "prologue"
+            else:
+                phase = "epilogue"
+            if event.sent.any():
+                moved.append((op, phase))
+        elif isinstance(op, core.SyncOp):
+            cycles = program.sync_cycles(machine, [o for o, _ in moved])
+            phases = {p for _, p in moved}
+            phase = "sync" if "shift" in phases or not moved else moved[-1][1]
+            moved = []
+        if cycles:
+            account_of.phases[phase] += cycles
+            slices.append(Slice(clock, cycles, account_of, phase, event))
+            clock += cycles
+    if any(owner(event.op) is untagged for event in run.events):
+        ops.append(untagged)  # a hand-written program, or ops of no `top` op
+    flops_elem_bytes = max(
+        flops_by_size, key=lambda size: (flops_by_size[size], -size), default=4
+    )
+    return Account(
+        machine,
+        ops,
+        slices,
+        run.sram_peak_bytes,
+        run.supersteps,
+        flops_elem_bytes,
+    )
+
+
+# --- the report ----------------------------------------------------------------------
+
+
+def _plan_text(plan: OpPlanAttr | None) -> str:
+    """A plan as the plan report prints it: `m=2 k=2; in0: k=4`."""
+    if plan is None:
+        return "-"
+    value = plan.to_plan()
+
+    def factors(items: tuple[tuple[str, int], ...]) -> str:
+        return " ".join(f"{d}={f}" for d, f in items)
+
+    parts = [factors(value.spatial) or "-"]
+    parts += [f"{v}: {factors(fs)}" for v, fs in value.temporal]
+    return "; ".join(parts)
+
+
+def _op_report(op: OpAccount) -> dict[str, Any]:
+    gap = op.gap
+    return {
+        "name": op.name,
+        "kind": op.kind,
+        "loc": op.loc,
+        "plan": str(op.plan) if op.plan is not None else None,
+        "cycles": op.cycles,
+        **{f"{phase}_cycles": op.cycles_of(phase) for phase in PHASES},
+        "predicted_cycles": op.predicted,
+        "gap": round(gap, 6) if gap is not None else None,
+        "flops": op.flops,
+        "sram_peak_bytes": op.sram_peak_bytes,
+        "bytes_exchanged": op.bytes_exchanged,
+    }
+
+
+def report(account: Account) -> dict[str, Any]:
+    """The report as JSON-ready data, in a fixed key order."""
+    machine, peaks = account.machine, account.sram_peak_bytes
+    seconds = account.cycles / machine.clock_hz
+    width = max(1, ceil(int(peaks.max()) / HISTOGRAM_BINS))
+    counts, _ = np.histogram(
+        peaks, bins=HISTOGRAM_BINS, range=(0, width * HISTOGRAM_BINS)
+    )
+    predicted = account.predicted
+    return {
+        "target": machine.name,
+        "cores": machine.cores,
+        "clock_hz": machine.clock_hz,
+        "cycles": account.cycles,
+        "seconds": seconds,
+        **{f"{phase}_cycles": account.phase_cycles(phase) for phase in PHASES},
+        "predicted_cycles": predicted,
+        "gap": round(account.cycles / predicted - 1, 6) if predicted else None,
+        "flops": account.flops,
+        "achieved_flops_per_s": account.flops / seconds if seconds else 0.0,
+        "peak_flops_per_s": machine.peak_flops(account.flops_elem_bytes),
+        "sram_capacity_bytes": machine.sram_bytes,
+        "sram_peak_bytes": int(peaks.max()),
+        "sram_peak_per_core": {
+            "min": int(peaks.min()),
+            "median": int(np.sort(peaks)[(len(peaks) - 1) // 2]),
+            "max": int(peaks.max()),
+            "histogram_bin_bytes": width,
+            "histogram": [int(c) for c in counts],
+        },
+        "bytes_exchanged": account.bytes_exchanged,
+        "supersteps": account.supersteps,
+        "ops": [_op_report(op) for op in account.ops],
+    }
+
+
+def report_json(account: Account) -> str:
+    return json.dumps(report(account), indent=2) + "\n"
+
+
+def _percent(gap: float | None) -> str:
+    return f"{gap:+.1%}" if gap is not None else "-"
+
+
+def table(account: Account) -> str:
+    """The report as text: one row per op, slowest first, then the totals."""
+    header = [
+        "op",
+        "loc",
+        "plan",
+        "cycles",
+        *PHASES,
+        "predicted",
+        "gap",
+        "sram peak",
+        "exchanged",
+    ]
+    rows = [header]
+    ordered = sorted(account.ops, key=lambda op: (-op.cycles, account.ops.index(op)))
+    for op in ordered:
+        rows.append(
+            [
+                op.name,
+                op.loc or "-",
+                _plan_text(op.plan),
+                str(op.cycles),
+                *(str(op.cycles_of(phase)) for phase in PHASES),
+                str(op.predicted) if op.predicted is not None else "-",
+                _percent(op.gap),
+                str(op.sram_peak_bytes),
+                str(op.bytes_exchanged),
+            ]
+        )
+    data = report(account)
+    rows.append(
+        [
+            "total",
+            "",
+            "",
+            str(data["cycles"]),
+            *(str(data[f"{phase}_cycles"]) for phase in PHASES),
+            str(data["predicted_cycles"] or "-"),
+            _percent(data["gap"]),
+            str(data["sram_peak_bytes"]),
+            str(data["bytes_exchanged"]),
+        ]
+    )
+    text = [_aligned(rows, left=3)]
+    machine, peaks = account.machine, data["sram_peak_per_core"]
+    text.append(
+        f"{data['cycles']} cycles = {data['seconds'] * 1e6:.3f} us at "
+        f"{machine.clock_hz / 1e9:g} GHz on {machine.name} ({machine.cores} cores), "
+        f"{data['supersteps']} supersteps"
+    )
+    text.append(
+        f"{data['flops']:.4g} flops: {data['achieved_flops_per_s']:.4g} FLOP/s, "
+        f"{data['achieved_flops_per_s'] / data['peak_flops_per_s']:.2%} of the "
+        f"{8 * account.flops_elem_bytes}-bit peak {data['peak_flops_per_s']:.4g} FLOP/s"
+    )
+    text.append(
+        f"SRAM peak per core: max {peaks['max']}, median {peaks['median']}, min "
+        f"{peaks['min']} of {data['sram_capacity_bytes']} bytes; "
+        f"{data['bytes_exchanged']} bytes exchanged"
+    )
+    return "\n".join(text)
+
+
+def _aligned(rows: list[list[str]], left: int) -> str:
+    """Columns padded to their widest cell: the first `left` flush left, the rest
+    flush right (numbers)."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if c < left else cell.rjust(width)
+            for c, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+# --- the trace -----------------------------------------------------------------------
+
+_CHIP, _CORES = 1, 2
+"""Trace process ids: the chip's tracks (ops, then one per phase) and the cores'."""
+
+
+def _track(pid: int, tid: int, name: str) -> list[dict[str, Any]]:
+    """Trace metadata naming a track and keeping tracks in `tid` order."""
+    return [
+        {
+            "name": "thread_name",
+            "ph": "M",
+            "pid": pid,
+            "tid": tid,
+            "args": {"name": name},
+        },
+        {
+            "name": "thread_sort_index",
+            "ph": "M",
+            "pid": pid,
+            "tid": tid,
+            "args": {"sort_index": tid},
+        },
+    ]
+
+
+def _process(pid: int, name: str) -> dict[str, Any]:
+    return {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}}
+
+
+def _span(
+    name: str, pid: int, tid: int, start: float, length: float, args: dict[str, Any]
+) -> dict[str, Any]:
+    """A complete trace event; times in microseconds."""
+    return {
+        "name": name,
+        "ph": "X",
+        "pid": pid,
+        "tid": tid,
+        "ts": round(start, 6),
+        "dur": round(length, 6),
+        "args": args,
+    }
+
+
+def trace(account: Account, cores: int = 0) -> dict[str, Any]:
+    """A Chrome trace-event file (Perfetto, chrome://tracing) of the run, times in
+    microseconds: a track with each op's span, one per phase with its events, and
+    for the first `cores` physical cores one track each with the kernels they run
+    and the exchanges they send or receive in (tracks for every core of a large chip
+    would be more than a viewer shows)."""
+    us = 1e6 / account.machine.clock_hz
+    events: list[dict[str, Any]] = [_process(_CHIP, account.machine.name)]
+    events += _track(_CHIP, 0, "ops")
+    for number, phase in enumerate(PHASES, 1):
+        events += _track(_CHIP, number, phase)
+    runs: list[list[Slice]] = []
+    for piece in account.slices:
+        if runs and runs[-1][-1].op is piece.op:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    for run in runs:
+        op, start, last = run[0].op, run[0].start, run[-1]
+        args = {"loc": op.loc, "plan": _plan_text(op.plan)}
+        length = last.start + last.cycles - start
+        events.append(_span(op.name, _CHIP, 0, start * us, length * us, args))
+    shown = min(cores, account.machine.cores)
+    if shown:
+        events.append(_process(_CORES, "cores"))
+        for number in range(shown):
+            events += _track(_CORES, number, f"core {number}")
+    for piece in account.slices:
+        event, name = piece.event, piece.op.name
+        start, length = piece.start * us, piece.cycles * us
+        args = {"op": event.op.name, "steps": list(event.steps), "cycles": piece.cycles}
+        tid = PHASES.index(piece.phase) + 1
+        events.append(_span(name, _CHIP, tid, start, length, args))
+        if not shown:
+            continue
+        if isinstance(event.op, core.KernelOp):
+            physical = event.op.grid.grid.physical()
+            for number in np.sort(physical[physical < shown]):
+                events.append(_span(name, _CORES, int(number), start, length, args))
+        elif event.sent is not None and event.received is not None:
+            for number in range(shown):
+                sent, received = int(event.sent[number]), int(event.received[number])
+                if sent or received:
+                    detail = args | {"sent": sent, "received": received}
+                    events.append(_span(name, _CORES, number, start, length, detail))
+    return {"traceEvents": events, "displayTimeUnit": "ns"}
+
+
+def trace_json(account: Account, cores: int = 0) -> str:
+    return json.dumps(trace(account, cores), separators=(",", ":")) + "\n"
