@@ -129,6 +129,9 @@ def run_tool(tool: str, body: Callable[[], int]) -> None:
         code = 1
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:  # the reader (`| head`) stopped early: not an error
+        sys.stderr.close()
+        code = 0
     except Exception as error:  # a bug of T10ir's own, not of the input
         if os.environ.get("T10IR_DEBUG"):
             traceback.print_exc()

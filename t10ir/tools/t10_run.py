@@ -298,11 +298,13 @@ def check_outputs(
     expected: Sequence[np.ndarray],
     compute_dtype: np.dtype,
     location: str | None,
-) -> None:
+) -> str:
     """Fail on the first output whose worst element is off by more than the tolerance
     (`TOLERANCES`): relative to the output's largest magnitude, since a distributed
     reduction sums in another order than the reference, which moves every element by
-    a few ulps of the magnitudes summed, not of the element itself."""
+    a few ulps of the magnitudes summed, not of the element itself. Returns the line
+    saying how close the outputs came."""
+    margins: list[str] = []
     if len(outputs) != len(expected):
         raise ToolError(
             f"--check: the chip gives {len(outputs)} outputs, the reference "
@@ -330,6 +332,11 @@ def check_outputs(
             same = (wide == reference) | (np.isnan(wide) & np.isnan(reference))
             bad = ~same & ~(off <= tolerance)
         if not bad.any():
+            finite = np.where(np.isfinite(off), off, 0.0)
+            margins.append(
+                f"out{number} off by at most {float(finite.max(initial=0)):.3g} "
+                f"(tolerance {tolerance:.3g})"
+            )
             continue
         worst_off = np.where(bad, np.where(np.isnan(off), np.inf, off), -1.0)
         worst = np.unravel_index(int(np.argmax(worst_off)), got.shape)
@@ -340,6 +347,7 @@ def check_outputs(
             f"than the tolerance {tolerance:.3g} ({why})",
             location,
         )
+    return f"--check: every output agrees with the reference: {'; '.join(margins)}"
 
 
 def _apply(passes: Sequence[ModulePass], module: ModuleOp) -> None:
@@ -425,9 +433,9 @@ def _run_reference(
 
 def _run_chip(
     module: ModuleOp, func_op: func.FuncOp, level: Level, args: argparse.Namespace
-) -> tuple[list[np.ndarray], Account]:
-    """Compile (as needed) and run on the chip: the outputs (none without numbers)
-    and the run accounted."""
+) -> tuple[list[np.ndarray], Account, str | None]:
+    """Compile (as needed) and run on the chip: the outputs (none without numbers),
+    the run accounted, and with --check how close the outputs came."""
     target = args.target
     if target is None:
         recorded = module.attributes.get(TARGET_ATTR)
@@ -472,6 +480,7 @@ def _run_chip(
         numerics=not args.timing_only,
         compute_dtype=compute_dtype,
     )
+    checked = None
     if args.check:
         assert reference is not None
         reference_module = reference.parent_op()
@@ -479,8 +488,8 @@ def _run_chip(
         expected = run_function(reference_module, name, inputs, compute_dtype)
         returned = reference.body.block.last_op
         location = op_location(returned) if returned is not None else None
-        check_outputs(run.outputs, expected, compute_dtype, location)
-    return run.outputs, account(entry, run, machine)
+        checked = check_outputs(run.outputs, expected, compute_dtype, location)
+    return run.outputs, account(entry, run, machine), checked
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -495,7 +504,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             save_outputs(args.output, outputs)
         print(summary(outputs))
         return 0
-    outputs, accounted = _run_chip(module, func_op, level, args)
+    outputs, accounted, checked = _run_chip(module, func_op, level, args)
     if args.output is not None:
         save_outputs(args.output, outputs)
     if args.report is not None:
@@ -505,6 +514,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     shown = [] if args.timing_only else [summary(outputs)]
     if args.report is None:
         shown.append(table(accounted))
+    if checked is not None:
+        shown.append(checked)
     if shown:
         print("\n\n".join(shown))
     return 0
