@@ -11,6 +11,7 @@ Builders take the operands, then the result type (None: inferred), then the prop
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -1685,10 +1686,18 @@ class ExprOp(TopOperation):
         )
 
     def iteration_domain(self) -> IterationDomain:
-        return self._ask(
+        """The expression's domain; its padding is what its bounds guards read
+        outside the inputs, when that is one neutral constant (`guard_padding`)."""
+        from t10ir.expr.window import guard_padding
+
+        domain = self._ask(
             self.expr.data,
             [v.type for v in self.inputs],
             lambda e, shapes: e.iteration_domain(shapes),
+        )
+        shapes = [_shape(v) for v in self.inputs]
+        return dataclasses.replace(
+            domain, padding=guard_padding(self.expr.data, shapes)
         )
 
     def sub_operator(
@@ -1698,7 +1707,11 @@ class ExprOp(TopOperation):
         (`t10ir.expr.window`)."""
         from t10ir.expr.window import window_expression
 
-        text = window_expression(self.expr.data, result_type.get_shape())
+        text = window_expression(
+            self.expr.data,
+            result_type.get_shape(),
+            [_shape(v) for v in self.inputs],
+        )
         return [ExprOp(operands, text, result_type)]
 
 

@@ -3,6 +3,10 @@
 A window of an input starts where the sub-domain's first iteration reads, so reads at
 a constant offset (`input0[N2 + 768]`, a slice) start at 0 in it; and a `where` clause
 that sets the extent of an output dim no input bounds must give the window's extent.
+Reads guarded only by their own bounds, reading a neutral constant outside (a padded
+convolution's `.when([i >= 0, i < size], 0)`, a max-pool's lowest float), become plain
+reads: the window holds the halo, filled with that constant (`guard_padding`, the op's
+padding, which the layouts use).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from t10ir.expr.einstein import parse_expression
 from t10ir.expr.plan import _affine
-from t10ir.expr.syntax import Access, Dim, Gather, When
+from t10ir.expr.syntax import Access, Call, Cast, Compare, Dim, Gather, Number, When
 
 
 def _accesses(node: object, guarded: bool = False) -> Iterator[tuple[Access, bool]]:
@@ -29,6 +33,84 @@ def _accesses(node: object, guarded: bool = False) -> Iterator[tuple[Access, boo
             value = getattr(node, field.name)
             for item in value if isinstance(value, tuple) else (value,):
                 yield from _accesses(item, guarded)
+
+
+def _guards(node: object) -> Iterator[When]:
+    if isinstance(node, When):
+        yield node
+    if dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            value = getattr(node, field.name)
+            for item in value if isinstance(value, tuple) else (value,):
+                yield from _guards(item)
+
+
+def _constant(node: object) -> float | None:
+    if isinstance(node, Number):
+        return float(node.value)
+    if isinstance(node, Cast):
+        return _constant(node.operand)
+    if isinstance(node, Call) and node.function == "const":
+        return _constant(node.args[0])
+    return None
+
+
+def _bounds_only(guard: When, shape: Sequence[int]) -> bool:
+    """The guard only keeps the read inside its input, and reads a constant outside."""
+    access = guard.value
+    if not isinstance(access, Access) or _constant(guard.otherwise) is None:
+        return False
+    indices = [_affine(i) for i in access.indices]
+    for condition in guard.conditions:
+        if not (isinstance(condition, Compare) and isinstance(condition.rhs, Number)):
+            return False
+        lhs = _affine(condition.lhs)
+        axes = [a for a, index in enumerate(indices) if index == lhs and lhs]
+        if not axes:
+            return False
+        bound = 0 if condition.op == ">=" else shape[axes[0]]
+        if condition.op not in (">=", "<") or condition.rhs.value != bound:
+            return False
+    return True
+
+
+_NEUTRAL = {
+    "+=!": lambda c: c == 0,
+    ">=!": lambda c: c <= -3.4e38,
+    "<=!": lambda c: c >= 3.4e38,
+}
+
+
+def guard_padding(text: str, input_shapes: Sequence[Sequence[int]]) -> float | None:
+    """What a read outside an input gives, when every guard of the expression only
+    keeps its read inside the input and reads the same constant outside, one that adds
+    nothing to the reduction (0 for a sum, the lowest float for a max): the padding the
+    windows can hold instead of the guards. None otherwise."""
+    statement = parse_expression(text).statement
+    values = set()
+    for guard in _guards(statement.body):
+        access = guard.value
+        if not isinstance(access, Access) or not access.tensor.startswith("input"):
+            return None
+        if not _bounds_only(guard, input_shapes[int(access.tensor[len("input") :])]):
+            return None
+        values.add(_constant(guard.otherwise))
+    if len(values) != 1:
+        return None
+    (value,) = values
+    assert value is not None
+    neutral = _NEUTRAL.get(statement.op)
+    return value if neutral is not None and neutral(value) else None
+
+
+def _call_end(text: str, start: int) -> int:
+    """Just past the `)` closing the first `(` at or after `start`."""
+    depth = 0
+    for position in range(text.index("(", start), len(text)):
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return position + 1
+    raise ValueError("unbalanced parentheses")
 
 
 def _index_spans(text: str, access: Access) -> list[tuple[int, int]]:
@@ -56,23 +138,45 @@ def _linear_text(terms: dict[str, int]) -> str | None:
     return " + ".join(parts) if parts else "0"
 
 
-def window_expression(text: str, output_shape: Sequence[int]) -> str:
-    """`text` on windows whose output has `output_shape` (see the module docstring)."""
-    statement = parse_expression(text).statement
-    edits: list[tuple[int, int, str]] = []
-    for access, guarded in _accesses(statement.body):
-        if guarded or not access.tensor.startswith("input"):
+def _local_indices(text: str, access: Access) -> list[tuple[int, int, str]]:
+    """Edits dropping the constant offsets of `access`'s affine indices."""
+    edits = []
+    for index, (begin, end) in zip(
+        access.indices, _index_spans(text, access), strict=True
+    ):
+        affine = _affine(index)
+        if affine is None or affine[1] == 0:
             continue
-        spans = _index_spans(text, access)
-        for index, (begin, end) in zip(access.indices, spans, strict=True):
-            affine = _affine(index)
-            if affine is None or affine[1] == 0:
-                continue
-            local = _linear_text(affine[0])
-            if local is not None:
-                edits.append((begin, end, f" {local}" if text[begin] == " " else local))
+        local = _linear_text(affine[0])
+        if local is not None:
+            edits.append((begin, end, f" {local}" if text[begin] == " " else local))
+    return edits
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     for begin, end, replacement in sorted(edits, reverse=True):
         text = text[:begin] + replacement + text[end:]
+    return text
+
+
+def window_expression(
+    text: str, output_shape: Sequence[int], input_shapes: Sequence[Sequence[int]]
+) -> str:
+    """`text` on windows whose output has `output_shape`, reading inputs of
+    `input_shapes` (see the module docstring)."""
+    statement = parse_expression(text).statement
+    edits: list[tuple[int, int, str]] = []
+    unguard = guard_padding(text, input_shapes) is not None
+    for guard in _guards(statement.body) if unguard else ():
+        access = guard.value
+        assert isinstance(access, Access)
+        read_end = _index_spans(text, access)[-1][1] + 1
+        read = _apply(text[:read_end], _local_indices(text, access))[access.column :]
+        edits.append((access.column, _call_end(text, read_end), read))
+    for access, guarded in _accesses(statement.body):
+        if not guarded and access.tensor.startswith("input"):
+            edits += _local_indices(text, access)
+    text = _apply(text, edits)
     axes = {
         index.name: axis
         for axis, index in enumerate(statement.output.indices)

@@ -93,6 +93,7 @@ class _Lowering:
     """Inserts an op's schedule before `at`."""
 
     schedule: OpSchedule
+    body: Region
     rewriter: Rewriter
     at: Operation
 
@@ -146,14 +147,16 @@ def _schedule(op: Operation, machine: Machine) -> OpSchedule:
 def lower_op(
     op: Operation,
     schedule: OpSchedule,
+    body: Region,
     machine: Machine,
     inputs: Sequence[SSAValue],
     rewriter: Rewriter,
 ) -> SSAValue:
-    """Writes `op`'s schedule before it; returns its result in the default layout."""
+    """Writes `op`'s schedule, computing `body` (`sub_operator_body`) every step,
+    before it; returns its result in the default layout."""
     result_type = op.results[0].type
     assert isinstance(result_type, TensorType)
-    lowering = _Lowering(schedule, rewriter, op)
+    lowering = _Lowering(schedule, body, rewriter, op)
     values: list[SSAValue] = []
     for value, layout in zip(inputs, schedule.inputs, strict=True):
         wanted = LayoutAttr.of(layout)
@@ -187,7 +190,7 @@ def _loops(
 ) -> tuple[list[SSAValue], SSAValue]:
     schedule = lowering.schedule
     if level == len(schedule.step_dims):
-        compute = lowering.insert(_compute(op, schedule, values, acc, steps))
+        compute = lowering.insert(_compute(schedule, lowering.body, values, acc, steps))
         return values, compute.results[0]
     count = schedule.steps[level]
     bounds = [
@@ -200,7 +203,7 @@ def _loops(
     lowering.insert(loop)
     yield_op = scf.YieldOp(*body.args[1:])
     body.add_op(yield_op)
-    inner = _Lowering(schedule, lowering.rewriter, yield_op)
+    inner = _Lowering(schedule, lowering.body, lowering.rewriter, yield_op)
     step = body.args[0]
     inner_values, inner_acc = _loops(
         inner, op, list(body.args[1:-1]), body.args[-1], level + 1, [*steps, step]
@@ -220,19 +223,16 @@ def _loops(
     return list(loop.results[:-1]), loop.results[-1]
 
 
-def _compute(
-    op: Operation,
-    schedule: OpSchedule,
-    values: list[SSAValue],
-    acc: SSAValue,
-    steps: list[SSAValue],
-) -> ComputeOp:
+def sub_operator_body(op: Operation, schedule: OpSchedule) -> Region:
+    """The op on one step's windows, ending in `shift.yield`: built while the op's
+    operands are still whole tensors, which some sub-operators read (a `top.expr`'s
+    bounds guards)."""
     element = op.results[0].type
     assert isinstance(element, TensorType)
     arg_types = []
-    for value, shape in zip(values, schedule.input_window_shapes, strict=True):
-        assert isinstance(value.type, DTensorType)
-        arg_types.append(TensorType(value.type.tensor.get_element_type(), shape))
+    for value, shape in zip(op.operands, schedule.input_window_shapes, strict=True):
+        assert isinstance(value.type, TensorType)
+        arg_types.append(TensorType(value.type.get_element_type(), shape))
     body = Block(arg_types=arg_types)
     result_type = TensorType(element.get_element_type(), schedule.output_window_shape)
     assert isinstance(op, IterationDomainInterface)
@@ -252,6 +252,16 @@ def _compute(
             f"{result_type}",
         )
     body.add_op(YieldOp(subs[-1].results[0]))
+    return Region(body)
+
+
+def _compute(
+    schedule: OpSchedule,
+    body: Region,
+    values: list[SSAValue],
+    acc: SSAValue,
+    steps: list[SSAValue],
+) -> ComputeOp:
     return ComputeOp(
         values,
         acc,
@@ -259,7 +269,7 @@ def _compute(
         [AffineMapAttr(w) for w in schedule.input_windows],
         AffineMapAttr(schedule.output_window),
         schedule.accumulate,
-        Region(body),
+        body.clone(),
     )
 
 
@@ -317,6 +327,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     rewriter = Rewriter()
     block = function.body.block
     schedules: dict[Operation, OpSchedule] = {}
+    bodies: dict[Operation, Region] = {}
     views: list[Operation] = []
     for op in block.ops:
         if isinstance(op, func.ReturnOp):
@@ -327,6 +338,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
             views.append(op)
         else:
             schedules[op] = _schedule(op, machine)
+            bodies[op] = sub_operator_body(op, schedules[op])
     layouts: list[Layout] = []
     for arg in block.args:
         if not isinstance(arg.type, TensorType):
@@ -351,7 +363,9 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     for op in list(block.ops):
         before = op.prev_op
         if op in schedules:
-            result = lower_op(op, schedules[op], machine, list(op.operands), rewriter)
+            result = lower_op(
+                op, schedules[op], bodies[op], machine, list(op.operands), rewriter
+            )
         elif op in views:
             result = _view(op, machine, rewriter)
         else:
