@@ -168,7 +168,7 @@ def lower_op(
     acc = lowering.insert(
         FillOp(COMBINER_IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
     ).results[0]
-    values, acc = _loops(lowering, op, values, acc, 0, [])
+    values, acc = _loops(lowering, values, acc, 0, [])
     for rotation in schedule.rotations:
         if schedule.step_dims.index(rotation.dim) == 0:
             values[rotation.tensor] = lowering.rotate(
@@ -182,7 +182,6 @@ def lower_op(
 
 def _loops(
     lowering: _Lowering,
-    op: Operation,
     values: list[SSAValue],
     acc: SSAValue,
     level: int,
@@ -206,7 +205,7 @@ def _loops(
     inner = _Lowering(schedule, lowering.body, lowering.rewriter, yield_op)
     step = body.args[0]
     inner_values, inner_acc = _loops(
-        inner, op, list(body.args[1:-1]), body.args[-1], level + 1, [*steps, step]
+        inner, list(body.args[1:-1]), body.args[-1], level + 1, [*steps, step]
     )
     for rotation in schedule.rotations:
         rotation_level = schedule.step_dims.index(rotation.dim)
