@@ -3,8 +3,9 @@ rotation. The passes and the interpreter count the same traffic here, so that wh
 rewrite saves is what the simulated chip no longer spends.
 
 A relayout is one bulk-synchronous exchange (`plan_cost.exchange_cycles`), bounded by
-the core that sends or receives the most. Per destination core and element of its box
-inside the tensor:
+the core that sends or receives the most on an all-to-all chip, by its busiest link on a
+mesh (`t10ir.cost.routing`, which needs who sends to whom: `relayout_transfers`). Per
+destination core and element of its box inside the tensor:
 
 - without `combine` (replicas agree), nothing moves when the core already holds the
   element in the source layout; otherwise one holder sends it: of the element's holders
@@ -20,7 +21,8 @@ part of the tensor only; the source must hold every element the destination does
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from math import prod
 
 import numpy as np
@@ -68,24 +70,67 @@ def holds(layout: Layout, cores: np.ndarray, elements: np.ndarray) -> np.ndarray
     return result
 
 
+@dataclass(frozen=True, eq=False)
+class Transfers:
+    """The point-to-point transfers of one exchange: `elements[i]` elements go from
+    physical core `senders[i]` to `receivers[i]`, one entry per pair, sorted by sender
+    then receiver, so that a router sees every pair once and in the same order on every
+    run. `cores` is the length of the per-core counts `sent` and `received`."""
+
+    senders: np.ndarray
+    receivers: np.ndarray
+    elements: np.ndarray
+    cores: int
+
+    @staticmethod
+    def of(
+        senders: np.ndarray,
+        receivers: np.ndarray,
+        elements: np.ndarray | int,
+        cores: int,
+    ) -> Transfers:
+        """The transfers of `elements` (per entry, or the same for all) from
+        `senders` to `receivers`, aggregated per pair; pairs moving nothing are
+        left out."""
+        senders, receivers = np.asarray(senders), np.asarray(receivers)
+        weights = np.broadcast_to(np.asarray(elements, dtype=np.int64), senders.shape)
+        pairs, which = np.unique(senders * cores + receivers, return_inverse=True)
+        counts = np.bincount(which, weights=weights, minlength=len(pairs))
+        moving = counts > 0
+        pairs = pairs[moving].astype(np.int64)
+        return Transfers(
+            pairs // cores, pairs % cores, counts[moving].astype(np.int64), cores
+        )
+
+    def __post_init__(self) -> None:
+        for array in (self.senders, self.receivers, self.elements):
+            array.flags.writeable = False
+
+    @cached_property
+    def sent(self) -> np.ndarray:
+        """Elements each physical core sends (read-only)."""
+        return self._per_core(self.senders)
+
+    @cached_property
+    def received(self) -> np.ndarray:
+        """Elements each physical core receives (read-only)."""
+        return self._per_core(self.receivers)
+
+    def _per_core(self, cores: np.ndarray) -> np.ndarray:
+        counts = np.bincount(cores, weights=self.elements, minlength=self.cores)
+        counts = counts.astype(np.int64)
+        counts.flags.writeable = False
+        return counts
+
+
 @cache
-def relayout_traffic(
+def relayout_transfers(
     src: Layout, dst: Layout, combine: bool = False, cores: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Elements each physical core sends and receives when a tensor moves from `src`
-    to `dst` (`combine`: `src`'s copies are partial results; module docstring): two
-    read-only arrays indexed by physical core, as long as `cores` or as the highest
-    core of either layout needs. Raises ValueError if `dst` holds an element `src`
-    does not. Cached: a model repeats the same moves layer after layer."""
-    send, receive = _traffic(src, dst, combine, cores)
-    send.flags.writeable = False
-    receive.flags.writeable = False
-    return send, receive
-
-
-def _traffic(
-    src: Layout, dst: Layout, combine: bool, cores: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Transfers:
+    """The transfers moving a tensor from `src` to `dst` (`combine`: `src`'s copies
+    are partial results; module docstring), counted over as many cores as `cores` or
+    as the highest core of either layout needs. Raises ValueError if `dst` holds an
+    element `src` does not. Cached: a model repeats the same moves layer after layer."""
     if src.shape != dst.shape:
         raise ValueError(
             f"the layouts are of different tensors: {list(src.shape)} and "
@@ -97,28 +142,57 @@ def _traffic(
     )
     src_logical, src_elements = held_elements(src)
     dst_logical, dst_elements = held_elements(dst)
-    src_cores = src.grid.physical()[src_logical]
-    dst_cores = dst.grid.physical()[dst_logical]
     holders = np.bincount(src_elements, minlength=size)
     if holders[dst_elements].min(initial=1) == 0:
         raise ValueError("the destination holds an element no core of the source holds")
-    kept = holds(src, dst_cores, dst_elements)
-    if combine:
-        needed = np.bincount(dst_elements, minlength=size)
-        sent = needed[src_elements] - holds(dst, src_cores, src_elements)
-        received = holders[dst_elements] - kept
-        return (
-            np.bincount(src_cores, weights=sent, minlength=count).astype(np.int64),
-            np.bincount(dst_cores, weights=received, minlength=count).astype(np.int64),
-        )
-    by_element = src_cores[np.argsort(src_elements, kind="stable")]
+    # The holders of element e are by_element[first[e]:first[e] + holders[e]], in the
+    # source's logical core order.
+    order = np.argsort(src_elements, kind="stable")
+    by_element = src.grid.physical()[src_logical[order]]
     first = np.cumsum(holders) - holders
-    moved = dst_elements[~kept]
-    choice = dst_logical[~kept] % holders[moved]
-    return (
-        np.bincount(by_element[first[moved] + choice], minlength=count),
-        np.bincount(dst_cores[~kept], minlength=count),
-    )
+    # Consecutive elements with the same holders form a run; a destination core's
+    # elements of one run all move alike, so work per segment of them, not per element.
+    run = np.cumsum(np.r_[0, ~_same_as_next(by_element, src_elements[order], holders)])
+    boundary = np.ones(len(dst_elements), dtype=bool)
+    boundary[1:] = (np.diff(dst_logical) != 0) | (np.diff(run[dst_elements]) != 0)
+    starts = np.flatnonzero(boundary)
+    lengths = np.diff(np.r_[starts, len(dst_elements)])
+    element, logical = dst_elements[starts], dst_logical[starts]
+    receivers = dst.grid.physical()[logical]
+    if combine:
+        copies = holders[element]
+        receivers, lengths = np.repeat(receivers, copies), np.repeat(lengths, copies)
+        offsets = np.repeat(first[element] - (np.cumsum(copies) - copies), copies)
+        senders = by_element[offsets + np.arange(len(receivers))]
+        other = senders != receivers
+        return Transfers.of(senders[other], receivers[other], lengths[other], count)
+    moving = ~holds(src, receivers, element)
+    element = element[moving]
+    senders = by_element[first[element] + logical[moving] % holders[element]]
+    return Transfers.of(senders, receivers[moving], lengths[moving], count)
+
+
+def _same_as_next(
+    by_element: np.ndarray, elements: np.ndarray, holders: np.ndarray
+) -> np.ndarray:
+    """Whether each element but the last has the same holders as the next, from the
+    holders of every element in turn (`by_element`, of the sorted `elements`)."""
+    same = holders[:-1] == holders[1:]
+    # The k-th holder of e sits at i, that of e + 1 (if as many) at i + holders[e].
+    compared = np.flatnonzero(elements < len(same))
+    compared = compared[same[elements[compared]]]
+    differ = by_element[compared] != by_element[compared + holders[elements[compared]]]
+    return same & (np.bincount(elements[compared[differ]], minlength=len(same)) == 0)
+
+
+def relayout_traffic(
+    src: Layout, dst: Layout, combine: bool = False, cores: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Elements each physical core sends and receives when a tensor moves from `src`
+    to `dst`: two read-only arrays indexed by physical core, the sums of
+    `relayout_transfers` (same arguments) by sender and by receiver. Cached with it."""
+    transfers = relayout_transfers(src, dst, combine, cores)
+    return transfers.sent, transfers.received
 
 
 def relayout_cycles(

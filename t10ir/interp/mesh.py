@@ -15,7 +15,7 @@ written so far, so that every op runs on all cores at once:
 Reading an element never written (a kernel window, a redistributed or returned piece)
 is a located error, as is an allocation that does not fit in a core's SRAM. Alongside
 the numbers, the run records SRAM use per physical core and every executed op in order,
-with the elements each core sends and receives in an exchange: what time accounting
+with the elements each core sends and receives in an exchange, and to whom: what time accounting
 needs. With `numerics=False` no tensor data is touched, and the same memory figures and
 events come out.
 """
@@ -32,7 +32,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import AffineMap
 
-from t10ir.cost.relayout import relayout_traffic
+from t10ir.cost.relayout import Transfers, relayout_transfers
 from t10ir.dialects import core
 from t10ir.domain import COMBINER_IDENTITY
 from t10ir.interp import batched
@@ -53,13 +53,16 @@ class Event:
     """One executed op, in program order. `steps` are the indices of the enclosing
     `core.steps`, outermost first. For exchanges (`core.shift`, `core.redistribute`),
     `sent` and `received` are the elements each physical core sends and receives
-    (length `machine.cores`): an element a core already holds is not sent. Compare
-    events field by field (arrays have no single truth value)."""
+    (length `machine.cores`): an element a core already holds is not sent; `transfers`
+    says who sends how many to whom, which routing on a mesh needs (`sent` and
+    `received` are its sums). Compare events field by field (arrays have no single
+    truth value)."""
 
     op: Operation
     steps: tuple[int, ...]
     sent: np.ndarray | None = None
     received: np.ndarray | None = None
+    transfers: Transfers | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,7 +219,12 @@ class _Mesh:
         self.buffers: dict[SSAValue, _Buffer] = {}
         self.step_values: dict[SSAValue, int] = {}
         self.steps: list[int] = []
-        self.exchanges: dict[Operation, tuple[np.ndarray, np.ndarray]] = {}
+        # The transfers of every redistribution, and the sources and transfers of
+        # every shift per value of its predicate's step indices: a loop repeats them.
+        self.exchanges: dict[Operation, Transfers] = {}
+        self.shifts: dict[
+            tuple[Operation, tuple[int, ...]], tuple[np.ndarray, Transfers]
+        ] = {}
 
     # ---- helpers
 
@@ -224,16 +232,15 @@ class _Mesh:
         when = f" (steps {self.steps})" if self.steps else ""
         return ToolError(f"'{op.name}' op {message}{when}", op_location(op))
 
-    def _event(
-        self,
-        op: Operation,
-        sent: np.ndarray | None = None,
-        received: np.ndarray | None = None,
-    ) -> None:
-        for counts in (sent, received):
-            if counts is not None:  # shared by the events of one redistribution
-                counts.setflags(write=False)
-        self.events.append(Event(op, tuple(self.steps), sent, received))
+    def _event(self, op: Operation, transfers: Transfers | None = None) -> None:
+        """Records `op`; an exchange with its transfers (read-only, shared by the
+        events of one op)."""
+        steps = tuple(self.steps)
+        if transfers is None:
+            self.events.append(Event(op, steps))
+        else:
+            sent, received = transfers.sent, transfers.received
+            self.events.append(Event(op, steps, sent, received, transfers))
 
     def _held(self, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
         """Per core and piece element: the row-major number of the tensor element it
@@ -503,19 +510,28 @@ class _Mesh:
         grid = ring.grid
         buffer = self._buffer(op, op.buf, "the shifted buffer", grid)
         self._buffer(op, op.scratch, "the scratch buffer", grid)
-        everyone = np.arange(grid.size)
-        sources = ring.sources(op.by.value.data)
-        moves = sources != everyone
-        if op.when is not None:
-            symbols = [self.step_values[v] for v in op.at]
-            when = evaluate_map(op.when.data, grid.digits(), symbols, grid.size)
-            moves &= (when == 0).all(axis=1)
-        source = np.where(moves, sources, everyone)
-        physical = grid.physical()
-        elements = prod(buffer.type.get_shape())
-        sent = np.bincount(physical[source[moves]], minlength=self.machine.cores)
-        received = np.bincount(physical[moves], minlength=self.machine.cores)
-        self._event(op, sent * elements, received * elements)
+        symbols = (
+            tuple(self.step_values[v] for v in op.at) if op.when is not None else ()
+        )
+        if (op, symbols) not in self.shifts:
+            everyone = np.arange(grid.size)
+            sources = ring.sources(op.by.value.data)
+            moves = sources != everyone
+            if op.when is not None:
+                when = evaluate_map(op.when.data, grid.digits(), symbols, grid.size)
+                moves &= (when == 0).all(axis=1)
+            physical = grid.physical()
+            self.shifts[op, symbols] = (
+                np.where(moves, sources, everyone),
+                Transfers.of(
+                    physical[sources[moves]],
+                    physical[moves],
+                    prod(buffer.type.get_shape()),
+                    self.machine.cores,
+                ),
+            )
+        source, transfers = self.shifts[op, symbols]
+        self._event(op, transfers)
         if buffer.data is not None and buffer.written is not None:
             buffer.data = buffer.data[source]
             buffer.written = buffer.written[source]
@@ -531,12 +547,12 @@ class _Mesh:
         combine = op.combine.data if op.combine is not None else None
         if op not in self.exchanges:
             try:
-                self.exchanges[op] = relayout_traffic(
+                self.exchanges[op] = relayout_transfers(
                     src_layout, dst_layout, combine is not None, self.machine.cores
                 )
             except ValueError as error:
                 raise self._error(op, str(error)) from None
-        self._event(op, *self.exchanges[op])
+        self._event(op, self.exchanges[op])
         if src.data is None or dst.data is None:
             return
         self._check_held_written(op, src, src_layout, "reads")
