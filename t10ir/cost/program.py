@@ -10,9 +10,11 @@ each core op takes and on what counts:
   computes on (the sub-operator of one step), as the planner costs one step's box: the
   op's iteration domain gives the kind and the extents, its result the element size;
   every core of the grid runs the same windows (SPMD), so this is the slowest core's;
-- `core.shift`, `core.redistribute`: `shift_cycles` of the most elements any physical
-  core sends or receives (one hop: routing on a mesh is not modelled yet), on the
-  cores taking part: per-core send and receive bandwidth bound an all-to-all exchange.
+- `core.shift`, `core.redistribute`: `routing.exchange_time` of the transfers: on an
+  all-to-all chip `shift_cycles` of the most elements any physical core sends or
+  receives (per-core send and receive bandwidth bound the exchange), on a mesh the
+  busiest link of the routes and the longest route's hops (the planner assumes one
+  hop and no shared links: its gap on a mesh is that contention).
   A combining redistribution also pays `elementwise_cycles` on the most elements a
   core receives, as the planner's reduce-scatter epilogue does. Exchanges that share
   a superstep are charged one after the other (the lowering gives each its own);
@@ -34,8 +36,10 @@ import numpy as np
 from xdsl.ir import Operation
 
 from t10ir.cost.classify import SubOpShape
-from t10ir.cost.model import compute_cycles, elementwise_cycles, shift_cycles
+from t10ir.cost.model import compute_cycles, elementwise_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT
+from t10ir.cost.relayout import Transfers
+from t10ir.cost.routing import exchange_time
 from t10ir.dialects import core
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.passes.t10_partition import op_spec
@@ -96,22 +100,18 @@ def exchange_cores(op: core.ShiftOp | core.RedistributeOp) -> int:
 
 
 def exchange_cycles(
-    machine: Machine,
-    op: core.ShiftOp | core.RedistributeOp,
-    sent: np.ndarray,
-    received: np.ndarray,
+    machine: Machine, op: core.ShiftOp | core.RedistributeOp, transfers: Transfers
 ) -> float:
-    """One execution of an exchange in which physical core `c` sends `sent[c]` and
-    receives `received[c]` elements (the sync that ends it is `sync_cycles`)."""
-    busiest = int(np.maximum(sent, received).max(initial=0))
-    if busiest == 0:
+    """One execution of an exchange moving `transfers` (the sync that ends it is
+    `sync_cycles`): `routing.exchange_time`, routed over shared links on a mesh."""
+    if not len(transfers.elements):
         return 0.0
-    cycles = float(
-        shift_cycles(machine, busiest, element_bytes(op), cores_used=exchange_cores(op))
+    cycles = exchange_time(
+        machine, transfers, element_bytes(op), cores_used=exchange_cores(op)
     )
     if isinstance(op, core.RedistributeOp) and op.combine is not None:
         cycles += float(
-            elementwise_cycles(machine.compute, int(received.max(initial=0)))
+            elementwise_cycles(machine.compute, int(transfers.received.max(initial=0)))
         )
     return cycles
 

@@ -231,7 +231,8 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
             )
         elif isinstance(op, core.ShiftOp | core.RedistributeOp):
             assert event.sent is not None and event.received is not None
-            cycles = program.exchange_cycles(machine, op, event.sent, event.received)
+            assert event.transfers is not None
+            cycles = program.exchange_cycles(machine, op, event.transfers)
             account_of.bytes_exchanged += int(event.received.sum()) * (
                 program.element_bytes(op)
             )
