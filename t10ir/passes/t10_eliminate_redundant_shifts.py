@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import func, scf
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineDimExpr, AffineExpr
 from xdsl.passes import ModulePass
@@ -59,8 +59,10 @@ from t10ir.dialects.shift import (
     RotateOp,
     ViewOp,
 )
-from t10ir.passes.diagnostics import OpError
-from t10ir.passes.t10_partition import TARGET_ATTR, element_bytes, load_target
+from t10ir.passes.t10_partition import (
+    element_bytes,
+    module_target,
+)
 from t10ir.target import Machine
 
 SAVED_ATTR = "shift.saved_cycles"
@@ -360,10 +362,7 @@ class T10EliminateRedundantShiftsPass(ModulePass):
     name = "t10-eliminate-redundant-shifts"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        target = op.attributes.get(TARGET_ATTR)
-        if not isinstance(target, StringAttr):
-            raise OpError(op, "has no target: run t10-partition first")
-        machine = load_target(self.name, target.data)
+        machine = module_target(self.name, op)
         for function in list(op.walk()):
             if isinstance(function, func.FuncOp) and not function.is_declaration:
                 eliminate_redundant_shifts(function, machine)

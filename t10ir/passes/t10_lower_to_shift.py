@@ -53,7 +53,10 @@ from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.passes.diagnostics import OpError
-from t10ir.passes.t10_partition import PLAN_ATTR, TARGET_ATTR, load_target
+from t10ir.passes.t10_partition import (
+    PLAN_ATTR,
+    module_target,
+)
 from t10ir.passes.t10_select_plans import PREDICTED_ATTR, WEIGHTS_ATTR
 from t10ir.plan import PlanError
 from t10ir.schedule import OpSchedule, Rotation, op_schedule
@@ -279,10 +282,7 @@ class T10LowerToShiftPass(ModulePass):
     name = "t10-lower-to-shift"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        target = op.attributes.get(TARGET_ATTR)
-        if not isinstance(target, StringAttr):
-            raise OpError(op, "has no target: run t10-partition first")
-        machine = load_target(self.name, target.data)
+        machine = module_target(self.name, op)
         for function in list(op.walk()):
             if isinstance(function, func.FuncOp) and not function.is_declaration:
                 _lower_function(function, machine)

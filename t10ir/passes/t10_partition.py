@@ -78,6 +78,14 @@ def load_target(pass_name: str, target: str) -> Machine:
         raise PassOptionError(pass_name, error.message) from None
 
 
+def module_target(pass_name: str, module: ModuleOp) -> Machine:
+    """The machine `t10-partition` recorded on the module, for the passes after it."""
+    target = module.attributes.get(TARGET_ATTR)
+    if not isinstance(target, StringAttr):
+        raise OpError(module, "has no target: run t10-partition first")
+    return load_target(pass_name, target.data)
+
+
 def frontier_attr(frontier: Frontier) -> ArrayAttr[ChoiceAttr]:
     return ArrayAttr(
         ChoiceAttr(OpPlanAttr.from_plan(p.plan), PlanCostAttr.from_cost(p.cost))
