@@ -19,31 +19,22 @@ one is missed, and writes `plan_search.md` and `plan_search.json` to `--output-d
 
 from __future__ import annotations
 
-import os
-
-# One thread: set before numpy (imported by t10ir) starts its BLAS.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-os.environ["VECLIB_MAXIMUM_THREADS"] = "1"
-os.environ["NUMEXPR_NUM_THREADS"] = "1"
-
 import argparse
 import datetime
 import gc
 import json
+import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import benchmark_env  # one BLAS thread: imported before numpy and t10ir
 import numpy as np
 
-import t10ir.search
 from t10ir.context import make_context
 from t10ir.cost.plan_cost import OpSpec, plan_cost
 from t10ir.dialects.top import IterationDomainInterface
@@ -54,7 +45,7 @@ from t10ir.search import Frontier, FrontierPoint, SearchOptions, search_plans
 from t10ir.target import Machine, load_machine
 from t10ir.tools.diagnostics import parse_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = benchmark_env.ROOT
 TARGET = "ipu-mk2"
 MODELS = ("bert-base", "vit", "resnet", "nerf")
 MATMUL_TARGET_S = 2.0
@@ -88,54 +79,12 @@ T10_MODELS = {
 # ---- measuring ------------------------------------------------------------------------
 
 
-def clear_search_caches() -> None:
-    """Every cache of `t10ir.search` (the frontiers and the factor tables)."""
-    for obj in vars(t10ir.search).values():
-        if getattr(obj, "__module__", None) == t10ir.search.__name__ and hasattr(
-            obj, "cache_clear"
-        ):
-            obj.cache_clear()
-
-
 def timed_search(
     machine: Machine, spec: OpSpec, options: SearchOptions
 ) -> tuple[float, Frontier]:
     start = time.perf_counter()
     frontier = search_plans(machine, spec, options)
     return time.perf_counter() - start, frontier
-
-
-def pin_to_one_cpu() -> int | None:
-    """Run on one CPU (the lowest allowed), where the OS supports it."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---- describing plans -----------------------------------------------------------------
@@ -184,7 +133,7 @@ def bench_matmul(machine: Machine, options: SearchOptions, repeat: int) -> dict:
     spec = matmul_spec()
     times = []
     for _ in range(repeat):
-        clear_search_caches()
+        benchmark_env.clear_search_caches()
         gc.collect()
         seconds, frontier = timed_search(machine, spec, options)
         times.append(seconds)
@@ -242,7 +191,7 @@ def bench_model(
     totals: list[float] = []
     per_op: dict[OpSpec, list[float]] = {s: [] for s in distinct}
     for _ in range(repeat):
-        clear_search_caches()
+        benchmark_env.clear_search_caches()
         gc.collect()
         start = time.perf_counter()
         for spec in distinct:
@@ -477,18 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    pinned = pin_to_one_cpu()
+    pinned = benchmark_env.pin_to_one_cpu()
     machine = load_machine(TARGET)
     options = SearchOptions()
     results: dict = {
         "machine": {
-            "cpu_model": cpu_model(),
+            "cpu_model": benchmark_env.cpu_model(),
             "logical_cpus": os.cpu_count(),
             "pinned_cpu": pinned,
             "python": platform.python_version(),
             "numpy": np.__version__,
             "xdsl": version("xdsl"),
-            "commit": git_commit(),
+            "commit": benchmark_env.git_commit(),
             "date": datetime.date.today().isoformat(),
         },
         "target": {

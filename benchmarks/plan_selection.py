@@ -22,24 +22,15 @@ to `--output-dir`.
 
 from __future__ import annotations
 
-import os
-
-# One thread: set before numpy (imported by t10ir) starts its BLAS.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-os.environ["VECLIB_MAXIMUM_THREADS"] = "1"
-os.environ["NUMEXPR_NUM_THREADS"] = "1"
-
 import argparse
 import datetime
 import gc
 import importlib
 import json
+import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +40,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import benchmark_env  # one BLAS thread: imported before numpy and t10ir
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -56,7 +48,6 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 import t10ir.passes.t10_select_plans as select_plans_pass
-import t10ir.search
 from t10ir.context import make_context
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
@@ -68,7 +59,7 @@ from t10ir.select import Problem, Selection, SelectionError
 from t10ir.target import Machine, load_machine
 from t10ir.tools.diagnostics import parse_module, verify_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = benchmark_env.ROOT
 DEFAULT_TARGET = "ipu-mk2"
 EXAMPLES = (("mlp", ROOT / "examples" / "mlp.mlir"),)
 EXAMPLE_GRAPHS = (("tiny_graph", ROOT / "examples" / "tiny_graph.json"),)
@@ -86,48 +77,6 @@ T10_MODELS = {
 
 
 # ---- measuring ------------------------------------------------------------------------
-
-
-def clear_search_caches() -> None:
-    """Every cache of `t10ir.search` (the frontiers and the factor tables)."""
-    for obj in vars(t10ir.search).values():
-        if getattr(obj, "__module__", None) == t10ir.search.__name__ and hasattr(
-            obj, "cache_clear"
-        ):
-            obj.cache_clear()
-
-
-def pin_to_one_cpu() -> int | None:
-    """Run on one CPU (the lowest allowed), where the OS supports it."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def package_version(name: str) -> str:
@@ -267,7 +216,7 @@ def run_strategy(
     first: ModuleOp | None = None
     for _ in range(repeat):
         module = partitioned.clone()
-        clear_search_caches()  # vgm searches spatial-only plans: cold each time
+        benchmark_env.clear_search_caches()  # vgm searches spatial-only plans: cold each time
         with recording_solves() as solves:
             seconds, error = timed_apply(ctx, module, pass_)
         if error is None:
@@ -378,7 +327,7 @@ def bench_model(
         "distinct_ops": len({op_spec(op) for op in ops}),
         "load_s": load_s,
     }
-    clear_search_caches()
+    benchmark_env.clear_search_caches()
     partition_s, error = timed_apply(ctx, module, T10PartitionPass(target=machine.name))
     record["partition_s"] = partition_s
     if error is not None:
@@ -666,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_limit <= 0:
         parser.error("--time-limit must be positive")
 
-    pinned = pin_to_one_cpu()
+    pinned = benchmark_env.pin_to_one_cpu()
     machine = load_machine(args.target)
     ctx = make_context()
     if args.no_shifts:
@@ -675,14 +624,14 @@ def main(argv: list[str] | None = None) -> int:
         shifts_pass, shifts_status = shifts_pass_class()
     results: dict = {
         "machine": {
-            "cpu_model": cpu_model(),
+            "cpu_model": benchmark_env.cpu_model(),
             "logical_cpus": os.cpu_count(),
             "pinned_cpu": pinned,
             "python": platform.python_version(),
             "numpy": np.__version__,
             "xdsl": package_version("xdsl"),
             "highspy": package_version("highspy"),
-            "commit": git_commit(),
+            "commit": benchmark_env.git_commit(),
             "date": datetime.date.today().isoformat(),
         },
         "target": {
