@@ -28,7 +28,7 @@ from math import prod
 import numpy as np
 
 from t10ir.cost.model import shift_cycles, sync_cycles
-from t10ir.cost.plan_cost import exchange_cycles
+from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.layout import Layout, Ring
 from t10ir.target import Machine
 
@@ -231,8 +231,9 @@ def rotation_cycles(
     machine: Machine, ring: Ring, distance: int, elements: int, elem_bytes: int
 ) -> float:
     """One rotation by `distance` of pieces of `elements` around `ring`, every core of
-    its grid sending at once, and the sync that ends it."""
+    its grid sending at once, and the syncs that end it: `SYNCS_PER_SHIFT`, as the
+    planner and the simulated chip charge a shift round."""
     hops = ring_hops(machine, ring, distance)
     return float(
         shift_cycles(machine, elements, elem_bytes, hops, cores_used=ring.grid.size)
-    ) + sync_cycles(machine)
+    ) + SYNCS_PER_SHIFT * sync_cycles(machine)

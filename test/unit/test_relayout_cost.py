@@ -20,7 +20,7 @@ import pytest
 from xdsl.ir.affine import AffineExpr, AffineMap
 
 from t10ir.cost.model import shift_cycles
-from t10ir.cost.plan_cost import exchange_cycles
+from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
     relayout_cycles,
     relayout_traffic,
@@ -195,9 +195,10 @@ def test_rotation_cycles() -> None:
     hops = ring_hops(wormhole, ring, 1)
     assert hops == 6
     assert cycles == pytest.approx(
-        shift_cycles(wormhole, 100, 2, hops, cores_used=4) + wormhole.sync_cycles
+        shift_cycles(wormhole, 100, 2, hops, cores_used=4)
+        + SYNCS_PER_SHIFT * wormhole.sync_cycles
     )
-    assert cycles == pytest.approx(100 * 2 / 32 + 6 * 9 + 200)
+    assert cycles == pytest.approx(100 * 2 / 32 + 6 * 9 + 2 * 200)
 
 
 def test_cores_are_physical() -> None:

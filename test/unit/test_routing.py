@@ -22,6 +22,7 @@ from xdsl.ir.affine import AffineExpr, AffineMap
 
 from t10ir.context import make_context
 from t10ir.cost.model import shift_cycles
+from t10ir.cost.plan_cost import SYNCS_PER_SHIFT
 from t10ir.cost.relayout import (
     Transfers,
     relayout_traffic,
@@ -339,7 +340,9 @@ def test_one_hop_rotation_is_shift_cycles() -> None:
     assert routed_cycles(torus, moves, 2, 4) == shift_cycles(
         torus, 100, 2, hops=1, cores_used=4
     )
-    assert routed_cycles(torus, moves, 2, 4) + torus.sync_cycles == pytest.approx(
+    assert routed_cycles(
+        torus, moves, 2, 4
+    ) + SYNCS_PER_SHIFT * torus.sync_cycles == pytest.approx(
         rotation_cycles(torus, along_row, 1, 100, 2)
     )
 
