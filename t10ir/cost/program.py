@@ -36,10 +36,9 @@ import numpy as np
 from xdsl.ir import Operation
 
 from t10ir.cost.classify import SubOpShape
-from t10ir.cost.model import compute_cycles, elementwise_cycles
+from t10ir.cost.model import compute_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT
-from t10ir.cost.relayout import Transfers
-from t10ir.cost.routing import exchange_time
+from t10ir.cost.relayout import Transfers, transfer_cycles
 from t10ir.dialects import core
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.passes.t10_partition import op_spec
@@ -103,17 +102,14 @@ def exchange_cycles(
     machine: Machine, op: core.ShiftOp | core.RedistributeOp, transfers: Transfers
 ) -> float:
     """One execution of an exchange moving `transfers` (the sync that ends it is
-    `sync_cycles`): `routing.exchange_time`, routed over shared links on a mesh."""
-    if not len(transfers.elements):
-        return 0.0
-    cycles = exchange_time(
-        machine, transfers, element_bytes(op), cores_used=exchange_cores(op)
+    `sync_cycles`): `relayout.transfer_cycles`, routed over shared links on a mesh."""
+    return transfer_cycles(
+        machine,
+        transfers,
+        element_bytes(op),
+        exchange_cores(op),
+        isinstance(op, core.RedistributeOp) and op.combine is not None,
     )
-    if isinstance(op, core.RedistributeOp) and op.combine is not None:
-        cycles += float(
-            elementwise_cycles(machine.compute, int(transfers.received.max(initial=0)))
-        )
-    return cycles
 
 
 def sync_cycles(machine: Machine, moved: Sequence[Operation]) -> float:

@@ -27,10 +27,14 @@ from math import prod
 
 import numpy as np
 
-from t10ir.cost.model import shift_cycles, sync_cycles
-from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
-from t10ir.layout import Layout, Ring
+from t10ir.cost.model import elementwise_cycles, sync_cycles
+from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
+from t10ir.cost.routing import exchange_time
+from t10ir.layout import Layout, Ring, default_layout
+from t10ir.plan import OpPlan, tensor_names
+from t10ir.schedule import op_schedule
 from t10ir.target import Machine
+from t10ir.target.placement import grid_cores
 
 
 def held_elements(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -195,45 +199,136 @@ def relayout_traffic(
     return transfers.sent, transfers.received
 
 
+def transfer_cycles(
+    machine: Machine,
+    transfers: Transfers,
+    elem_bytes: int,
+    cores_used: int,
+    combine: bool = False,
+) -> float:
+    """One exchange moving `transfers` (`routing.exchange_time`: routed over shared
+    links on a mesh, the busiest port on an all-to-all chip), plus, when it combines
+    partial results, the elementwise combining of the most elements a core receives.
+    The sync ending it is not included; nothing moved costs nothing."""
+    if not len(transfers.elements):
+        return 0.0
+    cycles = exchange_time(machine, transfers, elem_bytes, cores_used)
+    if combine:
+        cycles += float(
+            elementwise_cycles(machine.compute, int(transfers.received.max()))
+        )
+    return cycles
+
+
 def relayout_cycles(
     machine: Machine, src: Layout, dst: Layout, elem_bytes: int, combine: bool = False
 ) -> float:
     """One exchange moving a tensor from `src` to `dst` (the cores of either layout
-    take part), bounded by the busiest sender or receiver."""
-    send, receive = relayout_traffic(src, dst, combine)
+    take part) and the sync ending it, as the simulated chip charges a
+    `core.redistribute`; nothing, not even the sync, when nothing moves."""
+    transfers = relayout_transfers(src, dst, combine)
+    if not len(transfers.elements):
+        return 0.0
     cores = np.union1d(src.grid.physical(), dst.grid.physical())
-    return float(
-        exchange_cycles(
-            machine, int(send.max()), int(receive.max()), elem_bytes, len(cores)
-        )
+    return transfer_cycles(
+        machine, transfers, elem_bytes, len(cores), combine
+    ) + sync_cycles(machine)
+
+
+def rotation_transfers(
+    ring: Ring,
+    distance: int,
+    elements: int,
+    moving: np.ndarray | None = None,
+    cores: int = 0,
+) -> Transfers:
+    """The transfers of a rotation by `distance` of pieces of `elements` around `ring`:
+    every core of its grid (or those where `moving` is set) receives the piece of its
+    source, unless that is itself; counted over `cores` cores or as many as the
+    ring's highest core needs."""
+    grid = ring.grid
+    everyone = np.arange(grid.size)
+    sources = ring.sources(distance)
+    moves = sources != everyone
+    if moving is not None:
+        moves &= moving
+    physical = grid.physical()
+    return Transfers.of(
+        physical[sources[moves]],
+        physical[moves],
+        elements,
+        max(cores, int(physical.max()) + 1),
     )
-
-
-def ring_hops(machine: Machine, ring: Ring, distance: int) -> int:
-    """The longest way a piece travels on a rotation by `distance`: mesh hops between
-    physical cores (around the torus when it wraps) on a `mesh2d` chip, 1 elsewhere."""
-    if machine.topology != "mesh2d" or machine.mesh is None:
-        return 1
-    rows, cols = machine.mesh
-    cores = ring.grid.physical()
-    sources = cores[ring.sources(distance)]
-    hops = np.zeros(len(cores), dtype=np.int64)
-    for here, there, extent in (
-        (cores // cols, sources // cols, rows),
-        (cores % cols, sources % cols, cols),
-    ):
-        gap = np.abs(here - there)
-        hops += np.minimum(gap, extent - gap) if machine.torus else gap
-    return int(hops.max())
 
 
 def rotation_cycles(
     machine: Machine, ring: Ring, distance: int, elements: int, elem_bytes: int
 ) -> float:
     """One rotation by `distance` of pieces of `elements` around `ring`, every core of
-    its grid sending at once, and the syncs that end it: `SYNCS_PER_SHIFT`, as the
-    planner and the simulated chip charge a shift round."""
-    hops = ring_hops(machine, ring, distance)
-    return float(
-        shift_cycles(machine, elements, elem_bytes, hops, cores_used=ring.grid.size)
+    its grid sending at once (`routing.exchange_time`: on a mesh, over the links its
+    routes share), and the syncs that end it: `SYNCS_PER_SHIFT`, as the planner and
+    the simulated chip charge a shift round. Nothing when no piece moves."""
+    transfers = rotation_transfers(ring, distance, elements)
+    if not len(transfers.elements):
+        return 0.0
+    return exchange_time(
+        machine, transfers, elem_bytes, ring.grid.size
     ) + SYNCS_PER_SHIFT * sync_cycles(machine)
+
+
+@dataclass(frozen=True)
+class PlanMoves:
+    """What moving an op's tensors costs under a plan, exactly as the lowered program
+    moves them: per input, its prologue (from the default layout into the plan's);
+    the exchanges of its rotations (`shift`, without their syncs); the epilogue (the
+    output, partial sums combined, into the default layout)."""
+
+    prologue: tuple[float, ...]
+    shift: float
+    epilogue: float
+
+
+@cache
+def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
+    """The relayouts and rotations `t10-lower-to-shift` writes for an op of `spec` run
+    with `plan` (its `OpSchedule`), costed as the simulated chip costs them: the plan
+    search estimates an epilogue from even shares and a rotation as one hop on links
+    of its own, this counts who sends what over which links. A rotation runs as many
+    rounds as the search counts (`plan_cost`). Cached: a model repeats its ops layer
+    after layer. Raises PlanError if the plan cannot be scheduled."""
+    schedule = op_schedule(
+        spec.domain,
+        plan,
+        spec.operand_shapes,
+        spec.result_shapes[0],
+        grid_cores(machine, plan, spec.domain),
+    )
+    prologue = tuple(
+        relayout_cycles(machine, default_layout(machine.cores, shape), layout, b)
+        for shape, layout, b in zip(
+            spec.operand_shapes, schedule.inputs, spec.operand_bytes, strict=True
+        )
+    )
+    epilogue = relayout_cycles(
+        machine,
+        schedule.output,
+        default_layout(machine.cores, spec.result_shapes[0]),
+        spec.result_bytes[0],
+        schedule.combine is not None,
+    )
+    names = tensor_names(spec.domain)
+    shift = 0.0
+    for rotation in schedule.rotations:
+        v = rotation.tensor
+        rounds = (
+            plan.temporal_factor(names[v], rotation.dim)
+            * plan.steps
+            // plan.steps_along(rotation.dim)
+        )
+        transfers = rotation_transfers(
+            rotation.ring, 1, schedule.inputs[v].piece_elements
+        )
+        shift += rounds * exchange_time(
+            machine, transfers, spec.operand_bytes[v], rotation.ring.grid.size
+        )
+    return PlanMoves(prologue, shift, epilogue)

@@ -18,11 +18,15 @@ row and column), so that an exchange of thousands of pairs costs a few numpy cal
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from t10ir.cost.model import shift_cycles
-from t10ir.cost.relayout import Transfers
 from t10ir.target import Machine
+
+if TYPE_CHECKING:
+    from t10ir.cost.relayout import Transfers
 
 DIRECTIONS = ("east", "west", "south", "north")
 """The order of the directed links leaving a core in `link_loads`: east is towards

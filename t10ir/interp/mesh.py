@@ -32,7 +32,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import AffineMap
 
-from t10ir.cost.relayout import Transfers, relayout_transfers
+from t10ir.cost.relayout import Transfers, relayout_transfers, rotation_transfers
 from t10ir.dialects import core
 from t10ir.domain import COMBINER_IDENTITY
 from t10ir.interp import batched
@@ -514,19 +514,21 @@ class _Mesh:
             tuple(self.step_values[v] for v in op.at) if op.when is not None else ()
         )
         if (op, symbols) not in self.shifts:
-            everyone = np.arange(grid.size)
             sources = ring.sources(op.by.value.data)
-            moves = sources != everyone
+            moving = None
             if op.when is not None:
                 when = evaluate_map(op.when.data, grid.digits(), symbols, grid.size)
-                moves &= (when == 0).all(axis=1)
-            physical = grid.physical()
+                moving = (when == 0).all(axis=1)
+            moves = sources != np.arange(grid.size)
+            if moving is not None:
+                moves &= moving
             self.shifts[op, symbols] = (
-                np.where(moves, sources, everyone),
-                Transfers.of(
-                    physical[sources[moves]],
-                    physical[moves],
+                np.where(moves, sources, np.arange(grid.size)),
+                rotation_transfers(
+                    ring,
+                    op.by.value.data,
                     prod(buffer.type.get_shape()),
+                    moving,
                     self.machine.cores,
                 ),
             )

@@ -28,7 +28,10 @@ or merged rotation keeps the attributes (`t10.op`) of the op it replaces.
 
 Each function gets `shift.saved_cycles` (the cost model's cycles of the removed
 communication, less that of what replaces it: `t10ir.cost.relayout`) and
-`shift.removed` (rewrites applied, per rule); a second run adds to them.
+`shift.removed` (rewrites applied, per rule); a second run adds to them. What each
+`top` op saves comes off its `predicted` in the function's `t10.ops` (the first run
+keeps the selection's figure as `planned`): a fused relayout belongs to the op it
+feeds, the epilogue it absorbed to no one any more.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import func, scf
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, i64
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineDimExpr, AffineExpr
 from xdsl.passes import ModulePass
@@ -59,10 +62,8 @@ from t10ir.dialects.shift import (
     RotateOp,
     ViewOp,
 )
-from t10ir.passes.t10_partition import (
-    element_bytes,
-    module_target,
-)
+from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
+from t10ir.passes.t10_partition import element_bytes, module_target
 from t10ir.target import Machine
 
 SAVED_ATTR = "shift.saved_cycles"
@@ -90,13 +91,21 @@ class _Ledger:
     machine: Machine
     cycles: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    by_op: dict[int, float] = field(default_factory=dict)
+    """Cycles saved per `top` op (its `t10.op` tag), so its prediction can follow."""
     relayouts: dict[tuple[DTensorType, DTensorType, bool], float] = field(
         default_factory=dict
     )
 
-    def record(self, rule: str, cycles: float) -> None:
-        self.cycles += cycles
+    def record(self, rule: str, *savings: tuple[Operation, float]) -> None:
+        """One rewrite, saving `cycles` of the op each `(op, cycles)` was written for."""
         self.counts[rule] += 1
+        for op, cycles in savings:
+            self.cycles += cycles
+            tag = op.attributes.get(OP_ATTR)
+            if isinstance(tag, IntegerAttr):
+                index = tag.value.data
+                self.by_op[index] = self.by_op.get(index, 0.0) + cycles
 
     def relayout(self, src: DTensorType, dst: DTensorType, combine: bool) -> float:
         """Memoized: counting the traffic is the pass's main work, and a walk asks
@@ -218,7 +227,7 @@ class _ZeroRotation(RewritePattern):
     def match_and_rewrite(self, op: RotateOp, rewriter: PatternRewriter) -> None:
         if op.distance.value.data % op.ring.size.data:
             return
-        self.ledger.record("zero_rotations", self.ledger.cost(op))
+        self.ledger.record("zero_rotations", (op, self.ledger.cost(op)))
         rewriter.replace(op, [], [op.input])
 
 
@@ -245,12 +254,13 @@ class _MergeRotations(RewritePattern):
         )
         merged = RotateOp(inner.input, op.ring, distance, op.when, list(op.steps))
         merged.attributes.update(op.attributes)
-        saved = (
-            self.ledger.cost(inner) + self.ledger.cost(op) - self.ledger.cost(merged)
+        savings = (
+            (inner, self.ledger.cost(inner)),
+            (op, self.ledger.cost(op) - self.ledger.cost(merged)),
         )
+        self.ledger.record("merged_rotations", *savings)
         rewriter.replace(op, merged)
         rewriter.erase(inner)
-        self.ledger.record("merged_rotations", saved)
 
 
 @dataclass
@@ -268,15 +278,15 @@ class _FuseRelayouts(RewritePattern):
         fused = RelayoutOp(first.input, _dtensor(op.output).layout, combine)
         fused.attributes.update(op.attributes)
         alone = first.output.has_one_use()
-        saved = self.ledger.cost(op) - self.ledger.cost(fused)
+        savings = [(op, self.ledger.cost(op) - self.ledger.cost(fused))]
         if alone:
-            saved += self.ledger.cost(first)
-        if saved < 0:
+            savings.append((first, self.ledger.cost(first)))
+        if sum(cycles for _, cycles in savings) < 0:
             return
+        self.ledger.record("fused_relayouts", *savings)
         rewriter.replace(op, fused)
         if alone:
             rewriter.erase(first)
-        self.ledger.record("fused_relayouts", saved)
 
 
 @dataclass
@@ -298,7 +308,7 @@ class _IdentityRelayout(RewritePattern):
             _updated_in_place(op.input) or _updated_in_place(op.output)
         ):
             return
-        self.ledger.record("identity_relayouts", self.ledger.cost(op))
+        self.ledger.record("identity_relayouts", (op, self.ledger.cost(op)))
         rewriter.replace(op, [], [op.input])
 
 
@@ -320,7 +330,7 @@ class _DeadOp(RewritePattern):
             if not self.unrestore or not _private(op.input):
                 return
             rule = "unrestored_rotations"
-        self.ledger.record(rule, self.ledger.cost(op))
+        self.ledger.record(rule, (op, self.ledger.cost(op)))
         rewriter.erase(op)
 
 
@@ -338,6 +348,7 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
         PatternRewriteWalker(
             GreedyRewritePatternApplier(patterns, dce_enabled=False)
         ).rewrite_region(function.body)
+    _update_predictions(function, ledger.by_op)
     saved = round(ledger.cycles) + _count(function.attributes.get(SAVED_ATTR))
     function.attributes[SAVED_ATTR] = IntegerAttr(saved, i64)
     removed = function.attributes.get(REMOVED_ATTR)
@@ -348,6 +359,27 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
             for rule, count in ledger.counts.items()
         }
     )
+
+
+def _update_predictions(function: func.FuncOp, saved: dict[int, float]) -> None:
+    """Takes what the rewrites saved off each op's `predicted` in the function's
+    `t10.ops`, so that reports compare the run with what the compiled program should
+    cost; `planned` keeps the selection's figure."""
+    records = function.attributes.get(OPS_ATTR)
+    if not isinstance(records, ArrayAttr) or not saved:
+        return
+    updated: list[Attribute] = []
+    for index, record in enumerate(records.data):
+        assert isinstance(record, DictionaryAttr)
+        entry = dict(record.data)
+        predicted = entry.get("predicted")
+        if index in saved and isinstance(predicted, IntegerAttr):
+            entry.setdefault("planned", predicted)
+            entry["predicted"] = IntegerAttr(
+                max(0, round(predicted.value.data - saved[index])), i64
+            )
+        updated.append(DictionaryAttr(entry))
+    function.attributes[OPS_ATTR] = ArrayAttr(updated)
 
 
 def _count(value: Attribute | None) -> int:

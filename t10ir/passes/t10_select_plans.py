@@ -3,22 +3,33 @@
 Reads the frontiers `t10-partition` attached (the `vgm` baseline searches spatial-only
 plans instead), builds the selection problem of `t10ir.select` and solves it with the
 chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
-`rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue` (cycles to bring its inputs
-into the plan's layout) and `rtensor.predicted` (the op's cycles: prologue + plan); per
-function: `rtensor.strategy`, `rtensor.predicted_cycles`, `rtensor.peak_sram`, and for
-`optimal` `rtensor.bound`, `rtensor.gap` and `rtensor.status` (`optimal`, or
-`time-limit` when stopped, `time-limit, greedy` when it had not found a fitting choice).
+`rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue`
+(cycles to bring its inputs into the plan's layout) and `rtensor.predicted` (the op's
+cycles: prologue, compute, shifts, syncs and epilogue); per function:
+`rtensor.strategy`, `rtensor.objective` (the selection's estimate it minimized),
+`rtensor.predicted_cycles` (the sum of the ops' predictions), `rtensor.peak_sram`, and
+for `optimal` `rtensor.bound` and `rtensor.gap` (of the objective) and
+`rtensor.status` (`optimal`, or `time-limit` when stopped, `time-limit, greedy` when
+it had not found a fitting choice).
 
 Weights are `{top.weight}` arguments and `arith.constant`s. Activations wait between
 ops in the default layout (`default_share`): each op pays a redistribution into its
-layout (its prologue) and out of it (its plan's epilogue); `t10-eliminate-redundant-
-shifts` later removes the pairs that change nothing.
+layout (its prologue) and out of it (its epilogue); `t10-eliminate-redundant-shifts`
+later removes the pairs that change nothing. A flat view (a reshape) moves and computes
+nothing.
+
+The selection weighs options with the plan search's estimates (even shares, rotations
+one hop on links of their own): counting who sends what to whom over which links
+(`relayout.plan_moves`) takes a tenth of a second for a large tensor, too long for
+every candidate of every op. The chosen plans' predictions are then costed exactly so,
+on the layouts the lowering will use: they are what the lowered program costs before
+elimination, on any topology.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
+from math import ceil, prod
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
@@ -40,6 +51,7 @@ from t10ir.cost.plan_cost import (
     piece_elements,
     redistribution_cycles,
 )
+from t10ir.cost.relayout import plan_moves
 from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.passes.diagnostics import OpError, PassOptionError
@@ -52,6 +64,7 @@ from t10ir.passes.t10_partition import (
     op_frontier,
     op_spec,
 )
+from t10ir.plan import PlanError
 from t10ir.search import FrontierPoint, SearchOptions, search_plans
 from t10ir.select import (
     Option,
@@ -67,6 +80,7 @@ from t10ir.target import Machine
 STRATEGIES = ("greedy", "optimal", "vgm")
 WEIGHTS_ATTR = "rtensor.weights"
 PREDICTED_ATTR = "rtensor.predicted"
+PROLOGUE_ATTR = "rtensor.prologue"
 
 
 def _is_weight(value: SSAValue) -> bool:
@@ -92,7 +106,8 @@ class _OpContext:
 def _fetch_cycles(
     machine: Machine, spec: OpSpec, v: int, piece: int, cores: int
 ) -> int:
-    """Cycles to bring input `v` from the default layout into a plan's layout."""
+    """The plan search's estimate of bringing input `v` from the default layout into
+    a plan's layout (even shares)."""
     size = prod(spec.operand_shapes[v])
     return int(
         redistribution_cycles(machine, size, piece, cores, spec.operand_bytes[v])
@@ -100,8 +115,11 @@ def _fetch_cycles(
 
 
 def _options(machine: Machine, ctx: _OpContext, vgm: bool) -> tuple[Option, ...]:
-    """The op's undominated options: each frontier point with its own weights cold
-    (and, unless `vgm`, hot)."""
+    """The op's undominated options, with the plan search's estimates: each frontier
+    point with its own weights cold (and, unless `vgm`, hot). A flat view has one:
+    nothing."""
+    if ctx.op.flat_view():
+        return (Option(0, "none", 0, 0, 0),)
     spec = ctx.spec
     own = ctx.own_weights
     cold_resident = sum(
@@ -140,6 +158,27 @@ def _options(machine: Machine, ctx: _OpContext, vgm: bool) -> tuple[Option, ...]
                 )
             )
     return prune(options)
+
+
+def _exact(
+    machine: Machine, ctx: _OpContext, point: FrontierPoint, hot: bool
+) -> tuple[int, int]:
+    """The op's cycles under `point`'s plan as the lowered program runs it, and their
+    prologue (its inputs from the default layout into the plan's; own weights too
+    unless `hot`, stored in the plan's layout): the plan's compute and syncs, and its
+    relayouts and rotations costed on the layouts the lowering uses."""
+    try:
+        moves = plan_moves(machine, ctx.spec, point.plan)
+    except PlanError as error:
+        raise OpError(ctx.op, f"cannot be scheduled: {error}") from error
+    prologue = sum(
+        cycles
+        for v, cycles in enumerate(moves.prologue)
+        if not (hot and v in ctx.own_weights)
+    )
+    cost = point.cost
+    total = cost.compute + moves.shift + cost.sync + moves.epilogue + prologue
+    return ceil(total), ceil(prologue)
 
 
 @dataclass(frozen=True)
@@ -238,32 +277,36 @@ class T10SelectPlansPass(ModulePass):
                 selection = greedy(problem)
         except SelectionError as error:
             raise OpError(function, str(error)) from None
-        self._record(function, contexts, problem, selection)
+        self._record(function, machine, contexts, problem, selection)
 
     def _record(
         self,
         function: func.FuncOp,
+        machine: Machine,
         contexts: list[_OpContext],
         problem: Problem,
         selection: Selection,
     ) -> None:
+        predicted = 0
         for c, options, pick in zip(
             contexts, problem.options, selection.choice, strict=True
         ):
+            if c.op.flat_view():
+                c.op.attributes[PREDICTED_ATTR] = IntegerAttr(0, i64)
+                continue
             option = options[pick]
             point = c.points[option.index]
             c.op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(point.plan)
             c.op.attributes[COST_ATTR] = PlanCostAttr.from_cost(point.cost)
             if option.weights != "none":
                 c.op.attributes[WEIGHTS_ATTR] = StringAttr(option.weights)
-            c.op.attributes["rtensor.prologue"] = IntegerAttr(
-                option.cycles - point.cost.cycles, i64
-            )
-            c.op.attributes[PREDICTED_ATTR] = IntegerAttr(option.cycles, i64)
+            cycles, prologue = _exact(machine, c, point, option.weights == "hot")
+            c.op.attributes[PROLOGUE_ATTR] = IntegerAttr(prologue, i64)
+            c.op.attributes[PREDICTED_ATTR] = IntegerAttr(cycles, i64)
+            predicted += cycles
         function.attributes["rtensor.strategy"] = StringAttr(self.strategy)
-        function.attributes["rtensor.predicted_cycles"] = IntegerAttr(
-            selection.cycles, i64
-        )
+        function.attributes["rtensor.objective"] = IntegerAttr(selection.cycles, i64)
+        function.attributes["rtensor.predicted_cycles"] = IntegerAttr(predicted, i64)
         function.attributes["rtensor.peak_sram"] = IntegerAttr(selection.peak, i64)
         if self.strategy == "optimal":
             function.attributes["rtensor.bound"] = IntegerAttr(selection.bound, i64)

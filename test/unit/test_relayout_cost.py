@@ -19,16 +19,17 @@ import numpy as np
 import pytest
 from xdsl.ir.affine import AffineExpr, AffineMap
 
-from t10ir.cost.model import shift_cycles
+from t10ir.cost.model import elementwise_cycles, shift_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
     relayout_cycles,
     relayout_traffic,
-    ring_hops,
     rotation_cycles,
+    rotation_transfers,
 )
+from t10ir.cost.routing import route_hops
 from t10ir.layout import Grid, Layout, Ring, const, default_layout, dim
-from t10ir.target import load_machine
+from t10ir.target import Machine, load_machine
 
 SHAPE = (6, 8)
 
@@ -157,7 +158,10 @@ def test_relayout_cycles_is_one_exchange() -> None:
     cores_used = len(set(range(6)) | {10, 5, 7, 12})
     assert relayout_cycles(machine, src, dst, 2, combine=True) == pytest.approx(
         exchange_cycles(machine, int(send.max()), int(receive.max()), 2, cores_used)
+        + elementwise_cycles(machine.compute, int(receive.max()))
     )
+    same = LAYOUTS["rows"]
+    assert relayout_cycles(machine, same, same, 2) == 0.0  # not even a sync
 
 
 def test_relayout_of_another_tensor_is_refused() -> None:
@@ -171,28 +175,36 @@ def _ring(cores: tuple[int, ...]) -> Ring:
     return Ring(Grid((n,), cores), n, AffineMap(1, 0, (((d0 + 1) % n),)))
 
 
-def test_ring_hops() -> None:
+def _hops(machine: Machine, ring: Ring, distance: int) -> int:
+    """The longest route of a rotation's transfers (1 on an all-to-all chip)."""
+    transfers = rotation_transfers(ring, distance, 1)
+    if machine.topology != "mesh2d":
+        return int(len(transfers.elements) > 0)
+    return int(route_hops(machine, transfers).max(initial=0))
+
+
+def test_rotation_hops() -> None:
     ipu = load_machine("ipu-mk2")
     mesh = dataclasses.replace(
         ipu, cores=16, topology="mesh2d", mesh=(4, 4), hop_cycles=9
     )
     torus = dataclasses.replace(mesh, torus=True)
     ring = _ring((0, 1, 2, 3))  # along the first mesh row
-    assert ring_hops(ipu, ring, 1) == 1
-    assert ring_hops(mesh, ring, 1) == 3  # 3 -> 0 back along the row
-    assert ring_hops(torus, ring, 1) == 1  # the row wraps around
-    assert ring_hops(mesh, ring, 2) == 2
-    assert ring_hops(mesh, ring, 4) == 0
+    assert _hops(ipu, ring, 1) == 1
+    assert _hops(mesh, ring, 1) == 3  # 3 -> 0 back along the row
+    assert _hops(torus, ring, 1) == 1  # the row wraps around
+    assert _hops(mesh, ring, 2) == 2
+    assert _hops(mesh, ring, 4) == 0
     diagonal = _ring((0, 5, 10, 15))
-    assert ring_hops(mesh, diagonal, 1) == 6
-    assert ring_hops(torus, diagonal, 1) == 2
+    assert _hops(mesh, diagonal, 1) == 6
+    assert _hops(torus, diagonal, 1) == 2
 
 
 def test_rotation_cycles() -> None:
     wormhole = load_machine("wormhole-8x8")
     ring = _ring((0, 9, 18, 27))  # down the diagonal: 2 hops a step, 6 back
     cycles = rotation_cycles(wormhole, ring, 1, 100, 2)
-    hops = ring_hops(wormhole, ring, 1)
+    hops = _hops(wormhole, ring, 1)
     assert hops == 6
     assert cycles == pytest.approx(
         shift_cycles(wormhole, 100, 2, hops, cores_used=4)
