@@ -66,9 +66,9 @@ def holds(layout: Layout, cores: np.ndarray, elements: np.ndarray) -> np.ndarray
     which = logical[cores]
     origins = layout.origins()[which]
     result = which >= 0
-    for axis, (coord, extent) in enumerate(
-        zip(np.unravel_index(elements, layout.view), layout.piece, strict=True)
-    ):
+    # A scalar's only element is held by every core of the grid.
+    coords = np.unravel_index(elements, layout.view) if layout.view else ()
+    for axis, (coord, extent) in enumerate(zip(coords, layout.piece, strict=True)):
         offset = coord - origins[:, axis]
         result &= (offset >= 0) & (offset < extent)
     return result

@@ -221,3 +221,14 @@ def test_cores_are_physical() -> None:
     assert not send.any() and not receive.any()
     send, receive = relayout_traffic(tiles, far)
     assert receive.sum() == prod(SHAPE)
+
+
+def test_scalar_is_held_by_every_core_of_its_grid() -> None:
+    """A rank-0 tensor's one element: every core of a replicated layout holds it, so
+    spreading it from the default layout's single core sends it to the three others."""
+    replicated = Layout((), (), Grid((4,)), AffineMap(1, 0, ()))
+    send, receive = relayout_traffic(default_layout(4, ()), replicated)
+    assert send.tolist() == [3, 0, 0, 0]
+    assert receive.tolist() == [0, 1, 1, 1]
+    send, receive = relayout_traffic(replicated, default_layout(4, ()))
+    assert send.sum() == receive.sum() == 0
