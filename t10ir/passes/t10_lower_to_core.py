@@ -10,7 +10,9 @@ piece (`!core.buffer`), and every op the per-core steps that implement it:
   place: `shift.compute` becomes a `core.kernel` accumulating into its output buffer,
   and `shift.rotate` a `core.shift` of the buffer through a scratch receive buffer;
 - every exchange ends in a `core.sync` (a bulk-synchronous superstep), and
-  each buffer is freed after its last use (after the sync ending its exchange).
+  each buffer is freed after its last use (after the sync ending its exchange), the
+  activation arguments' too: as `t10-select-plans` counts them, activations live from
+  their producer to their last user, and only weights stay for the whole run.
 
 Function arguments and results become buffers carrying their layout as the
 `core.layout` argument/result attribute, which is how a runner scatters inputs and
@@ -36,6 +38,7 @@ from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from t10ir.dialects import core, shift
+from t10ir.dialects.top import is_weight
 from t10ir.layout import Grid
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_lower_to_shift import OP_ATTR
@@ -282,22 +285,32 @@ def _insert_syncs(block: Block) -> None:
             block.insert_op_after(_tagged(core.SyncOp(), op), op)
 
 
-def _insert_frees(block: Block, keep: Sequence[SSAValue]) -> None:
-    """Frees every buffer allocated in `block` after its last use (after the sync that
-    ends the superstep of that use), except those in `keep`."""
+def _insert_frees(
+    block: Block, keep: Sequence[SSAValue], arguments: Sequence[SSAValue]
+) -> None:
+    """Frees every buffer allocated in `block`, and each of `arguments`, after its
+    last use (after the sync that ends the superstep of that use), except those in
+    `keep`. An argument nothing reads is freed first thing."""
     ops = list(block.ops)
     last: dict[SSAValue, int] = {}
     for index, op in enumerate(ops):
         for inner in op.walk():
             for value in inner.operands:
                 last[value] = index
-    for op in ops:
-        if not isinstance(op, core.AllocOp) or op.buffer in keep:
+    born = {
+        op.buffer: index for index, op in enumerate(ops) if isinstance(op, core.AllocOp)
+    }
+    for value, start in [*born.items(), *((a, -1) for a in arguments)]:
+        if value in keep:
             continue
-        index = last.get(op.buffer, ops.index(op))
+        index = last.get(value, start)
         while index + 1 < len(ops) and isinstance(ops[index + 1], core.SyncOp):
             index += 1
-        block.insert_op_after(_tagged(core.FreeOp(op.buffer), ops[index]), ops[index])
+        free = core.FreeOp(value)
+        if index < 0:
+            block.insert_op_before(free, ops[0])
+        else:
+            block.insert_op_after(_tagged(free, ops[index]), ops[index])
 
 
 def _with_layouts(
@@ -329,7 +342,10 @@ def lower_function(function: func.FuncOp) -> None:
     _insert_syncs(block)
     new_return = block.last_op
     assert isinstance(new_return, func.ReturnOp)
-    _insert_frees(block, new_return.arguments)
+    activations = [
+        new for arg, new in zip(old.args, block.args, strict=True) if not is_weight(arg)
+    ]
+    _insert_frees(block, new_return.arguments, activations)
     function.body.detach_block(old)
     old.erase(safe_erase=False)
     function.body.add_block(block)

@@ -12,10 +12,12 @@
 // Arguments are buffers carrying their layout: activations flat, the hot weight %b in
 // its op's starting layout (a 32x16 piece on every core of the 2x4x2 grid).
 // CHECK: func.func @ops(%[[A:.*]]: !core.buffer<256xf32> {core.layout = #core.layout<[64, 64], piece = [256], grid = [16], {{.*}}, flat>}, %[[B:.*]]: !core.buffer<32x16xf32> {top.weight, core.layout = #core.layout<[64, 64], piece = [32, 16], grid = [2, 4, 2]
-// The matmul's prologue: A moves from the flat layout into its skewed 32x8 pieces.
+// The matmul's prologue: A moves from the flat layout into its skewed 32x8 pieces,
+// and the activation argument A, read no more, is freed.
 // CHECK: %[[AH:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x8xf32>
 // CHECK-NEXT: core.redistribute %[[A]] to %[[AH]] from #core.layout<{{.*}}flat> to #core.layout<[64, 64], piece = [32, 8], grid = [2, 4, 2], origin = affine_map<(d0, d1, d2) -> ((d0 * 32), ((d2 * 32) + (d1 * 8)))>> {{.*}}: !core.buffer<256xf32>, !core.buffer<32x8xf32>
 // CHECK-NEXT: core.sync
+// CHECK-NEXT: core.free %[[A]] {t10.op = {{[0-9]+}} : i64} : !core.buffer<256xf32>
 // CHECK-NEXT: %[[C:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x16xf32>
 // CHECK-NEXT: core.fill %[[C]], 0.0
 // CHECK-NEXT: %[[SCRATCH:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<32x8xf32>
