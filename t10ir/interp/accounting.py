@@ -53,15 +53,17 @@ def whole(cycles: float) -> int:
 @dataclass(eq=False)
 class OpAccount:
     """One `top` op of the program (`index` None: events written for no op), what
-    the planner predicted for it and what it cost: cycles per phase (unrounded),
-    flops, bytes received by all cores, and the most SRAM any core used while it
-    ran."""
+    the compiler predicted for it (`planned`: the plan selection's figure;
+    `predicted`: that less what eliminating redundant shifts saved it) and what it
+    cost: cycles per phase (unrounded), flops, bytes received by all cores, and the
+    most SRAM any core used while it ran."""
 
     index: int | None
     kind: str | None = None
     plan: OpPlanAttr | None = None
     loc: str | None = None
     predicted: int | None = None
+    planned: int | None = None
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     flops: int = 0
     bytes_exchanged: int = 0
@@ -144,6 +146,7 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
         data = record.data
         kind, plan = data.get("kind"), data.get("plan")
         loc, predicted = data.get("loc"), data.get("predicted")
+        planned = data.get("planned", predicted)
         ops.append(
             OpAccount(
                 index,
@@ -151,6 +154,7 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
                 plan if isinstance(plan, OpPlanAttr) else None,
                 loc.data if isinstance(loc, StringAttr) else None,
                 predicted.value.data if isinstance(predicted, IntegerAttr) else None,
+                planned.value.data if isinstance(planned, IntegerAttr) else None,
             )
         )
     return ops
@@ -295,6 +299,7 @@ def _op_report(op: OpAccount) -> dict[str, Any]:
         "cycles": op.cycles,
         **{f"{phase}_cycles": op.cycles_of(phase) for phase in PHASES},
         "predicted_cycles": op.predicted,
+        "planned_cycles": op.planned,
         "gap": round(gap, 6) if gap is not None else None,
         "flops": op.flops,
         "sram_peak_bytes": op.sram_peak_bytes,

@@ -215,6 +215,26 @@ def test_eliminated_shifts_only_save(path: str, target: str) -> None:
             assert part == pytest.approx(cost.compute + cost.shift + cost.sync, 0.05)
 
 
+MESH16 = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "mesh16.json")
+TARGETS = [GRID16, MESH16, "ipu-mk2"]
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=["grid16", "mesh16", "ipu"])
+@pytest.mark.parametrize("path", [OPS, MLP], ids=["ops", "mlp"])
+@pytest.mark.parametrize("full", [False, True], ids=["planned", "compiled"])
+def test_every_op_runs_as_predicted(path: str, target: str, full: bool) -> None:
+    """Every op's cycles on the chip are its prediction, to within rounding: the
+    selection costs the chosen plan's moves on the lowering's layouts, routed as the
+    chip routes them (also on the mesh), and elimination takes off each op what it
+    saved it. Without elimination the prediction is the selection's own figure."""
+    accounted, _, _ = compiled(path, target, full=full)
+    for op in accounted.ops:
+        assert op.predicted is not None and op.gap is not None
+        assert abs(op.cycles - op.predicted) <= 2, op.name
+        if not full:
+            assert op.planned == op.predicted
+
+
 def test_redistributions_that_move_nothing_cost_nothing() -> None:
     """The softmax's rows are where the default layout keeps them: its prologue and
     epilogue move no element, so neither they nor their syncs cost anything. The plan
@@ -290,6 +310,7 @@ OP_KEYS = [
     "cycles",
     *(f"{p}_cycles" for p in PHASES),
     "predicted_cycles",
+    "planned_cycles",
     "gap",
     "flops",
     "sram_peak_bytes",
