@@ -23,16 +23,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, cached_property
-from math import prod
+from math import ceil, prod
 
 import numpy as np
+from xdsl.ir.affine import AffineMap
 
 from t10ir.cost.model import elementwise_cycles, sync_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
 from t10ir.cost.routing import exchange_time
-from t10ir.layout import Layout, Ring, default_layout
-from t10ir.plan import OpPlan, tensor_names
-from t10ir.schedule import op_schedule
+from t10ir.layout import (
+    Grid,
+    Layout,
+    Ring,
+    default_layout,
+    dim,
+    evaluate_map,
+    scale,
+)
+from t10ir.plan import OpPlan
+from t10ir.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
 
@@ -144,6 +153,9 @@ def relayout_transfers(
     count = max(
         cores, int(max(src.grid.physical().max(), dst.grid.physical().max())) + 1
     )
+    share = chunk_share(src)
+    if share is not None and not combine and dst.view:
+        return _from_chunks(src, share, dst, count)
     src_logical, src_elements = held_elements(src)
     dst_logical, dst_elements = held_elements(dst)
     holders = np.bincount(src_elements, minlength=size)
@@ -174,6 +186,56 @@ def relayout_transfers(
     element = element[moving]
     senders = by_element[first[element] + logical[moving] % holders[element]]
     return Transfers.of(senders, receivers[moving], lengths[moving], count)
+
+
+def chunk_share(layout: Layout) -> int | None:
+    """The chunk size of a layout cutting its flattened tensor into contiguous chunks,
+    one per core in order (the default layout's form), else None."""
+    if not layout.flat or len(layout.piece) != 1:
+        return None
+    share = layout.piece[0]
+    chunks = Layout(
+        layout.shape,
+        (share,),
+        Grid((ceil(prod(layout.shape) / share),)),
+        AffineMap(1, 0, (scale(dim(0), share),)),
+        flat=True,
+        padding=layout.padding,
+    )
+    return share if layout == chunks else None
+
+
+def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
+    """`relayout_transfers` from contiguous chunks (every element has one holder, the
+    core `element // share`) without listing elements: a destination box is a set of
+    rows contiguous in the flattened tensor, and a row meets a few chunks, so the work
+    is per row and chunk met. This is every op's prologue, on the largest tensors."""
+    view = np.array(dst.view, dtype=np.int64)
+    origins = dst.origins()
+    lo = np.clip(origins, 0, view)
+    extents = np.clip(origins + np.array(dst.piece), 0, view) - lo
+    rows_per_core = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
+    core = np.repeat(np.arange(dst.grid.size), rows_per_core)
+    local = np.arange(len(core)) - np.repeat(
+        np.cumsum(rows_per_core) - rows_per_core, rows_per_core
+    )
+    strides = np.cumprod(np.r_[1, view[:0:-1]])[::-1]
+    start = lo[core, -1]
+    for axis in reversed(range(len(view) - 1)):
+        local, digit = np.divmod(local, extents[core, axis])
+        start = start + (lo[core, axis] + digit) * strides[axis]
+    end = start + extents[core, -1]
+    first, last = start // share, (end - 1) // share
+    met = last - first + 1
+    row = np.repeat(np.arange(len(start)), met)
+    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
+    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
+        start[row], chunk * share
+    )
+    senders = src.grid.physical()[chunk]
+    receivers = dst.grid.physical()[core[row]]
+    moving = senders != receivers
+    return Transfers.of(senders[moving], receivers[moving], lengths[moving], count)
 
 
 def _same_as_next(
@@ -276,15 +338,35 @@ def rotation_cycles(
     ) + SYNCS_PER_SHIFT * sync_cycles(machine)
 
 
+def rotation_runs(
+    schedule: OpSchedule, rotation: Rotation
+) -> list[tuple[int, np.ndarray]]:
+    """How often `rotation` runs and which logical cores move each time, as
+    `t10-lower-to-shift` writes it: after every step `j` of its loop (the last one
+    closing the circle after the loop), once per iteration of the loops around it,
+    moving the cores where `when` is all zeros at `j`."""
+    level = schedule.step_dims.index(rotation.dim)
+    outer = prod(schedule.steps[:level])
+    grid = rotation.ring.grid
+    runs: list[tuple[int, np.ndarray]] = []
+    for j in range(schedule.steps[level]):
+        symbols = [0] * rotation.when.num_symbols
+        symbols[level] = j
+        when = evaluate_map(rotation.when, grid.digits(), tuple(symbols), grid.size)
+        runs.append((outer, (when == 0).all(axis=1)))
+    return runs
+
+
 @dataclass(frozen=True)
 class PlanMoves:
     """What moving an op's tensors costs under a plan, exactly as the lowered program
     moves them: per input, its prologue (from the default layout into the plan's);
-    the exchanges of its rotations (`shift`, without their syncs); the epilogue (the
-    output, partial sums combined, into the default layout)."""
+    the exchanges of its rotations (`shift`) and the syncs ending them (`sync`); the
+    epilogue (the output, partial sums combined, into the default layout)."""
 
     prologue: tuple[float, ...]
     shift: float
+    sync: float
     epilogue: float
 
 
@@ -293,8 +375,10 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
     """The relayouts and rotations `t10-lower-to-shift` writes for an op of `spec` run
     with `plan` (its `OpSchedule`), costed as the simulated chip costs them: the plan
     search estimates an epilogue from even shares and a rotation as one hop on links
-    of its own, this counts who sends what over which links. A rotation runs as many
-    rounds as the search counts (`plan_cost`). Cached: a model repeats its ops layer
+    of its own, and every rotation as a full round of its ring; this counts who sends
+    what over which links, and which cores of a ring move at each step (a skewed
+    schedule moves some cores of a ring at every step, which costs a whole exchange
+    and its syncs each time). Cached: a model repeats its ops layer
     after layer. Raises PlanError if the plan cannot be scheduled."""
     schedule = op_schedule(
         spec.domain,
@@ -316,19 +400,16 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
         spec.result_bytes[0],
         schedule.combine is not None,
     )
-    names = tensor_names(spec.domain)
-    shift = 0.0
+    shift = sync = 0.0
     for rotation in schedule.rotations:
         v = rotation.tensor
-        rounds = (
-            plan.temporal_factor(names[v], rotation.dim)
-            * plan.steps
-            // plan.steps_along(rotation.dim)
-        )
-        transfers = rotation_transfers(
-            rotation.ring, 1, schedule.inputs[v].piece_elements
-        )
-        shift += rounds * exchange_time(
-            machine, transfers, spec.operand_bytes[v], rotation.ring.grid.size
-        )
-    return PlanMoves(prologue, shift, epilogue)
+        for times, moving in rotation_runs(schedule, rotation):
+            transfers = rotation_transfers(
+                rotation.ring, 1, schedule.inputs[v].piece_elements, moving
+            )
+            if len(transfers.elements):
+                shift += times * exchange_time(
+                    machine, transfers, spec.operand_bytes[v], rotation.ring.grid.size
+                )
+                sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
+    return PlanMoves(prologue, shift, sync, epilogue)

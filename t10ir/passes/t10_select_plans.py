@@ -165,8 +165,8 @@ def _exact(
 ) -> tuple[int, int]:
     """The op's cycles under `point`'s plan as the lowered program runs it, and their
     prologue (its inputs from the default layout into the plan's; own weights too
-    unless `hot`, stored in the plan's layout): the plan's compute and syncs, and its
-    relayouts and rotations costed on the layouts the lowering uses."""
+    unless `hot`, stored in the plan's layout): the plan's compute, and its relayouts
+    and rotations (with their syncs) costed on the layouts the lowering uses."""
     try:
         moves = plan_moves(machine, ctx.spec, point.plan)
     except PlanError as error:
@@ -177,7 +177,7 @@ def _exact(
         if not (hot and v in ctx.own_weights)
     )
     cost = point.cost
-    total = cost.compute + moves.shift + cost.sync + moves.epilogue + prologue
+    total = cost.compute + moves.shift + moves.sync + moves.epilogue + prologue
     return ceil(total), ceil(prologue)
 
 

@@ -22,8 +22,10 @@ from xdsl.ir.affine import AffineExpr, AffineMap
 from t10ir.cost.model import elementwise_cycles, shift_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
+    chunk_share,
     relayout_cycles,
     relayout_traffic,
+    relayout_transfers,
     rotation_cycles,
     rotation_transfers,
 )
@@ -232,3 +234,38 @@ def test_scalar_is_held_by_every_core_of_its_grid() -> None:
     assert receive.tolist() == [0, 1, 1, 1]
     send, receive = relayout_traffic(replicated, default_layout(4, ()))
     assert send.sum() == receive.sum() == 0
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+@pytest.mark.parametrize("cores", [16, 5, 48])
+def test_transfers_from_chunks_are_the_general_counts(name: str, cores: int) -> None:
+    """From the default layout's contiguous chunks, transfers are counted per row of
+    a destination box (`chunk_share`); the same layout with its cores spelled out
+    takes the general per-element path, and both give the same pairs."""
+    chunks = default_layout(cores, SHAPE)
+    spelled = dataclasses.replace(
+        chunks, grid=Grid(chunks.grid.shape, tuple(range(chunks.grid.size)))
+    )
+    assert chunk_share(chunks) == chunks.piece[0] and chunk_share(spelled) is None
+    fast = relayout_transfers(chunks, LAYOUTS[name], cores=64)
+    general = relayout_transfers(spelled, LAYOUTS[name], cores=64)
+    for field in ("senders", "receivers", "elements"):
+        assert getattr(fast, field).tolist() == getattr(general, field).tolist()
+
+
+def test_transfers_from_chunks_to_a_rank3_box() -> None:
+    """Rows of a rank-3 box step through two strides of the flattened tensor."""
+    shape = (4, 6, 5)
+    chunks = default_layout(7, shape)
+    spelled = dataclasses.replace(
+        chunks, grid=Grid(chunks.grid.shape, tuple(range(chunks.grid.size)))
+    )
+    d0, d1 = AffineExpr.dimension(0), AffineExpr.dimension(1)
+    box = Layout(
+        shape, (3, 4, 3), Grid((2, 2)), AffineMap(2, 0, (d0 * 2, d1 * 3 - 1, d0 + 1))
+    )
+    fast = relayout_transfers(chunks, box, cores=8)
+    general = relayout_transfers(spelled, box, cores=8)
+    assert fast.elements.sum() > 0
+    for field in ("senders", "receivers", "elements"):
+        assert getattr(fast, field).tolist() == getattr(general, field).tolist()
