@@ -210,6 +210,10 @@ class IterationDomain:
     zero padding), chosen so that a padded point adds nothing to the reduction (0 under
     a sum of products, -inf under max). Only an op that has one may split a reduction
     dim unevenly (the last core's share is padded); None for an op that has none.
+
+    `whole` names loop dims the sub-operator needs whole, as it computes something that
+    depends on the global position along them (an average pool that leaves its padding
+    out of the count divides by a count that varies near the borders).
     """
 
     dims: tuple[LoopDim, ...]
@@ -217,6 +221,7 @@ class IterationDomain:
     results: tuple[TensorMap, ...]
     combiner: str | None = None
     padding: float | None = None
+    whole: frozenset[str] = frozenset()
     extents: dict[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -232,11 +237,12 @@ class IterationDomain:
 
     @property
     def normalized_dims(self) -> frozenset[str]:
-        """Reduction dims that also index a result (softmax's, layernorm's row): the
-        op reduces along them and broadcasts back, so a core needs the whole row at
-        once and such a dim is never split, in space or in time."""
+        """Dims never split, in space or in time: reduction dims that also index a
+        result (softmax's, layernorm's row: the op reduces along them and broadcasts
+        back, so a core needs the whole row at once), and the `whole` dims."""
         indexing = {d for r in self.results for d in r.dims()}
-        return frozenset(d.name for d in self.reduction_dims if d.name in indexing)
+        normalized = {d.name for d in self.reduction_dims if d.name in indexing}
+        return frozenset(normalized | self.whole)
 
     @property
     def points(self) -> int:
@@ -255,6 +261,8 @@ class IterationDomain:
         for dim in self.dims:
             if dim.extent < 1:
                 return f"loop dim {dim.name} has extent {dim.extent}"
+        if not self.whole <= set(names):
+            return f"unknown whole loop dims {sorted(self.whole - set(names))}"
         for role, maps, shapes in (
             ("operand", self.operands, operand_shapes),
             ("result", self.results, result_shapes),
@@ -289,4 +297,5 @@ class IterationDomain:
         outs = ", ".join(map(str, self.results))
         combine = f" combine {self.combiner}" if self.combiner else ""
         pad = f" padding {self.padding}" if self.padding is not None else ""
-        return f"({dims}) ins({ins}) outs({outs}){combine}{pad}"
+        whole = f" whole({', '.join(sorted(self.whole))})" if self.whole else ""
+        return f"({dims}) ins({ins}) outs({outs}){combine}{pad}{whole}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -81,6 +82,9 @@ class OpSchedule:
     """The combiner when a reduction dim is cut in time (steps accumulate)."""
     combine: str | None
     """The combiner when a reduction dim is split over cores (partials to combine)."""
+    pieces: int
+    """How many sub-operator results are combined into each result element: one per
+    slice of the reduction dims, over steps and cores (padded slices included)."""
 
 
 def _origin(index: Index, lo: Box, box: dict[str, int], size: int) -> AffineExpr:
@@ -277,4 +281,5 @@ def op_schedule(
         combine=domain.combiner
         if any(plan.spatial_factor(d) > 1 for d in reduction)
         else None,
+        pieces=prod(plan.spatial_factor(d) * n[d] for d in reduction),
     )

@@ -375,6 +375,16 @@ def _window_map(
     return h, w
 
 
+def _scaled(value: SSAValue, times: int, over: int) -> ExprOp:
+    """`value * times / over` elementwise: a sub-operator's share of a mean or of a
+    term added once, as an expression (top has no constants to multiply by)."""
+    shape = _shape(value)
+    index = ", ".join(_identity(len(shape), "D"))
+    factor = f" * {float(times)!r}" if times != 1 else ""
+    expr = f"output0[{index}] = input0[{index}]{factor} / {float(over)!r}"
+    return ExprOp([value], expr, value.type)
+
+
 # --------------------------------------------------------------------------------------
 # Ops.
 # --------------------------------------------------------------------------------------
@@ -400,12 +410,15 @@ class IterationDomainInterface(abc.ABC):
         return False
 
     def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
     ) -> list[Operation]:
         """The ops that compute this op over one core's step window, from the windows of
         its operands (`operands`), the last giving the result: by default the op itself
-        on the smaller types. Ops whose properties name global positions override it
-        (the windows already hold the padding; a slice's window starts at its start)."""
+        on the smaller types. Ops whose properties name global positions or sizes
+        override it (the windows already hold the padding; a slice's window starts at
+        its start; a mean divides by the whole count), as do ops with a term added
+        once per result element (a bias), which each of the `pieces` sub-operator
+        results combined into an element (one per reduction slice) adds a share of."""
         assert isinstance(self, Operation)
         return [
             type(self).create(
@@ -442,19 +455,6 @@ class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
             raise VerifyException(
                 f"iteration domain does not fit the tensors: {problem}"
             )
-
-
-class PaddedWindowOperation(TopOperation, abc.ABC):
-    """A sliding window with `pads` (each subclass defines the property): a step's
-    window of the input already holds its padding (the layout's halo), so the
-    sub-operator runs unpadded."""
-
-    def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
-    ) -> list[Operation]:
-        (sub,) = super().sub_operator(operands, result_type)
-        sub.properties["pads"] = _ints([0] * len(self.pads.get_values()))
-        return [sub]
 
 
 class TwoOperandOperation(TopOperation, abc.ABC):
@@ -521,7 +521,7 @@ class MatmulOp(TwoOperandOperation):
 
 
 @irdl_op_definition
-class Conv2dOp(PaddedWindowOperation):
+class Conv2dOp(TopOperation):
     name = "top.conv2d"
 
     input = operand_def(TensorType)
@@ -648,6 +648,56 @@ class Conv2dOp(PaddedWindowOperation):
             combiner="sum",
             padding=0.0,
         )
+
+    def _window_groups(self, input: Shape, weight: Shape, result: Shape) -> int:
+        """The groups whole in a step's windows of these shapes. The windows are boxes
+        of channels: they hold only whole groups, or part of one."""
+        group = self.group.value.data
+        if group == 1:
+            return 1
+        per_group_in = _shape(self.weight)[1]
+        per_group_out = _shape(self.weight)[0] // group
+        channels = weight[1]
+        groups, rest = divmod(input[1] - channels, per_group_in)
+        groups += 1
+        out_channels = result[1] - (groups - 1) * per_group_out
+        if rest or (
+            groups > 1 and (channels, out_channels) != (per_group_in, per_group_out)
+        ):
+            raise VerifyException(
+                f"a window of {input[1]} input and {result[1]} output channels spans "
+                f"{groups} groups but holds only part of each ({channels} of "
+                f"{per_group_in} input, {out_channels} of {per_group_out} output "
+                "channels)"
+            )
+        return groups
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """The convolution on a step's windows, which already hold the padding, in as
+        many groups as they hold, adding its share of the bias."""
+        input, weight, *bias = operands
+        ops: list[Operation] = []
+        if bias and pieces > 1:
+            ops.append(_scaled(bias[0], 1, pieces))
+            bias = [ops[-1].results[0]]
+        groups = self._window_groups(
+            _shape(input), _shape(weight), tuple(result_type.get_shape())
+        )
+        ops.append(
+            Conv2dOp(
+                input,
+                weight,
+                bias[0] if bias else None,
+                result_type,
+                self.strides.get_values(),
+                self.dilations.get_values(),
+                (0, 0, 0, 0),
+                groups,
+            )
+        )
+        return ops
 
 
 class ElementwiseBinaryOperation(TwoOperandOperation, abc.ABC):
@@ -1054,6 +1104,24 @@ class ReduceOp(TopOperation):
             bool(self.keepdims.value.data),
         )
 
+    def combiner(self) -> str:
+        """How partial results combine: a mean's shares are summed."""
+        kind = self.kind.data
+        return "sum" if kind == "mean" else kind
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """The reduction of a step's window; a mean's share is the window's sum over
+        the whole count."""
+        axes, keepdims = self.axes.get_values(), bool(self.keepdims.value.data)
+        sub = ReduceOp(operands[0], result_type, self.combiner(), axes, keepdims)
+        if self.kind.data != "mean":
+            return [sub]
+        shape = _shape(self.input)
+        count = math.prod(shape[a] for a in reduced_axes(len(shape), axes))
+        return [sub, _scaled(sub.result, 1, count)]
+
     def iteration_domain(self) -> IterationDomain:
         shape = _shape(self.input)
         reduced = reduced_axes(len(shape), self.axes.get_values())
@@ -1072,8 +1140,7 @@ class ReduceOp(TopOperation):
                 dims.append(LoopDim(name, size))
                 result_map.append(LinearIndex.of(name))
             input_map.append(LinearIndex.of(name))
-        kind = self.kind.data
-        combiner = "sum" if kind == "mean" else kind
+        combiner = self.combiner()
         return IterationDomain(
             (*dims, *reduction_dims),
             (TensorMap(tuple(input_map)),),
@@ -1270,8 +1337,23 @@ class ConcatOp(TopOperation):
             maps.append(TensorMap(tuple(indices), guarded=True))
             offset += _shape(value)[axis]
         return IterationDomain(
-            _parallel(names, result), tuple(maps), (TensorMap.identity(names),)
+            _parallel(names, result),
+            tuple(maps),
+            (TensorMap.identity(names),),
+            padding=0.0,
         )
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """Each input's window covers the output window, holding zeros (the padding)
+        outside that input: their sum is the concatenation, exactly."""
+        ops: list[Operation] = []
+        total = operands[0]
+        for value in operands[1:]:
+            ops.append(AddOp(total, value, result_type))
+            total = ops[-1].results[0]
+        return ops or [ConcatOp(operands, result_type, self.axis.value.data)]
 
 
 @irdl_op_definition
@@ -1342,7 +1424,7 @@ class SliceOp(TopOperation):
         return True
 
     def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
     ) -> list[Operation]:
         """A window of the input starts at the slice's first element."""
         steps = self.steps.get_values()
@@ -1441,7 +1523,7 @@ class GatherOp(TopOperation):
         )
 
 
-class PoolOperation(PaddedWindowOperation, abc.ABC):
+class PoolOperation(TopOperation, abc.ABC):
     """A 2-D sliding window over NCHW input, combined per window."""
 
     input = operand_def(TensorType)
@@ -1493,7 +1575,22 @@ class PoolOperation(PaddedWindowOperation, abc.ABC):
             (TensorMap.identity(("n", "c", "oh", "ow")),),
             combiner=self.COMBINER,
             padding=self.padding_value(),
+            whole=self.whole_dims(),
         )
+
+    def whole_dims(self) -> frozenset[str]:
+        """Loop dims a sub-operator needs whole (see `IterationDomain.whole`)."""
+        return frozenset()
+
+    def window_kernel(self, input: Shape, result: Shape) -> tuple[int, int]:
+        """The part of the kernel a step's windows of these shapes cover (its slice of
+        kh, kw): the input window is `stride * (outputs - 1) + kernel` wide."""
+        strides = self.strides.get_values()
+        h, w = (input[i] - strides[i - 2] * (result[i] - 1) for i in (2, 3))
+        return h, w
+
+
+_POOL_WINDOW_DIMS = ("oh", "ow", "kh", "kw")
 
 
 def _pool_properties(
@@ -1529,6 +1626,15 @@ class MaxPoolOp(PoolOperation):
             properties=_pool_properties(kernel, strides, pads),
         )
 
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """The max over a step's window, which holds the padding, of its slice of the
+        kernel."""
+        kernel = self.window_kernel(_shape(operands[0]), _shape(result_type))
+        strides = self.strides.get_values()
+        return [MaxPoolOp(operands[0], result_type, kernel, strides)]
+
 
 @irdl_op_definition
 class AvgPoolOp(PoolOperation):
@@ -1537,12 +1643,62 @@ class AvgPoolOp(PoolOperation):
     name = "top.avgpool"
     COMBINER: ClassVar[str] = "sum"
 
+    def counts_padding(self) -> bool:
+        """Whether every window divides by the kernel size (padded positions count)."""
+        return bool(self.count_include_pad.value.data) or not any(
+            self.pads.get_values()
+        )
+
     def padding_value(self) -> float | None:
         """Padded positions count as zeros only with count_include_pad; otherwise no
         value can stand for them (they are left out of the mean)."""
-        if self.count_include_pad.value.data or not any(self.pads.get_values()):
-            return 0.0
-        return None
+        return 0.0 if self.counts_padding() else None
+
+    def whole_dims(self) -> frozenset[str]:
+        """Left out of the mean, the padding makes a window's count depend on where it
+        is: a sub-operator needs the whole window and all its positions to know it."""
+        return frozenset() if self.counts_padding() else frozenset(_POOL_WINDOW_DIMS)
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """A step's share of the mean: the sum over its window (which holds the
+        padding) and its slice of the kernel, divided by the whole kernel's size. A
+        count that leaves the padding out is the op itself on the window's inside."""
+        window, result = _shape(operands[0]), _shape(result_type)
+        kernel, strides = self.kernel.get_values(), self.strides.get_values()
+        if not self.counts_padding():
+            return self._inside_sub_operator(operands[0], result_type)
+        part = self.window_kernel(window, result)
+        pool = AvgPoolOp(operands[0], result_type, part, strides)
+        if part == kernel:
+            return [pool]
+        return [pool, _scaled(pool.result, part[0] * part[1], kernel[0] * kernel[1])]
+
+    def _inside_sub_operator(
+        self, window: SSAValue, result_type: TensorType
+    ) -> list[Operation]:
+        """The op on the inside of a window of all output positions (`whole_dims`),
+        with the padding the window has on each side."""
+        shape, size = _shape(window), _shape(self.input)
+        top, left = self.pads.get_values()[:2]
+        inside = [min(size[2], shape[2] - top), min(size[3], shape[3] - left)]
+        pads = (top, left, shape[2] - top - inside[0], shape[3] - left - inside[1])
+        crop = SliceOp(
+            window,
+            None,
+            (0, 0, top, left),
+            (shape[0], shape[1], top + inside[0], left + inside[1]),
+        )
+        pool = AvgPoolOp(
+            crop,
+            result_type,
+            self.kernel.get_values(),
+            self.strides.get_values(),
+            pads,
+            count_include_pad=False,
+        )
+        return [crop, pool]
 
     count_include_pad = prop_def(BoolAttr)
 
@@ -1620,6 +1776,14 @@ class GlobalAvgPoolOp(TopOperation):
             combiner="sum",
             padding=0.0,
         )
+
+    def sub_operator(
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
+    ) -> list[Operation]:
+        """A step's share of the mean: its window's sum over the whole count."""
+        h, w = _shape(self.input)[2:]
+        total = ReduceOp(operands[0], result_type, "sum", (2, 3), True)
+        return [total, _scaled(total.result, 1, h * w)]
 
 
 @irdl_op_definition
@@ -1701,7 +1865,7 @@ class ExprOp(TopOperation):
         )
 
     def sub_operator(
-        self, operands: Sequence[SSAValue], result_type: TensorType
+        self, operands: Sequence[SSAValue], result_type: TensorType, pieces: int = 1
     ) -> list[Operation]:
         """Global positions in the expression become window positions
         (`t10ir.expr.window`)."""

@@ -238,15 +238,15 @@ def sub_operator_body(op: Operation, schedule: OpSchedule) -> Region:
     body = Block(arg_types=arg_types)
     result_type = TensorType(element.get_element_type(), schedule.output_window_shape)
     assert isinstance(op, IterationDomainInterface)
-    subs = op.sub_operator(body.args, result_type)
-    body.add_ops(subs)
-    for sub in subs:
-        try:
+    try:
+        subs = op.sub_operator(body.args, result_type, schedule.pieces)
+        body.add_ops(subs)
+        for sub in subs:
             sub.verify()
-        except VerifyException as e:
-            raise OpError(
-                op, f"its sub-operator on {result_type} does not verify: {e}"
-            ) from e
+    except VerifyException as e:
+        raise OpError(
+            op, f"its sub-operator on {result_type} does not verify: {e}"
+        ) from e
     if subs[-1].results[0].type != result_type:
         raise OpError(
             op,

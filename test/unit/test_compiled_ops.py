@@ -1,0 +1,498 @@
+"""Every `top` op kind compiled (`t10-compile`) and run on the simulated chip, its output
+checked by `t10-run --check` and against the same math written here in numpy (float64),
+independently of the reference interpreter: a compiled program must never compute a
+wrong result, whatever plan it runs.
+
+The programs run on `ipu-mk2`, on `grid16-9k` (16 cores of 9 KiB, which forces splits
+and rotations) and on `mesh16`. Plans that split a reduction (a bias added once, a mean
+over the whole count, a pool kernel cut in pieces) are also forced one by one through
+`t10-partition` and `t10-lower-to-shift`, as no selection is bound to pick them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from xdsl.dialects import func
+
+from t10ir.context import make_context
+from t10ir.dialects import top
+from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass
+from t10ir.plan import OpPlan
+from t10ir.tools.diagnostics import parse_module
+from t10ir.tools.t10_run import run
+
+INPUTS = Path(__file__).resolve().parents[1] / "lit" / "transforms" / "Inputs"
+SMALL_SRAM = str(INPUTS / "grid16-9k.json")
+TARGETS = {
+    "ipu-mk2": "ipu-mk2",
+    "grid16-9k": SMALL_SRAM,
+    "mesh16": str(INPUTS / "mesh16.json"),
+}
+
+Math = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class Arg:
+    shape: tuple[int, ...]
+    weight: bool = False
+    kind: str = "normal"
+    """How to draw it: normal, positive, or indices below `bound`."""
+    bound: int = 0
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    """The op, its operands `%a0, %a1, ...` in order, then its attributes."""
+    args: tuple[Arg, ...]
+    result: tuple[int, ...]
+    math: Math
+    plans: tuple[OpPlan, ...] = ()
+    """Plans forced on grid16-9k besides the chosen ones."""
+
+
+def _type(shape: Sequence[int], element: str = "f32") -> str:
+    return f"tensor<{'x'.join(map(str, shape))}x{element}>"
+
+
+def _arg_type(arg: Arg) -> str:
+    return _type(arg.shape, "i64" if arg.kind == "indices" else "f32")
+
+
+def program(case: Case) -> str:
+    params = ", ".join(
+        f"%a{i}: {_arg_type(a)}" + (" {top.weight}" if a.weight else "")
+        for i, a in enumerate(case.args)
+    )
+    name, _, attrs = case.op.partition(" ")
+    operands = ", ".join(f"%a{i}" for i in range(len(case.args)))
+    types = ", ".join(_arg_type(a) for a in case.args)
+    result = _type(case.result)
+    return (
+        f"func.func @f({params}) -> {result} {{\n"
+        f"  %0 = {name} {operands} {attrs} : ({types}) -> {result}\n"
+        f"  func.return %0 : {result}\n}}\n"
+    )
+
+
+def inputs(case: Case) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    arrays = []
+    for arg in case.args:
+        if arg.kind == "indices":
+            arrays.append(rng.integers(-arg.bound, arg.bound, arg.shape))
+        elif arg.kind == "positive":
+            arrays.append(rng.uniform(0.5, 2.0, arg.shape).astype(np.float32))
+        else:
+            arrays.append(rng.standard_normal(arg.shape).astype(np.float32))
+    return arrays
+
+
+# ---- the math, in numpy ------------------------------------------------------------
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def layernorm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, axis: int):
+    axes = tuple(range(axis % x.ndim, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-5) * scale + bias
+
+
+def batchnorm(x, scale, bias, mean, var):
+    def c(v: np.ndarray) -> np.ndarray:
+        return v.reshape(1, -1, 1, 1)
+
+    return (x - c(mean)) / np.sqrt(c(var) + 1e-5) * c(scale) + c(bias)
+
+
+def windows(x: np.ndarray, kernel, stride, pads, value: float, dilation=(1, 1)):
+    """Per output position (oh, ow), the padded input's window: [n, c, oh, ow, kh, kw]."""
+    top_, left, bottom, right = pads
+    padded = np.pad(
+        x, ((0, 0), (0, 0), (top_, bottom), (left, right)), constant_values=value
+    )
+    oh = (padded.shape[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    ow = (padded.shape[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    out = np.empty(x.shape[:2] + (oh, ow, *kernel), dtype=np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            rows = i * stride[0] + dilation[0] * np.arange(kernel[0])
+            cols = j * stride[1] + dilation[1] * np.arange(kernel[1])
+            out[:, :, i, j] = padded[:, :, rows][:, :, :, cols]
+    return out
+
+
+def conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), group=1, dilation=(1, 1)):
+    win = windows(x, w.shape[2:], stride, pads, 0.0, dilation)
+    n, c, oh, ow = win.shape[:4]
+    f, cg = w.shape[:2]
+    win = win.reshape(n, group, c // group, oh, ow, *w.shape[2:])
+    wg = w.reshape(group, f // group, cg, *w.shape[2:])
+    out = np.einsum("ngchwij,gfcij->ngfhw", win, wg).reshape(n, f, oh, ow)
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+def maxpool(x, kernel, stride, pads):
+    return windows(x, kernel, stride, pads, -np.inf).max(axis=(4, 5))
+
+
+def avgpool(x, kernel, stride, pads, include_pad: bool):
+    total = windows(x, kernel, stride, pads, 0.0).sum(axis=(4, 5))
+    if include_pad:
+        return total / (kernel[0] * kernel[1])
+    ones = np.ones((1, 1) + x.shape[2:])
+    return total / windows(ones, kernel, stride, pads, 0.0).sum(axis=(4, 5))
+
+
+def _pool(kind: str, kernel, strides, pads, extra: str = "") -> str:
+    k, s, p = (", ".join(map(str, v)) for v in (kernel, strides, pads))
+    return (
+        f"top.{kind} {{kernel = array<i64: {k}>, strides = array<i64: {s}>, "
+        f"pads = array<i64: {p}>{extra}}}"
+    )
+
+
+def _conv(strides=(1, 1), pads=(0, 0, 0, 0), group=1, dilations=(1, 1)) -> str:
+    s, p, d = (", ".join(map(str, v)) for v in (strides, pads, dilations))
+    return (
+        f"top.conv2d {{strides = array<i64: {s}>, dilations = array<i64: {d}>, "
+        f"pads = array<i64: {p}>, group = {group} : i64}}"
+    )
+
+
+def _plan(spatial: dict[str, int], **temporal: dict[str, int]) -> OpPlan:
+    return OpPlan(
+        tuple(spatial.items()),
+        tuple((v, tuple(f.items())) for v, f in temporal.items()),
+    )
+
+
+A, W = Arg, lambda *shape: Arg(shape, weight=True)
+X4 = (1, 4, 6, 6)
+
+CASES: dict[str, Case] = {
+    "matmul": Case(
+        "top.matmul",
+        (A((12, 20)), W(20, 8)),
+        (12, 8),
+        np.matmul,
+        (
+            _plan({"m": 2, "k": 4}),
+            _plan({"m": 2, "n": 2, "k": 2}, in0={"k": 2}, in1={"k": 2}),
+        ),
+    ),
+    "conv2d_bias": Case(
+        _conv(pads=(1, 1, 1, 1)),
+        (A(X4), W(8, 4, 3, 3), W(8)),
+        (1, 8, 6, 6),
+        lambda x, w, b: conv2d(x, w, b, pads=(1, 1, 1, 1)),
+        (
+            _plan({"c": 2, "kh": 3}),
+            _plan({"f": 2, "c": 2, "oh": 2, "ow": 2}, in0={"c": 2}, in1={"c": 2}),
+            _plan({"c": 3, "kw": 3}),  # c: 2 + 2 + a piece all padding
+        ),
+    ),
+    "conv2d_strided_dilated_bias": Case(
+        _conv(strides=(2, 1), pads=(2, 1, 0, 1), dilations=(2, 1)),
+        (A((1, 3, 9, 7)), W(5, 3, 3, 2), W(5)),
+        (1, 5, 4, 8),
+        lambda x, w, b: conv2d(x, w, b, (2, 1), (2, 1, 0, 1), dilation=(2, 1)),
+        (_plan({"kh": 3, "c": 3}),),
+    ),
+    "conv2d_group3": Case(
+        _conv(pads=(1, 1, 1, 1), group=3),
+        (A((1, 3, 6, 6)), W(6, 1, 3, 3), W(6)),
+        (1, 6, 6, 6),
+        lambda x, w, b: conv2d(x, w, b, pads=(1, 1, 1, 1), group=3),
+        (_plan({"g": 3, "kh": 3}), _plan({"g": 3, "f": 2, "oh": 2}), _plan({"kw": 3})),
+    ),
+    "conv2d_group2": Case(
+        _conv(group=2),
+        (A((1, 4, 5, 5)), W(6, 2, 2, 2)),
+        (1, 6, 4, 4),
+        lambda x, w: conv2d(x, w, group=2),
+        (_plan({"g": 2, "c": 2, "oh": 2}),),
+    ),
+    **{
+        f"{name}": Case(f"top.{name} {{}}", (A((3, 1, 5)), A((4, 1))), (3, 4, 5), fn)
+        for name, fn in (
+            ("add", np.add),
+            ("sub", np.subtract),
+            ("mul", np.multiply),
+            ("max", np.maximum),
+            ("min", np.minimum),
+        )
+    },
+    "div": Case(
+        "top.div {}",
+        (A((3, 4, 5)), Arg((5,), kind="positive")),
+        (3, 4, 5),
+        np.divide,
+    ),
+    "pow": Case(
+        "top.pow {}",
+        (Arg((4, 6), kind="positive"), A((4, 6))),
+        (4, 6),
+        np.power,
+    ),
+    **{
+        name: Case(f"top.{name} {{}}", (Arg((6, 7), kind=kind),), (6, 7), fn)
+        for name, kind, fn in (
+            ("relu", "normal", lambda x: np.maximum(x, 0)),
+            ("gelu", "normal", lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2)))),
+            ("tanh", "normal", np.tanh),
+            ("sigmoid", "normal", lambda x: 1 / (1 + np.exp(-x))),
+            ("exp", "normal", np.exp),
+            ("log", "positive", np.log),
+            ("sqrt", "positive", np.sqrt),
+            ("rsqrt", "positive", lambda x: 1 / np.sqrt(x)),
+            ("neg", "normal", np.negative),
+            ("erf", "normal", erf),
+        )
+    },
+    "clip": Case(
+        "top.clip {min = -0.5 : f64, max = 0.75 : f64}",
+        (A((6, 7)),),
+        (6, 7),
+        lambda x: np.clip(x, -0.5, 0.75),
+    ),
+    "softmax_axis0": Case(
+        "top.softmax {axis = 0 : i64}",
+        (A((5, 3, 4)),),
+        (5, 3, 4),
+        lambda x: softmax(x, 0),
+    ),
+    "layernorm_axis1": Case(
+        "top.layernorm {axis = 1 : i64, epsilon = 1.0e-05 : f64}",
+        (A((3, 4, 5)), W(4, 5), W(4, 5)),
+        (3, 4, 5),
+        lambda x, s, b: layernorm(x, s, b, 1),
+    ),
+    "batchnorm": Case(
+        "top.batchnorm {epsilon = 1.0e-05 : f64}",
+        (A((2, 3, 4, 5)), W(3), W(3), W(3), Arg((3,), True, "positive")),
+        (2, 3, 4, 5),
+        batchnorm,
+    ),
+    **{
+        f"reduce_{kind}": Case(
+            f'top.reduce {{kind = "{kind}", axes = array<i64: 0, 2>, keepdims = {k}}}',
+            (A((4, 3, 6)),),
+            (1, 3, 1) if k == "true" else (3,),
+            lambda x, kind=kind, k=k: getattr(np, kind)(
+                x, axis=(0, 2), keepdims=k == "true"
+            ),
+            (_plan({"r1": 4, "r0": 2}), _plan({"r0": 3, "d0": 3})),
+        )
+        for kind, k in (("sum", "false"), ("mean", "true"), ("max", "false"))
+    },
+    "reduce_min": Case(
+        'top.reduce {kind = "min", axes = array<i64: -1>, keepdims = false}',
+        (A((4, 6)),),
+        (4,),
+        lambda x: x.min(axis=-1),
+        (_plan({"r0": 4}),),
+    ),
+    "transpose": Case(
+        "top.transpose {perm = array<i64: 2, 0, 1>}",
+        (A((3, 4, 5)),),
+        (5, 3, 4),
+        lambda x: x.transpose(2, 0, 1),
+    ),
+    "reshape": Case(
+        "top.reshape {}", (A((4, 6)),), (2, 3, 4), lambda x: x.reshape(2, 3, 4)
+    ),
+    "concat": Case(
+        "top.concat {axis = -1 : i64}",
+        (A((4, 5)), A((4, 2)), A((4, 3))),
+        (4, 10),
+        lambda *xs: np.concatenate(xs, axis=-1),
+        (_plan({"d1": 4}), _plan({"d0": 2, "d1": 5})),
+    ),
+    "slice_steps": Case(
+        "top.slice {starts = array<i64: 1, 0>, ends = array<i64: 9, 7>, "
+        "steps = array<i64: 3, 2>}",
+        (A((10, 7)),),
+        (3, 4),
+        lambda x: x[1:9:3, 0:7:2],
+    ),
+    "gather": Case(
+        "top.gather {axis = 1 : i64}",
+        (A((3, 7, 2)), Arg((2, 4), kind="indices", bound=7)),
+        (3, 2, 4, 2),
+        lambda t, i: np.take(t, i, axis=1),
+    ),
+    "maxpool": Case(
+        _pool("maxpool", (3, 3), (2, 2), (0, 0, 1, 1)),
+        (A((1, 2, 6, 6)),),
+        (1, 2, 3, 3),
+        lambda x: maxpool(x, (3, 3), (2, 2), (0, 0, 1, 1)),
+        (_plan({"kh": 3, "kw": 3}), _plan({"oh": 3, "kw": 3})),
+    ),
+    **{
+        f"avgpool_include_pad_{include}": Case(
+            _pool(
+                "avgpool",
+                (3, 3),
+                (2, 2),
+                (1, 1, 1, 1),
+                f", count_include_pad = {include}",
+            ),
+            (A((1, 2, 5, 7)),),
+            (1, 2, 3, 4),
+            lambda x, include=include: avgpool(
+                x, (3, 3), (2, 2), (1, 1, 1, 1), include == "true"
+            ),
+            (_plan({"kh": 3, "ow": 4}), _plan({"kw": 3, "c": 2}))
+            if include == "true"
+            else (_plan({"c": 2}),),
+        )
+        for include in ("true", "false")
+    },
+    "avgpool_exclude_pad_large": Case(
+        _pool("avgpool", (3, 3), (2, 2), (1, 1, 1, 1), ", count_include_pad = false"),
+        (A((1, 8, 16, 16)),),
+        (1, 8, 8, 8),
+        lambda x: avgpool(x, (3, 3), (2, 2), (1, 1, 1, 1), False),
+    ),
+    "global_avgpool": Case(
+        "top.global_avgpool {}",
+        (A(X4),),
+        (1, 4, 1, 1),
+        lambda x: x.mean(axis=(2, 3), keepdims=True),
+        (_plan({"h": 3, "w": 2}), _plan({"c": 2, "h": 4})),
+    ),
+    "expr": Case(
+        'top.expr {expr = "output0[N, M] +=! input0[N, K] * input1[K, M]"}',
+        (A((6, 10)), W(10, 4)),
+        (6, 4),
+        np.matmul,
+        (_plan({"K": 5, "N": 2}),),
+    ),
+    "expr_padded_conv": Case(
+        'top.expr {expr = "output0[N, F, OH, OW] +=! input0[N, C, OH + KH - 1, '
+        "OW + KW - 1].when([OH + KH - 1 >= 0, OH + KH - 1 < 6, OW + KW - 1 >= 0, "
+        'OW + KW - 1 < 6], 0.0) * input1[F, C, KH, KW] where OH in 6, OW in 6"}',
+        (A(X4), W(8, 4, 3, 3)),
+        (1, 8, 6, 6),
+        lambda x, w: conv2d(x, w, pads=(1, 1, 1, 1)),
+        (_plan({"KH": 3, "C": 2}),),
+    ),
+}
+
+
+def _expected(case: Case) -> np.ndarray:
+    args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in inputs(case)]
+    return np.asarray(case.math(*args))
+
+
+def _check(case: Case, out: Path) -> None:
+    with np.load(out) as saved:
+        got = saved["out0"]
+    want = _expected(case)
+    assert got.shape == want.shape
+    scale = max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * scale)
+
+
+def _files(case: Case, tmp_path: Path) -> tuple[Path, Path]:
+    source = tmp_path / "op.mlir"
+    source.write_text(program(case))
+    npz = tmp_path / "inputs.npz"
+    np.savez(npz, **{f"arg{i}": a for i, a in enumerate(inputs(case))})
+    return source, npz
+
+
+def test_every_op_kind_has_a_case() -> None:
+    kinds = {c.op.split(" ")[0] for c in CASES.values()}
+    assert kinds == {op.name for op in top.Top.operations}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", CASES)
+def test_compiled_op(name: str, target: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    source, npz = _files(case, tmp_path)
+    out = tmp_path / "out.npz"
+    argv = [str(source), "--target", TARGETS[target], "--check"]
+    assert run([*argv, "--inputs", str(npz), "--output", str(out)]) == 0
+    _check(case, out)
+
+
+FORCED = [(n, i) for n, c in CASES.items() for i in range(len(c.plans))]
+
+
+@pytest.mark.parametrize(("name", "number"), FORCED)
+def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
+    """The op under a plan that splits its reduction (or, for an op whose count
+    leaves its padding out, the plans it allows), on grid16-9k."""
+    case = CASES[name]
+    source, npz = _files(case, tmp_path)
+    module = parse_module(make_context(), source.read_text(), str(source))
+    T10PartitionPass(target=SMALL_SRAM).apply(make_context(), module)
+    plan = case.plans[number]
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.IterationDomainInterface)
+    assert plan.validate(op.iteration_domain(), 16) == []
+    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
+    T10LowerToShiftPass().apply(make_context(), module)
+    lowered = tmp_path / "shift.mlir"
+    lowered.write_text(str(module))
+    out = tmp_path / "out.npz"
+    argv = [str(lowered), "--check", "--reference", str(source)]
+    assert run([*argv, "--inputs", str(npz), "--output", str(out)]) == 0
+    _check(case, out)
+
+
+@pytest.mark.parametrize(
+    ("name", "plan"),
+    [("conv2d_group3", _plan({"f": 2, "oh": 2})), ("conv2d_group2", _plan({"c": 2}))],
+)
+def test_windows_with_part_of_several_groups_are_refused(
+    name: str, plan: OpPlan, tmp_path: Path
+) -> None:
+    """A box of channels holding part of each of several groups holds channels of
+    other cores' groups: lowering refuses such a plan rather than compute on it."""
+    source, _ = _files(CASES[name], tmp_path)
+    module = parse_module(make_context(), source.read_text(), str(source))
+    T10PartitionPass(target=SMALL_SRAM).apply(make_context(), module)
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.Conv2dOp)
+    assert plan.validate(op.iteration_domain(), 16) == []
+    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
+    with pytest.raises(OpError, match="holds only part of each"):
+        T10LowerToShiftPass().apply(make_context(), module)
+
+
+@pytest.mark.parametrize(
+    "plan", [_plan({"oh": 3}), _plan({"kh": 3}), _plan({"c": 2}, in0={"kw": 3})]
+)
+def test_exclude_pad_avgpool_keeps_its_window_whole(plan: OpPlan) -> None:
+    """Its count depends on where a window is: no plan may cut the windows."""
+    source = program(CASES["avgpool_include_pad_false"])
+    module = parse_module(make_context(), source, "op.mlir")
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.AvgPoolOp)
+    assert plan.validate(op.iteration_domain(), 16) != []
