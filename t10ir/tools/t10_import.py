@@ -1,6 +1,14 @@
 """`t10-import`: bring a model into T10ir as a `top` module.
 
-Reads NNFusion `einstein_v2` graphs (`.json`, T10's evaluation inputs).
+Reads NNFusion `einstein_v2` graphs (`.json`, T10's evaluation inputs) and ONNX models
+(`.onnx`).
+
+An ONNX model becomes one function taking the graph inputs (arg0.., in the graph's order)
+and then its weights ({top.weight}); symbolic dims of the graph inputs need --batch.
+Constants the import consumes (shapes, axes, scalar operands) leave no argument; the
+values of the weight arguments are written to --weights (by default next to -o, as
+OUT.weights.npz) under the names t10-run --inputs reads (argK): add the activations'
+arg0.. to that archive to run the model.
 """
 
 from __future__ import annotations
@@ -8,35 +16,79 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.printer import Printer
 
 from t10ir.tools.diagnostics import ToolError, run_tool, verify_module
 
 
+def _import_onnx(args: argparse.Namespace) -> ModuleOp:
+    if args.seq is not None:
+        raise ToolError("--seq is for NNFusion graphs; ONNX models need no placeholder")
+    try:
+        from t10ir.frontend.onnx_import import import_onnx, save_weights
+    except ImportError as error:
+        raise ToolError(
+            f"importing ONNX needs the 'onnx' package ({error}): pip install onnx"
+        ) from None
+    imported = import_onnx(args.input, args.batch, args.name)
+    weights = args.weights
+    if weights is None and args.output and imported.weights:
+        weights = str(Path(args.output).with_suffix("")) + ".weights.npz"
+    if weights is not None:
+        save_weights(imported, weights)
+    return imported.module
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="t10-import", description=__doc__)
-    parser.add_argument("input", help="model file (.json: NNFusion einstein_v2 graph)")
-    parser.add_argument("-o", "--output", help="output .mlir file (default: stdout)")
-    parser.add_argument(
-        "--batch", type=int, default=1, help="batch size (placeholder 99)"
+    parser = argparse.ArgumentParser(
+        prog="t10-import",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--seq", type=int, default=128, help="sequence length (placeholder 66)"
+        "input", help="model file (.json: NNFusion einstein_v2 graph; .onnx: ONNX)"
+    )
+    parser.add_argument("-o", "--output", help="output .mlir file (default: stdout)")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        help="batch size: NNFusion's placeholder 99 (default 1); for ONNX, the size "
+        "of every symbolic dim of the graph inputs",
+    )
+    parser.add_argument(
+        "--seq", type=int, help="sequence length (NNFusion placeholder 66, default 128)"
+    )
+    parser.add_argument(
+        "--weights",
+        help="ONNX: .npz to write the weight arguments to (default: OUT.weights.npz "
+        "next to -o when there are weights; none when writing to stdout)",
     )
     parser.add_argument("--name", help="function name (default: the file's stem)")
     args = parser.parse_args(argv)
 
     def body() -> int:
-        if args.batch < 1 or args.seq < 1:
+        if (args.batch is not None and args.batch < 1) or (
+            args.seq is not None and args.seq < 1
+        ):
             raise ToolError("--batch and --seq must be positive")
-        if not args.input.endswith(".json"):
-            raise ToolError(
-                f"cannot import '{args.input}': expected an NNFusion .json graph"
-            )
-        from t10ir.frontend.nnfusion import import_nnfusion
+        if args.input.endswith(".onnx"):
+            module = _import_onnx(args)
+        elif args.input.endswith(".json"):
+            if args.weights is not None:
+                raise ToolError("--weights is for ONNX models")
+            from t10ir.frontend.nnfusion import import_nnfusion
 
-        module = import_nnfusion(args.input, args.batch, args.seq, args.name)
+            module = import_nnfusion(
+                args.input, args.batch or 1, args.seq or 128, args.name
+            )
+        else:
+            raise ToolError(
+                f"cannot import '{args.input}': expected an NNFusion .json graph or "
+                "an .onnx model"
+            )
         verify_module(module)
         stream = open(args.output, "w") if args.output else sys.stdout
         try:

@@ -1,0 +1,1153 @@
+"""Import ONNX models as `top` functions (`t10-import model.onnx`).
+
+The graph becomes one `func.func` whose arguments are the graph's inputs (activations, in
+the graph's order) followed by its weights (`{top.weight}`), and whose results are the
+graph's outputs. Every tensor type is static: symbolic dims of the graph inputs become
+`batch` (an error without it), then `onnx.shape_inference` and the `top` ops' own type
+inference give every other shape, and the two must agree.
+
+Initializers and `Constant`s are values known at import time, and so is every node whose
+inputs all are (folded with ONNX's reference evaluator) and `Shape` of a static tensor.
+What the importer can consume there (Reshape's shape, Slice's starts, reduction axes,
+Clip's bounds, scalar operands of Add/Sub/Mul/Div/Pow, which become literals of a
+`top.expr`) leaves no trace in the module; every other known value used by an op becomes a
+weight argument. `arith.constant` tensors are not used because the compiled path does not
+lower them. `ImportedModel.weights` holds the weights' values in argument order, which
+`save_weights` writes as the `arg<K>` arrays `t10-run --inputs` reads (the activations'
+`arg0..` are the caller's to add) and `ImportedModel.inputs` completes with activations.
+
+Every attribute of a supported op is either handled or checked to have a value the import
+supports; anything else is one diagnostic naming the node, its op type and the attribute.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import ModelProto, NodeProto, TensorProto, numpy_helper
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    ModuleOp,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.utils.exceptions import VerifyException
+
+from t10ir.dialects import top
+from t10ir.tools.diagnostics import ToolError, verify_module
+
+Value = SSAValue | np.ndarray
+"""A tensor during import: computed at run time, or known now."""
+
+_ELEMENT_TYPES: dict[np.dtype, Attribute] = {
+    np.dtype(np.float16): Float16Type(),
+    np.dtype(np.float32): Float32Type(),
+    np.dtype(np.float64): Float64Type(),
+    np.dtype(np.int32): IntegerType(32),
+    np.dtype(np.int64): IntegerType(64),
+}
+
+# Ops folded when their inputs are known (shape computations), never imported.
+_FOLD_ONLY = frozenset(
+    {"Constant", "ConstantOfShape", "Range", "Expand", "Equal", "Where", "Size"}
+)
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
+
+
+def _onnx_dtype(elem_type: int) -> np.dtype | None:
+    """The numpy dtype of an ONNX element type T10ir can hold at run time."""
+    try:
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+    except (KeyError, ValueError):
+        return None
+    return dtype if dtype in _ELEMENT_TYPES else None
+
+
+def _shape(value: Value) -> tuple[int, ...]:
+    if isinstance(value, np.ndarray):
+        return value.shape
+    assert isinstance(value.type, TensorType)
+    return tuple(value.type.get_shape())
+
+
+def _dtype(value: Value) -> np.dtype:
+    if isinstance(value, np.ndarray):
+        return value.dtype
+    assert isinstance(value.type, TensorType)
+    element = value.type.get_element_type()
+    return next(d for d, t in _ELEMENT_TYPES.items() if t == element)
+
+
+def _tensor_type(value: SSAValue, shape: Sequence[int]) -> TensorType:
+    """`value`'s element type with another shape."""
+    assert isinstance(value.type, TensorType)
+    return TensorType(value.type.get_element_type(), tuple(shape))
+
+
+def _literal(value: float) -> str | None:
+    """`value` as an einstein_v2 number (None if it has no finite spelling)."""
+    if not math.isfinite(value):
+        return None
+    text = repr(float(value))
+    return f"({text})" if value < 0 else text
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_format(v) for v in value) + "]"
+    if isinstance(value, TensorProto):
+        return "<tensor>"
+    return str(value)
+
+
+@dataclass
+class ImportedModel:
+    """An imported model: its module and the values of its weight arguments."""
+
+    module: ModuleOp
+    activations: tuple[str, ...]
+    """ONNX names of the arguments 0..A-1 (the graph inputs)."""
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    """The weight arguments A.. by ONNX name, in argument order."""
+
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        """The weights under their `t10-run --inputs` names (`arg<K>`)."""
+        first = len(self.activations)
+        return {
+            f"arg{first + i}": value for i, value in enumerate(self.weights.values())
+        }
+
+    def inputs(
+        self, activations: Mapping[str, np.ndarray] | Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Every argument: the activations (by ONNX name or in order), then the
+        weights."""
+        if isinstance(activations, Mapping):
+            missing = [n for n in self.activations if n not in activations]
+            if missing:
+                raise ToolError(f"no value for input '{missing[0]}'")
+            ordered = [np.asarray(activations[n]) for n in self.activations]
+        else:
+            ordered = [np.asarray(a) for a in activations]
+            if len(ordered) != len(self.activations):
+                raise ToolError(
+                    f"the model takes {len(self.activations)} inputs, got {len(ordered)}"
+                )
+        return [*ordered, *self.weights.values()]
+
+
+def save_weights(imported: ImportedModel, path: str) -> None:
+    """Write the weights as an .npz of `arg<K>` arrays, with reproducible bytes."""
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+            for key, array in imported.weight_arrays().items():
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(
+                        member, np.asarray(array, order="C"), allow_pickle=False
+                    )
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+
+
+def load_model(path: str) -> ModelProto:
+    """The checked model of an .onnx file."""
+    try:
+        model = onnx.load(path, load_external_data=True)
+    except OSError as error:
+        raise ToolError(f"cannot read '{path}': {error.strerror or error}") from None
+    except Exception as error:  # protobuf's DecodeError and friends
+        raise ToolError(f"not an ONNX model: {error}", path) from None
+    return model
+
+
+# --------------------------------------------------------------------------------------
+# Nodes and converters.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    """A node being imported, with the attribute defaults of its converter."""
+
+    proto: NodeProto
+    index: int
+    where: str | None
+    defaults: Mapping[str, Any]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for attr in self.proto.attribute:
+            value = onnx.helper.get_attribute_value(attr)
+            self.attrs[attr.name] = (
+                value.decode() if isinstance(value, bytes) else value
+            )
+
+    @property
+    def op_type(self) -> str:
+        return self.proto.op_type
+
+    @property
+    def label(self) -> str:
+        name = f"'{self.proto.name}'" if self.proto.name else f"#{self.index}"
+        return f"node {name} ({self.op_type})"
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.proto.input)
+
+    def error(self, message: str) -> ToolError:
+        return ToolError(f"{self.label}: {message}", self.where)
+
+    def unsupported(self, name: str) -> ToolError:
+        return self.error(f"unsupported attribute {name}={_format(self.attr(name))}")
+
+    def attr(self, name: str) -> Any:
+        return self.attrs.get(name, self.defaults[name])
+
+    def expect(self, name: str, *allowed: Any) -> Any:
+        """The attribute's value, which must be one of `allowed`."""
+        value = self.attr(name)
+        if value not in allowed:
+            raise self.unsupported(name)
+        return value
+
+
+Converter = Callable[["_Importer", _Node], Sequence[Value]]
+_CONVERTERS: dict[str, tuple[Converter, dict[str, Any]]] = {}
+
+
+def _converts(*op_types: str, **defaults: Any) -> Callable[[Converter], Converter]:
+    """Register a converter of `op_types` and the attributes it handles (with their
+    defaults; None where ONNX has none)."""
+
+    def register(convert: Converter) -> Converter:
+        for op_type in op_types:
+            _CONVERTERS[op_type] = (convert, defaults)
+        return convert
+
+    return register
+
+
+class _Importer:
+    """Builds one `func.func` from a shape-inferred, static graph."""
+
+    def __init__(self, model: ModelProto, where: str | None) -> None:
+        self.model = model
+        self.where = where
+        self.opset = next(
+            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1
+        )
+        graph = model.graph
+        self.env: dict[str, Value] = {
+            init.name: numpy_helper.to_array(init) for init in graph.initializer
+        }
+        self.block = Block()
+        self.activations: list[str] = []
+        self.weights: dict[str, np.ndarray] = {}
+        self.weight_values: dict[str, SSAValue] = {}
+        self.inferred: dict[str, tuple[int, ...]] = {}
+        for info in (*graph.value_info, *graph.output):
+            shape = onnx_shape(info)
+            if shape is not None and all(isinstance(d, int) for d in shape):
+                self.inferred[info.name] = tuple(shape)  # type: ignore[arg-type]
+        for info in graph.input:
+            if info.name in self.env:
+                continue
+            dtype = _onnx_dtype(info.type.tensor_type.elem_type)
+            shape = onnx_shape(info)
+            assert dtype is not None and shape is not None, "checked by fix_inputs"
+            self.env[info.name] = self.block.insert_arg(
+                TensorType(_ELEMENT_TYPES[dtype], shape), len(self.block.args)
+            )
+            self.activations.append(info.name)
+
+    # --- values ---------------------------------------------------------------------
+
+    def emit(self, op: Operation) -> SSAValue:
+        self.block.add_op(op)
+        return op.results[0]
+
+    def get(self, node: _Node, index: int) -> Value | None:
+        """Input `index` of `node`, None when it is absent (optional)."""
+        if index >= len(node.inputs) or not node.inputs[index]:
+            return None
+        return self.env[node.inputs[index]]
+
+    def known(self, node: _Node, index: int, what: str) -> np.ndarray | None:
+        """Input `index`, which must be known at import time (None when absent)."""
+        value = self.get(node, index)
+        if isinstance(value, SSAValue):
+            raise node.error(
+                f"{what} (input '{node.inputs[index]}') must be a constant"
+            )
+        return value
+
+    def tensor(self, node: _Node, index: int) -> SSAValue:
+        """Input `index` as an SSA value; a known one becomes a weight argument."""
+        value = self.get(node, index)
+        if value is None:
+            raise node.error(f"input #{index} is required")
+        return self.ssa(value, node.inputs[index], node)
+
+    def ssa(self, value: Value, name: str, node: _Node | None = None) -> SSAValue:
+        """`value`, a known one as a weight argument named after `name`: the same
+        argument for the same name and value, another (`name.1`...) for another
+        value (Gemm's scaled copies of a weight other Gemms use unscaled)."""
+        if isinstance(value, SSAValue):
+            return value
+        problem = None
+        if value.dtype not in _ELEMENT_TYPES:
+            problem = f"has element type {value.dtype}, which T10ir cannot hold"
+        elif value.size == 0:
+            problem = "is empty"
+        if problem is not None:
+            prefix = f"{node.label}: " if node is not None else ""
+            raise ToolError(f"{prefix}constant '{name}' {problem}", self.where)
+        for key in itertools.chain([name], (f"{name}.{i}" for i in itertools.count(1))):
+            if key not in self.weights:
+                break
+            same = self.weights[key]
+            if same.dtype == value.dtype and np.array_equal(same, value):
+                return self.weight_values[key]
+        arg = self.block.insert_arg(
+            TensorType(_ELEMENT_TYPES[value.dtype], value.shape), len(self.block.args)
+        )
+        self.weights[key] = value.copy(order="C")
+        self.weight_values[key] = arg
+        return arg
+
+    def ints(self, node: _Node, index: int, what: str) -> list[int] | None:
+        value = self.known(node, index, what)
+        return None if value is None else [int(v) for v in value.reshape(-1)]
+
+    def list_attr_or_input(
+        self, node: _Node, name: str, index: int
+    ) -> list[int] | None:
+        """An int list given as attribute `name` (older opsets) or as input `index`."""
+        if node.attr(name) is not None:
+            return [int(v) for v in node.attr(name)]
+        return self.ints(node, index, name)
+
+    # --- building blocks ------------------------------------------------------------
+
+    def reshape(self, value: SSAValue, shape: Sequence[int]) -> SSAValue:
+        if _shape(value) == tuple(shape):
+            return value
+        return self.emit(top.ReshapeOp(value, _tensor_type(value, shape)))
+
+    def pointwise(self, value: SSAValue, template: str) -> SSAValue:
+        """A `top.expr` computing `template` (`{x}` the element of `value`) per element."""
+        rank = len(_shape(value))
+        dims = ", ".join(f"D{i}" for i in range(rank))
+        text = f"output0[{dims}] = " + template.format(x=f"input0[{dims}]")
+        return self.emit(top.ExprOp([value], text, value.type))
+
+    def reduce(
+        self, value: SSAValue, kind: str, axes: Sequence[int], keepdims: bool
+    ) -> SSAValue:
+        return self.emit(top.ReduceOp(value, None, kind, axes, keepdims))
+
+    def binary(
+        self,
+        node: _Node,
+        op_type: str,
+        lhs: Value,
+        rhs: Value,
+        names: tuple[str, str],
+    ) -> SSAValue:
+        """The elementwise `op_type` (an ONNX op: Add, Max...) of `node` on two
+        operands (`names` are theirs); a known scalar beside a tensor of the result's
+        shape becomes a literal of a `top.expr`."""
+        result = top.broadcast_shapes(_shape(lhs), _shape(rhs))
+        for constant, other, first in ((rhs, lhs, False), (lhs, rhs, True)):
+            if (
+                isinstance(constant, np.ndarray)
+                and isinstance(other, SSAValue)
+                and _dtype(other).kind == "f"
+                and constant.size == 1
+                and _shape(other) == result
+                and (literal := _literal(float(constant.reshape(-1)[0]))) is not None
+            ):
+                template = _literal_template(op_type, literal, first)
+                if template is not None:
+                    return self.pointwise(other, template)
+        lhs_value = self.ssa(lhs, names[0], node)
+        rhs_value = self.ssa(rhs, names[1], node)
+        return self.emit(_BINARY[op_type](lhs_value, rhs_value))
+
+    # --- the graph ------------------------------------------------------------------
+
+    def build(self, name: str) -> ImportedModel:
+        graph = self.model.graph
+        consumed = {n for node in graph.node for n in node.input}
+        consumed |= {o.name for o in graph.output}
+        for index, proto in enumerate(graph.node):
+            self.convert(proto, index, consumed)
+        outputs = []
+        for info in graph.output:
+            if info.name not in self.env:
+                raise ToolError(
+                    f"graph output '{info.name}' is never computed", self.where
+                )
+            value = self.env[info.name]
+            outputs.append(self.ssa(value, info.name))
+        self.block.add_op(ReturnOp(*outputs))
+        arg_types = [arg.type for arg in self.block.args]
+        arg_attrs = ArrayAttr(
+            [DictionaryAttr({}) for _ in self.activations]
+            + [DictionaryAttr({top.WEIGHT_ATTR: UnitAttr()}) for _ in self.weights]
+        )
+        func = FuncOp(
+            name,
+            (arg_types, [v.type for v in outputs]),
+            Region(self.block),
+            arg_attrs=arg_attrs,
+        )
+        module = ModuleOp([func])
+        verify_module(module)
+        return ImportedModel(module, tuple(self.activations), self.weights)
+
+    def convert(self, proto: NodeProto, index: int, consumed: set[str]) -> None:
+        """Import one node: fold it when its inputs are known, else convert it."""
+        domain_ok = proto.domain in ("", "ai.onnx")
+        known_inputs = all(
+            not n or isinstance(self.env.get(n), np.ndarray) for n in proto.input
+        )
+        supported = proto.op_type in _CONVERTERS
+        if domain_ok and known_inputs and (supported or proto.op_type in _FOLD_ONLY):
+            node = _Node(proto, index, self.where, {})
+            results = self.fold(node)
+        elif not domain_ok or not supported:
+            kind = f"{proto.domain}.{proto.op_type}" if not domain_ok else proto.op_type
+            node = _Node(proto, index, self.where, {})
+            raise ToolError(f"{node.label}: unsupported operator {kind}", self.where)
+        else:
+            convert, defaults = _CONVERTERS[proto.op_type]
+            node = _Node(proto, index, self.where, defaults)
+            for attr in proto.attribute:
+                if attr.name not in defaults:
+                    raise node.unsupported(attr.name)
+            missing = [n for n in proto.input if n and n not in self.env]
+            if missing:
+                raise node.error(f"input '{missing[0]}' is not defined before it")
+            try:
+                results = list(convert(self, node))
+            except VerifyException as error:
+                raise node.error(str(error)) from None
+        for number, output in enumerate(proto.output):
+            if not output:
+                continue
+            if number >= len(results):
+                if output in consumed:
+                    raise node.error(
+                        f"output #{number} '{output}' is not supported (only the "
+                        f"first {len(results)})"
+                    )
+                continue
+            value = results[number]
+            expected = self.inferred.get(output)
+            if expected is not None and _shape(value) != expected:
+                raise node.error(
+                    f"output '{output}' has shape {list(_shape(value))} but ONNX "
+                    f"shape inference gives {list(expected)}"
+                )
+            self.env[output] = value
+
+    def fold(self, node: _Node) -> list[np.ndarray]:
+        """Evaluate a node of known inputs with ONNX's reference evaluator."""
+        from onnx.reference import ReferenceEvaluator
+
+        feeds = {n: self.env[n] for n in node.inputs if n}
+        graph = onnx.helper.make_graph(
+            [node.proto],
+            "fold",
+            [
+                onnx.helper.make_tensor_value_info(
+                    n, onnx.helper.np_dtype_to_tensor_dtype(v.dtype), v.shape
+                )
+                for n, v in feeds.items()
+            ],
+            [onnx.helper.make_empty_tensor_value_info(n) for n in node.proto.output],
+        )
+        model = onnx.helper.make_model(
+            graph,
+            opset_imports=list(self.model.opset_import),
+            ir_version=self.model.ir_version,
+        )
+        try:
+            results = ReferenceEvaluator(model).run(None, feeds)
+        except Exception as error:  # the evaluator's errors have no common base
+            raise node.error(f"cannot fold its constant inputs: {error}") from None
+        return [np.asarray(r) for r in results]
+
+
+def _literal_template(op_type: str, literal: str, first: bool) -> str | None:
+    """`op_type` of `{x}` and a literal, the literal first or second."""
+    if op_type == "Pow":
+        return None if first else f"{{x}}.call(`pow`, [{literal}])"
+    if op_type in ("Max", "Min"):
+        return f"{{x}}.call(`{op_type.lower()}`, [{literal}])"
+    symbol = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/"}[op_type]
+    return f"{literal} {symbol} {{x}}" if first else f"{{x}} {symbol} {literal}"
+
+
+def onnx_shape(info: onnx.ValueInfoProto) -> list[int | str] | None:
+    """The dims of a tensor value info (a str for a symbolic or unknown dim), or None
+    when it has no shape."""
+    tensor_type = info.type.tensor_type
+    if not tensor_type.HasField("shape"):
+        return None
+    return [
+        d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+        for d in tensor_type.shape.dim
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Converters, one per ONNX op (or family).
+# --------------------------------------------------------------------------------------
+
+_BINARY: dict[str, type[top.TwoOperandOperation]] = {
+    "Add": top.AddOp,
+    "Sub": top.SubOp,
+    "Mul": top.MulOp,
+    "Div": top.DivOp,
+    "Pow": top.PowOp,
+    "Max": top.MaxOp,
+    "Min": top.MinOp,
+}
+
+
+@_converts("Add", "Sub", "Mul", "Div", "Pow")
+def _binary_op(imp: _Importer, node: _Node) -> list[Value]:
+    lhs, rhs = imp.get(node, 0), imp.get(node, 1)
+    assert lhs is not None and rhs is not None, "checked by the ONNX checker"
+    if node.op_type == "Pow" and isinstance(rhs, np.ndarray):
+        rhs = rhs.astype(_dtype(lhs))
+    names = (node.inputs[0], node.inputs[1])
+    return [imp.binary(node, node.op_type, lhs, rhs, names)]
+
+
+@_converts("Sum", "Max", "Min")
+def _variadic(imp: _Importer, node: _Node) -> list[Value]:
+    result = imp.get(node, 0)
+    assert result is not None
+    for index in range(1, len(node.inputs)):
+        value = imp.get(node, index)
+        assert value is not None
+        op_type = "Add" if node.op_type == "Sum" else node.op_type
+        names = (node.inputs[0], node.inputs[index])
+        result = imp.binary(node, op_type, result, value, names)
+    return [imp.ssa(result, node.inputs[0], node)]
+
+
+_UNARY: dict[str, type[top.ElementwiseUnaryOperation]] = {
+    "Relu": top.ReluOp,
+    "Sigmoid": top.SigmoidOp,
+    "Tanh": top.TanhOp,
+    "Erf": top.ErfOp,
+    "Sqrt": top.SqrtOp,
+    "Exp": top.ExpOp,
+    "Log": top.LogOp,
+    "Neg": top.NegOp,
+}
+
+
+@_converts(*_UNARY)
+def _unary(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.emit(_UNARY[node.op_type](imp.tensor(node, 0)))]
+
+
+@_converts("Reciprocal")
+def _reciprocal(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.pointwise(imp.tensor(node, 0), "1.0 / {x}")]
+
+
+@_converts("Abs")
+def _abs(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.pointwise(imp.tensor(node, 0), "{x}.call(`abs`)")]
+
+
+@_converts("LeakyRelu", alpha=0.01)
+def _leaky_relu(imp: _Importer, node: _Node) -> list[Value]:
+    """max(x, 0) + alpha * min(x, 0): exact for every alpha (unlike max(x, alpha x))."""
+    alpha = _literal(node.attr("alpha"))
+    if alpha is None:
+        raise node.unsupported("alpha")
+    template = f"{{x}}.call(`max`, [0.0]) + {{x}}.call(`min`, [0.0]) * {alpha}"
+    return [imp.pointwise(imp.tensor(node, 0), template)]
+
+
+@_converts("Gelu", approximate="none")
+def _gelu(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    if node.expect("approximate", "none", "tanh") == "none":
+        return [imp.emit(top.GeluOp(x))]
+    inner = f"({{x}} + 0.044715 * {{x}} * {{x}} * {{x}}) * {math.sqrt(2 / math.pi)!r}"
+    return [imp.pointwise(x, f"0.5 * {{x}} * (1.0 + ({inner}).call(`tanh`))")]
+
+
+@_converts("Clip", min=None, max=None)
+def _clip(imp: _Importer, node: _Node) -> list[Value]:
+    bounds = []
+    for index, name, default in ((1, "min", -math.inf), (2, "max", math.inf)):
+        value = imp.known(node, index, name)
+        if value is not None:
+            bounds.append(float(value.reshape(-1)[0]))
+        else:
+            bounds.append(node.attr(name) if node.attr(name) is not None else default)
+    return [imp.emit(top.ClipOp(imp.tensor(node, 0), None, *bounds))]
+
+
+@_converts("Identity")
+def _identity(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.tensor(node, 0)]
+
+
+@_converts("Dropout", seed=0, ratio=0.5)
+def _dropout(imp: _Importer, node: _Node) -> list[Value]:
+    """Inference: the identity (`seed` and `ratio` only matter in training)."""
+    training = imp.known(node, 2, "training_mode")
+    if training is not None and bool(training):
+        raise node.error("training_mode=true is not supported (inference only)")
+    return [imp.tensor(node, 0)]
+
+
+@_converts("Cast", to=None, saturate=1)
+def _cast(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    target = _onnx_dtype(node.attr("to"))
+    if target is None:
+        raise node.unsupported("to")
+    if target == _dtype(x):
+        return [x]
+    rank = len(_shape(x))
+    dims = ", ".join(f"D{i}" for i in range(rank))
+    text = f"output0[{dims}] = input0[{dims}].cast(`{target.name}`)"
+    result_type = TensorType(_ELEMENT_TYPES[target], _shape(x))
+    return [imp.emit(top.ExprOp([x], text, result_type))]
+
+
+def _softmax_axis(imp: _Importer, node: _Node, rank: int) -> tuple[int, bool]:
+    """The axis and whether the op flattens to 2-D at it (the semantics before
+    opset 13, which differ from a softmax along one axis unless it is the last)."""
+    axis = node.attr("axis")
+    if axis is None:
+        axis = -1 if imp.opset >= 13 else 1
+    axis = top.normalize_axis(axis, rank)
+    return axis, imp.opset < 13 and axis != rank - 1
+
+
+def _log_softmax(imp: _Importer, x: SSAValue, axis: int) -> SSAValue:
+    """x - max - log(sum(exp(x - max))): stable, unlike log(softmax(x))."""
+    shifted = imp.emit(top.SubOp(x, imp.reduce(x, "max", [axis], True)))
+    total = imp.reduce(imp.emit(top.ExpOp(shifted)), "sum", [axis], True)
+    return imp.emit(top.SubOp(shifted, imp.emit(top.LogOp(total))))
+
+
+@_converts("Softmax", "LogSoftmax", axis=None)
+def _softmax(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    axis, flatten = _softmax_axis(imp, node, len(shape))
+    if flatten:
+        flat = imp.reshape(x, (math.prod(shape[:axis]), math.prod(shape[axis:])))
+        flat_axis = 1
+    else:
+        flat, flat_axis = x, axis
+    if node.op_type == "Softmax":
+        result = imp.emit(top.SoftmaxOp(flat, None, flat_axis))
+    else:
+        result = _log_softmax(imp, flat, flat_axis)
+    return [imp.reshape(result, shape)]
+
+
+@_converts("LayerNormalization", axis=-1, epsilon=1e-5, stash_type=1)
+def _layer_norm(imp: _Importer, node: _Node) -> list[Value]:
+    """`stash_type` 1 (statistics in f32) is how the reference computes anyway."""
+    node.expect("stash_type", 1)
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    axis = top.normalize_axis(node.attr("axis"), len(shape))
+    params = []
+    for index, role in ((1, "scale"), (2, "bias")):
+        value = imp.get(node, index)
+        if value is None:
+            value, name = np.zeros(shape[axis:], _dtype(x)), "zero_bias"
+        else:
+            name = node.inputs[index]
+        if isinstance(value, np.ndarray) and value.shape != shape[axis:]:
+            value = np.broadcast_to(value, shape[axis:])
+            name = f"{name}.{role}"
+        params.append(imp.ssa(value, name, node))
+    return [imp.emit(top.LayerNormOp(x, *params, None, axis, node.attr("epsilon")))]
+
+
+@_converts("BatchNormalization", epsilon=1e-5, momentum=0.9, training_mode=0, spatial=1)
+def _batch_norm(imp: _Importer, node: _Node) -> list[Value]:
+    """Inference mode: `momentum` only updates running statistics in training."""
+    node.expect("training_mode", 0)
+    node.expect("spatial", 1)
+    operands = [imp.tensor(node, i) for i in range(5)]
+    return [imp.emit(top.BatchNormOp(*operands, None, node.attr("epsilon")))]
+
+
+def _same_pads(
+    node: _Node,
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    pads: Sequence[int] | None,
+) -> list[int]:
+    """ONNX pads [top, left, bottom, right] of a window, resolving `auto_pad`."""
+    auto_pad = node.expect("auto_pad", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
+    if auto_pad == "NOTSET":
+        return list(pads) if pads is not None else [0, 0, 0, 0]
+    if auto_pad == "VALID":
+        return [0, 0, 0, 0]
+    begin, end = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
+        total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+        small, large = total // 2, total - total // 2
+        begin.append(small if auto_pad == "SAME_UPPER" else large)
+        end.append(large if auto_pad == "SAME_UPPER" else small)
+    return begin + end
+
+
+def _window_attrs(
+    node: _Node, x: SSAValue, kernel: Sequence[int]
+) -> tuple[list[int], list[int], list[int]]:
+    """(strides, dilations, pads) of a 2-D window over NCHW `x`."""
+    shape = _shape(x)
+    if len(shape) != 4 or len(kernel) != 2:
+        raise node.error(
+            f"only 2-D windows over NCHW inputs are supported, got input shape "
+            f"{list(shape)} and kernel {list(kernel)}"
+        )
+    strides = list(node.attr("strides") or (1, 1))
+    dilations = list(node.attr("dilations") or (1, 1))
+    pads = _same_pads(node, shape[2:], kernel, strides, dilations, node.attr("pads"))
+    return strides, dilations, pads
+
+
+@_converts(
+    "Conv",
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    pads=None,
+    strides=None,
+)
+def _conv(imp: _Importer, node: _Node) -> list[Value]:
+    x, weight = imp.tensor(node, 0), imp.tensor(node, 1)
+    kernel = _shape(weight)[2:]
+    if node.attr("kernel_shape") is not None and tuple(
+        node.attr("kernel_shape")
+    ) != tuple(kernel):
+        raise node.unsupported("kernel_shape")
+    strides, dilations, pads = _window_attrs(node, x, kernel)
+    bias = imp.tensor(node, 2) if imp.get(node, 2) is not None else None
+    conv = top.Conv2dOp(
+        x, weight, bias, None, strides, dilations, pads, node.attr("group")
+    )
+    return [imp.emit(conv)]
+
+
+def _pool_kernel(node: _Node) -> list[int]:
+    if node.attr("dilations") is not None and any(
+        d != 1 for d in node.attr("dilations")
+    ):
+        raise node.unsupported("dilations")
+    return list(node.attr("kernel_shape"))
+
+
+def _ceil_pads(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: list[int],
+) -> list[int]:
+    """Pads giving floor mode the outputs of ceil mode: more at the end, so that the
+    last window (which must start inside the input or its begin padding) fits."""
+    pads = list(pads)
+    for axis, (size, k, s) in enumerate(zip(sizes, kernel, strides, strict=True)):
+        padded = size + pads[axis] + pads[axis + 2]
+        count = -(-(padded - k) // s) + 1
+        if (count - 1) * s >= size + pads[axis]:
+            count -= 1
+        pads[axis + 2] += max((count - 1) * s + k - padded, 0)
+    return pads
+
+
+@_converts(
+    "MaxPool",
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    dilations=None,
+    kernel_shape=None,
+    pads=None,
+    storage_order=0,
+    strides=None,
+)
+def _max_pool(imp: _Importer, node: _Node) -> list[Value]:
+    """`storage_order` only orders the Indices output, which is not supported."""
+    node.expect("storage_order", 0, 1)
+    x = imp.tensor(node, 0)
+    kernel = _pool_kernel(node)
+    strides, _, pads = _window_attrs(node, x, kernel)
+    if node.expect("ceil_mode", 0, 1):  # padding never wins a max
+        pads = _ceil_pads(_shape(x)[2:], kernel, strides, pads)
+    return [imp.emit(top.MaxPoolOp(x, None, kernel, strides, pads))]
+
+
+@_converts(
+    "AveragePool",
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    count_include_pad=0,
+    dilations=None,
+    kernel_shape=None,
+    pads=None,
+    strides=None,
+)
+def _average_pool(imp: _Importer, node: _Node) -> list[Value]:
+    node.expect("ceil_mode", 0)
+    x = imp.tensor(node, 0)
+    kernel = _pool_kernel(node)
+    strides, _, pads = _window_attrs(node, x, kernel)
+    include = bool(node.expect("count_include_pad", 0, 1))
+    return [imp.emit(top.AvgPoolOp(x, None, kernel, strides, pads, include))]
+
+
+@_converts("GlobalAveragePool", "GlobalMaxPool")
+def _global_pool(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    rank = len(_shape(x))
+    if node.op_type == "GlobalAveragePool" and rank == 4:
+        return [imp.emit(top.GlobalAvgPoolOp(x))]
+    kind = "mean" if node.op_type == "GlobalAveragePool" else "max"
+    return [imp.reduce(x, kind, list(range(2, rank)), True)]
+
+
+@_converts("Gemm", alpha=1.0, beta=1.0, transA=0, transB=0)
+def _gemm(imp: _Importer, node: _Node) -> list[Value]:
+    """alpha and beta scale a known operand where there is one, else the product."""
+    operands: list[Value] = []
+    names: list[str] = []
+    for index, flag in ((0, "transA"), (1, "transB")):
+        value = imp.get(node, index)
+        assert value is not None
+        name = node.inputs[index]
+        if node.expect(flag, 0, 1):
+            if isinstance(value, np.ndarray):
+                value, name = value.T, f"{name}.T"
+            else:
+                value = imp.emit(top.TransposeOp(value, None, (1, 0)))
+        operands.append(value)
+        names.append(name)
+    alpha, beta = node.attr("alpha"), node.attr("beta")
+    known = next((i for i, v in enumerate(operands) if isinstance(v, np.ndarray)), None)
+    if alpha != 1.0 and known is not None:
+        operands[known] = (operands[known] * np.float32(alpha)).astype(
+            operands[known].dtype
+        )
+        names[known] = f"{names[known]}.alpha"
+    lhs, rhs = (imp.ssa(v, n, node) for v, n in zip(operands, names, strict=True))
+    result = imp.emit(top.MatmulOp(lhs, rhs))
+    if alpha != 1.0 and known is None:
+        result = imp.pointwise(result, f"{{x}} * {_literal(alpha)}")
+    bias = imp.get(node, 2)
+    if bias is None or beta == 0.0:
+        return [result]
+    bias_name = node.inputs[2]
+    if beta != 1.0:
+        if isinstance(bias, np.ndarray):
+            bias, bias_name = (
+                (bias * np.float32(beta)).astype(bias.dtype),
+                f"{bias_name}.beta",
+            )
+        else:
+            bias = imp.pointwise(bias, f"{{x}} * {_literal(beta)}")
+    return [imp.binary(node, "Add", result, bias, (node.proto.output[0], bias_name))]
+
+
+@_converts("MatMul")
+def _matmul(imp: _Importer, node: _Node) -> list[Value]:
+    """np.matmul; 1-D operands become matrices and lose that dim again."""
+    lhs, rhs = imp.tensor(node, 0), imp.tensor(node, 1)
+    lhs_shape, rhs_shape = _shape(lhs), _shape(rhs)
+    if len(lhs_shape) == 1:
+        lhs = imp.reshape(lhs, (1, lhs_shape[0]))
+    if len(rhs_shape) == 1:
+        rhs = imp.reshape(rhs, (rhs_shape[0], 1))
+    result = imp.emit(top.MatmulOp(lhs, rhs))
+    shape = list(_shape(result))
+    if len(rhs_shape) == 1:
+        shape.pop(-1)
+    if len(lhs_shape) == 1:
+        shape.pop(-2 if len(rhs_shape) != 1 else -1)
+    return [imp.reshape(result, shape)]
+
+
+@_converts("Flatten", axis=1)
+def _flatten(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    axis = node.attr("axis")
+    if not -len(shape) <= axis <= len(shape):
+        raise node.unsupported("axis")
+    axis = axis + len(shape) if axis < 0 else axis
+    return [imp.reshape(x, (math.prod(shape[:axis]), math.prod(shape[axis:])))]
+
+
+@_converts("Reshape", allowzero=0)
+def _reshape(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    target = imp.ints(node, 1, "shape")
+    assert target is not None
+    shape = _shape(x)
+    allowzero = node.expect("allowzero", 0, 1)
+    dims = [shape[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
+    if dims.count(-1) == 1:
+        rest = math.prod(d for d in dims if d != -1)
+        dims[dims.index(-1)] = math.prod(shape) // rest if rest else 0
+    if any(d < 1 for d in dims) or math.prod(dims) != math.prod(shape):
+        raise node.error(f"cannot reshape {list(shape)} to {target}")
+    return [imp.reshape(x, dims)]
+
+
+@_converts("Transpose", perm=None)
+def _transpose(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    perm = node.attr("perm")
+    if perm is None:
+        perm = list(range(len(_shape(x))))[::-1]
+    return [imp.emit(top.TransposeOp(x, None, list(perm)))]
+
+
+@_converts("Concat", axis=None)
+def _concat(imp: _Importer, node: _Node) -> list[Value]:
+    values = [imp.tensor(node, i) for i in range(len(node.inputs))]
+    return [imp.emit(top.ConcatOp(values, None, node.attr("axis")))]
+
+
+def _slice(imp: _Importer, x: SSAValue, ranges: Mapping[int, range]) -> SSAValue:
+    """`x` restricted to `ranges` along some dims (the whole of the others)."""
+    shape = _shape(x)
+    full = [ranges.get(axis, range(size)) for axis, size in enumerate(shape)]
+    starts = [r.start for r in full]
+    ends = [r.stop for r in full]
+    steps = [r.step for r in full]
+    return imp.emit(top.SliceOp(x, None, starts, ends, steps))
+
+
+@_converts("Split", axis=0, split=None, num_outputs=None)
+def _split(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    axis = top.normalize_axis(node.attr("axis"), len(shape))
+    sizes = imp.list_attr_or_input(node, "split", 1)
+    if sizes is None:
+        count = len(node.proto.output)
+        chunk = -(-shape[axis] // count)
+        sizes = [min(chunk, shape[axis] - i * chunk) for i in range(count)]
+    if sum(sizes) != shape[axis] or any(s < 1 for s in sizes):
+        raise node.error(f"cannot split {shape[axis]} into {sizes}")
+    offsets = np.cumsum([0, *sizes])
+    return [
+        _slice(imp, x, {axis: range(int(b), int(e))})
+        for b, e in zip(offsets[:-1], offsets[1:], strict=True)
+    ]
+
+
+@_converts("Slice", starts=None, ends=None, axes=None)
+def _slice_op(imp: _Importer, node: _Node) -> list[Value]:
+    """Positive steps only; out-of-range bounds clamp as in numpy (and ONNX)."""
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    starts = imp.list_attr_or_input(node, "starts", 1)
+    ends = imp.list_attr_or_input(node, "ends", 2)
+    axes = imp.list_attr_or_input(node, "axes", 3)
+    steps = imp.ints(node, 4, "steps")
+    assert starts is not None and ends is not None
+    axes = axes if axes is not None else list(range(len(starts)))
+    steps = steps if steps is not None else [1] * len(starts)
+    if any(s < 1 for s in steps):
+        raise node.error(f"only positive steps are supported, got {steps}")
+    ranges: dict[int, range] = {}
+    for axis, b, e, s in zip(axes, starts, ends, steps, strict=True):
+        axis = top.normalize_axis(axis, len(shape))
+        ranges[axis] = range(*slice(b, e, s).indices(shape[axis]))
+        if not ranges[axis]:
+            raise node.error(f"the slice of dim {axis} is empty")
+    return [_slice(imp, x, ranges)]
+
+
+@_converts("Gather", axis=0)
+def _gather(imp: _Importer, node: _Node) -> list[Value]:
+    """Known indices: a scalar one is a slice; others are normalized to >= 0."""
+    table = imp.tensor(node, 0)
+    shape = _shape(table)
+    axis = top.normalize_axis(node.attr("axis"), len(shape))
+    indices = imp.get(node, 1)
+    assert indices is not None
+    if isinstance(indices, np.ndarray):
+        if (indices < -shape[axis]).any() or (indices >= shape[axis]).any():
+            raise node.error(f"indices out of range for dim {axis} of {list(shape)}")
+        indices = np.where(indices < 0, indices + shape[axis], indices).astype(np.int64)
+        if indices.ndim == 0:
+            index = int(indices)
+            part = _slice(imp, table, {axis: range(index, index + 1)})
+            return [imp.reshape(part, shape[:axis] + shape[axis + 1 :])]
+        indices = imp.ssa(indices, f"{node.inputs[1]}.indices", node)
+    return [imp.emit(top.GatherOp(table, indices, None, axis))]
+
+
+@_converts("Squeeze", axes=None)
+def _squeeze(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    shape = _shape(x)
+    axes = imp.list_attr_or_input(node, "axes", 1)
+    if axes is None:
+        dropped = {i for i, s in enumerate(shape) if s == 1}
+    else:
+        dropped = {top.normalize_axis(a, len(shape)) for a in axes}
+    if any(shape[a] != 1 for a in dropped):
+        raise node.error(f"cannot squeeze dims {sorted(dropped)} of {list(shape)}")
+    return [imp.reshape(x, [s for i, s in enumerate(shape) if i not in dropped])]
+
+
+@_converts("Unsqueeze", axes=None)
+def _unsqueeze(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    shape = list(_shape(x))
+    axes = imp.list_attr_or_input(node, "axes", 1)
+    assert axes is not None, "checked by the ONNX checker"
+    rank = len(shape) + len(axes)
+    for axis in sorted(top.normalize_axis(a, rank) for a in axes):
+        shape.insert(axis, 1)
+    return [imp.reshape(x, shape)]
+
+
+_REDUCE_KINDS = {
+    "ReduceMean": "mean",
+    "ReduceSum": "sum",
+    "ReduceMax": "max",
+    "ReduceMin": "min",
+}
+
+
+@_converts(*_REDUCE_KINDS, axes=None, keepdims=1, noop_with_empty_axes=0)
+def _reduce(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    rank = len(_shape(x))
+    axes = imp.list_attr_or_input(node, "axes", 1)
+    if not axes:
+        if node.expect("noop_with_empty_axes", 0, 1):
+            return [x]
+        axes = list(range(rank))
+    keepdims = bool(node.expect("keepdims", 0, 1))
+    return [imp.reduce(x, _REDUCE_KINDS[node.op_type], axes, keepdims)]
+
+
+@_converts("Shape", start=0, end=None)
+def _shape_op(imp: _Importer, node: _Node) -> list[Value]:
+    """Known at import time: every shape is static."""
+    shape = _shape(imp.tensor(node, 0))
+    return [np.array(shape[node.attr("start") : node.attr("end")], dtype=np.int64)]
+
+
+SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
+"""The ONNX ops the importer converts (others are folded when their inputs are known:
+`_FOLD_ONLY`)."""
+
+
+# --------------------------------------------------------------------------------------
+# Entry points.
+# --------------------------------------------------------------------------------------
+
+
+def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> ModelProto:
+    """A copy of `model` whose graph inputs have static dims (symbolic ones are
+    `batch`) and supported element types, shape-inferred throughout."""
+    fixed = ModelProto()
+    fixed.CopyFrom(model)
+    graph = fixed.graph
+    initializers = {init.name for init in graph.initializer}
+    for info in graph.input:
+        if info.name in initializers:
+            continue
+        tensor_type = info.type.tensor_type
+        if not info.type.HasField("tensor_type") or not tensor_type.HasField("shape"):
+            raise ToolError(f"input '{info.name}' has no tensor shape", where)
+        if _onnx_dtype(tensor_type.elem_type) is None:
+            name = onnx.helper.tensor_dtype_to_string(tensor_type.elem_type)
+            name = name.removeprefix("TensorProto.")
+            raise ToolError(
+                f"input '{info.name}' has unsupported element type {name}", where
+            )
+        for number, dim in enumerate(tensor_type.shape.dim):
+            if dim.HasField("dim_value"):
+                continue
+            if batch is None:
+                symbol = f"'{dim.dim_param}'" if dim.dim_param else "of unknown size"
+                raise ToolError(
+                    f"input '{info.name}' has a symbolic dim {symbol} (dim {number}); "
+                    "give it a size with --batch",
+                    where,
+                )
+            dim.Clear()
+            dim.dim_value = batch
+    del graph.value_info[:]
+    try:
+        inferred = onnx.shape_inference.infer_shapes(
+            fixed, strict_mode=True, data_prop=True
+        )
+        onnx.checker.check_model(inferred)
+        return inferred
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        message = str(error).strip().splitlines()[0]
+        raise ToolError(f"invalid ONNX model: {message}", where) from None
+
+
+def import_onnx(
+    model: str | Path | ModelProto, batch: int | None = None, name: str | None = None
+) -> ImportedModel:
+    """Import an ONNX model (a path or a ModelProto) as a module with one function.
+
+    `batch` fixes every symbolic dim of the graph inputs; `name` names the function
+    (default: the file's stem, else the graph's name)."""
+    if batch is not None and batch < 1:
+        raise ToolError("--batch must be positive")
+    if isinstance(model, ModelProto):
+        where = None
+        default_name = model.graph.name or "model"
+    else:
+        where = str(model)
+        default_name = Path(where).stem
+        model = load_model(where)
+    fixed = fix_inputs(model, batch, where)
+    function = name or re.sub(r"\W", "_", default_name) or "model"
+    return _Importer(fixed, where).build(function)
