@@ -1,0 +1,159 @@
+"""`t10-zoo`: write a model of the zoo (`t10ir.models`) as a `top` module.
+
+`t10-zoo bert-base --batch 8 --seq 128 --dtype f16 --layers 1 -o bert.mlir` writes one
+function whose arguments are the activations and the `{top.weight}` weights;
+`--arguments args.npz` also writes seeded arguments (arg0, arg1, ...) with the zoo's
+scales, for `t10-run --inputs`. Any other option of a model: `--set NAME=VALUE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import zipfile
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+from xdsl.printer import Printer
+
+from t10ir.tools.diagnostics import ToolError, run_tool, verify_module
+
+# A fixed timestamp: zip members are stamped with the time, breaking identical bytes.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options are one diagnostic line (exit code 1), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ToolError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="t10-zoo", description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("model", nargs="?", help="model name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the models")
+    parser.add_argument("-o", "--output", help="output .mlir file (default: stdout)")
+    parser.add_argument("--batch", type=int, help="batch size (NeRF: points)")
+    parser.add_argument("--seq", type=int, help="sequence length (BERT, GPT-2)")
+    parser.add_argument("--dtype", help="element type: f16 or f32 (default f32)")
+    parser.add_argument("--layers", type=int, help="number of layers (transformers)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other option of the model (see --list), e.g. --set hidden=64",
+    )
+    parser.add_argument(
+        "--arguments", metavar="FILE.npz", help="also write seeded arguments"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of --arguments (default 0)"
+    )
+    return parser
+
+
+def _parse_value(name: str, text: str, default: Any) -> Any:
+    """`text` as the type of the option's default (tuples: comma-separated ints)."""
+    try:
+        if isinstance(default, bool):
+            if text not in ("true", "false"):
+                raise ValueError(text)
+            return text == "true"
+        if isinstance(default, tuple):
+            return tuple(int(part) for part in text.split(","))
+        return type(default)(text)
+    except ValueError:
+        kind = "comma-separated integers" if isinstance(default, tuple) else None
+        kind = kind or type(default).__name__
+        raise ToolError(f"option '{name}' expects {kind}, got '{text}'") from None
+
+
+def overrides(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The config fields the command line sets, checked against the model's options."""
+    values: dict[str, Any] = {}
+    for item in args.set:
+        name, equals, text = item.partition("=")
+        if not equals:
+            raise ToolError(f"--set expects NAME=VALUE, got '{item}'")
+        if name not in defaults:
+            raise ToolError(
+                f"model '{args.model}' has no option '{name}' "
+                f"(options: {', '.join(defaults)})"
+            )
+        values[name] = _parse_value(name, text, defaults[name])
+    for name in ("batch", "seq", "dtype", "layers"):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in defaults:
+            raise ToolError(f"model '{args.model}' has no --{name}")
+        values[name] = value
+    return values
+
+
+def listing() -> str:
+    from t10ir.models import MODELS
+
+    lines = []
+    for model in MODELS.values():
+        lines.append(f"{model.name:<12} {model.summary}")
+        fields = dataclasses.asdict(model.config)
+        lines.append(" " * 13 + " ".join(f"{k}={_show(v)}" for k, v in fields.items()))
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def save_arguments(path: str, arrays: Sequence[np.ndarray]) -> None:
+    """Write arg0, arg1, ... as an .npz (`t10-run --inputs`) with reproducible bytes."""
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+            for index, array in enumerate(arrays):
+                info = zipfile.ZipInfo(f"arg{index}.npy", date_time=_ZIP_EPOCH)
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+
+
+def _write_module(path: str | None, module: Any) -> None:
+    try:
+        stream = open(path, "w") if path else sys.stdout
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror}") from None
+    try:
+        Printer(stream=stream).print_op(module)
+        stream.write("\n")
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """The tool without exiting: raises ToolError on bad input."""
+    args = build_parser().parse_args(argv)
+    if args.list:
+        sys.stdout.write(listing())
+        return 0
+    if args.model is None:
+        raise ToolError("no model given (t10-zoo --list lists them)")
+    if args.seed < 0:
+        raise ToolError(f"--seed must be >= 0, got {args.seed}")
+    from t10ir.models import build_model, options
+
+    model = build_model(args.model, **overrides(args, options(args.model)))
+    verify_module(model.module)
+    _write_module(args.output, model.module)
+    if args.arguments:
+        save_arguments(args.arguments, model.arguments(args.seed))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run_tool("t10-zoo", lambda: run(argv))
