@@ -209,22 +209,39 @@ def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     """`relayout_transfers` from contiguous chunks (every element has one holder, the
     core `element // share`) without listing elements: a destination box is a set of
     rows contiguous in the flattened tensor, and a row meets a few chunks, so the work
-    is per row and chunk met. This is every op's prologue, on the largest tensors."""
+    is per row and chunk met, once per distinct box (replicas receive alike). This is
+    every op's prologue, on the largest tensors."""
     view = np.array(dst.view, dtype=np.int64)
     origins = dst.origins()
     lo = np.clip(origins, 0, view)
     extents = np.clip(origins + np.array(dst.piece), 0, view) - lo
-    rows_per_core = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
-    core = np.repeat(np.arange(dst.grid.size), rows_per_core)
-    local = np.arange(len(core)) - np.repeat(
-        np.cumsum(rows_per_core) - rows_per_core, rows_per_core
+    boxes, box_of_core = np.unique(np.c_[lo, extents], axis=0, return_inverse=True)
+    box_of_core = box_of_core.reshape(-1)
+    rank = len(view)
+    lo, extents = boxes[:, :rank], boxes[:, rank:]
+    # Trailing axes every box covers whole merge into the axis before them: longer
+    # rows, fewer of them.
+    tail = rank
+    while (
+        tail > 1
+        and ((lo[:, tail - 1] == 0) & (extents[:, tail - 1] == view[tail - 1])).all()
+    ):
+        tail -= 1
+    inner = int(view[tail:].prod())
+    view = np.r_[view[: tail - 1], view[tail - 1] * inner]
+    lo = np.c_[lo[:, : tail - 1], lo[:, tail - 1] * inner]
+    extents = np.c_[extents[:, : tail - 1], extents[:, tail - 1] * inner]
+    rows_per_box = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
+    box = np.repeat(np.arange(len(boxes)), rows_per_box)
+    local = np.arange(len(box)) - np.repeat(
+        np.cumsum(rows_per_box) - rows_per_box, rows_per_box
     )
     strides = np.cumprod(np.r_[1, view[:0:-1]])[::-1]
-    start = lo[core, -1]
+    start = lo[box, -1]
     for axis in reversed(range(len(view) - 1)):
-        local, digit = np.divmod(local, extents[core, axis])
-        start = start + (lo[core, axis] + digit) * strides[axis]
-    end = start + extents[core, -1]
+        local, digit = np.divmod(local, extents[box, axis])
+        start = start + (lo[box, axis] + digit) * strides[axis]
+    end = start + extents[box, -1]
     first, last = start // share, (end - 1) // share
     met = last - first + 1
     row = np.repeat(np.arange(len(start)), met)
@@ -232,10 +249,26 @@ def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
         start[row], chunk * share
     )
-    senders = src.grid.physical()[chunk]
-    receivers = dst.grid.physical()[core[row]]
+    # Rows run in increasing flat order, so a box meets its chunks in order: sum
+    # each run of one (box, chunk).
+    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
+    runs = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    box_of_run, chunk_of_run = box[row][runs], chunk[runs]
+    length_of_run = np.add.reduceat(lengths, runs) if len(runs) else lengths[:0]
+    # Every core receives its box's runs.
+    per_box = np.bincount(box_of_run, minlength=len(boxes))
+    first_run = np.cumsum(per_box) - per_box
+    taken = per_box[box_of_core]
+    core = np.repeat(np.arange(len(box_of_core)), taken)
+    which = np.repeat(first_run[box_of_core], taken) + (
+        np.arange(len(core)) - np.repeat(np.cumsum(taken) - taken, taken)
+    )
+    senders = src.grid.physical()[chunk_of_run[which]]
+    receivers = dst.grid.physical()[core]
     moving = senders != receivers
-    return Transfers.of(senders[moving], receivers[moving], lengths[moving], count)
+    return Transfers.of(
+        senders[moving], receivers[moving], length_of_run[which][moving], count
+    )
 
 
 def _same_as_next(
