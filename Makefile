@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make demo` (the main job) and `make test`;
-# `make bench` times the plan search (benchmarks/README.md).
+# `make bench` runs the benchmarks (benchmarks/README.md).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -24,6 +24,9 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# Time the per-operator plan search; writes benchmarks/results/plan_search.{md,json}.
+# The benchmarks (benchmarks/README.md): plan search, plan selection and the simulated
+# chip's speed; each writes benchmarks/results/NAME.{md,json}.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/plan_search.py
+	$(BIN)/python benchmarks/plan_selection.py
+	$(BIN)/python benchmarks/interpreter.py
