@@ -31,8 +31,8 @@ def _example(name: str) -> ModuleOp:
     return LocatingParser(make_context(), path.read_text(), str(path)).parse_module()
 
 
-def _predicted(module: ModuleOp, target: str, strategy: str) -> int | None:
-    """The function's predicted cycles, or None when nothing fits."""
+def _objective(module: ModuleOp, target: str, strategy: str) -> int | None:
+    """What the strategy minimized for the function, or None when nothing fits."""
     ctx = make_context()
     T10PartitionPass(target=target).apply(ctx, module)
     try:
@@ -41,7 +41,7 @@ def _predicted(module: ModuleOp, target: str, strategy: str) -> int | None:
         assert "fits" in str(error)
         return None
     function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
-    cycles = function.attributes["rtensor.predicted_cycles"]
+    cycles = function.attributes["rtensor.objective"]
     assert isinstance(cycles, IntegerAttr)
     return cycles.value.data
 
@@ -50,7 +50,7 @@ def _predicted(module: ModuleOp, target: str, strategy: str) -> int | None:
 @pytest.mark.parametrize("name", ["mlp.mlir", "tiny_graph.json"])
 def test_optimal_greedy_vgm_order(name: str, target: str) -> None:
     optimal, greedy, vgm = (
-        _predicted(_example(name), target, s) for s in ("optimal", "greedy", "vgm")
+        _objective(_example(name), target, s) for s in ("optimal", "greedy", "vgm")
     )
     if optimal is None:  # nothing fits: neither heuristic may claim otherwise
         assert greedy is None and vgm is None
