@@ -1851,8 +1851,10 @@ class ExprOp(TopOperation):
 
     def iteration_domain(self) -> IterationDomain:
         """The expression's domain; its padding is what its bounds guards read
-        outside the inputs, when that is one neutral constant (`guard_padding`)."""
-        from t10ir.expr.window import guard_padding
+        outside the inputs, when that is one neutral constant (`guard_padding`), and
+        it keeps whole the dims whose global position the sub-operator needs
+        (`position_dims`: it only knows positions in its windows)."""
+        from t10ir.expr.window import guard_padding, position_dims
 
         domain = self._ask(
             self.expr.data,
@@ -1861,7 +1863,9 @@ class ExprOp(TopOperation):
         )
         shapes = [_shape(v) for v in self.inputs]
         return dataclasses.replace(
-            domain, padding=guard_padding(self.expr.data, shapes)
+            domain,
+            padding=guard_padding(self.expr.data, shapes),
+            whole=position_dims(self.expr.data, shapes),
         )
 
     def sub_operator(
@@ -1869,13 +1873,17 @@ class ExprOp(TopOperation):
     ) -> list[Operation]:
         """Global positions in the expression become window positions
         (`t10ir.expr.window`)."""
+        from t10ir.expr import ExprError
         from t10ir.expr.window import window_expression
 
-        text = window_expression(
-            self.expr.data,
-            result_type.get_shape(),
-            [_shape(v) for v in self.inputs],
-        )
+        try:
+            text = window_expression(
+                self.expr.data,
+                result_type.get_shape(),
+                [_shape(v) for v in self.inputs],
+            )
+        except ExprError as e:
+            raise VerifyException(f"cannot run on windows: {e.message}") from e
         return [ExprOp(operands, text, result_type)]
 
 

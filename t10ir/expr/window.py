@@ -7,6 +7,13 @@ Reads guarded only by their own bounds, reading a neutral constant outside (a pa
 convolution's `.when([i >= 0, i < size], 0)`, a max-pool's lowest float), become plain
 reads: the window holds the halo, filled with that constant (`guard_padding`, the op's
 padding, which the layouts use).
+
+Every other read, guarded or not, becomes a read of its window: its index minus where
+the window starts (a dim read backwards starts at its window's last position). A window's
+origin varies per core and step, so the expression cannot know the global position of a
+loop dim in it: a dim used as a value, or in a guard that stays, is one the op keeps
+whole (`position_dims`), so that its windows start at 0 along it. An input read at two
+positions is refused: its one window holds what the first read reads.
 """
 
 from __future__ import annotations
@@ -15,9 +22,20 @@ import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 
+from t10ir.domain import LinearIndex
 from t10ir.expr.einstein import parse_expression
-from t10ir.expr.plan import _affine
-from t10ir.expr.syntax import Access, Call, Cast, Compare, Dim, Gather, Number, When
+from t10ir.expr.plan import RIndex, RNode, RRead, RWhen, _affine, children, walk
+from t10ir.expr.syntax import (
+    Access,
+    Call,
+    Cast,
+    Compare,
+    Dim,
+    ExprError,
+    Gather,
+    Number,
+    When,
+)
 
 
 def _accesses(node: object, guarded: bool = False) -> Iterator[tuple[Access, bool]]:
@@ -131,25 +149,37 @@ def _index_spans(text: str, access: Access) -> list[tuple[int, int]]:
     return spans
 
 
-def _linear_text(terms: dict[str, int]) -> str | None:
-    parts = [d if c == 1 else f"{d} * {c}" for d, c in terms.items() if c != 0]
-    if any(c < 0 for c in terms.values()):
-        return None
-    return " + ".join(parts) if parts else "0"
+def _linear_text(terms: dict[str, int], offset: int) -> str:
+    """`sum(coef * dim) + offset`, written with the grammar's `+`, `-` and `*`."""
+    parts = [d if c == 1 else f"{d} * {c}" for d, c in terms.items() if c > 0]
+    if offset or not parts:
+        parts.append(str(offset))
+    text = " + ".join(parts)
+    for d, c in terms.items():
+        if c < 0:
+            text += f" - {d}" if c == -1 else f" - {d} * {-c}"
+    return text
 
 
-def _local_indices(text: str, access: Access) -> list[tuple[int, int, str]]:
-    """Edits dropping the constant offsets of `access`'s affine indices."""
+def _local_indices(
+    text: str, access: Access, extents: dict[str, int]
+) -> list[tuple[int, int, str]]:
+    """Edits making `access`'s affine indices relative to its window's origin: where a
+    box of loop dims of `extents` (the window's) reads first. A dim with a negative
+    coefficient reads first at its box's last position."""
     edits = []
     for index, (begin, end) in zip(
         access.indices, _index_spans(text, access), strict=True
     ):
         affine = _affine(index)
-        if affine is None or affine[1] == 0:
+        if affine is None:
             continue
-        local = _linear_text(affine[0])
-        if local is not None:
-            edits.append((begin, end, f" {local}" if text[begin] == " " else local))
+        terms, offset = affine
+        if offset == 0 and all(c >= 0 for c in terms.values()):
+            continue
+        origin = sum(-c * (extents[d] - 1) for d, c in terms.items() if c < 0)
+        local = _linear_text(terms, origin)
+        edits.append((begin, end, f" {local}" if text[begin] == " " else local))
     return edits
 
 
@@ -159,29 +189,74 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     return text
 
 
+def _index_dims(node: RNode, unguard: bool) -> Iterator[str]:
+    """Dims of the index values under `node`, but for the conditions of the bounds
+    guards that `unguard` removes."""
+    if isinstance(node, RIndex):
+        yield from node.index.dims()
+        return
+    removed = isinstance(node, RWhen) and unguard
+    for child in (node.value, node.otherwise) if removed else children(node):
+        yield from _index_dims(child, unguard)
+
+
+def position_dims(text: str, input_shapes: Sequence[Sequence[int]]) -> frozenset[str]:
+    """Loop dims the expression on a window needs whole (starting at 0, so that a
+    window position is the global one): dims used as values (`I + 1.0`), in a guard
+    that stays (`.when(J <= I, ...)`; not the bounds guards `guard_padding` removes),
+    and reduction dims read with a negative coefficient (where such a read starts
+    depends on the window's extent, which only output dims tell)."""
+    plan = parse_expression(text).plan(input_shapes)
+    unguard = guard_padding(text, input_shapes) is not None
+    negative = {
+        d
+        for node in walk(plan.body)
+        if isinstance(node, RRead)
+        for index in node.indices
+        if isinstance(index, LinearIndex)
+        for d, c in index.terms
+        if c < 0 and d not in plan.output_dims
+    }
+    return frozenset(_index_dims(plan.body, unguard)) | negative
+
+
 def window_expression(
     text: str, output_shape: Sequence[int], input_shapes: Sequence[Sequence[int]]
 ) -> str:
     """`text` on windows whose output has `output_shape`, reading inputs of
-    `input_shapes` (see the module docstring)."""
-    statement = parse_expression(text).statement
+    `input_shapes` (see the module docstring). ExprError when an input is read at
+    several positions: a window holds the part of it that one of them reads."""
+    expr = parse_expression(text)
+    statement, plan = expr.statement, expr.plan(input_shapes)
+    first: dict[int, RRead] = {}
+    for node in walk(plan.body):
+        if isinstance(node, RRead):
+            seen = first.setdefault(node.operand, node)
+            if seen.indices != node.indices:
+                raise ExprError(
+                    f"input{node.operand} is read at two positions: a core's window "
+                    "holds only what its first read reads",
+                    node.column,
+                )
+    axes = {
+        index.name: axis
+        for axis, index in enumerate(statement.output.indices)
+        if isinstance(index, Dim)
+    }
+    extents = dict(plan.extents)
+    extents.update({d: output_shape[axis] for d, axis in axes.items()})
     edits: list[tuple[int, int, str]] = []
     unguard = guard_padding(text, input_shapes) is not None
     for guard in _guards(statement.body) if unguard else ():
         access = guard.value
         assert isinstance(access, Access)
         read_end = _index_spans(text, access)[-1][1] + 1
-        read = _apply(text[:read_end], _local_indices(text, access))[access.column :]
-        edits.append((access.column, _call_end(text, read_end), read))
+        read = _apply(text[:read_end], _local_indices(text, access, extents))
+        edits.append((access.column, _call_end(text, read_end), read[access.column :]))
     for access, guarded in _accesses(statement.body):
-        if not guarded and access.tensor.startswith("input"):
-            edits += _local_indices(text, access)
+        if access.tensor.startswith("input") and not (guarded and unguard):
+            edits += _local_indices(text, access, extents)
     text = _apply(text, edits)
-    axes = {
-        index.name: axis
-        for axis, index in enumerate(statement.output.indices)
-        if isinstance(index, Dim)
-    }
     for dim, _, _ in statement.where:
         if dim in axes:
             extent = output_shape[axes[dim]]

@@ -397,6 +397,74 @@ CASES: dict[str, Case] = {
         lambda x, w: conv2d(x, w, pads=(1, 1, 1, 1)),
         (_plan({"KH": 3, "C": 2}),),
     ),
+    # Loop indices as values and in guards that stay: the sub-operator sees window
+    # positions, so these dims are kept whole (the others split).
+    "expr_causal_mask": Case(
+        'top.expr {expr = "output0[B, H, I, J] = input0[B, H, I, J]'
+        '.when(J <= I, const(-10000.0))"}',
+        (A((2, 3, 8, 8)),),
+        (2, 3, 8, 8),
+        lambda x: np.where(np.tril(np.ones((8, 8), bool)), x, -10000.0),
+        (_plan({"B": 2, "H": 3}), _plan({"H": 3, "B": 2})),
+    ),
+    "expr_index_below_constant": Case(
+        'top.expr {expr = "output0[N, I, J] = input0[N, I, J].when(I < 5, 0.0)"}',
+        (A((3, 8, 6)),),
+        (3, 8, 6),
+        lambda x: np.where(np.arange(8)[:, None] < 5, x, 0.0),
+        (_plan({"N": 3, "J": 2}),),
+    ),
+    "expr_index_values": Case(
+        'top.expr {expr = "output0[N, I, J] = input0[N, I, J] + I '
+        '+ (J * 2 + 1).cast(`float32`) * 0.5"}',
+        (A((3, 8, 6)),),
+        (3, 8, 6),
+        lambda x: x + np.arange(8)[:, None] + (np.arange(6) * 2 + 1) * 0.5,
+        (_plan({"N": 3}),),
+    ),
+    "expr_reduction_index_value": Case(
+        'top.expr {expr = "output0[N] +=! input0[N, K] * K"}',
+        (A((6, 10)),),
+        (6,),
+        lambda x: x @ np.arange(10.0),
+        (_plan({"N": 2}),),
+    ),
+    # Guarded reads at an offset, with their guard kept: a shift and a concat.
+    "expr_guarded_shift": Case(
+        'top.expr {expr = "output0[I, J] = input0[I - 1, J].when(I - 1 >= 0, 0.0) '
+        'where I in 12"}',
+        (A((12, 5)),),
+        (12, 5),
+        lambda x: np.concatenate([np.zeros((1, 5)), x[:-1]]),
+        (_plan({"J": 5}),),
+    ),
+    "expr_guarded_concat": Case(
+        'top.expr {expr = "output0[N, M] = input0[N, M].when(M < 5, input1[N, M - 5]) '
+        'where M in 7"}',
+        (A((4, 5)), A((4, 2))),
+        (4, 7),
+        lambda a, b: np.concatenate([a, b], axis=1),
+        (_plan({"N": 4}),),
+    ),
+    # Negative coefficients: a flip split along the flipped dim; a correlation, whose
+    # kernel dim K is read backwards, kept whole.
+    "expr_flip": Case(
+        'top.expr {expr = "output0[I, J] = input0[11 - I, J] where I in 12"}',
+        (A((12, 5)),),
+        (12, 5),
+        lambda x: x[::-1],
+        (_plan({"I": 4}), _plan({"I": 5}), _plan({"I": 3, "J": 5})),
+    ),
+    "expr_correlation": Case(
+        'top.expr {expr = "output0[N, C] +=! input0[N - K + 1, C].when([N - K + 1 >= 0,'
+        ' N - K + 1 < 10], 0.0) * input1[K, C] where N in 10"}',
+        (A((10, 4)), W(3, 4)),
+        (10, 4),
+        lambda x, w: sum(
+            np.pad(x, ((1, 1), (0, 0)))[2 - k : 12 - k] * w[k] for k in range(3)
+        ),
+        (_plan({"N": 2, "C": 2}), _plan({"N": 2}, in1={"C": 2})),
+    ),
 }
 
 
@@ -496,3 +564,57 @@ def test_exclude_pad_avgpool_keeps_its_window_whole(plan: OpPlan) -> None:
     op = function.body.block.first_op
     assert isinstance(op, top.AvgPoolOp)
     assert plan.validate(op.iteration_domain(), 16) != []
+
+
+@pytest.mark.parametrize(
+    ("name", "whole", "in_time"),
+    [
+        ("expr_causal_mask", {"I", "J"}, None),
+        ("expr_index_below_constant", {"I"}, None),
+        ("expr_index_values", {"I", "J"}, None),
+        ("expr_reduction_index_value", {"K"}, None),
+        ("expr_guarded_shift", {"I"}, None),
+        ("expr_guarded_concat", {"M"}, _plan({"N": 2}, in1={"M": 2})),
+        ("expr_flip", set(), None),
+        ("expr_correlation", {"K"}, _plan({"N": 3}, in1={"K": 3})),
+        ("expr_padded_conv", set(), None),
+    ],
+)
+def test_expr_keeps_whole_the_dims_it_needs_global(
+    name: str, whole: set[str], in_time: OpPlan | None
+) -> None:
+    """A sub-operator only knows positions in its windows: dims used as values, in a
+    guard that stays or read backwards in a reduction are split neither over cores
+    nor in time (`in_time`); the bounds guards of a padded convolution, turned into
+    halo reads, keep nothing whole."""
+    source = program(CASES[name])
+    module = parse_module(make_context(), source, "op.mlir")
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.ExprOp)
+    domain = op.iteration_domain()
+    assert domain.whole == whole
+    plans = [_plan({dim: 2}) for dim in whole] + ([in_time] if in_time else [])
+    for plan in plans:
+        split = {d for d, _ in plan.spatial} | {
+            d for _, factors in plan.temporal for d, _ in factors
+        }
+        (dim,) = split & whole
+        problems = plan.validate(domain, 16)
+        assert any(
+            p.startswith(f"{dim} is") and "cannot be split" in p for p in problems
+        )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_tiny_gpt2_with_its_causal_mask_expr(target: str, tmp_path: Path) -> None:
+    """The zoo's GPT-2 masks its scores in a `top.expr` `.when(J <= I, ...)`."""
+    from t10ir.tools.t10_zoo import run as zoo
+
+    source, npz = tmp_path / "gpt2.mlir", tmp_path / "gpt2.npz"
+    argv = ["gpt2", "--batch", "1", "--seq", "8", "--layers", "1"]
+    argv += ["--set", "hidden=32", "--set", "heads=2", "--set", "ffn=64"]
+    assert zoo([*argv, "-o", str(source), "--arguments", str(npz)]) == 0
+    assert "when(J <= I" in source.read_text()
+    argv = [str(source), "--target", TARGETS[target], "--check", "--inputs", str(npz)]
+    assert run(argv) == 0

@@ -4,9 +4,9 @@ the data and compared with numpy's answer for that part of the whole result."""
 import numpy as np
 import pytest
 
-from t10ir.expr import parse_expression
+from t10ir.expr import ExprError, parse_expression
 from t10ir.expr.evaluate import evaluate
-from t10ir.expr.window import window_expression
+from t10ir.expr.window import position_dims, window_expression
 
 
 def _evaluate(text: str, inputs: list[np.ndarray]) -> np.ndarray:
@@ -73,3 +73,49 @@ def test_window_expression_computes_the_window(
     local = window_expression(text, out_shape, [x.shape])
     assert local == expected
     np.testing.assert_array_equal(_evaluate(local, [window]), whole[window_out])
+
+
+def test_a_guard_that_stays_reads_the_window_at_the_global_condition() -> None:
+    """The read moves to the window (which starts a row early, in the padding); the
+    condition keeps global positions, as `position_dims` keeps I whole."""
+    text = " output0[I, J] = input0[I - 1, J].when(I - 1 >= 0, 0.0) where I in 6; "
+    assert position_dims(text, [(6, 4)]) == {"I"}
+    local = window_expression(text, (6, 2), [(6, 4)])
+    assert local == " output0[I, J] = input0[I, J].when(I - 1 >= 0, 0.0) where I in 6; "
+    x = np.arange(24.0).reshape(6, 4)
+    window = np.concatenate([np.zeros((1, 4)), x[:-1]])[:, 1:3]
+    np.testing.assert_array_equal(_evaluate(local, [window]), window)
+
+
+def test_a_dim_read_backwards_starts_at_its_window_end() -> None:
+    text = " output0[I] = input0[9 - I] where I in 8; "
+    assert position_dims(text, [(10,)]) == frozenset()
+    local = window_expression(text, (3,), [(10,)])
+    assert local == " output0[I] = input0[2 - I] where I in 3; "
+    x = np.arange(10.0)
+    # Output rows 2..4 read input rows 7..5: the window is x[5:8].
+    np.testing.assert_array_equal(_evaluate(local, [x[5:8]]), x[[7, 6, 5]])
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        (" output0[I, J] = input0[I, J].when(J <= I, const(-1e4)); ", {"I", "J"}),
+        (" output0[I, J] = input0[I, J] + (J * 2).cast(`float32`); ", {"J"}),
+        (" output0[I] +=! input0[I, K] * K; ", {"K"}),
+        (
+            " output0[I] +=! input0[I + 2 - K, I].when(I + 2 - K < 8, 0.0) where K in 3; ",
+            {"K"},
+        ),
+        (" output0[I, J] = input0[I, J].when(input0[I, J] > 0.0, 0.0); ", set()),
+    ],
+)
+def test_position_dims(text: str, whole: set[str]) -> None:
+    assert position_dims(text, [(8, 8)]) == whole
+
+
+def test_an_input_read_at_two_positions_is_refused() -> None:
+    """One window per input holds what its first read reads, not the second."""
+    text = " output0[I] = input0[I] + input0[I + 1] where I in 7; "
+    with pytest.raises(ExprError, match="input0 is read at two positions"):
+        window_expression(text, (3,), [(8,)])
