@@ -124,6 +124,28 @@ def _difference(a: Sequence[AffineExpr], b: Sequence[AffineExpr]) -> tuple:
     )
 
 
+def _check_aligned(
+    domain: IterationDomain, share: dict[str, int], e: dict[str, int]
+) -> None:
+    """Raises PlanError when a split dim would start a window inside a block of a
+    delinearized read (`(c*d + ...) floordiv q`): a sub-operator reads its window from
+    position 0, which is a block's first element only when every window starts at a
+    multiple of `q`, i.e. when the core's and the step's extents are."""
+    extents = {d.name: d.extent for d in domain.dims}
+    for tmap in domain.operands:
+        for index in tmap.indices:
+            if not isinstance(index, DelinearizedIndex) or index.divisor == 1:
+                continue
+            for d, c in index.linear.terms:
+                split = share[d] < extents[d] or e[d] < share[d]
+                if split and (c * share[d] % index.divisor or c * e[d] % index.divisor):
+                    raise PlanError(
+                        f"loop dim {d} is split into windows of {e[d]} (per core "
+                        f"{share[d]}) that do not start at multiples of {index.divisor}"
+                        f", the block of the read {index}"
+                    )
+
+
 def op_schedule(
     domain: IterationDomain,
     plan: OpPlan,
@@ -144,6 +166,7 @@ def op_schedule(
     share = plan.core_extents(domain)
     n = {d.name: plan.steps_along(d.name) for d in domain.dims}
     e = {d: share[d] // n[d] for d in share}
+    _check_aligned(domain, share, e)
     step_dims = tuple(d.name for d in domain.dims if n[d.name] > 1)
     step = {d: const(0) for d in share}
     step.update({d: sym(k) for k, d in enumerate(step_dims)})

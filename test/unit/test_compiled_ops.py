@@ -618,3 +618,42 @@ def test_tiny_gpt2_with_its_causal_mask_expr(target: str, tmp_path: Path) -> Non
     assert "when(J <= I" in source.read_text()
     argv = [str(source), "--target", TARGETS[target], "--check", "--inputs", str(npz)]
     assert run(argv) == 0
+
+
+BLOCKS = """\
+func.func @blocks(%x: tensor<8xf32>) -> tensor<64x4xf32> {
+  %y = top.expr %x {expr = "output0[I, J] = input0[I / 8] where I in 64, J in 4"} : (tensor<8xf32>) -> tensor<64x4xf32>
+  func.return %y : tensor<64x4xf32>
+}
+"""
+
+
+@pytest.mark.parametrize(("factor", "aligned"), [(4, True), (8, True), (3, False)])
+def test_delinearized_read_windows_start_on_block_bounds(
+    factor: int, aligned: bool, tmp_path: Path
+) -> None:
+    """`input0[I / 8]`: a plan cutting I into 16 or 8 rows per core computes the
+    blocks (checked against numpy); one cutting it into 22 would start windows inside
+    a block and is refused when lowered, instead of computing wrong rows."""
+    source = tmp_path / "blocks.mlir"
+    source.write_text(BLOCKS)
+    module = parse_module(make_context(), BLOCKS, str(source))
+    T10PartitionPass(target=SMALL_SRAM).apply(make_context(), module)
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.IterationDomainInterface)
+    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(_plan({"I": factor}))
+    if not aligned:
+        with pytest.raises(OpError, match="do not start at multiples of 8"):
+            T10LowerToShiftPass().apply(make_context(), module)
+        return
+    T10LowerToShiftPass().apply(make_context(), module)
+    lowered = tmp_path / "shift.mlir"
+    lowered.write_text(str(module))
+    x = np.arange(8, dtype=np.float32)
+    np.savez(tmp_path / "in.npz", arg0=x)
+    out = tmp_path / "out.npz"
+    argv = [str(lowered), "--check", "--reference", str(source)]
+    assert run([*argv, "--inputs", str(tmp_path / "in.npz"), "--output", str(out)]) == 0
+    want = np.repeat(x, 8)[:, None] * np.ones((1, 4), dtype=np.float32)
+    np.testing.assert_array_equal(np.load(out)["out0"], want)
