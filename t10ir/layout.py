@@ -385,13 +385,16 @@ def default_layout(
     """Where activations wait between ops and cold weights are stored: the flattened
     tensor cut into equal contiguous chunks over as many cores as it needs (at most all
     of them), as `plan_cost.default_share` counts."""
-    size = prod(shape)
-    share = ceil(size / machine_cores)
-    cores = ceil(size / share)
+    return chunked_layout(shape, ceil(prod(shape) / machine_cores), padding)
+
+
+def chunked_layout(shape: Sequence[int], share: int, padding: float = 0.0) -> Layout:
+    """The flattened tensor cut into contiguous chunks of `share` elements, one per
+    core in order (the default layout's form)."""
     return Layout(
         tuple(shape),
         (share,),
-        Grid((cores,)),
+        Grid((ceil(prod(shape) / share),)),
         AffineMap(1, 0, (scale(dim(0), share),)),
         flat=True,
         padding=padding,

@@ -23,23 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, cached_property
-from math import ceil, prod
+from math import prod
 
 import numpy as np
-from xdsl.ir.affine import AffineMap
 
 from t10ir.cost.model import elementwise_cycles, sync_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
 from t10ir.cost.routing import exchange_time
-from t10ir.layout import (
-    Grid,
-    Layout,
-    Ring,
-    default_layout,
-    dim,
-    evaluate_map,
-    scale,
-)
+from t10ir.layout import Layout, Ring, chunked_layout, default_layout, evaluate_map
 from t10ir.plan import OpPlan
 from t10ir.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
@@ -194,14 +185,7 @@ def chunk_share(layout: Layout) -> int | None:
     if not layout.flat or len(layout.piece) != 1:
         return None
     share = layout.piece[0]
-    chunks = Layout(
-        layout.shape,
-        (share,),
-        Grid((ceil(prod(layout.shape) / share),)),
-        AffineMap(1, 0, (scale(dim(0), share),)),
-        flat=True,
-        padding=layout.padding,
-    )
+    chunks = chunked_layout(layout.shape, share, layout.padding)
     return share if layout == chunks else None
 
 
@@ -356,19 +340,34 @@ def rotation_transfers(
     )
 
 
+def rotation_exchange(
+    machine: Machine,
+    ring: Ring,
+    distance: int,
+    elements: int,
+    elem_bytes: int,
+    moving: np.ndarray | None = None,
+) -> float:
+    """The exchange of one rotation by `distance` of pieces of `elements` around
+    `ring` (`rotation_transfers`), every moving core sending at once
+    (`routing.exchange_time`: on a mesh, over the links its routes share); its syncs
+    are not included. Nothing when no piece moves."""
+    transfers = rotation_transfers(ring, distance, elements, moving)
+    if not len(transfers.elements):
+        return 0.0
+    return exchange_time(machine, transfers, elem_bytes, ring.grid.size)
+
+
 def rotation_cycles(
     machine: Machine, ring: Ring, distance: int, elements: int, elem_bytes: int
 ) -> float:
-    """One rotation by `distance` of pieces of `elements` around `ring`, every core of
-    its grid sending at once (`routing.exchange_time`: on a mesh, over the links its
-    routes share), and the syncs that end it: `SYNCS_PER_SHIFT`, as the planner and
-    the simulated chip charge a shift round. Nothing when no piece moves."""
-    transfers = rotation_transfers(ring, distance, elements)
-    if not len(transfers.elements):
+    """One rotation of the whole ring (`rotation_exchange`) and the syncs that end
+    it: `SYNCS_PER_SHIFT`, as the planner and the simulated chip charge a shift
+    round. Nothing when no piece moves."""
+    exchange = rotation_exchange(machine, ring, distance, elements, elem_bytes)
+    if not exchange:
         return 0.0
-    return exchange_time(
-        machine, transfers, elem_bytes, ring.grid.size
-    ) + SYNCS_PER_SHIFT * sync_cycles(machine)
+    return exchange + SYNCS_PER_SHIFT * sync_cycles(machine)
 
 
 def rotation_runs(
@@ -437,12 +436,15 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
     for rotation in schedule.rotations:
         v = rotation.tensor
         for times, moving in rotation_runs(schedule, rotation):
-            transfers = rotation_transfers(
-                rotation.ring, 1, schedule.inputs[v].piece_elements, moving
+            exchange = rotation_exchange(
+                machine,
+                rotation.ring,
+                1,
+                schedule.inputs[v].piece_elements,
+                spec.operand_bytes[v],
+                moving,
             )
-            if len(transfers.elements):
-                shift += times * exchange_time(
-                    machine, transfers, spec.operand_bytes[v], rotation.ring.grid.size
-                )
+            if exchange:
+                shift += times * exchange
                 sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
     return PlanMoves(prologue, shift, sync, epilogue)
