@@ -1,7 +1,6 @@
 """`t10-select-plans`: one plan per op for the whole function, fitting SRAM at every op.
 
-Reads the frontiers `t10-partition` attached (the `vgm` baseline searches spatial-only
-plans instead), builds the selection problem of `t10ir.select` and solves it with the
+Reads the frontiers `t10-partition` attached, builds the selection problem of `t10ir.select` and solves it with the
 chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
 `rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue`
 (cycles to bring its inputs into the plan's layout) and `rtensor.predicted` (the op's
@@ -77,7 +76,12 @@ from t10ir.select import (
 )
 from t10ir.target import Machine
 
-STRATEGIES = ("greedy", "optimal", "vgm")
+STRATEGIES = ("greedy", "optimal", "no-rotation", "vgm")
+"""`greedy` and `optimal` select among T10's compute-shift plans. The two baselines the
+evaluation compares with search spatial-only plans (no input rotates: every core holds
+whole copies of the pieces it needs): `no-rotation` is T10 without rotation (selected
+greedily, weights may stay resident in a plan's layout), `vgm` the virtual-global-memory
+baseline (every op fetches all its inputs, weights included, from the default layout)."""
 WEIGHTS_ATTR = "rtensor.weights"
 PREDICTED_ATTR = "rtensor.predicted"
 PROLOGUE_ATTR = "rtensor.prologue"
@@ -183,7 +187,7 @@ def _exact(
 
 @dataclass(frozen=True)
 class T10SelectPlansPass(ModulePass):
-    """Whole-function plan selection (`strategy`: greedy, optimal or vgm;
+    """Whole-function plan selection (`strategy`: greedy, optimal, no-rotation or vgm;
     `time-limit`: seconds for the exact solver)."""
 
     name = "t10-select-plans"
@@ -219,7 +223,7 @@ class T10SelectPlansPass(ModulePass):
     def _frontier(
         self, module: ModuleOp, op: Operation, spec: OpSpec, machine: Machine
     ) -> tuple[FrontierPoint, ...]:
-        if self.strategy == "vgm":
+        if self.strategy in ("no-rotation", "vgm"):
             return search_plans(machine, spec, SearchOptions(rotation_dims=0)).points
         return tuple(
             FrontierPoint(c.plan.to_plan(), c.cost.to_cost())

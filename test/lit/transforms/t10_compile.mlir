@@ -33,5 +33,5 @@
 // OPS: top.softmax
 // OPS: func.return
 
-// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'fast' (expected greedy, optimal, vgm)
+// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'fast' (expected greedy, optimal, no-rotation, vgm)
 // OPTION: t10-opt: error: pass 't10-compile' has no option 'cores' (its options: strategy, target, time-limit)

@@ -5,6 +5,8 @@
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=optimal})' | filecheck %s --check-prefixes=CHECK,OPTIMAL
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=greedy})' | filecheck %s --check-prefixes=CHECK,GREEDY
 // RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=vgm})' 2>&1 | filecheck %s --check-prefix=VGM
+// T10 without rotation selects among spatial-only plans: no input rotates.
+// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans{strategy=no-rotation})' | filecheck %s --check-prefix=NOROTATION
 // With 6 KiB per core nothing fits: the diagnostic gives the least achievable peak.
 // RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16.json"}, t10-select-plans)' 2>&1 | filecheck %s --check-prefix=NOFIT
 // On the IPU everything fits with room to spare.
@@ -30,9 +32,11 @@
 // CHECK: top.softmax %y {rtensor.plan = #rtensor.plan<spatial = [d0 = 8]>
 
 // VGM: mlp.mlir:2:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 11904 bytes per core, and the capacity is 9216
+// NOROTATION: rtensor.strategy = "no-rotation"
+// NOROTATION-NOT: temporal
 // NOFIT: mlp.mlir:2:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 7168 bytes per core, and the capacity is 6144
 // IPU: attributes {rtensor.strategy = "greedy", rtensor.objective = {{[0-9]+}} : i64, rtensor.predicted_cycles = {{[0-9]+}} : i64, rtensor.peak_sram = {{[0-9]+}} : i64}
-// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'best' (expected greedy, optimal, vgm)
+// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'best' (expected greedy, optimal, no-rotation, vgm)
 // NOTARGET: t10-opt: error: pass 't10-select-plans': no target: give target=... or run t10-partition first
 // MISMATCH: t10-opt: error: pass 't10-select-plans': the frontiers were searched for 'ipu-mk2', not 'ipu-pod4'
 
