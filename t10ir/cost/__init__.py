@@ -4,7 +4,7 @@ Pure functions of a `t10ir.target.Machine` and an iteration domain (never an op 
 shared by the plan search and the interpreter so that both report the same cycles.
 """
 
-from t10ir.cost.classify import SubOpKind, SubOpShape, classify
+from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpKind, SubOpShape, classify
 from t10ir.cost.model import (
     comm_factor,
     compute_cycles,
@@ -18,6 +18,8 @@ from t10ir.cost.model import (
 )
 
 __all__ = [
+    "OWN_LOOP_NEST",
+    "BodyOp",
     "SubOpKind",
     "SubOpShape",
     "classify",

@@ -88,6 +88,30 @@ class SubOpShape:
         return SubOpShape(kind, ("elements",))
 
 
+@dataclass(frozen=True)
+class BodyOp:
+    """One op of a sub-operator's body, as the cost model sees it.
+
+    A sub-operator is by default the op's own loop nest on a step's box (`kind` None).
+    An op whose sub-operator (`top`'s `sub_operator`) adds work to it (a mean's scaling,
+    a share of a bias) or replaces it (a concatenation's sums) describes every op of
+    that body, so that the planner charges what the chip runs: an op of formula `kind`
+    runs `count` times over the step window of tensor `tensor` (operands, then
+    results), padding included unless `inside`; with `when_cut`, only under plans that
+    cut one of those loop dims (over cores or steps).
+    """
+
+    kind: SubOpKind | None = None
+    tensor: int = 0
+    count: int = 1
+    when_cut: tuple[str, ...] = ()
+    inside: bool = False
+
+
+OWN_LOOP_NEST = BodyOp()
+"""The body of most sub-operators: the op itself on the step's box."""
+
+
 def classify(domain: IterationDomain, is_copy: bool = False) -> SubOpKind:
     """The kind of sub-operator of `domain`, by the rules of this module's docstring."""
     if is_copy:

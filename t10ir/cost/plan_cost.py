@@ -8,7 +8,8 @@ The model, for an op with loop extents `L`, spatial factors `F` and temporal fac
 `t[v][d]` of each input `v` (outputs stay where they are computed):
 
 - steps: `n[d] = max_v t[v][d]`, `N = prod n[d]`; the sub-operator of one step has
-  extents `ceil(ceil(L / F) / n)` and costs `compute_cycles` (the per-core fit);
+  extents `ceil(ceil(L / F) / n)` and costs `compute_cycles` (the per-core fit) of
+  each op of its body (`OpSpec.body`: the op itself, and what some ops add to it);
 - shifts: along each dim `d` it is split on, input `v` turns its ring once per sweep of
   the `n[d]` steps, `t[v][d] * N / n[d]` shifts in all, the last one bringing the pieces
   back to where they started. Each shift moves one piece (rotating pace 1, as T10 does)
@@ -35,7 +36,7 @@ from math import ceil, prod
 
 import numpy as np
 
-from t10ir.cost.classify import SubOpShape
+from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpShape
 from t10ir.cost.model import (
     Count,
     Cycles,
@@ -54,8 +55,9 @@ SYNCS_PER_SHIFT = 2
 @dataclass(frozen=True)
 class OpSpec:
     """One op as the cost model sees it: its iteration domain, the shapes and element
-    sizes of its operands and results, and whether it only moves data. Plain and
-    hashable, so that ops of identical shape share one plan search."""
+    sizes of its operands and results, whether it only moves data, and the ops of its
+    sub-operator's body. Plain and hashable, so that ops of identical shape share one
+    plan search."""
 
     domain: IterationDomain
     operand_shapes: tuple[tuple[int, ...], ...]
@@ -63,6 +65,7 @@ class OpSpec:
     operand_bytes: tuple[int, ...]
     result_bytes: tuple[int, ...]
     is_copy: bool = False
+    body: tuple[BodyOp, ...] = (OWN_LOOP_NEST,)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -182,14 +185,47 @@ def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
 
 
 def _elements(
-    tmap: TensorMap, shape: Sequence[int], dims: Sequence[str], box: np.ndarray
+    tmap: TensorMap,
+    shape: Sequence[int],
+    dims: Sequence[str],
+    box: np.ndarray,
+    inside: bool = False,
 ) -> np.ndarray:
-    """Elements of the part of a tensor read over loop boxes (one row per box)."""
+    """Elements of the part of a tensor read over loop boxes (one row per box), with
+    the padding a guarded map reads around the tensor unless `inside`."""
     extents = {d: box[:, i] for i, d in enumerate(dims)}
     count = np.ones(len(box), dtype=np.int64)
     for index, size in zip(tmap.indices, shape, strict=True):
-        count = count * index_span(index, extents, span_cap(tmap, index, size))
+        cap = size if inside else span_cap(tmap, index, size)
+        count = count * index_span(index, extents, cap)
     return count
+
+
+def step_cycles(
+    machine: Machine, spec: OpSpec, box: np.ndarray, cut: np.ndarray
+) -> Cycles:
+    """One step's sub-operator on loop boxes `box` (one row per plan, domain order),
+    `cut[p, d]` telling whether plan `p` cuts dim `d`: the cycles of every op of the
+    body (`OpSpec.body`), as `program.kernel_cost` charges the ops the lowering built."""
+    dims, b = spec.dims, spec.compute_bytes
+    tensors = (*spec.domain.operands, *spec.domain.results)
+    shapes = (*spec.operand_shapes, *spec.result_shapes)
+    total = np.zeros(len(box))
+    for op in spec.body:
+        if op.kind is None:
+            extents = {d: box[:, i] for i, d in enumerate(dims)}
+            shape = SubOpShape.of(spec.domain, spec.is_copy)
+            total = total + compute_cycles(machine, shape, extents, b)
+            continue
+        window = _elements(tensors[op.tensor], shapes[op.tensor], dims, box, op.inside)
+        cycles = op.count * np.asarray(
+            compute_cycles(machine, op.kind, {"elements": window}, b)
+        )
+        if op.when_cut:
+            runs = cut[:, [dims.index(d) for d in op.when_cut]].any(axis=1)
+            cycles = np.where(runs, cycles, 0.0)
+        total = total + cycles
+    return total
 
 
 def cost_plans(
@@ -204,15 +240,7 @@ def cost_plans(
     steps_along = temporal.max(axis=1) if temporal.shape[1] else np.ones_like(spatial)
     steps = steps_along.prod(axis=1)
     step_box = _ceil_div(share, steps_along)
-    b = spec.compute_bytes
-    compute = steps * np.asarray(
-        compute_cycles(
-            machine,
-            SubOpShape.of(domain, spec.is_copy),
-            {d: step_box[:, i] for i, d in enumerate(dims)},
-            b,
-        )
-    )
+    compute = steps * step_cycles(machine, spec, step_box, spatial * steps_along > 1)
     shift = np.zeros(rows)
     sync = np.zeros(rows)
     memory = np.zeros(rows, dtype=np.int64)

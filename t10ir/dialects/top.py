@@ -52,6 +52,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
+from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpKind
 from t10ir.domain import (
     COMBINER_IDENTITY,
     DelinearizedIndex,
@@ -428,6 +429,11 @@ class IterationDomainInterface(abc.ABC):
             )
         ]
 
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """The ops `sub_operator` builds, as the cost model sees them: to be kept in
+        step with it (an op overriding one overrides both)."""
+        return (OWN_LOOP_NEST,)
+
 
 class TopOperation(IRDLOperation, IterationDomainInterface, abc.ABC):
     """Common verification: inferred result type, then the iteration domain fits."""
@@ -698,6 +704,13 @@ class Conv2dOp(TopOperation):
             )
         )
         return ops
+
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """The bias share is scaled on each step of a plan that cuts the reduction."""
+        if self.bias is None:
+            return (OWN_LOOP_NEST,)
+        reduction = tuple(d.name for d in self.iteration_domain().reduction_dims)
+        return (BodyOp(SubOpKind.UNARY, 2, when_cut=reduction), OWN_LOOP_NEST)
 
 
 class ElementwiseBinaryOperation(TwoOperandOperation, abc.ABC):
@@ -1122,6 +1135,12 @@ class ReduceOp(TopOperation):
         count = math.prod(shape[a] for a in reduced_axes(len(shape), axes))
         return [sub, _scaled(sub.result, 1, count)]
 
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """A mean scales its window's sum."""
+        if self.kind.data != "mean":
+            return (OWN_LOOP_NEST,)
+        return (OWN_LOOP_NEST, BodyOp(SubOpKind.UNARY, 1))
+
     def iteration_domain(self) -> IterationDomain:
         shape = _shape(self.input)
         reduced = reduced_axes(len(shape), self.axes.get_values())
@@ -1354,6 +1373,13 @@ class ConcatOp(TopOperation):
             ops.append(AddOp(total, value, result_type))
             total = ops[-1].results[0]
         return ops or [ConcatOp(operands, result_type, self.axis.value.data)]
+
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """The windows' sums over the output window, one fewer than the inputs."""
+        inputs = len(self.operands)
+        if inputs == 1:
+            return (OWN_LOOP_NEST,)
+        return (BodyOp(SubOpKind.ELEMENTWISE, inputs, count=inputs - 1),)
 
 
 @irdl_op_definition
@@ -1700,6 +1726,13 @@ class AvgPoolOp(PoolOperation):
         )
         return [crop, pool]
 
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """Excluding the padding crops the window's inside; counting it scales the sum
+        of a step whose kernel slice is not the whole kernel."""
+        if not self.counts_padding():
+            return (BodyOp(SubOpKind.COPY, 0, inside=True), OWN_LOOP_NEST)
+        return (OWN_LOOP_NEST, BodyOp(SubOpKind.UNARY, 1, when_cut=("kh", "kw")))
+
     count_include_pad = prop_def(BoolAttr)
 
     def __init__(
@@ -1784,6 +1817,10 @@ class GlobalAvgPoolOp(TopOperation):
         h, w = _shape(self.input)[2:]
         total = ReduceOp(operands[0], result_type, "sum", (2, 3), True)
         return [total, _scaled(total.result, 1, h * w)]
+
+    def sub_operator_body(self) -> tuple[BodyOp, ...]:
+        """The window's sum, scaled."""
+        return (OWN_LOOP_NEST, BodyOp(SubOpKind.UNARY, 1))
 
 
 @irdl_op_definition

@@ -39,6 +39,8 @@ from t10ir.target import Machine
 
 PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
 HISTOGRAM_BINS = 10
+EXPLAINED_GAP = 0.05
+"""A report explains every op whose run differs from its prediction by more."""
 """Bins of the per-core SRAM peak histogram: equal widths up to the largest peak, so
 that it shows how evenly the cores are loaded (the largest over the capacity says how
 full they are)."""
@@ -64,6 +66,7 @@ class OpAccount:
     loc: str | None = None
     predicted: int | None = None
     planned: int | None = None
+    predicted_compute: int | None = None
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     flops: int = 0
     bytes_exchanged: int = 0
@@ -89,6 +92,37 @@ class OpAccount:
         if not self.predicted:
             return None
         return self.cycles / self.predicted - 1
+
+    @property
+    def explanation(self) -> str | None:
+        """Why the run differs from the prediction by more than `EXPLAINED_GAP`: the
+        difference split into compute (the plan's sub-operators against the kernels
+        that ran) and moving data (prologue, shifts, syncs, epilogue), with what
+        makes the larger part differ."""
+        gap = self.gap
+        if gap is None or abs(gap) <= EXPLAINED_GAP or self.predicted_compute is None:
+            return None
+        assert self.predicted is not None
+        compute = self.cycles_of("compute") - self.predicted_compute
+        moves = self.cycles - self.cycles_of("compute")
+        moves -= self.predicted - self.predicted_compute
+        if abs(compute) >= abs(moves):
+            cause = (
+                "the kernels run work the plan's cost does not count"
+                if compute > 0
+                else "the plan's cost counts work the kernels do not run"
+            )
+        elif moves > 0:
+            cause = (
+                "exchanges take longer than predicted: more elements, hops or "
+                "shared links than the prediction counted"
+            )
+        else:
+            cause = (
+                "exchanges take less than predicted: moves the prediction counts "
+                "were removed or found their data in place"
+            )
+        return f"compute {compute:+d}, moving data {moves:+d} cycles: {cause}"
 
 
 @dataclass(frozen=True)
@@ -147,6 +181,7 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
         kind, plan = data.get("kind"), data.get("plan")
         loc, predicted = data.get("loc"), data.get("predicted")
         planned = data.get("planned", predicted)
+        compute = data.get("compute")
         ops.append(
             OpAccount(
                 index,
@@ -155,6 +190,7 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
                 loc.data if isinstance(loc, StringAttr) else None,
                 predicted.value.data if isinstance(predicted, IntegerAttr) else None,
                 planned.value.data if isinstance(planned, IntegerAttr) else None,
+                compute.value.data if isinstance(compute, IntegerAttr) else None,
             )
         )
     return ops
@@ -301,6 +337,7 @@ def _op_report(op: OpAccount) -> dict[str, Any]:
         "predicted_cycles": op.predicted,
         "planned_cycles": op.planned,
         "gap": round(gap, 6) if gap is not None else None,
+        "explanation": op.explanation,
         "flops": op.flops,
         "sram_peak_bytes": op.sram_peak_bytes,
         "bytes_exchanged": op.bytes_exchanged,
@@ -395,6 +432,11 @@ def table(account: Account) -> str:
         ]
     )
     text = [_aligned(rows, left=3)]
+    text += [
+        f"gap of {op.name} {_percent(op.gap)}: {op.explanation}"
+        for op in ordered
+        if op.explanation is not None
+    ]
     machine, peaks = account.machine, data["sram_peak_per_core"]
     text.append(
         f"{data['cycles']} cycles = {data['seconds'] * 1e6:.3f} us at "

@@ -39,7 +39,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.dialects.core import LayoutAttr, RingAttr
-from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
 from t10ir.dialects.shift import (
     ComputeOp,
     DTensorType,
@@ -54,6 +54,7 @@ from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import (
+    COST_ATTR,
     PLAN_ATTR,
     module_target,
 )
@@ -289,8 +290,9 @@ class T10LowerToShiftPass(ModulePass):
 
 
 def _record(op: Operation) -> DictionaryAttr:
-    """What reports say about a lowered op: its kind, plan, predicted cycles and
-    source location."""
+    """What reports say about a lowered op: its kind, plan, predicted cycles, source
+    location and the compute its plan costs (to tell a report's gaps in compute from
+    those in moving data)."""
     record: dict[str, Attribute] = {"kind": StringAttr(op.name)}
     for key, name in ((PLAN_ATTR, "plan"), (PREDICTED_ATTR, "predicted")):
         if key in op.attributes:
@@ -300,6 +302,9 @@ def _record(op: Operation) -> DictionaryAttr:
         record["loc"] = StringAttr(
             f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
         )
+    cost = op.attributes.get(COST_ATTR)
+    if PREDICTED_ATTR in op.attributes and isinstance(cost, PlanCostAttr):
+        record["compute"] = IntegerAttr(cost.to_cost().compute, i64)
     return DictionaryAttr(record)
 
 

@@ -68,6 +68,7 @@ def op_spec(op: IterationDomainInterface) -> OpSpec:
         operand_bytes=tuple(element_bytes(t) for t in types[0]),
         result_bytes=tuple(element_bytes(t) for t in types[1]),
         is_copy=op.moves_data_only(),
+        body=op.sub_operator_body(),
     )
 
 

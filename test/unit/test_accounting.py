@@ -312,6 +312,7 @@ OP_KEYS = [
     "predicted_cycles",
     "planned_cycles",
     "gap",
+    "explanation",
     "flops",
     "sram_peak_bytes",
     "bytes_exchanged",
@@ -393,3 +394,25 @@ def test_every_event_of_a_compiled_program_belongs_to_an_op() -> None:
         "2:expr",
         "3:softmax",
     ]
+
+
+def test_gaps_over_five_percent_are_explained() -> None:
+    """A report says where an op's run departs from its prediction by more than 5%:
+    planted here as a plan that undercounts its compute, then its moves."""
+    accounted, _, _ = compiled(MLP, GRID16, full=True)
+    assert [op.explanation for op in accounted.ops] == [None] * len(accounted.ops)
+    matmul = accounted.ops[0]
+    assert matmul.predicted is not None and matmul.predicted_compute is not None
+    short = matmul.cycles_of("compute") // 2
+    matmul.predicted -= short
+    matmul.predicted_compute -= short
+    assert matmul.explanation == (
+        f"compute +{short}, moving data +0 cycles: the kernels run work the plan's "
+        "cost does not count"
+    )
+    assert f"gap of 0:matmul {matmul.gap:+.1%}: compute +{short}" in table(accounted)
+    assert report(accounted)["ops"][0]["explanation"] == matmul.explanation
+    matmul.predicted_compute += short
+    explanation = matmul.explanation
+    assert explanation is not None
+    assert explanation.startswith(f"compute +0, moving data +{short} cycles: exchanges")

@@ -11,6 +11,7 @@ over the whole count, a pool kernel cut in pieces) are also forced one by one th
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,12 +22,14 @@ import pytest
 from xdsl.dialects import func
 
 from t10ir.context import make_context
+from t10ir.cost.plan_cost import plan_cost
 from t10ir.dialects import top
 from t10ir.dialects.rtensor import OpPlanAttr
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
-from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass
+from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass, op_spec
 from t10ir.plan import OpPlan
+from t10ir.target import load_machine
 from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run
 
@@ -498,12 +501,23 @@ def test_every_op_kind_has_a_case() -> None:
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", CASES)
 def test_compiled_op(name: str, target: str, tmp_path: Path) -> None:
+    """The compiled op computes the math, and runs in the cycles the selection
+    predicted for it, to within rounding."""
     case = CASES[name]
     source, npz = _files(case, tmp_path)
-    out = tmp_path / "out.npz"
-    argv = [str(source), "--target", TARGETS[target], "--check"]
+    out, report = tmp_path / "out.npz", tmp_path / "report.json"
+    argv = [
+        str(source),
+        "--target",
+        TARGETS[target],
+        "--check",
+        "--report",
+        str(report),
+    ]
     assert run([*argv, "--inputs", str(npz), "--output", str(out)]) == 0
     _check(case, out)
+    for op in json.loads(report.read_text())["ops"]:
+        assert abs(op["cycles"] - op["predicted_cycles"]) <= 2, op["name"]
 
 
 FORCED = [(n, i) for n, c in CASES.items() for i in range(len(c.plans))]
@@ -512,7 +526,10 @@ FORCED = [(n, i) for n, c in CASES.items() for i in range(len(c.plans))]
 @pytest.mark.parametrize(("name", "number"), FORCED)
 def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
     """The op under a plan that splits its reduction (or, for an op whose count
-    leaves its padding out, the plans it allows), on grid16-9k."""
+    leaves its padding out, the plans it allows), on grid16-9k. Its compute on the
+    chip is what the planner charges the plan, to the cycle, though the sub-operator
+    adds to the op's body (a bias share, a mean's scaling, a crop) or replaces it (a
+    concatenation's sums)."""
     case = CASES[name]
     source, npz = _files(case, tmp_path)
     module = parse_module(make_context(), source.read_text(), str(source))
@@ -523,13 +540,23 @@ def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
     assert isinstance(op, top.IterationDomainInterface)
     assert plan.validate(op.iteration_domain(), 16) == []
     op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
+    planned = plan_cost(load_machine(SMALL_SRAM), op_spec(op), plan)
     T10LowerToShiftPass().apply(make_context(), module)
     lowered = tmp_path / "shift.mlir"
     lowered.write_text(str(module))
-    out = tmp_path / "out.npz"
-    argv = [str(lowered), "--check", "--reference", str(source)]
+    out, report = tmp_path / "out.npz", tmp_path / "report.json"
+    argv = [
+        str(lowered),
+        "--check",
+        "--reference",
+        str(source),
+        "--report",
+        str(report),
+    ]
     assert run([*argv, "--inputs", str(npz), "--output", str(out)]) == 0
     _check(case, out)
+    (ran,) = json.loads(report.read_text())["ops"]
+    assert ran["compute_cycles"] == planned.compute
 
 
 @pytest.mark.parametrize(
