@@ -214,6 +214,10 @@ class IterationDomain:
     `whole` names loop dims the sub-operator needs whole, as it computes something that
     depends on the global position along them (an average pool that leaves its padding
     out of the count divides by a count that varies near the borders).
+
+    `nested` pairs an outer dim with inner dims that a sub-operator needs whole when its
+    box spans more than one position of the outer dim: a grouped convolution computes
+    whole groups, or part of one (`g` with its channels `c` and `f`).
     """
 
     dims: tuple[LoopDim, ...]
@@ -222,6 +226,7 @@ class IterationDomain:
     combiner: str | None = None
     padding: float | None = None
     whole: frozenset[str] = frozenset()
+    nested: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extents: dict[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -345,10 +345,12 @@ class OpPlan:
             if self.spatial_factor(d) > 1 or any(
                 self.temporal_factor(v, d) > 1 for v, _ in self.temporal
             ):
-                problems.append(
-                    f"{d} is reduced and broadcast back (it indexes the result): it "
-                    "cannot be split"
+                why = (
+                    "its sub-operator needs it whole"
+                    if d in domain.whole
+                    else "it is reduced and broadcast back (it indexes the result)"
                 )
+                problems.append(f"{d} cannot be split: {why}")
         for dim in domain.reduction_dims:
             if domain.padding is None and dim.extent % self.spatial_factor(dim.name):
                 problems.append(
@@ -363,6 +365,15 @@ class OpPlan:
                     f"{self.steps_along(d)} steps along {d} do not divide its per-core "
                     f"extent {share[d]}: a step's slice would cross into another core's"
                     " share"
+                )
+        box = self.step_extents(domain)
+        for outer, inner in domain.nested:
+            cut = [d for d in inner if box[d] < extents[d]]
+            if box[outer] > 1 and cut:
+                problems.append(
+                    f"a step spans {box[outer]} positions of {outer} but only part of "
+                    f"{', '.join(cut)}: its sub-operator needs {', '.join(inner)} whole "
+                    f"when it spans several of {outer}"
                 )
         for v, factors in self.temporal:
             indexing = tensor_map(domain, v).dims()

@@ -272,7 +272,14 @@ def _valid(
                 replicated = (spatial[:, shared] > 1).any(axis=1)
                 both = ((temporal[:, u, :] > 1) & (temporal[:, v, :] > 1)).any(axis=1)
                 ok &= ~(replicated & both)
-    step_waste = (-(-share // steps) * steps / share).prod(axis=1)
+    box = -(-share // steps)
+    names = {d.name: i for i, d in enumerate(spec.domain.dims)}
+    for outer, inner in spec.domain.nested:
+        whole_inner = (
+            box[:, [names[d] for d in inner]] == extents[[names[d] for d in inner]]
+        )
+        ok &= (box[:, names[outer]] == 1) | whole_inner.all(axis=1)
+    step_waste = (box * steps / share).prod(axis=1)
     ok &= waste * step_waste <= 1 + options.max_padding + 1e-9
     return ok
 

@@ -653,6 +653,7 @@ class Conv2dOp(TopOperation):
             (TensorMap((n, channel_out, oh, ow)),),
             combiner="sum",
             padding=0.0,
+            nested=(("g", ("f", "c")),) if grouped else (),
         )
 
     def _window_groups(self, input: Shape, weight: Shape, result: Shape) -> int:

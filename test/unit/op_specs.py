@@ -24,3 +24,28 @@ def conv1d(f: int, oh: int, c: int, kh: int) -> OpSpec:
         padding=0.0,
     )
     return OpSpec(domain, ((c, oh + kh - 1), (f, c, kh)), ((f, oh),), (4, 4), (4,))
+
+
+def grouped_conv1d(g: int, f: int, oh: int, c: int) -> OpSpec:
+    """`out[g*f + f', oh] += x[g*c + c', oh] * w[g*f + f', c']` in f32: `g` groups of
+    `c` input and `f` output channels; a step spanning several groups needs their
+    channels whole."""
+    channel_in = LinearIndex((("g", c), ("c", 1)))
+    channel_out = LinearIndex((("g", f), ("f", 1)))
+    domain = IterationDomain(
+        (
+            LoopDim("g", g),
+            LoopDim("f", f),
+            LoopDim("oh", oh),
+            LoopDim("c", c, DimKind.REDUCTION),
+        ),
+        (
+            TensorMap((channel_in, LinearIndex.of("oh"))),
+            TensorMap((channel_out, LinearIndex.of("c"))),
+        ),
+        (TensorMap((channel_out, LinearIndex.of("oh"))),),
+        combiner="sum",
+        padding=0.0,
+        nested=(("g", ("f", "c")),),
+    )
+    return OpSpec(domain, ((g * c, oh), (g * f, c)), ((g * f, oh),), (4, 4), (4,))

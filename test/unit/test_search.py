@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from op_specs import conv1d
+from op_specs import conv1d, grouped_conv1d
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, plan_cost
 from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
@@ -129,6 +129,7 @@ CASES = [
     Case("bmm-shared-rhs-2x4x4x4-8", batched_matmul(2, 4, 4, 4, False), 8),
     Case("add-broadcast-8x12-8", add_broadcast(8, 12), 8),
     Case("conv-4x4x2x3-8", conv1d(4, 4, 2, 3), 8),
+    Case("grouped-conv-2x2x3x2-8", grouped_conv1d(2, 2, 3, 2), 8),
     Case("layernorm-like-6x8-4", layernorm_like(6, 8), 4),
 ]
 
