@@ -25,8 +25,10 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
 # The benchmarks (benchmarks/README.md): plan search, plan selection and the simulated
-# chip's speed; each writes benchmarks/results/NAME.{md,json}.
+# chip's speed; each writes benchmarks/results/NAME.{md,json}. Then the evaluation
+# matrix (t10-bench): benchmarks/results/results.{csv,md} and ops.csv.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/plan_search.py
 	$(BIN)/python benchmarks/plan_selection.py
 	$(BIN)/python benchmarks/interpreter.py
+	$(BIN)/t10-bench --jobs 2

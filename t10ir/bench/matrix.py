@@ -1,0 +1,711 @@
+"""The evaluation matrix: each (model, batch, target, strategy) compiled by the five
+passes of `t10-compile`, run on the simulated chip without numbers (as `t10-run
+--timing-only`) and accounted, one row of `results.csv` per run and one row of
+`ops.csv` per `top` op of it.
+
+Model names (`resolve_model` checks them):
+
+- a zoo model (`bert-base`, `bert-large`, `gpt2`, `vit-b16`, `resnet50`, `nerf`), built
+  in f16 as T10 evaluates, transformers at sequence 128; nerf's batch counts bundles of
+  1024 points (the zoo's default), so that batch 1 is a workload and not one point;
+  `name:k=v,...` overrides options of the zoo (`bert-base:layers=1,seq=32`);
+- `t10-eval/<stem>`: T10's NNFusion graph `<repo>/../shared/models/t10-eval/<stem>.json`,
+  imported at the batch and sequence 128 (a graph without the batch placeholder, like
+  nerf's, is the same at every batch);
+- a path to an `.mlir` file (compiled as written: the batch is only a label) or to an
+  NNFusion `.json` graph (imported at the batch and sequence 128).
+
+A selection that does not fit SRAM is a result, not a failure: its row says `fits =
+OOM` and has no figures. Everything but the `*_s` timing columns is deterministic (and
+so is optimal's choice as long as its solver finishes within the time limit).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException
+
+from t10ir.context import make_context
+from t10ir.frontend.nnfusion import import_nnfusion
+from t10ir.interp.accounting import PHASES, account, report
+from t10ir.interp.mesh import run_core_function
+from t10ir.interp.reference import find_entry
+from t10ir.models import MODELS, build_model, options
+from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_compile import T10CompilePass
+from t10ir.target import load_machine
+from t10ir.tools.diagnostics import (
+    ToolError,
+    op_location,
+    parse_module,
+    read_file,
+    verify_module,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+T10_EVAL = REPO.parent / "shared" / "models" / "t10-eval"
+T10_EVAL_PREFIX = "t10-eval/"
+ZOO = tuple(MODELS)
+STRATEGY_ORDER = ("vgm", "no-rotation", "greedy", "optimal")
+"""The strategies in the order the tables show them: the baselines first."""
+BASELINE = "vgm"
+SEQ = 128
+DTYPE = "f16"
+NERF_POINTS_PER_BATCH = 1024
+
+STEPS = ("partition", "select", "lower_to_shift", "eliminate", "lower_to_core")
+"""The passes of `T10CompilePass.passes()`, in order, by their column `<step>_s`."""
+NO_FIT = ("no choice of plans fits", "no plan fits in SRAM")
+"""The diagnostics of `t10-select-plans` and `t10-partition` saying nothing fits."""
+
+COLUMNS = (
+    "model",
+    "batch",
+    "target",
+    "strategy",
+    "fits",
+    "cycles",
+    "ms",
+    "speedup_vs_vgm",
+    "peak_fraction",
+    "sram_peak_bytes",
+    "sram_capacity_bytes",
+    "bytes_exchanged",
+    "flops",
+    "predicted_cycles",
+    "op_gap_worst",
+    "op_gap_median",
+    "compile_s",
+    *(f"{step}_s" for step in STEPS),
+    "run_s",
+)
+OP_COLUMNS = (
+    "model",
+    "batch",
+    "target",
+    "strategy",
+    "op",
+    "kind",
+    "plan",
+    "predicted_cycles",
+    "cycles",
+    *(f"{phase}_cycles" for phase in PHASES),
+    "gap",
+)
+INT_COLUMNS = frozenset(
+    {
+        "batch",
+        "cycles",
+        "sram_peak_bytes",
+        "sram_capacity_bytes",
+        "bytes_exchanged",
+        "flops",
+        "predicted_cycles",
+        *(f"{phase}_cycles" for phase in PHASES),
+    }
+)
+FLOAT_COLUMNS = frozenset(
+    {"ms", "speedup_vs_vgm", "peak_fraction", "op_gap_worst", "op_gap_median", "gap"}
+    | {c for c in COLUMNS if c.endswith("_s")}
+)
+
+Row = dict[str, Any]
+Progress = Callable[["Config", Row], None]
+"""Called in the main process as each run finishes (in completion order)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """One run: everything it depends on but optimal's time limit."""
+
+    model: str
+    batch: int
+    target: str
+    strategy: str
+
+
+def configs(
+    models: Sequence[str],
+    batches: Sequence[int],
+    targets: Sequence[str],
+    strategies: Sequence[str],
+) -> list[Config]:
+    """The matrix in table order: model, batch, target, then strategy varying fastest
+    (so a vgm row and the rows compared with it are neighbours)."""
+    return [
+        Config(m, b, t, s)
+        for m in models
+        for b in batches
+        for t in targets
+        for s in strategies
+    ]
+
+
+REGRESSION = tuple(
+    Config(model, batch, target, strategy)
+    for model, batch in (
+        ("examples/mlp.mlir", 1),
+        ("examples/tiny_graph.json", 1),
+        ("bert-base:layers=1,seq=32", 2),
+    )
+    for target in ("ipu-mk2", "wormhole-8x8")
+    for strategy in STRATEGY_ORDER
+)
+"""`t10-bench --subset regression`: small models that still exercise every pass
+and strategy, on an all-to-all chip and a mesh; `test/unit/test_bench.py` holds the
+compiler to its results in `benchmarks/results/regression.csv`."""
+
+
+# ---- models -------------------------------------------------------------------------
+
+
+def t10_eval_models() -> list[str]:
+    """`t10-eval/<stem>` for each of T10's graphs present (none when the directory is
+    absent)."""
+    if not T10_EVAL.is_dir():
+        return []
+    return [T10_EVAL_PREFIX + p.stem for p in sorted(T10_EVAL.glob("*.json"))]
+
+
+def default_models() -> list[str]:
+    return [*ZOO, *t10_eval_models()]
+
+
+def _option_value(model: str, name: str, text: str) -> Any:
+    defaults = options(model)
+    if name not in defaults:
+        raise ToolError(
+            f"model '{model}' has no option '{name}' (options: {', '.join(defaults)})"
+        )
+    default = defaults[name]
+    if isinstance(default, bool) or not isinstance(default, int | float | str):
+        raise ToolError(f"option '{name}' of '{model}' cannot be set in a model name")
+    try:
+        return type(default)(text)
+    except ValueError:
+        raise ToolError(
+            f"option '{name}' of '{model}' expects {type(default).__name__}, got '{text}'"
+        ) from None
+
+
+def zoo_options(name: str) -> tuple[str, dict[str, Any]] | None:
+    """(zoo model, options) of `bert-base` or `bert-base:layers=1,seq=32`; None when
+    `name` is no zoo model."""
+    base, colon, rest = name.partition(":")
+    if base not in MODELS:
+        return None
+    overrides: dict[str, Any] = {}
+    for item in rest.split(",") if colon else ():
+        key, equals, text = item.partition("=")
+        if not equals:
+            raise ToolError(f"model '{name}': expected NAME=VALUE, got '{item}'")
+        if key == "batch":
+            raise ToolError(f"model '{name}': the batch is the run's, not the model's")
+        overrides[key] = _option_value(base, key, text)
+    return base, overrides
+
+
+def _graph_path(name: str) -> Path | None:
+    """The file a path-like model name means: as given, else from the repository."""
+    if name.startswith(T10_EVAL_PREFIX):
+        return T10_EVAL / f"{name.removeprefix(T10_EVAL_PREFIX)}.json"
+    if not name.endswith((".mlir", ".json")):
+        return None
+    path = Path(name)
+    return path if path.is_absolute() or path.exists() else REPO / path
+
+
+def resolve_model(name: str) -> None:
+    """Check that `name` names a model (module docstring) without building it."""
+    if zoo_options(name) is not None:
+        return
+    path = _graph_path(name)
+    if path is None:
+        known = ", ".join(ZOO)
+        raise ToolError(
+            f"unknown model '{name}' (zoo: {known}; or t10-eval/NAME, or a path to "
+            "an .mlir or NNFusion .json file)"
+        )
+    if not path.is_file():
+        raise ToolError(f"model '{name}': no file {path}")
+
+
+def build_module(name: str, batch: int) -> ModuleOp:
+    """The `top` module of model `name` at `batch`."""
+    zoo = zoo_options(name)
+    if zoo is not None:
+        base, overrides = zoo
+        defaults = options(base)
+        settings: dict[str, Any] = {"dtype": DTYPE}
+        if "seq" in defaults:
+            settings["seq"] = SEQ
+        points = NERF_POINTS_PER_BATCH if base == "nerf" else 1
+        settings.update(batch=batch * points, **overrides)
+        return build_model(base, **settings).module
+    resolve_model(name)
+    path = _graph_path(name)
+    assert path is not None, "checked by resolve_model"
+    if path.suffix == ".json":
+        module = import_nnfusion(str(path), batch, SEQ)
+    else:
+        module = parse_module(make_context(), read_file(str(path)), name)
+    verify_module(module)
+    return module
+
+
+# ---- one run ------------------------------------------------------------------------
+
+
+def _significant(value: float, digits: int = 6) -> float:
+    """`value` to `digits` significant digits: what the CSV holds, exactly."""
+    return float(f"{value:.{digits}g}")
+
+
+def _seconds(value: float) -> float:
+    return round(value, 3)
+
+
+def _empty_row(config: Config) -> Row:
+    return {
+        **dict.fromkeys(COLUMNS),
+        "model": config.model,
+        "batch": config.batch,
+        "target": config.target,
+        "strategy": config.strategy,
+    }
+
+
+def _op_gap(op: dict[str, Any]) -> float | None:
+    predicted = op["predicted_cycles"]
+    if not predicted:
+        return None
+    return abs(op["cycles"] - predicted) / predicted
+
+
+def clear_caches() -> None:
+    """Empty T10ir's memo caches (plan searches, parsed expressions, relayout
+    transfers), so that what a process computed before does not speed a run up."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("t10ir."):
+            for value in vars(module).values():
+                if getattr(value, "__module__", None) == name and hasattr(
+                    value, "cache_clear"
+                ):
+                    value.cache_clear()
+
+
+def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Row]]:
+    """Run `config` (optimal's solver stopping after `time_limit` seconds): its row
+    of `results.csv` (speedup_vs_vgm left empty, see `fill_speedups`) and its rows of
+    `ops.csv`. A choice of plans that does not fit gives `fits = OOM`. The process's
+    caches (`clear_caches`) are used as they are."""
+    machine = load_machine(config.target)
+    row = _empty_row(config)
+    row["sram_capacity_bytes"] = machine.sram_bytes
+    module = build_module(config.model, config.batch)
+    ctx = make_context()
+    compile_pass = T10CompilePass(config.target, config.strategy, time_limit)
+    passes = compile_pass.passes()
+    assert len(passes) == len(STEPS), "STEPS names the passes of t10-compile"
+    for step, pass_ in zip(STEPS, passes, strict=True):
+        start = time.perf_counter()
+        try:
+            pass_.apply(ctx, module)
+        except OpError as error:
+            if not any(text in error.message for text in NO_FIT):
+                raise
+            row[f"{step}_s"] = _seconds(time.perf_counter() - start)
+            row["fits"] = "OOM"
+            row["compile_s"] = _seconds(sum(row[f"{s}_s"] or 0.0 for s in STEPS))
+            return row, []
+        row[f"{step}_s"] = _seconds(time.perf_counter() - start)
+    row["compile_s"] = _seconds(sum(row[f"{s}_s"] for s in STEPS))
+
+    start = time.perf_counter()
+    entry = find_entry(module, None)
+    run = run_core_function(entry, [], machine, numerics=False)
+    data = report(account(entry, run, machine))
+    row["run_s"] = _seconds(time.perf_counter() - start)
+
+    gaps = [g for g in map(_op_gap, data["ops"]) if g is not None]
+    row.update(
+        fits="yes",
+        cycles=data["cycles"],
+        ms=_significant(data["seconds"] * 1e3),
+        peak_fraction=_significant(
+            data["achieved_flops_per_s"] / data["peak_flops_per_s"]
+        ),
+        sram_peak_bytes=data["sram_peak_bytes"],
+        bytes_exchanged=data["bytes_exchanged"],
+        flops=data["flops"],
+        predicted_cycles=data["predicted_cycles"],
+        op_gap_worst=_significant(max(gaps)) if gaps else None,
+        op_gap_median=_significant(statistics.median(gaps)) if gaps else None,
+    )
+    ops = [
+        {
+            "model": config.model,
+            "batch": config.batch,
+            "target": config.target,
+            "strategy": config.strategy,
+            "op": op["name"],
+            "kind": op["kind"],
+            "plan": op["plan"],
+            "predicted_cycles": op["predicted_cycles"],
+            "cycles": op["cycles"],
+            **{f"{phase}_cycles": op[f"{phase}_cycles"] for phase in PHASES},
+            "gap": _significant(op["gap"]) if op["gap"] is not None else None,
+        }
+        for op in data["ops"]
+    ]
+    return row, ops
+
+
+def run_config(config: Config, time_limit: float) -> Row:
+    """The row of `results.csv` of `config` (`run_config_with_ops`)."""
+    return run_config_with_ops(config, time_limit)[0]
+
+
+def fill_speedups(rows: Sequence[Row]) -> list[Row]:
+    """The rows with `speedup_vs_vgm`: vgm's cycles over the row's, for the vgm row of
+    the same model, batch and target; empty when either does not fit or there is no
+    vgm row."""
+    baseline = {
+        (r["model"], r["batch"], r["target"]): r["cycles"]
+        for r in rows
+        if r["strategy"] == BASELINE and r["fits"] == "yes"
+    }
+    filled = []
+    for r in rows:
+        vgm = baseline.get((r["model"], r["batch"], r["target"]))
+        speedup = None
+        if vgm is not None and r["fits"] == "yes":
+            speedup = _significant(vgm / r["cycles"])
+        filled.append({**r, "speedup_vs_vgm": speedup})
+    return filled
+
+
+# ---- the matrix ---------------------------------------------------------------------
+
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Environment for spawned workers: one BLAS thread each, so that N workers use N
+    cores. BLAS reads it when numpy is first imported, so it must be in the
+    environment a worker starts with; the parent's own is restored after."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_one(config: Config, time_limit: float) -> tuple[Row, list[Row]]:
+    """`run_config_with_ops`, a diagnostic naming the run it comes from. Diagnostics
+    become one-message ToolErrors: a worker's error reaches `run_matrix` pickled, and
+    an OpError, holding its op, does not pickle."""
+    label = f"{config.model} b={config.batch} {config.target} {config.strategy}"
+    try:
+        return run_config_with_ops(config, time_limit)
+    except ToolError as error:
+        where = f"{error.location}: " if error.location else ""
+        raise ToolError(f"{label}: {where}{error.message}") from None
+    except OpError as error:
+        where = op_location(error.op)
+        prefix = f"{where}: " if where else ""
+        raise ToolError(f"{label}: {prefix}{error.message}") from None
+    except DiagnosticException as error:
+        raise ToolError(f"{label}: {error}") from None
+
+
+_reports: Queue | None = None
+"""In a worker of `run_matrix`: where it reports each run as it finishes."""
+
+
+def _report_to(queue: Queue) -> None:
+    global _reports
+    _reports = queue
+
+
+def _report_to_queue(index: int, row: Row) -> None:
+    if _reports is not None:
+        _reports.put((index, row))
+
+
+def run_group(
+    group: Sequence[tuple[int, Config]],
+    time_limit: float,
+    report: Callable[[int, Row], None] = _report_to_queue,
+) -> list[tuple[Row, list[Row]]]:
+    """Run the numbered configs one after another from cold caches, each `report`ed
+    as it finishes (in a worker of `run_matrix`: to its queue)."""
+    clear_caches()
+    results = []
+    for index, config in group:
+        results.append(_run_one(config, time_limit))
+        report(index, results[-1][0])
+    return results
+
+
+def run_matrix(
+    matrix: Sequence[Config],
+    time_limit: float,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> tuple[list[Row], list[Row]]:
+    """Every config run (in `jobs` worker processes when more than one), as the rows
+    of `results.csv` with speedups filled and of `ops.csv`, both in the order of
+    `matrix` whatever order the runs finish in. An error other than "does not fit"
+    stops the matrix (as a ToolError naming the run).
+
+    The runs of one model, batch and target go together, in `matrix` order, from cold
+    caches: the first pays for the plan searches and relayout costs the others reuse
+    (compiling resnet50 for the first strategy takes minutes, for the next seconds),
+    and the timings do not depend on `jobs` or on which worker ran what."""
+    groups: dict[tuple[str, int, str], list[tuple[int, Config]]] = {}
+    for index, c in enumerate(matrix):
+        groups.setdefault((c.model, c.batch, c.target), []).append((index, c))
+    results: list[tuple[Row, list[Row]] | None] = [None] * len(matrix)
+
+    def finished(index: int, row: Row) -> None:
+        if progress is not None:
+            progress(matrix[index], row)
+
+    def store(
+        group: list[tuple[int, Config]], done: list[tuple[Row, list[Row]]]
+    ) -> None:
+        for (index, _), result in zip(group, done, strict=True):
+            results[index] = result
+
+    if jobs <= 1:
+        for group in groups.values():
+            store(group, run_group(group, time_limit, finished))
+    else:
+        # spawn, not fork: a worker starts a fresh numpy that reads the environment.
+        context = get_context("spawn")
+        reports: Queue = context.Queue()
+        reported = 0
+
+        def report_finished(block: bool) -> None:
+            nonlocal reported
+            while reported < len(matrix) and (block or not reports.empty()):
+                finished(*reports.get())
+                reported += 1
+
+        with (
+            _one_blas_thread(),
+            ProcessPoolExecutor(
+                jobs, context, initializer=_report_to, initargs=(reports,)
+            ) as pool,
+        ):
+            futures = {
+                pool.submit(run_group, group, time_limit): group
+                for group in groups.values()
+            }
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(
+                        pending, timeout=1, return_when=FIRST_COMPLETED
+                    )
+                    for future in done:
+                        store(futures[future], future.result())
+                    report_finished(block=False)
+            except BaseException:
+                for future in pending:  # do not wait for runs not started
+                    future.cancel()
+                raise
+        report_finished(block=True)
+    done = [r for r in results if r is not None]
+    rows = fill_speedups([row for row, _ in done])
+    return rows, [op for _, ops in done for op in ops]
+
+
+# ---- CSV ----------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def write_csv(
+    rows: Sequence[Row], path: Path, columns: Sequence[str] = COLUMNS
+) -> None:
+    """`rows` as CSV with a header of `columns` (`COLUMNS`; `OP_COLUMNS` for ops)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+
+
+def _parse(column: str, text: str) -> Any:
+    if text == "":
+        return None
+    if column in INT_COLUMNS:
+        return int(text)
+    if column in FLOAT_COLUMNS:
+        return float(text)
+    return text
+
+
+def read_csv(path: Path) -> list[Row]:
+    """Rows written by `write_csv`, with numbers as numbers and empty cells None."""
+    with path.open(newline="") as file:
+        return [
+            {k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(file)
+        ]
+
+
+# ---- Markdown -----------------------------------------------------------------------
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def speedup_summary(rows: Sequence[Row]) -> list[Row]:
+    """Per target and strategy other than vgm: how many (model, batch) pairs fit under
+    both, and the geometric mean and the maximum of the speedups over vgm."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        if r["strategy"] != BASELINE:
+            groups.setdefault((r["target"], r["strategy"]), [])
+            if r["speedup_vs_vgm"] is not None:
+                groups[r["target"], r["strategy"]].append(r["speedup_vs_vgm"])
+    return [
+        {
+            "target": target,
+            "strategy": strategy,
+            "pairs": len(values),
+            "geomean": geometric_mean(values) if values else None,
+            "max": max(values) if values else None,
+        }
+        for (target, strategy), values in groups.items()
+    ]
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _table_row(r: Row) -> str:
+    head = f"| {r['model']} | {r['batch']} | {r['target']} | {r['strategy']}"
+    if r["fits"] != "yes":
+        return f"{head} | **OOM** | - | - | - | - | - | {r['compile_s']:.1f} |"
+    speedup = r["speedup_vs_vgm"]
+    return (
+        f"{head} | {r['cycles']:,} | {r['ms']:.4g} "
+        f"| {'-' if speedup is None else f'{speedup:.2f}×'} "
+        f"| {100 * r['peak_fraction']:.2f}% | {r['sram_peak_bytes'] / 1024:,.1f} "
+        f"| {r['bytes_exchanged'] / 1e6:,.2f} | {r['compile_s']:.1f} |"
+    )
+
+
+def _cost_model_check(ops_rows: Sequence[Row]) -> list[str]:
+    gaps = [
+        (abs(o["cycles"] - o["predicted_cycles"]) / o["predicted_cycles"], o)
+        for o in ops_rows
+        if o["predicted_cycles"]
+    ]
+    lines = [
+        "## Cost-model check",
+        "",
+        "Per op of every run that fits: |simulated - predicted| / predicted cycles,",
+        "where predicted is the compiler's figure for the op (`t10.ops`) and simulated",
+        "what the chip accounted for it (ops predicted at 0 cycles are left out).",
+        "",
+    ]
+    if not gaps:
+        return [*lines, "No op to check."]
+    values = [g for g, _ in gaps]
+    lines += [
+        f"Over {len(gaps):,} ops: worst {max(values):.3%}, median "
+        f"{statistics.median(values):.3%}.",
+        "",
+        "| model | batch | target | strategy | op | predicted | simulated | gap |",
+        "|---|--:|---|---|---|--:|--:|--:|",
+    ]
+    worst = sorted(enumerate(gaps), key=lambda item: (-item[1][0], item[0]))[:5]
+    for _, (gap, o) in worst:
+        lines.append(
+            f"| {o['model']} | {o['batch']} | {o['target']} | {o['strategy']} "
+            f"| {o['op']} | {o['predicted_cycles']:,} | {o['cycles']:,} | {gap:.3%} |"
+        )
+    return lines
+
+
+def markdown(rows: Sequence[Row], ops_rows: Sequence[Row]) -> str:
+    """The matrix, the speedups over vgm and the cost-model check as Markdown."""
+    lines = [
+        "# T10ir evaluation",
+        "",
+        "Written by `t10-bench` (`t10ir/bench/matrix.py`): each model compiled with",
+        "`t10-compile` for the target and strategy and run on the simulated chip",
+        "(timing only). Zoo models in f16, transformers at sequence 128; nerf's batch",
+        "counts bundles of 1024 points. *speedup* is vgm's cycles over the row's;",
+        "*of peak* the achieved FLOP/s over the target's peak; *SRAM* the most any",
+        "core used; *compile s* the five passes, from cold caches for the first",
+        "strategy of a model, batch and target (the others reuse the plan searches",
+        "and relayout costs it computed). **OOM**: no choice of plans fits.",
+        "",
+        "| model | batch | target | strategy | cycles | ms | speedup | of peak "
+        "| SRAM KiB | MB exchanged | compile s |",
+        "|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        *map(_table_row, rows),
+        "",
+        "## Speedup over vgm",
+        "",
+        "Over the (model, batch) pairs where both the strategy and vgm fit.",
+        "",
+        "| target | strategy | pairs | geometric mean | max |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for s in speedup_summary(rows):
+        if s["pairs"]:
+            figures = f"{s['geomean']:.2f}× | {s['max']:.2f}×"
+        else:
+            figures = "- | -"
+        lines.append(f"| {s['target']} | {s['strategy']} | {s['pairs']} | {figures} |")
+    lines += ["", *_cost_model_check(ops_rows)]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(
+    rows: Sequence[Row],
+    ops_rows: Sequence[Row],
+    path: Path,
+    sections: Sequence[str] = (),
+) -> None:
+    """`markdown(rows, ops_rows)`, then `sections` (more Markdown, each a section)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([markdown(rows, ops_rows), *sections]))

@@ -1,0 +1,170 @@
+"""The largest batch each model fits on a target under each plan selection.
+
+A batch fits when `t10-partition` finds a plan for every op and `t10-select-plans`
+finds a choice of plans that holds, at every op, in every core's SRAM; nothing is
+lowered or run (the later passes cannot make a fitting choice not fit). Model names are
+`t10ir.bench.matrix`'s (`build_module`).
+
+`largest_batch` assumes that fit is monotone in the batch (if batch b fits, every
+smaller one does): activations and working sets only grow with the batch. The search
+checks it nowhere but where it looks, so a model that broke it would get one of its
+fitting batches, not necessarily the largest. A model whose module does not depend on
+the batch (an `.mlir` file, T10's nerf graph) fits at every batch or at none: `limit`
+or 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+from t10ir.bench.matrix import NO_FIT, _one_blas_thread, build_module
+from t10ir.context import make_context
+from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_partition import T10PartitionPass
+from t10ir.passes.t10_select_plans import T10SelectPlansPass
+
+LIMIT = 4096
+"""The largest batch the search tries: a result of `LIMIT` means "at least `LIMIT`"."""
+
+
+@dataclass(frozen=True)
+class _FitSelection(T10SelectPlansPass):
+    """`t10-select-plans` without its last step, `_record`, which costs the chosen
+    plans exactly on the layouts the lowering will use: whether a choice fits is
+    decided before it, and it is most of the pass's time (97% for bert-base at batch
+    32 on ipu-mk2: 38 of 39 s)."""
+
+    def _record(self, *_: object) -> None:
+        """Nothing to record: only whether a choice fits matters here."""
+
+
+def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) -> bool:
+    """Whether `model` at `batch` has a choice of plans fitting `target`'s SRAM under
+    `strategy` (optimal's solver stopping after `time_limit` seconds). Errors other
+    than "nothing fits" propagate."""
+    module = build_module(model, batch)
+    ctx = make_context()
+    try:
+        T10PartitionPass(target=target).apply(ctx, module)
+        _FitSelection(strategy=strategy, time_limit=time_limit).apply(ctx, module)
+    except OpError as error:
+        if any(text in error.message for text in NO_FIT):
+            return False
+        raise
+    return True
+
+
+def largest_batch(
+    model: str, target: str, strategy: str, time_limit: float, limit: int = LIMIT
+) -> int:
+    """The largest batch that `fits`, by doubling from 1 to the first batch that does
+    not fit, then bisecting between it and the last that does (about 2 log2(answer)
+    compiles); 0 when batch 1 does not fit, `limit` when `limit` fits (at least
+    `limit`). Assumes fit is monotone in the batch (module docstring)."""
+    if limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+
+    def fit(batch: int) -> bool:
+        return fits(model, batch, target, strategy, time_limit)
+
+    if not fit(1):
+        return 0
+    good = 1
+    while True:
+        if good == limit:
+            return limit
+        trial = min(2 * good, limit)
+        if not fit(trial):
+            bad = trial
+            break
+        good = trial
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if fit(middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def scaling_table(
+    models: Sequence[str],
+    target: str,
+    strategies: Sequence[str],
+    time_limit: float,
+    jobs: int,
+    progress: Callable[[str], None] | None = None,
+    limit: int = LIMIT,
+) -> list[dict]:
+    """`{"model", "strategy", "largest_batch"}` for every model and strategy, in that
+    order (strategy varying fastest); the searches run in `jobs` worker processes when
+    more than one, and `progress` gets a line as each finishes."""
+    pairs = [(m, s) for m in models for s in strategies]
+    found: list[int | None] = [None] * len(pairs)
+
+    def finished(index: int, largest: int) -> None:
+        found[index] = largest
+        if progress is not None:
+            model, strategy = pairs[index]
+            progress(f"{model} {target} {strategy}: {_batch_text(largest, limit)}")
+
+    if jobs <= 1:
+        for index, (model, strategy) in enumerate(pairs):
+            finished(index, largest_batch(model, target, strategy, time_limit, limit))
+    else:
+        # spawn, as the matrix: a worker's numpy reads the one-thread environment.
+        with (
+            _one_blas_thread(),
+            ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool,
+        ):
+            futures = {
+                pool.submit(
+                    largest_batch, model, target, strategy, time_limit, limit
+                ): i
+                for i, (model, strategy) in enumerate(pairs)
+            }
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+    return [
+        {"model": model, "strategy": strategy, "largest_batch": largest}
+        for (model, strategy), largest in zip(pairs, found, strict=True)
+    ]
+
+
+def _batch_text(largest: int, limit: int) -> str:
+    if largest == 0:
+        return "batch 1 does not fit"
+    if largest >= limit:
+        return f"largest batch >= {limit}"
+    return f"largest batch {largest}"
+
+
+def scaling_markdown(rows: Sequence[dict], limit: int = LIMIT) -> str:
+    """The rows of `scaling_table` as a Markdown table, a model per row and a strategy
+    per column (both in the order they first appear). Values may be strings (read
+    back from CSV)."""
+    models = list(dict.fromkeys(str(r["model"]) for r in rows))
+    strategies = list(dict.fromkeys(str(r["strategy"]) for r in rows))
+    cells = {
+        (str(r["model"]), str(r["strategy"])): int(r["largest_batch"]) for r in rows
+    }
+
+    def cell(model: str, strategy: str) -> str:
+        largest = cells.get((model, strategy))
+        if largest is None:
+            return ""
+        if largest == 0:
+            return "OOM"
+        return f">= {limit:,}" if largest >= limit else f"{largest:,}"
+
+    lines = [
+        f"| model | {' | '.join(strategies)} |",
+        f"|---|{'--:|' * len(strategies)}",
+        *(f"| {m} | {' | '.join(cell(m, s) for s in strategies)} |" for m in models),
+        "",
+        f"OOM: batch 1 does not fit; >= {limit:,}: the search stops at {limit:,}.",
+    ]
+    return "\n".join(lines) + "\n"

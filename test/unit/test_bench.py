@@ -1,0 +1,302 @@
+"""t10-bench: the regression guard, the matrix's tables and the tool's diagnostics.
+
+The regression guard (`test_regression_subset_matches_the_committed_results`) reruns
+`t10-bench --subset regression` in-process and compares it with the committed
+`benchmarks/results/regression.csv`, run by run:
+
+- `fits` must be the same: a model that stops fitting, or starts to, is a change of
+  behaviour to look at;
+- `cycles` may differ from the committed figure by at most TOLERANCE (1 %) either way.
+  Slower by more is a regression. Faster by more fails too, asking to re-record: the
+  file must stay the truth the next change is measured against, else an improvement
+  banked silently would let a later regression of the same size pass unnoticed. The
+  1 % leaves room for small retunings of the cost model (a cycle of rounding on
+  ops of a few hundred cycles), not for a change of plans.
+
+After an intended change, re-record from the repository root with
+`t10-bench --subset regression` and commit `benchmarks/results/regression.csv` with
+the change that explains it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from t10ir.bench.matrix import (
+    COLUMNS,
+    OP_COLUMNS,
+    REGRESSION,
+    REPO,
+    Config,
+    Row,
+    fill_speedups,
+    markdown,
+    read_csv,
+    run_config,
+    run_matrix,
+    write_csv,
+)
+from t10ir.tools.t10_bench import main
+
+TOLERANCE = 0.01
+REGRESSION_CSV = REPO / "benchmarks" / "results" / "regression.csv"
+KEY = ("model", "batch", "target", "strategy")
+
+
+def test_regression_subset_matches_the_committed_results() -> None:
+    committed = {tuple(r[k] for k in KEY): r for r in read_csv(REGRESSION_CSV)}
+    rows, _ = run_matrix(REGRESSION, time_limit=30)
+    fresh = {tuple(r[k] for k in KEY): r for r in rows}
+    assert list(fresh) == list(committed), (
+        "the regression subset changed: re-record with `t10-bench --subset regression`"
+    )
+    problems = []
+    for key, row in fresh.items():
+        old = committed[key]
+        name = " ".join(map(str, key))
+        if row["fits"] != old["fits"]:
+            problems.append(f"{name}: fits {row['fits']}, committed {old['fits']}")
+        elif row["fits"] == "yes":
+            change = row["cycles"] / old["cycles"] - 1
+            if change > TOLERANCE:
+                problems.append(
+                    f"{name}: {row['cycles']:,} cycles, {change:+.2%} slower than "
+                    f"the committed {old['cycles']:,}"
+                )
+            elif change < -TOLERANCE:
+                problems.append(
+                    f"{name}: {row['cycles']:,} cycles, {-change:.2%} faster than "
+                    f"the committed {old['cycles']:,}: re-record with "
+                    "`t10-bench --subset regression` if intended"
+                )
+    assert not problems, "\n".join(problems)
+
+
+# ---- the tables ---------------------------------------------------------------------
+
+
+def row(model: str, strategy: str, cycles: int | None, batch: int = 1) -> Row:
+    """A row of results.csv with made-up figures (None cycles: OOM)."""
+    figures: Row = dict.fromkeys(COLUMNS)
+    figures.update(
+        model=model,
+        batch=batch,
+        target="ipu-mk2",
+        strategy=strategy,
+        fits="OOM" if cycles is None else "yes",
+        sram_capacity_bytes=638976,
+        compile_s=1.25,
+        partition_s=0.5,
+    )
+    if cycles is not None:
+        figures.update(
+            cycles=cycles,
+            ms=cycles / 1.325e6,
+            peak_fraction=0.125,
+            sram_peak_bytes=2048,
+            bytes_exchanged=3_000_000,
+            flops=10**9,
+            predicted_cycles=cycles - 1,
+            op_gap_worst=0.003,
+            op_gap_median=0.0,
+            select_s=0.25,
+            run_s=0.75,
+        )
+    return figures
+
+
+def op(strategy: str, name: str, predicted: int, cycles: int) -> Row:
+    return {
+        "model": "a,b",
+        "batch": 1,
+        "target": "ipu-mk2",
+        "strategy": strategy,
+        "op": name,
+        "kind": "top.matmul",
+        "plan": "#rtensor.plan<spatial = [m = 2, n = 86]>",
+        "predicted_cycles": predicted,
+        "cycles": cycles,
+        "compute_cycles": cycles,
+        "shift_cycles": 0,
+        "sync_cycles": 0,
+        "prologue_cycles": 0,
+        "epilogue_cycles": 0,
+        "gap": cycles / predicted - 1 if predicted else None,
+    }
+
+
+MATRIX = [
+    row("a,b", "vgm", 1000),
+    row("a,b", "greedy", 500),
+    row("a,b", "optimal", 400),
+    row("c", "vgm", 800),
+    row("c", "greedy", 100),
+    row("c", "optimal", None),
+    row("d", "vgm", None),
+    row("d", "greedy", 300),
+]
+
+
+def test_speedups_are_vgm_cycles_over_the_rows_of_the_same_model_and_batch() -> None:
+    rows = fill_speedups([*MATRIX, row("c", "greedy", 200, batch=2)])
+    speedups = [r["speedup_vs_vgm"] for r in rows]
+    # vgm's own row is 1; OOM rows, a vgm that is OOM and a missing vgm give nothing.
+    assert speedups == [1.0, 2.0, 2.5, 1.0, 8.0, None, None, None, None]
+
+
+def test_csv_round_trip_is_exact_and_byte_identical(tmp_path: Path) -> None:
+    rows = fill_speedups(MATRIX)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    write_csv(rows, first)
+    assert first.read_text().splitlines()[0] == ",".join(COLUMNS)
+    back = read_csv(first)
+    assert back == rows
+    write_csv(back, second)
+    assert second.read_bytes() == first.read_bytes()
+    ops = [op("greedy", "0:matmul", 100, 103), op("greedy", "1:reshape", 0, 0)]
+    write_csv(ops, first, OP_COLUMNS)
+    assert read_csv(first) == ops
+
+
+def test_markdown_marks_oom_and_summarizes_speedups_and_gaps() -> None:
+    ops = [
+        op("greedy", "0:matmul", 100, 103),
+        op("greedy", "1:gelu", 200, 200),
+        op("optimal", "0:matmul", 50, 51),
+        op("optimal", "1:reshape", 0, 5),  # predicted 0: left out
+    ]
+    text = markdown(fill_speedups(MATRIX), ops)
+    assert text.count("| **OOM** |") == 2
+    assert "| a,b | 1 | ipu-mk2 | greedy | 500 |" in text
+    assert (
+        "| c | 1 | ipu-mk2 | vgm | 800 | 0.0006038 | 1.00× | 12.50% | 2.0 | 3.00 |"
+        in (text)
+    )
+    greedy = [1000 / 500, 800 / 100]  # d's vgm is OOM: no pair
+    geomean = math.sqrt(greedy[0] * greedy[1])
+    assert f"| ipu-mk2 | greedy | 2 | {geomean:.2f}× | {max(greedy):.2f}× |" in text
+    assert "| ipu-mk2 | optimal | 1 | 2.50× | 2.50× |" in text
+    gaps = [3 / 100, 0 / 200, 1 / 50]
+    assert (
+        f"Over 3 ops: worst {max(gaps):.3%}, median {statistics.median(gaps):.3%}."
+        in text
+    )
+    worst = text.split("| gap |", 1)[1]
+    assert worst.index("| greedy | 0:matmul | 100 | 103 | 3.000% |") < worst.index(
+        "| optimal | 0:matmul | 50 | 51 | 2.000% |"
+    )
+
+
+def test_a_choice_that_does_not_fit_is_an_oom_row(tmp_path: Path) -> None:
+    """examples/mlp.mlir's weights (80 KiB) over 16 cores of 7000 bytes: every op
+    has a plan, but no choice holds the weights and activations at once."""
+    target = tmp_path / "small.json"
+    target.write_text(
+        json.dumps(
+            {
+                "name": "small",
+                "cores": 16,
+                "sram_bytes": 7000,
+                "clock_hz": 1e9,
+                "topology": "all-to-all",
+                "link_bytes_per_cycle": 4,
+                "sync_cycles": 100,
+            }
+        )
+    )
+    result = run_config(Config("examples/mlp.mlir", 1, str(target), "greedy"), 10)
+    assert result["fits"] == "OOM"
+    assert result["select_s"] is not None and result["lower_to_shift_s"] is None
+    assert all(result[c] is None for c in ("cycles", "ms", "flops", "op_gap_worst"))
+
+
+# ---- the tool -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--models", "nosuch"], "unknown model 'nosuch'"),
+        (["--models", "bert-base:depth=3"], "model 'bert-base' has no option 'depth'"),
+        (["--models", "t10-eval/nosuch"], "model 't10-eval/nosuch': no file"),
+        # The variant's own comma binds to it: seq=x is its option, not a model.
+        (
+            ["--models", "gpt2,bert-base:layers=1,seq=x"],
+            "'seq' of 'bert-base' expects int",
+        ),
+        (["--strategies", "greedy,fastest"], "unknown strategy 'fastest'"),
+        (["--targets", "tpu-v9"], "--targets: unknown target 'tpu-v9'"),
+        (["--batches", "1,x"], "--batches: expected integers >= 1, got 'x'"),
+        (["--batches", "0"], "--batches: expected integers >= 1, got '0'"),
+        (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--time-limit", "-1"], "--time-limit must be > 0"),
+        (["--subset", "regression", "--models", "gpt2"], "drop --models"),
+        (["--subset", "everything"], "invalid choice: 'everything'"),
+    ],
+)
+def test_bad_options_are_one_diagnostic_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("t10-bench: error: "), err
+    assert message in err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_error_of_a_run_is_one_diagnostic_naming_it(
+    jobs: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From a worker too: the error crosses the process boundary as one message."""
+    broken = tmp_path / "broken.mlir"
+    broken.write_text("func.func @f() {\n  %x = top.nosuch\n}\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["--models", str(broken), "--batches", "1", "--strategies", "greedy"]
+            + ["--jobs", jobs, "--out", str(tmp_path)]
+        )
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"t10-bench: error: {broken} b=1 ipu-mk2 greedy: {broken}:")
+    assert "top.nosuch is not registered" in err
+
+
+def test_jobs_give_the_same_results_as_one_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "--models",
+        "examples/mlp.mlir,examples/tiny_graph.json",
+        "--strategies",
+        "vgm,greedy",
+    ]
+    outputs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--batches", "1", "--jobs", str(jobs), "--out", str(out)])
+        assert exit_info.value.code == 0
+        outputs[jobs] = out
+    err = capsys.readouterr().err
+    assert "examples/mlp.mlir b=1 ipu-mk2 greedy: " in err and " cycles (" in err
+
+    def figures(path: Path) -> list[Row]:
+        return [
+            {k: v for k, v in r.items() if not k.endswith("_s")} for r in read_csv(path)
+        ]
+
+    one, two = figures(outputs[1] / "results.csv"), figures(outputs[2] / "results.csv")
+    assert [r["cycles"] for r in one] == [r["cycles"] for r in two]
+    assert one == two and len(one) == 4
+    assert (outputs[1] / "ops.csv").read_bytes() == (
+        outputs[2] / "ops.csv"
+    ).read_bytes()
+    assert "## Cost-model check" in (outputs[2] / "results.md").read_text()

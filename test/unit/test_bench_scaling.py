@@ -1,0 +1,86 @@
+"""The largest-batch search: its bisection against known thresholds, and the fit test
+it stands on, on a tiny BERT and a 16-core chip with 6 KiB of SRAM per core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from t10ir.bench import scaling
+
+GRID16 = str(Path(__file__).parents[1] / "lit/transforms/Inputs/grid16.json")
+TINY_BERT = "bert-base:layers=1,seq=8,hidden=16,heads=2,ffn=32"
+
+
+def _threshold(largest: int, tried: list[int]):
+    """A `fits` that holds up to batch `largest` and records the batches asked."""
+
+    def fits(model: str, batch: int, target: str, strategy: str, limit: float) -> bool:
+        tried.append(batch)
+        return batch <= largest
+
+    return fits
+
+
+@pytest.mark.parametrize("largest", [0, 1, 2, 3, 37, 64, 100, 4095])
+def test_search_finds_the_threshold(
+    monkeypatch: pytest.MonkeyPatch, largest: int
+) -> None:
+    tried: list[int] = []
+    monkeypatch.setattr(scaling, "fits", _threshold(largest, tried))
+    assert scaling.largest_batch("m", "t", "greedy", 1.0) == largest
+    assert len(tried) == len(set(tried)), "no batch is tried twice"
+    assert len(tried) <= 2 * max(1, largest).bit_length() + 1
+
+
+def test_search_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    tried: list[int] = []
+    monkeypatch.setattr(scaling, "fits", _threshold(10**9, tried))
+    assert scaling.largest_batch("m", "t", "greedy", 1.0, limit=100) == 100
+    assert max(tried) == 100
+    tried.clear()
+    monkeypatch.setattr(scaling, "fits", _threshold(99, tried))
+    assert scaling.largest_batch("m", "t", "greedy", 1.0, limit=100) == 99
+    with pytest.raises(ValueError, match="limit"):
+        scaling.largest_batch("m", "t", "greedy", 1.0, limit=0)
+
+
+def test_table_in_order_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fits(model: str, batch: int, target: str, strategy: str, _: float) -> bool:
+        return batch <= {"a": 5, "b": 0}[model] * (2 if strategy == "greedy" else 1)
+
+    monkeypatch.setattr(scaling, "fits", fits)
+    lines: list[str] = []
+    rows = scaling.scaling_table(
+        ["a", "b"], "t", ["vgm", "greedy"], 1.0, 1, lines.append
+    )
+    assert rows == [
+        {"model": "a", "strategy": "vgm", "largest_batch": 5},
+        {"model": "a", "strategy": "greedy", "largest_batch": 10},
+        {"model": "b", "strategy": "vgm", "largest_batch": 0},
+        {"model": "b", "strategy": "greedy", "largest_batch": 0},
+    ]
+    assert lines[0] == "a t vgm: largest batch 5"
+    assert lines[2] == "b t vgm: batch 1 does not fit"
+    text = scaling.scaling_markdown(
+        [{k: str(v) for k, v in r.items()} for r in rows], limit=10
+    )
+    assert "| model | vgm | greedy |" in text
+    assert "| a | 5 | >= 10 |" in text
+    assert "| b | OOM | OOM |" in text
+
+
+def test_fits_on_a_small_chip() -> None:
+    assert scaling.fits(TINY_BERT, 1, GRID16, "greedy", 10.0)
+    assert not scaling.fits(TINY_BERT, 64, GRID16, "greedy", 10.0)
+
+
+def test_table_in_worker_processes() -> None:
+    """Two searches in two workers agree with the search in this process."""
+    rows = scaling.scaling_table([TINY_BERT], GRID16, ["greedy", "vgm"], 10.0, 2)
+    assert [r["strategy"] for r in rows] == ["greedy", "vgm"]
+    greedy = scaling.largest_batch(TINY_BERT, GRID16, "greedy", 10.0)
+    assert rows[0]["largest_batch"] == greedy >= 1
+    assert scaling.fits(TINY_BERT, greedy, GRID16, "greedy", 10.0)
+    assert not scaling.fits(TINY_BERT, greedy + 1, GRID16, "greedy", 10.0)
