@@ -107,12 +107,9 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parent, np.arange(int(counts.sum())) - starts[parent]
 
 
-def spatial_candidates(
-    spec: OpSpec, cores: int, options: SearchOptions
-) -> tuple[np.ndarray, np.ndarray]:
+def spatial_candidates(spec: OpSpec, cores: int, options: SearchOptions) -> np.ndarray:
     """Spatial factors (one row per split, one column per loop dim) using at most
-    `cores` cores within the padding bound and the core-fraction rule, with each
-    row's padding multiplier (padded work over work)."""
+    `cores` cores within the padding bound and the core-fraction rule."""
     frozen = spec.domain.normalized_dims
     bound = 1 + options.max_padding + 1e-9
     rows = np.ones((1, 0), dtype=np.int64)
@@ -130,7 +127,7 @@ def spatial_candidates(
         waste = padded[keep]
     used = rows.prod(axis=1)
     keep = used >= options.min_core_fraction * used.max()
-    return rows[keep], waste[keep]
+    return rows[keep]
 
 
 @cache
@@ -226,8 +223,6 @@ def _temporal_candidates(
     spaces: list[_InputSpace],
     tables: list[_OptionTable],
     spatial: np.ndarray,
-    waste: np.ndarray,
-    options: SearchOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every valid assignment of temporal factors to every spatial row (whose option
     tables are `tables`): the rows' index into `spatial` and the
@@ -243,44 +238,42 @@ def _temporal_candidates(
             temporal[:, v, list(spaces[v].splittable)] = t.table[
                 t.offset[parent] + choice
             ]
-    keep = _valid(spec, spaces, spatial[parent], waste[parent], temporal, options)
+    keep = _valid(spec, spaces, spatial[parent], temporal)
     return parent[keep], temporal[keep]
 
 
 def _valid(
-    spec: OpSpec,
-    spaces: list[_InputSpace],
-    spatial: np.ndarray,
-    waste: np.ndarray,
-    temporal: np.ndarray,
-    options: SearchOptions,
+    spec: OpSpec, spaces: list[_InputSpace], spatial: np.ndarray, temporal: np.ndarray
 ) -> np.ndarray:
-    """The rules of `OpPlan.validate` the construction does not already ensure, and the
-    padding bound, per candidate."""
+    """The rules of `OpPlan.validate` the construction does not already ensure, per
+    candidate: the cheap ones on every candidate, the rules between inputs (sorting
+    every candidate's factors) only on those that pass them. Steps divide the shares,
+    so they add no padding to the spatial candidates' (already bounded)."""
     extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
     share = -(-extents // spatial)
     steps = temporal.max(axis=1) if len(spaces) else np.ones_like(spatial)
     ok = (share % steps == 0).all(axis=1)
-    if len(spaces) > 1:
-        ordered = np.sort(temporal, axis=1)
-        ok &= (ordered[:, 1:, :] % ordered[:, :-1, :] == 0).all(axis=(1, 2))
-        for u in range(len(spaces)):
-            for v in range(u + 1, len(spaces)):
-                shared = sorted(set(spaces[u].free) & set(spaces[v].free))
-                if not shared:
-                    continue
-                replicated = (spatial[:, shared] > 1).any(axis=1)
-                both = ((temporal[:, u, :] > 1) & (temporal[:, v, :] > 1)).any(axis=1)
-                ok &= ~(replicated & both)
-    box = -(-share // steps)
+    box = share // steps
     names = {d.name: i for i, d in enumerate(spec.domain.dims)}
     for outer, inner in spec.domain.nested:
-        whole_inner = (
-            box[:, [names[d] for d in inner]] == extents[[names[d] for d in inner]]
-        )
-        ok &= (box[:, names[outer]] == 1) | whole_inner.all(axis=1)
-    step_waste = (box * steps / share).prod(axis=1)
-    ok &= waste * step_waste <= 1 + options.max_padding + 1e-9
+        columns = [names[d] for d in inner]
+        whole_inner = (box[:, columns] == extents[columns]).all(axis=1)
+        ok &= (box[:, names[outer]] == 1) | whole_inner
+    if len(spaces) < 2:
+        return ok
+    rows = np.flatnonzero(ok)
+    factors, split = temporal[rows], spatial[rows]
+    ordered = np.sort(factors, axis=1)
+    between = (ordered[:, 1:, :] % ordered[:, :-1, :] == 0).all(axis=(1, 2))
+    for u in range(len(spaces)):
+        for v in range(u + 1, len(spaces)):
+            shared = sorted(set(spaces[u].free) & set(spaces[v].free))
+            if not shared:
+                continue
+            replicated = (split[:, shared] > 1).any(axis=1)
+            both = ((factors[:, u, :] > 1) & (factors[:, v, :] > 1)).any(axis=1)
+            between &= ~(replicated & both)
+    ok[rows] = between
     return ok
 
 
@@ -305,7 +298,7 @@ def search_plans(
     machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
 ) -> Frontier:
     """The Pareto frontier of (memory per core, cycles) of `spec`'s plans on `machine`."""
-    spatial, waste = spatial_candidates(spec, machine.cores, options)
+    spatial = spatial_candidates(spec, machine.cores, options)
     kept_spatial: list[np.ndarray] = []
     kept_temporal: list[np.ndarray] = []
     kept_memory: list[np.ndarray] = []
@@ -319,8 +312,6 @@ def search_plans(
             spaces,
             [_OptionTable(t.table, t.offset[rows], t.size[rows]) for t in tables],
             spatial[rows],
-            waste[rows],
-            options,
         )
         chunk_spatial = spatial[rows][parent]
         costs = cost_plans(machine, spec, chunk_spatial, temporal)
