@@ -412,7 +412,7 @@ _THREAD_VARIABLES = (
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """Environment for spawned workers: one BLAS thread each, so that N workers use N
     cores. BLAS reads it when numpy is first imported, so it must be in the
     environment a worker starts with; the parent's own is restored after."""
@@ -521,7 +521,7 @@ def run_matrix(
                 reported += 1
 
         with (
-            _one_blas_thread(),
+            one_blas_thread(),
             ProcessPoolExecutor(
                 jobs, context, initializer=_report_to, initargs=(reports,)
             ) as pool,

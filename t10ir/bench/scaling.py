@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from t10ir.bench.matrix import NO_FIT, _one_blas_thread, build_module
+from t10ir.bench.matrix import NO_FIT, one_blas_thread, build_module
 from t10ir.context import make_context
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
@@ -117,7 +117,7 @@ def scaling_table(
     else:
         # spawn, as the matrix: a worker's numpy reads the one-thread environment.
         with (
-            _one_blas_thread(),
+            one_blas_thread(),
             ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool,
         ):
             futures = {
