@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from t10ir.bench.matrix import NO_FIT, one_blas_thread, build_module
+from t10ir.bench.matrix import NO_FIT, build_module, one_blas_thread
 from t10ir.context import make_context
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
