@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from multiprocessing import get_context
 
 from t10ir.bench.matrix import NO_FIT, build_module, one_blas_thread
@@ -30,17 +29,6 @@ LIMIT = 4096
 """The largest batch the search tries: a result of `LIMIT` means "at least `LIMIT`"."""
 
 
-@dataclass(frozen=True)
-class _FitSelection(T10SelectPlansPass):
-    """`t10-select-plans` without its last step, `_record`, which costs the chosen
-    plans exactly on the layouts the lowering will use: whether a choice fits is
-    decided before it, and it is most of the pass's time (97% for bert-base at batch
-    32 on ipu-mk2: 38 of 39 s)."""
-
-    def _record(self, *_: object) -> None:
-        """Nothing to record: only whether a choice fits matters here."""
-
-
 def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) -> bool:
     """Whether `model` at `batch` has a choice of plans fitting `target`'s SRAM under
     `strategy` (optimal's solver stopping after `time_limit` seconds). Errors other
@@ -49,7 +37,8 @@ def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) 
     ctx = make_context()
     try:
         T10PartitionPass(target=target).apply(ctx, module)
-        _FitSelection(strategy=strategy, time_limit=time_limit).apply(ctx, module)
+        selection = T10SelectPlansPass(strategy=strategy, time_limit=time_limit)
+        selection.check_fits(module)
     except OpError as error:
         if any(text in error.message for text in NO_FIT):
             return False

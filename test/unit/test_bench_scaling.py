@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from t10ir.bench import scaling
+from t10ir.bench.matrix import build_module
+from t10ir.context import make_context
+from t10ir.passes.diagnostics import OpError
+from t10ir.passes.t10_partition import T10PartitionPass
+from t10ir.passes.t10_select_plans import PREDICTED_ATTR, T10SelectPlansPass
 
 GRID16 = str(Path(__file__).parents[1] / "lit/transforms/Inputs/grid16.json")
 TINY_BERT = "bert-base:layers=1,seq=8,hidden=16,heads=2,ffn=32"
@@ -84,3 +89,30 @@ def test_table_in_worker_processes() -> None:
     assert rows[0]["largest_batch"] == greedy >= 1
     assert scaling.fits(TINY_BERT, greedy, GRID16, "greedy", 10.0)
     assert not scaling.fits(TINY_BERT, greedy + 1, GRID16, "greedy", 10.0)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 64])
+def test_check_fits_agrees_with_the_pass_and_records_nothing(batch: int) -> None:
+    """The fit-only selection decides as the full pass does, leaving the ops bare."""
+    ctx = make_context()
+    outcomes, modules = [], []
+    for record in (True, False):
+        module = build_module(TINY_BERT, batch)
+        modules.append(module)
+        selection = T10SelectPlansPass()
+        try:
+            T10PartitionPass(target=GRID16).apply(ctx, module)
+            if record:
+                selection.apply(ctx, module)
+            else:
+                selection.check_fits(module)
+            outcomes.append(True)
+        except OpError:
+            outcomes.append(False)
+    assert (
+        outcomes[0]
+        == outcomes[1]
+        == scaling.fits(TINY_BERT, batch, GRID16, "greedy", 60)
+    )
+    assert outcomes[0] == (batch < 64)
+    assert not any(PREDICTED_ATTR in op.attributes for op in modules[1].walk())
