@@ -10,10 +10,11 @@ Model names (`resolve_model` checks them):
   1024 points (the zoo's default), so that batch 1 is a workload and not one point;
   `name:k=v,...` overrides options of the zoo (`bert-base:layers=1,seq=32`);
 - `t10-eval/<stem>`: T10's NNFusion graph `<repo>/../shared/models/t10-eval/<stem>.json`,
-  imported at the batch and sequence 128 (a graph without the batch placeholder, like
-  nerf's, is the same at every batch);
+  imported at the batch and sequence 128 with its float32 tensors in f16, the precision
+  of T10's published figures (a graph without the batch placeholder, like nerf's, is
+  the same at every batch);
 - a path to an `.mlir` file (compiled as written: the batch is only a label) or to an
-  NNFusion `.json` graph (imported at the batch and sequence 128).
+  NNFusion `.json` graph (imported as T10's).
 
 A selection that does not fit SRAM is a result, not a failure: its row says `fits =
 OOM` and has no figures. Everything but the `*_s` timing columns is deterministic (and
@@ -261,7 +262,7 @@ def build_module(name: str, batch: int) -> ModuleOp:
     path = _graph_path(name)
     assert path is not None, "checked by resolve_model"
     if path.suffix == ".json":
-        module = import_nnfusion(str(path), batch, SEQ)
+        module = import_nnfusion(str(path), batch, SEQ, float_type=DTYPE)
     else:
         module = parse_module(make_context(), read_file(str(path)), name)
     verify_module(module)

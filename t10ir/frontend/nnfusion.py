@@ -173,10 +173,23 @@ def _input_number(name: str) -> int:
     return int(name.removeprefix("input"))
 
 
-def _tensor_type(spec: TensorSpec, placeholders: Placeholders) -> TensorType:
+FLOAT_TYPES: dict[str, Attribute] = {
+    "f16": Float16Type(),
+    "f32": Float32Type(),
+    "f64": Float64Type(),
+}
+"""`float_type` values: the element type to store a graph's floating-point tensors in."""
+
+
+def _tensor_type(
+    spec: TensorSpec, placeholders: Placeholders, float_type: str | None
+) -> TensorType:
     if spec.dtype not in _DTYPES:
         raise ToolError(f"unsupported element type '{spec.dtype}'")
-    return TensorType(_DTYPES[spec.dtype], placeholders.shape(spec.shape))
+    element = _DTYPES[spec.dtype]
+    if float_type is not None and spec.dtype.startswith("float"):
+        element = FLOAT_TYPES[float_type]
+    return TensorType(element, placeholders.shape(spec.shape))
 
 
 def _has_placeholder(spec: TensorSpec) -> bool:
@@ -266,9 +279,12 @@ def _node_lines(path: str) -> dict[int, int]:
 class GraphImporter:
     """Builds one `func.func` from the nodes of a graph."""
 
-    def __init__(self, path: str, placeholders: Placeholders) -> None:
+    def __init__(
+        self, path: str, placeholders: Placeholders, float_type: str | None = None
+    ) -> None:
         self.path = path
         self.placeholders = placeholders
+        self.float_type = float_type
         self.nodes = load_graph(path)
         self.lines = _node_lines(path)
 
@@ -299,7 +315,8 @@ class GraphImporter:
                 target.setdefault(producer, node.inputs[number])
         parameter_ids = sorted(parameters)
         arg_types = [
-            _tensor_type(parameters[p], self.placeholders) for p in parameter_ids
+            _tensor_type(parameters[p], self.placeholders, self.float_type)
+            for p in parameter_ids
         ]
         block = Block(arg_types=arg_types)
         values: dict[int, SSAValue] = dict(zip(parameter_ids, block.args, strict=True))
@@ -351,7 +368,9 @@ class GraphImporter:
                 f"computes shape {list(shape)} but its consumer expects "
                 f"{list(self.placeholders.shape(declared.shape))}",
             )
-        result_type = _tensor_type(TensorSpec(dtype, shape), self.placeholders)
+        result_type = _tensor_type(
+            TensorSpec(dtype, shape), self.placeholders, self.float_type
+        )
         element_type = operands[0].type.get_element_type()  # type: ignore[union-attr]
         if expr.is_copy and element_type == result_type.element_type:
             if _is_view(domain, shapes[0], shape):
@@ -362,8 +381,19 @@ class GraphImporter:
 
 
 def import_nnfusion(
-    path: str, batch: int = 1, seq: int = 128, name: str | None = None
+    path: str,
+    batch: int = 1,
+    seq: int = 128,
+    name: str | None = None,
+    float_type: str | None = None,
 ) -> ModuleOp:
-    """Import the NNFusion graph at `path` as a module with one function."""
+    """Import the NNFusion graph at `path` as a module with one function; its
+    floating-point tensors in `float_type` (a `FLOAT_TYPES` key) when given, as
+    declared otherwise (T10's graphs declare float32, but T10's published figures run
+    them in fp16)."""
+    if float_type is not None and float_type not in FLOAT_TYPES:
+        raise ToolError(
+            f"unknown float type '{float_type}' (expected {', '.join(FLOAT_TYPES)})"
+        )
     function = name or re.sub(r"\W", "_", Path(path).stem)
-    return GraphImporter(path, Placeholders(batch, seq)).build(function)
+    return GraphImporter(path, Placeholders(batch, seq), float_type).build(function)

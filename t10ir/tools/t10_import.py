@@ -27,6 +27,8 @@ from t10ir.tools.diagnostics import ToolError, run_tool, verify_module
 def _import_onnx(args: argparse.Namespace) -> ModuleOp:
     if args.seq is not None:
         raise ToolError("--seq is for NNFusion graphs; ONNX models need no placeholder")
+    if args.dtype is not None:
+        raise ToolError("--dtype is for NNFusion graphs; ONNX models keep their types")
     try:
         from t10ir.frontend.onnx_import import import_onnx, save_weights
     except ImportError as error:
@@ -62,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--seq", type=int, help="sequence length (NNFusion placeholder 66, default 128)"
     )
     parser.add_argument(
+        "--dtype",
+        choices=("f16", "f32", "f64"),
+        help="NNFusion: the element type of the graph's floating-point tensors "
+        "(default: as declared; T10's graphs declare float32, T10's figures are f16)",
+    )
+    parser.add_argument(
         "--weights",
         help="ONNX: .npz to write the weight arguments to (default: OUT.weights.npz "
         "next to -o when there are weights; none when writing to stdout)",
@@ -82,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             from t10ir.frontend.nnfusion import import_nnfusion
 
             module = import_nnfusion(
-                args.input, args.batch or 1, args.seq or 128, args.name
+                args.input, args.batch or 1, args.seq or 128, args.name, args.dtype
             )
         else:
             raise ToolError(

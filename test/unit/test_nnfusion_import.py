@@ -180,3 +180,48 @@ def test_tool_writes_a_module_t10_opt_reads(tmp_path: Path) -> None:
     module = parse_module(make_context(), out.read_text(), str(out))
     verify_module(module)
     assert "tensor<4x5x32xf32>" in out.read_text()
+
+
+def test_float_type_stores_the_graphs_floats_in_f16() -> None:
+    """T10's figures are fp16: `float_type` retypes the floats, numbers stay close to
+    numpy's f32 (f16 rounding at every op's output), integer tensors keep their type."""
+    module = import_nnfusion(str(TINY), batch=2, seq=3, float_type="f16")
+    verify_module(module)
+    text = printed(module)
+    assert "f32" not in text and "tensor<2x3x32xf16>" in text
+    x, w, b = small_inputs(module)
+    (out,) = run_function(module, None, [x, w, b])
+    x32, w32, b32 = (a.astype(np.float32) for a in (x, w, b))
+    hidden = np.maximum(x32 @ w32 + b32, 0).reshape(2, 3, 4, 16).transpose(0, 2, 1, 3)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(
+        out.astype(np.float32), hidden.max(axis=3)[:, 0, :], rtol=1e-2, atol=1e-3
+    )
+
+
+def test_float_type_keeps_integer_tensors() -> None:
+    needs_models()
+    module = import_nnfusion(str(MODELS / "bert-base.json"), 1, 16, float_type="f16")
+    elements = {str(a.type.get_element_type()) for a in module.ops.first.args}  # type: ignore[union-attr]
+    assert elements == {"f16", "i64"}
+
+
+def test_unknown_float_type_is_a_tool_error() -> None:
+    with pytest.raises(ToolError, match="unknown float type 'bf16'"):
+        import_nnfusion(str(TINY), float_type="bf16")
+
+
+def test_tool_dtype_option(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.mlir"
+    result = subprocess.run(
+        [T10_IMPORT, TINY, "--dtype", "f16", "-o", out], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tensor<1x128x32xf16>" in out.read_text()
+    onnx = subprocess.run(
+        [T10_IMPORT, ROOT / "examples" / "small_cnn.onnx", "--dtype", "f16"],
+        capture_output=True,
+        text=True,
+    )
+    assert onnx.returncode == 1 and "Traceback" not in onnx.stderr
+    assert "--dtype is for NNFusion graphs" in onnx.stderr
