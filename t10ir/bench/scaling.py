@@ -1,7 +1,8 @@
 """The largest batch each model fits on a target under each plan selection.
 
 A batch fits when `t10-partition` finds a plan for every op and `t10-select-plans`
-finds a choice of plans that holds, at every op, in every core's SRAM; nothing is
+finds a choice of plans that holds, at every op, in every core's SRAM (for the
+spatial-only strategies, the selection alone decides: `SPATIAL_ONLY`); nothing is
 lowered or run (the later passes cannot make a fitting choice not fit). Model names are
 `t10ir.bench.matrix`'s (`build_module`).
 
@@ -25,6 +26,11 @@ from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 
+SPATIAL_ONLY = ("vgm", "no-rotation")
+"""Strategies whose selection searches its own spatial-only plans: `t10-partition`'s
+frontiers (most of the time at large batches) are not needed to decide their fit, and
+partition fails only where no plan of a wider space fits, where they fail too."""
+
 LIMIT = 4096
 """The largest batch the search tries: a result of `LIMIT` means "at least `LIMIT`"."""
 
@@ -34,10 +40,10 @@ def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) 
     `strategy` (optimal's solver stopping after `time_limit` seconds). Errors other
     than "nothing fits" propagate."""
     module = build_module(model, batch)
-    ctx = make_context()
+    selection = T10SelectPlansPass(target, strategy, time_limit)
     try:
-        T10PartitionPass(target=target).apply(ctx, module)
-        selection = T10SelectPlansPass(strategy=strategy, time_limit=time_limit)
+        if strategy not in SPATIAL_ONLY:
+            T10PartitionPass(target=target).apply(make_context(), module)
         selection.check_fits(module)
     except OpError as error:
         if any(text in error.message for text in NO_FIT):

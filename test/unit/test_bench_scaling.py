@@ -116,3 +116,28 @@ def test_check_fits_agrees_with_the_pass_and_records_nothing(batch: int) -> None
     )
     assert outcomes[0] == (batch < 64)
     assert not any(PREDICTED_ATTR in op.attributes for op in modules[1].walk())
+
+
+def _fits_with_every_pass(model: str, batch: int, target: str, strategy: str) -> bool:
+    """Fit as `t10-bench` decides it: partition, then the whole selection."""
+    ctx = make_context()
+    module = build_module(model, batch)
+    try:
+        T10PartitionPass(target=target).apply(ctx, module)
+        T10SelectPlansPass(strategy=strategy).apply(ctx, module)
+    except OpError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("strategy", scaling.SPATIAL_ONLY)
+def test_spatial_only_fit_without_partition_agrees(strategy: str) -> None:
+    """vgm and no-rotation decide fit without `t10-partition`: the same answer as with
+    it, on both sides of the threshold."""
+    largest = scaling.largest_batch(TINY_BERT, GRID16, strategy, 10.0)
+    assert largest >= 1
+    for batch in (1, largest, largest + 1):
+        assert scaling.fits(
+            TINY_BERT, batch, GRID16, strategy, 10.0
+        ) == _fits_with_every_pass(TINY_BERT, batch, GRID16, strategy)
+    assert not _fits_with_every_pass(TINY_BERT, largest + 1, GRID16, strategy)
