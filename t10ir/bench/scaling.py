@@ -31,6 +31,11 @@ SPATIAL_ONLY = ("vgm", "no-rotation")
 frontiers (most of the time at large batches) are not needed to decide their fit, and
 partition fails only where no plan of a wider space fits, where they fail too."""
 
+FITS_AS = {"optimal": "greedy"}
+"""Strategies whose fit is another's: greedy and optimal both fit exactly when the
+choice of least peak memory (`t10ir.select.least_peak`) does, so their largest batch
+is searched once."""
+
 LIMIT = 4096
 """The largest batch the search tries: a result of `LIMIT` means "at least `LIMIT`"."""
 
@@ -95,9 +100,12 @@ def scaling_table(
     limit: int = LIMIT,
 ) -> list[dict]:
     """`{"model", "strategy", "largest_batch"}` for every model and strategy, in that
-    order (strategy varying fastest); the searches run in `jobs` worker processes when
-    more than one, and `progress` gets a line as each finishes."""
-    pairs = [(m, s) for m in models for s in strategies]
+    order (strategy varying fastest); the searches (one per model and `FITS_AS` class)
+    run in `jobs` worker processes when more than one, and `progress` gets a line as
+    each finishes."""
+    pairs = list(
+        dict.fromkeys((m, FITS_AS.get(s, s)) for m in models for s in strategies)
+    )
     found: list[int | None] = [None] * len(pairs)
 
     def finished(index: int, largest: int) -> None:
@@ -123,9 +131,15 @@ def scaling_table(
             }
             for future in as_completed(futures):
                 finished(futures[future], future.result())
+    largest = dict(zip(pairs, found, strict=True))
     return [
-        {"model": model, "strategy": strategy, "largest_batch": largest}
-        for (model, strategy), largest in zip(pairs, found, strict=True)
+        {
+            "model": m,
+            "strategy": s,
+            "largest_batch": largest[m, FITS_AS.get(s, s)],
+        }
+        for m in models
+        for s in strategies
     ]
 
 

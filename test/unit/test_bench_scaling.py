@@ -141,3 +141,29 @@ def test_spatial_only_fit_without_partition_agrees(strategy: str) -> None:
             TINY_BERT, batch, GRID16, strategy, 10.0
         ) == _fits_with_every_pass(TINY_BERT, batch, GRID16, strategy)
     assert not _fits_with_every_pass(TINY_BERT, largest + 1, GRID16, strategy)
+
+
+def test_optimal_shares_greedys_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def fits(model: str, batch: int, target: str, strategy: str, _: float) -> bool:
+        asked.append(strategy)
+        return batch <= 3
+
+    monkeypatch.setattr(scaling, "fits", fits)
+    rows = scaling.scaling_table(["a"], "t", ["optimal", "vgm", "greedy"], 1.0, 1)
+    assert [(r["strategy"], r["largest_batch"]) for r in rows] == [
+        ("optimal", 3),
+        ("vgm", 3),
+        ("greedy", 3),
+    ]
+    assert set(asked) == {"greedy", "vgm"}
+
+
+@pytest.mark.parametrize("batch", [40, 41])
+def test_optimal_fits_where_greedy_fits(batch: int) -> None:
+    """What lets optimal share greedy's search: the same fit on both sides of
+    greedy's largest batch (40)."""
+    greedy = _fits_with_every_pass(TINY_BERT, batch, GRID16, "greedy")
+    optimal = _fits_with_every_pass(TINY_BERT, batch, GRID16, "optimal")
+    assert greedy == optimal == (batch == 40)
