@@ -192,16 +192,29 @@ class _OptionTable:
 
 
 def _option_tables(
-    spaces: list[_InputSpace], spatial: np.ndarray, options: SearchOptions
+    spec: OpSpec,
+    spaces: list[_InputSpace],
+    spatial: np.ndarray,
+    options: SearchOptions,
 ) -> list[_OptionTable]:
+    """Per input, the factor tuples each spatial row may use: those for its replica
+    count whose factors divide the row's shares. A valid plan's steps divide the shares
+    and every factor divides the step (the chain rule), so this drops only invalid
+    assignments, before they are multiplied out: most of them at large extents."""
+    extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
+    share = -(-extents // spatial)
     tables: list[_OptionTable] = []
     for space in spaces:
-        replicas = spatial[:, list(space.free)].prod(axis=1)
-        unique, inverse = np.unique(replicas, return_inverse=True)
-        per_value = [
-            factor_tuples(int(r), len(space.splittable), options.rotation_dims)
-            for r in unique
-        ]
+        columns = list(space.splittable)
+        keys = np.column_stack(
+            [spatial[:, list(space.free)].prod(axis=1), share[:, columns]]
+        )
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        per_value = []
+        for replicas, *shares in unique.tolist():
+            table = factor_tuples(replicas, len(columns), options.rotation_dims)
+            per_value.append(table[(np.array(shares) % table == 0).all(axis=1)])
+        inverse = inverse.reshape(-1)
         sizes = np.array([len(t) for t in per_value], dtype=np.int64)
         offsets = np.cumsum(sizes) - sizes
         tables.append(
@@ -305,7 +318,7 @@ def search_plans(
     kept_cycles: list[np.ndarray] = []
     candidates = 0
     spaces = _input_spaces(spec)
-    tables = _option_tables(spaces, spatial, options)
+    tables = _option_tables(spec, spaces, spatial, options)
     for rows in _chunks(_counts(tables, len(spatial))):
         parent, temporal = _temporal_candidates(
             spec,
