@@ -115,7 +115,9 @@ def whole_bert(models_dir: Path) -> dict[str, Any] | None:
         print(f"skipped: {path} not found", file=sys.stderr)
         return None
     stages: dict[str, float] = {}
-    module = timed(stages, "import", lambda: import_nnfusion(str(path), 1, 128))
+    module = timed(
+        stages, "import", lambda: import_nnfusion(str(path), 1, 128, float_type="f16")
+    )
     compile_module(module, stages)
     function = find_entry(module, None)
     machine = load_machine(TARGET)
@@ -126,7 +128,7 @@ def whole_bert(models_dir: Path) -> dict[str, Any] | None:
     )
     accounted = account(function, run, machine)
     return {
-        "case": "T10's bert-base graph, batch 1, seq 128, --timing-only",
+        "case": "T10's bert-base graph in f16, batch 1, seq 128, --timing-only",
         "ops": len(accounted.ops),
         "cycles": accounted.cycles,
         "predicted_cycles": accounted.predicted,

@@ -169,7 +169,7 @@ class ModelOps:
 
 def load_model(path: Path, batch: int, seq: int) -> ModelOps:
     start = time.perf_counter()
-    module = import_nnfusion(str(path), batch, seq)
+    module = import_nnfusion(str(path), batch, seq, float_type="f16")  # T10: fp16
     ops = [op for op in module.walk() if isinstance(op, IterationDomainInterface)]
     specs = [op_spec(op) for op in ops]
     return ModelOps(ops, specs, time.perf_counter() - start)

@@ -166,9 +166,10 @@ def int_attr(op: func.FuncOp, name: str) -> int:
 
 
 def load_module(ctx: Context, path: Path, batch: int, seq: int) -> ModuleOp:
-    """An `.mlir` file parsed, or an NNFusion graph imported as `t10-import` does."""
+    """An `.mlir` file parsed, or an NNFusion graph imported as `t10-import --dtype f16`
+    does (T10's figures are fp16)."""
     if path.suffix == ".json":
-        module = import_nnfusion(str(path), batch, seq)
+        module = import_nnfusion(str(path), batch, seq, float_type="f16")
     else:
         module = parse_module(ctx, path.read_text(), display_path(path))
     verify_module(module)
