@@ -35,6 +35,7 @@ from pathlib import Path
 import benchmark_env  # one BLAS thread: imported before numpy and t10ir
 import numpy as np
 
+from t10ir.bench.t10_reference import T10_MATMUL, T10_PLANS
 from t10ir.context import make_context
 from t10ir.cost.plan_cost import OpSpec, plan_cost
 from t10ir.dialects.top import IterationDomainInterface
@@ -59,22 +60,6 @@ func.func @matmul(%a: tensor<128x5120xf16>, %b: tensor<5120x15360xf16>)
   func.return %c : tensor<128x15360xf16>
 }
 """
-
-# T10's figures for the same inputs (docs/t10-primer.md, section 7: T10's planner run on
-# a 2-core machine, fp16, sequence 128). Its model figures are whole-model plans.
-T10_MATMUL = {
-    "search_s": 57,
-    "cycles": 157_968,
-    "spatial": {"m": 4, "n": 26, "k": 14},
-    "cores": 1456,
-    "memory": "482 KB",
-}
-T10_MODELS = {
-    "bert-base": {"search_s": 213, "whole_model_cycles": 1_130_366},
-    "vit": {"search_s": 82, "whole_model_cycles": 1_068_531},
-    "resnet": {"search_s": 399, "whole_model_cycles": 154_945},
-}
-
 
 # ---- measuring ------------------------------------------------------------------------
 
@@ -340,9 +325,9 @@ def markdown(results: dict) -> str:
     ]
     notes = []
     for name, m in results["models"].items():
-        ref = T10_MODELS.get(name, {})
-        ref_time = f"{ref['search_s']} s" if ref else "-"
-        ref_cycles = int_text(ref["whole_model_cycles"]) if ref else "-"
+        ref = T10_PLANS.get(name)
+        ref_time = f"{ref.search_s:g} s" if ref else "-"
+        ref_cycles = int_text(ref.cycles) if ref else "-"
         if "skipped" in m:
             lines.append(
                 f"| {name} | skipped: {m['skipped']} | | | | | | | {ref_time} "

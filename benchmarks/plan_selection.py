@@ -48,6 +48,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 import t10ir.passes.t10_select_plans as select_plans_pass
+from t10ir.bench.t10_reference import T10_PLANS
 from t10ir.context import make_context
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
@@ -66,15 +67,6 @@ EXAMPLE_GRAPHS = (("tiny_graph", ROOT / "examples" / "tiny_graph.json"),)
 MODELS = ("bert-base", "vit", "resnet", "nerf")
 SHIFTS_MODULE = "t10ir.passes.t10_eliminate_redundant_shifts"
 NO_FIT = re.compile(r"smallest achievable peak is (\d+) bytes")
-
-# T10's own whole-model plans (docs/t10-primer.md, section 7: T10's planner, fp16,
-# sequence 128, batch 1), from T10's cost model: a reference, not a check.
-T10_MODELS = {
-    "bert-base": 1_130_366,
-    "vit": 1_068_531,
-    "resnet": 154_945,
-}
-
 
 # ---- measuring ------------------------------------------------------------------------
 
@@ -549,7 +541,7 @@ def markdown(results: dict) -> str:
                 f"| {seconds_text(s['lower_s'])} | {seconds_text(s['eliminate_s'])} |"
             )
     references = [
-        (name, m) for name, m in results["models"].items() if name in T10_MODELS
+        (name, m) for name, m in results["models"].items() if name in T10_PLANS
     ]
     if references:
         lines += [
@@ -565,7 +557,7 @@ def markdown(results: dict) -> str:
         for name, m in references:
             r = m.get("strategies", {}).get("optimal")
             ours = int_text(r["predicted_cycles"]) if r and r["fits"] else "-"
-            lines.append(f"| {name} | {ours} | {int_text(T10_MODELS[name])} |")
+            lines.append(f"| {name} | {ours} | {int_text(T10_PLANS[name].cycles)} |")
     diagnostics = [
         f"- {name}, {strategy}: `{r['diagnostic']}`"
         for name, m in results["models"].items()

@@ -140,13 +140,24 @@ def relayout_transfers(
             f"the layouts are of different tensors: {list(src.shape)} and "
             f"{list(dst.shape)}"
         )
-    size = prod(src.shape)
     count = max(
         cores, int(max(src.grid.physical().max(), dst.grid.physical().max())) + 1
     )
     share = chunk_share(src)
     if share is not None and not combine and dst.view:
         return _from_chunks(src, share, dst, count)
+    if src.view == dst.view and src.view:
+        return _box_transfers(src, dst, combine, count)
+    return _element_transfers(src, dst, combine, count)
+
+
+def _element_transfers(
+    src: Layout, dst: Layout, combine: bool, count: int
+) -> Transfers:
+    """`relayout_transfers` element by element (in runs of elements with the same
+    holders): for layouts of different views of the tensor (a flat one and a shaped
+    one), where boxes of one are no boxes of the other."""
+    size = prod(src.shape)
     src_logical, src_elements = held_elements(src)
     dst_logical, dst_elements = held_elements(dst)
     holders = np.bincount(src_elements, minlength=size)
@@ -177,6 +188,83 @@ def relayout_transfers(
     element = element[moving]
     senders = by_element[first[element] + logical[moving] % holders[element]]
     return Transfers.of(senders, receivers[moving], lengths[moving], count)
+
+
+def _clipped_boxes(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """`[cores, rank]` each: every logical core's box clipped to the view, its low
+    and high corners (low == high on an axis: the core holds nothing)."""
+    view = np.array(layout.view, dtype=np.int64)
+    origins = layout.origins()
+    return np.clip(origins, 0, view), np.clip(origins + np.array(layout.piece), 0, view)
+
+
+def _cells(
+    lo: np.ndarray, hi: np.ndarray, cuts: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (box, cell) pair of boxes `lo`..`hi` cut at `cuts` (per axis): the
+    box, the cell's row-major number among all cells, and its number of elements."""
+    box = np.arange(len(lo))
+    key = np.zeros(len(lo), dtype=np.int64)
+    volume = np.ones(len(lo), dtype=np.int64)
+    for axis, points in enumerate(cuts):
+        first = np.searchsorted(points, lo[box, axis])
+        spans = np.searchsorted(points, hi[box, axis]) - first
+        rank = np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans)
+        interval = np.repeat(first, spans) + rank
+        box = np.repeat(box, spans)
+        key = np.repeat(key, spans) * (len(points) - 1) + interval
+        volume = np.repeat(volume, spans) * np.diff(points)[interval]
+    return box, key, volume
+
+
+def _box_transfers(src: Layout, dst: Layout, combine: bool, count: int) -> Transfers:
+    """`relayout_transfers` between layouts of one view, by boxes rather than
+    elements. Along each axis the corners of every box cut the view into intervals;
+    their products are cells, within which every element has the same holders. So the
+    work is per box and cell it meets, however large the tensor: the elementwise rule
+    of the module docstring applied to a cell at once."""
+    src_lo, src_hi = _clipped_boxes(src)
+    dst_lo, dst_hi = _clipped_boxes(dst)
+    cuts = [
+        np.unique(np.r_[src_lo[:, a], src_hi[:, a], dst_lo[:, a], dst_hi[:, a]])
+        for a in range(len(src.view))
+    ]
+    if prod(len(c) for c in cuts) * src.grid.size >= 1 << 62:
+        return _element_transfers(src, dst, combine, count)  # cell numbers overflow
+    core, key, volume = _cells(dst_lo, dst_hi, cuts)
+    holder, held = _cells(src_lo, src_hi, cuts)[:2]
+    wanted = np.isin(held, key)
+    holder, held = holder[wanted], held[wanted]
+    # Each cell's holders in the source's logical core order: holder[first:first + n].
+    order = np.lexsort((holder, held))
+    holder, held = holder[order], held[order]
+    cells, first, holders = np.unique(held, return_index=True, return_counts=True)
+    at = np.searchsorted(cells, key)
+    found = at < len(cells)
+    found[found] = cells[at[found]] == key[found]
+    if not found.all():
+        raise ValueError("the destination holds an element no core of the source holds")
+    first, holders = first[at], holders[at]
+    physical = src.grid.physical()
+    receivers = dst.grid.physical()[core]
+    if combine:
+        copies = np.arange(int(holders.sum())) - np.repeat(
+            np.cumsum(holders) - holders, holders
+        )
+        senders = physical[holder[np.repeat(first, holders) + copies]]
+        receivers, volume = np.repeat(receivers, holders), np.repeat(volume, holders)
+        other = senders != receivers
+        return Transfers.of(senders[other], receivers[other], volume[other], count)
+    # Whether the receiving core holds the cell in the source already.
+    logical = np.full(max(int(physical.max()), int(receivers.max())) + 1, -1)
+    logical[physical] = np.arange(src.grid.size)
+    own = logical[receivers]
+    pairs = held * src.grid.size + holder  # sorted
+    asked = key * src.grid.size + own
+    at = np.minimum(np.searchsorted(pairs, asked), len(pairs) - 1)
+    moving = ~((own >= 0) & (pairs[at] == asked))
+    senders = physical[holder[first + core % holders]]
+    return Transfers.of(senders[moving], receivers[moving], volume[moving], count)
 
 
 def chunk_share(layout: Layout) -> int | None:

@@ -192,6 +192,27 @@ def test_markdown_marks_oom_and_summarizes_speedups_and_gaps() -> None:
     )
 
 
+def test_markdown_sets_t10s_own_plans_beside_its_graphs_at_batch_1() -> None:
+    no_t10 = markdown(fill_speedups(MATRIX), [])
+    assert "T10's own planner" not in no_t10
+    runs = [
+        row("t10-eval/bert-base", "vgm", None),
+        row("t10-eval/bert-base", "greedy", 565_183),
+        row("t10-eval/bert-base", "greedy", 900_000, batch=8),
+        row("t10-eval/nerf", "greedy", 1000),  # no figure of T10's
+        row("bert-base", "greedy", 1000),  # the zoo's, not T10's graph
+    ]
+    runs[0]["compile_s"] = 7.5
+    text = markdown(fill_speedups(runs), []).split("## Against T10's own planner")[1]
+    table = text.split("## Cost-model check")[0]
+    assert "| t10-eval/bert-base | 1,130,366 | 213 | vgm | **OOM** | - | 7.5 |" in table
+    assert (
+        "| t10-eval/bert-base | 1,130,366 | 213 | greedy | 565,183 | 2.00× | 7.5 |"
+        in table
+    )
+    assert table.count("| t10-eval/") == 2 and "| bert-base |" not in table
+
+
 def test_a_choice_that_does_not_fit_is_an_oom_row(tmp_path: Path) -> None:
     """examples/mlp.mlir's weights (80 KiB) over 16 cores of 7000 bytes: every op
     has a plan, but no choice holds the weights and activations at once."""

@@ -17,11 +17,15 @@ from math import prod
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from xdsl.ir.affine import AffineExpr, AffineMap
 
 from t10ir.cost.model import elementwise_cycles, shift_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
+    _box_transfers,
+    _element_transfers,
     chunk_share,
     relayout_cycles,
     relayout_traffic,
@@ -269,3 +273,45 @@ def test_transfers_from_chunks_to_a_rank3_box() -> None:
     assert fast.elements.sum() > 0
     for field in ("senders", "receivers", "elements"):
         assert getattr(fast, field).tolist() == getattr(general, field).tolist()
+
+
+@st.composite
+def box_layouts(draw: st.DrawFn, shape: tuple[int, ...]) -> Layout:
+    """A layout of `shape` on a random grid: per tensor axis, a grid axis (or none:
+    replicas) stepping a random stride from a random offset (halos and padding
+    included), pieces of any size, on shuffled physical cores."""
+    rank = len(shape)
+    grid = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    origins = []
+    for axis in range(rank):
+        which = draw(st.integers(-1, len(grid) - 1))
+        offset = draw(st.integers(-2, 1))
+        stride = draw(st.integers(1, shape[axis]))
+        origins.append(dim(which) * stride + offset if which >= 0 else const(offset))
+    piece = tuple(draw(st.integers(1, size + 2)) for size in shape)
+    cores = draw(st.permutations(range(2 * prod(grid))))[: prod(grid)]
+    return Layout(
+        shape, piece, Grid(grid, tuple(cores)), AffineMap(len(grid), 0, tuple(origins))
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.booleans())
+def test_transfers_by_boxes_are_those_by_elements(
+    data: st.DataObject, combine: bool
+) -> None:
+    """Between layouts of one view, the per-cell path gives the per-element path's
+    pairs exactly (or its refusal)."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 7), min_size=1, max_size=3)))
+    src, dst = data.draw(box_layouts(shape)), data.draw(box_layouts(shape))
+    assume(src.check() == [] and dst.check() == [])
+    count = 2 * max(src.grid.size, dst.grid.size)
+    try:
+        expected = _element_transfers(src, dst, combine, count)
+    except ValueError:
+        with pytest.raises(ValueError, match="no core of the source holds"):
+            _box_transfers(src, dst, combine, count)
+        return
+    found = _box_transfers(src, dst, combine, count)
+    for field in ("senders", "receivers", "elements"):
+        assert getattr(found, field).tolist() == getattr(expected, field).tolist()
