@@ -25,11 +25,12 @@ from typing import Any, TypeVar
 import benchmark_env  # one BLAS thread: imported before numpy and t10ir
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 
 from t10ir.context import make_context
 from t10ir.frontend.nnfusion import import_nnfusion
-from t10ir.interp.accounting import account
-from t10ir.interp.mesh import run_core_function
+from t10ir.interp.accounting import Account, account
+from t10ir.interp.mesh import MeshRun, run_core_function
 from t10ir.interp.reference import find_entry, run_function
 from t10ir.models import build_model
 from t10ir.passes.t10_eliminate_redundant_shifts import (
@@ -39,7 +40,7 @@ from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
-from t10ir.target import load_machine
+from t10ir.target import Machine, load_machine
 from t10ir.tools.diagnostics import ToolError
 from t10ir.tools.t10_run import check_outputs
 
@@ -69,6 +70,42 @@ def compile_module(module: ModuleOp, stages: dict[str, float]) -> None:
         timed(stages, compile_pass.name, lambda p=compile_pass: p.apply(ctx, module))
 
 
+def compile_and_run(
+    module: ModuleOp, inputs: list[np.ndarray], stages: dict[str, float]
+) -> tuple[FuncOp, Machine, MeshRun]:
+    """`module` compiled and run on the simulated chip (with numerics when given
+    inputs), each stage timed into `stages`."""
+    compile_module(module, stages)
+    function = find_entry(module, None)
+    machine = load_machine(TARGET)
+    numerics = bool(inputs)
+    run = timed(
+        stages,
+        "run",
+        lambda: run_core_function(function, inputs, machine, numerics=numerics),
+    )
+    return function, machine, run
+
+
+def case_result(
+    case: str,
+    accounted: Account,
+    stages: dict[str, float],
+    limit_s: float,
+    check: str | None,
+) -> dict[str, Any]:
+    return {
+        "case": case,
+        "ops": len(accounted.ops),
+        "cycles": accounted.cycles,
+        "predicted_cycles": accounted.predicted,
+        "stages_s": stages,
+        "run_s": stages["run"],
+        "limit_s": limit_s,
+        "check": check,
+    }
+
+
 def encoder_layer() -> dict[str, Any]:
     stages: dict[str, float] = {}
     model = timed(
@@ -78,15 +115,7 @@ def encoder_layer() -> dict[str, Any]:
     )
     inputs = model.arguments(0)
     reference = model.module.clone()
-    module = model.module
-    compile_module(module, stages)
-    function = find_entry(module, None)
-    machine = load_machine(TARGET)
-    run = timed(
-        stages,
-        "run",
-        lambda: run_core_function(function, inputs, machine, numerics=True),
-    )
+    function, machine, run = compile_and_run(model.module, inputs, stages)
     expected = timed(
         stages,
         "reference",
@@ -96,17 +125,13 @@ def encoder_layer() -> dict[str, Any]:
         checked = check_outputs(run.outputs, expected, np.dtype(np.float32), None)
     except ToolError as error:
         checked = f"FAILED: {error.message}"
-    accounted = account(function, run, machine)
-    return {
-        "case": "BERT-base encoder layer, batch 8, seq 128, f16 (zoo), numerics",
-        "ops": len(accounted.ops),
-        "cycles": accounted.cycles,
-        "predicted_cycles": accounted.predicted,
-        "stages_s": stages,
-        "run_s": stages["run"],
-        "limit_s": LAYER_LIMIT_S,
-        "check": checked,
-    }
+    return case_result(
+        "BERT-base encoder layer, batch 8, seq 128, f16 (zoo), numerics",
+        account(function, run, machine),
+        stages,
+        LAYER_LIMIT_S,
+        checked,
+    )
 
 
 def whole_bert(models_dir: Path) -> dict[str, Any] | None:
@@ -118,25 +143,14 @@ def whole_bert(models_dir: Path) -> dict[str, Any] | None:
     module = timed(
         stages, "import", lambda: import_nnfusion(str(path), 1, 128, float_type="f16")
     )
-    compile_module(module, stages)
-    function = find_entry(module, None)
-    machine = load_machine(TARGET)
-    run = timed(
+    function, machine, run = compile_and_run(module, [], stages)
+    return case_result(
+        "T10's bert-base graph in f16, batch 1, seq 128, --timing-only",
+        account(function, run, machine),
         stages,
-        "run",
-        lambda: run_core_function(function, [], machine, numerics=False),
+        TIMING_ONLY_LIMIT_S,
+        None,
     )
-    accounted = account(function, run, machine)
-    return {
-        "case": "T10's bert-base graph in f16, batch 1, seq 128, --timing-only",
-        "ops": len(accounted.ops),
-        "cycles": accounted.cycles,
-        "predicted_cycles": accounted.predicted,
-        "stages_s": stages,
-        "run_s": stages["run"],
-        "limit_s": TIMING_ONLY_LIMIT_S,
-        "check": None,
-    }
 
 
 def markdown(results: list[dict[str, Any]], facts: dict[str, Any]) -> str:
