@@ -146,7 +146,12 @@ def relayout_transfers(
     share = chunk_share(src)
     if share is not None and not combine and dst.view:
         return _from_chunks(src, share, dst, count)
-    if src.view == dst.view and src.view:
+    target = chunk_share(dst)
+    if target is not None and src.shape:
+        found = _to_chunks(src, dst, target, combine, count)
+        if found is not None:
+            return found
+    if src.shape:
         return _box_transfers(src, dst, combine, count)
     return _element_transfers(src, dst, combine, count)
 
@@ -155,8 +160,8 @@ def _element_transfers(
     src: Layout, dst: Layout, combine: bool, count: int
 ) -> Transfers:
     """`relayout_transfers` element by element (in runs of elements with the same
-    holders): for layouts of different views of the tensor (a flat one and a shaped
-    one), where boxes of one are no boxes of the other."""
+    holders): for scalars, and where the cells of `_box_transfers` are too many to
+    number."""
     size = prod(src.shape)
     src_logical, src_elements = held_elements(src)
     dst_logical, dst_elements = held_elements(dst)
@@ -190,12 +195,76 @@ def _element_transfers(
     return Transfers.of(senders, receivers[moving], lengths[moving], count)
 
 
-def _clipped_boxes(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """`[cores, rank]` each: every logical core's box clipped to the view, its low
-    and high corners (low == high on an axis: the core holds nothing)."""
+def _row_major_boxes(
+    shape: tuple[int, ...], start: int, stop: int
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The row-major elements `start` to `stop - 1` of a tensor of `shape` as at most
+    2 * rank - 1 boxes `(low, high)`: a partial first row, whole rows, a partial last."""
+    if start >= stop:
+        return []
+    if len(shape) == 1:
+        return [((start,), (stop,))]
+    inner = prod(shape[1:])
+
+    def within(row: int, lo: int, hi: int) -> list[tuple[tuple[int, ...], ...]]:
+        offset = row * inner
+        return [
+            ((row, *low), (row + 1, *high))
+            for low, high in _row_major_boxes(shape[1:], lo - offset, hi - offset)
+        ]
+
+    first, last = -(-start // inner), stop // inner  # the whole rows: first..last-1
+    if first > last:
+        return within(start // inner, start, stop)
+    boxes = within(first - 1, start, first * inner) if start < first * inner else []
+    if first < last:
+        boxes.append(((first, *(0,) * (len(shape) - 1)), (last, *shape[1:])))
+    if last * inner < stop:
+        boxes += within(last, last * inner, stop)
+    return boxes
+
+
+def _boxes(layout: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each logical core holds as boxes of the tensor's shape, clipped to it: the
+    owning core of each box and its low and high corners. A core holds one box, or,
+    in a flat layout of a tensor of rank 2 or more, the boxes its run of row-major
+    elements makes (`_row_major_boxes`)."""
     view = np.array(layout.view, dtype=np.int64)
     origins = layout.origins()
-    return np.clip(origins, 0, view), np.clip(origins + np.array(layout.piece), 0, view)
+    lo = np.clip(origins, 0, view)
+    hi = np.clip(origins + np.array(layout.piece), 0, view)
+    if layout.view == layout.shape:
+        return np.arange(layout.grid.size), lo, hi
+    owners: list[int] = []
+    corners: list[tuple[tuple[int, ...], ...]] = []
+    for core, (start, stop) in enumerate(
+        zip(lo[:, 0].tolist(), hi[:, 0].tolist(), strict=True)
+    ):
+        boxes = _row_major_boxes(layout.shape, start, stop)
+        owners += [core] * len(boxes)
+        corners += boxes
+    rank = len(layout.shape)
+    low = np.array([c[0] for c in corners], dtype=np.int64).reshape(-1, rank)
+    high = np.array([c[1] for c in corners], dtype=np.int64).reshape(-1, rank)
+    return np.array(owners, dtype=np.int64), low, high
+
+
+CELLS_PER_ELEMENT = 4
+"""`_box_transfers` counts by cells while there are fewer (box, cell) pairs than a
+quarter of the elements the boxes hold; the per-element path is faster below."""
+
+
+def _cell_count(lo: np.ndarray, hi: np.ndarray, cuts: list[np.ndarray]) -> int:
+    """How many (box, cell) pairs `_cells` would list."""
+    spans = [
+        np.searchsorted(points, hi[:, a]) - np.searchsorted(points, lo[:, a])
+        for a, points in enumerate(cuts)
+    ]
+    return int(np.prod(spans, axis=0).sum()) if len(lo) else 0
+
+
+def _volume(lo: np.ndarray, hi: np.ndarray) -> int:
+    return int((hi - lo).prod(axis=1).sum())
 
 
 def _cells(
@@ -218,21 +287,30 @@ def _cells(
 
 
 def _box_transfers(src: Layout, dst: Layout, combine: bool, count: int) -> Transfers:
-    """`relayout_transfers` between layouts of one view, by boxes rather than
-    elements. Along each axis the corners of every box cut the view into intervals;
-    their products are cells, within which every element has the same holders. So the
-    work is per box and cell it meets, however large the tensor: the elementwise rule
-    of the module docstring applied to a cell at once."""
-    src_lo, src_hi = _clipped_boxes(src)
-    dst_lo, dst_hi = _clipped_boxes(dst)
+    """`relayout_transfers` by boxes of the tensor rather than elements. Along each
+    axis the corners of every box cut the tensor into intervals; their products are
+    cells, within which every element has the same holders. So the work is per box and
+    cell it meets, however large the tensor: the elementwise rule of the module
+    docstring applied to a cell at once."""
+    src_owner, src_lo, src_hi = _boxes(src)
+    dst_owner, dst_lo, dst_hi = _boxes(dst)
     cuts = [
         np.unique(np.r_[src_lo[:, a], src_hi[:, a], dst_lo[:, a], dst_hi[:, a]])
-        for a in range(len(src.view))
+        for a in range(len(src.shape))
     ]
-    if prod(len(c) for c in cuts) * src.grid.size >= 1 << 62:
-        return _element_transfers(src, dst, combine, count)  # cell numbers overflow
-    core, key, volume = _cells(dst_lo, dst_hi, cuts)
-    holder, held = _cells(src_lo, src_hi, cuts)[:2]
+    pieces = _cell_count(src_lo, src_hi, cuts) + _cell_count(dst_lo, dst_hi, cuts)
+    held = _volume(src_lo, src_hi) + _volume(dst_lo, dst_hi)
+    if (
+        CELLS_PER_ELEMENT * pieces > held
+        or prod(len(c) for c in cuts) * src.grid.size >= 1 << 62
+    ):
+        # Cut finer than it saves (a flat layout's runs cut every axis often), or
+        # too many cells to number.
+        return _element_transfers(src, dst, combine, count)
+    box, key, volume = _cells(dst_lo, dst_hi, cuts)
+    core = dst_owner[box]
+    holder_box, held = _cells(src_lo, src_hi, cuts)[:2]
+    holder = src_owner[holder_box]
     wanted = np.isin(held, key)
     holder, held = holder[wanted], held[wanted]
     # Each cell's holders in the source's logical core order: holder[first:first + n].
@@ -277,6 +355,76 @@ def chunk_share(layout: Layout) -> int | None:
     return share if layout == chunks else None
 
 
+def _rows(
+    view: np.ndarray, lo: np.ndarray, extents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The boxes from `lo` of `extents` (in a tensor of shape `view`) as runs of
+    elements contiguous in its row-major order: each run's box, start and end, box
+    after box and in increasing order within one. Trailing axes every box covers
+    whole merge into the axis before them: longer runs, fewer of them."""
+    rank = len(view)
+    tail = rank
+    while (
+        tail > 1
+        and ((lo[:, tail - 1] == 0) & (extents[:, tail - 1] == view[tail - 1])).all()
+    ):
+        tail -= 1
+    inner = int(view[tail:].prod())
+    view = np.r_[view[: tail - 1], view[tail - 1] * inner]
+    lo = np.c_[lo[:, : tail - 1], lo[:, tail - 1] * inner]
+    extents = np.c_[extents[:, : tail - 1], extents[:, tail - 1] * inner]
+    rows_per_box = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
+    box = np.repeat(np.arange(len(lo)), rows_per_box)
+    local = np.arange(len(box)) - np.repeat(
+        np.cumsum(rows_per_box) - rows_per_box, rows_per_box
+    )
+    strides = np.cumprod(np.r_[1, view[:0:-1]])[::-1]
+    start = lo[box, -1]
+    for axis in reversed(range(len(view) - 1)):
+        local, digit = np.divmod(local, extents[box, axis])
+        start = start + (lo[box, axis] + digit) * strides[axis]
+    return box, start, start + extents[box, -1]
+
+
+def _to_chunks(
+    src: Layout, dst: Layout, share: int, combine: bool, count: int
+) -> Transfers | None:
+    """`relayout_transfers` into contiguous chunks (core `element // share` receives
+    the element), run by run of each source box, as `_from_chunks` the other way:
+    every op's epilogue. With `combine` every copy goes to its chunk's core; without,
+    only when each element has one holder (the source's runs tile the tensor), which
+    then sends it unless it is the chunk's core. None where that does not hold (or an
+    element has no holder: the general path says so)."""
+    owner, lo, hi = _boxes(src)
+    box, start, end = _rows(np.array(src.shape, dtype=np.int64), lo, hi - lo)
+    order = np.argsort(start, kind="stable")
+    starts, ends = start[order], end[order]
+    reach = np.maximum.accumulate(ends) if len(ends) else ends
+    size = prod(src.shape)
+    if not len(starts) or starts[0] != 0 or reach[-1] != size:
+        return None
+    if combine:
+        if (starts[1:] > reach[:-1]).any():  # a gap
+            return None
+    elif (starts[1:] != ends[:-1]).any():  # replicas, or a gap
+        return None
+    first, last = start // share, (end - 1) // share
+    met = last - first + 1
+    row = np.repeat(np.arange(len(start)), met)
+    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
+    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
+        start[row], chunk * share
+    )
+    # A box's runs meet the chunks in order: sum each stretch of one (box, chunk).
+    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
+    stretch = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    lengths = np.add.reduceat(lengths, stretch) if len(stretch) else lengths[:0]
+    senders = src.grid.physical()[owner[box[row[stretch]]]]
+    receivers = dst.grid.physical()[chunk[stretch]]
+    moving = senders != receivers
+    return Transfers.of(senders[moving], receivers[moving], lengths[moving], count)
+
+
 def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     """`relayout_transfers` from contiguous chunks (every element has one holder, the
     core `element // share`) without listing elements: a destination box is a set of
@@ -290,30 +438,7 @@ def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     boxes, box_of_core = np.unique(np.c_[lo, extents], axis=0, return_inverse=True)
     box_of_core = box_of_core.reshape(-1)
     rank = len(view)
-    lo, extents = boxes[:, :rank], boxes[:, rank:]
-    # Trailing axes every box covers whole merge into the axis before them: longer
-    # rows, fewer of them.
-    tail = rank
-    while (
-        tail > 1
-        and ((lo[:, tail - 1] == 0) & (extents[:, tail - 1] == view[tail - 1])).all()
-    ):
-        tail -= 1
-    inner = int(view[tail:].prod())
-    view = np.r_[view[: tail - 1], view[tail - 1] * inner]
-    lo = np.c_[lo[:, : tail - 1], lo[:, tail - 1] * inner]
-    extents = np.c_[extents[:, : tail - 1], extents[:, tail - 1] * inner]
-    rows_per_box = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
-    box = np.repeat(np.arange(len(boxes)), rows_per_box)
-    local = np.arange(len(box)) - np.repeat(
-        np.cumsum(rows_per_box) - rows_per_box, rows_per_box
-    )
-    strides = np.cumprod(np.r_[1, view[:0:-1]])[::-1]
-    start = lo[box, -1]
-    for axis in reversed(range(len(view) - 1)):
-        local, digit = np.divmod(local, extents[box, axis])
-        start = start + (lo[box, axis] + digit) * strides[axis]
-    end = start + extents[box, -1]
+    box, start, end = _rows(view, boxes[:, :rank], boxes[:, rank:])
     first, last = start // share, (end - 1) // share
     met = last - first + 1
     row = np.repeat(np.arange(len(start)), met)

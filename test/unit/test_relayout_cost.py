@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from math import prod
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -21,11 +22,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from xdsl.ir.affine import AffineExpr, AffineMap
 
+from t10ir.cost import relayout
 from t10ir.cost.model import elementwise_cycles, shift_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
     _box_transfers,
     _element_transfers,
+    _to_chunks,
     chunk_share,
     relayout_cycles,
     relayout_traffic,
@@ -276,10 +279,13 @@ def test_transfers_from_chunks_to_a_rank3_box() -> None:
 
 
 @st.composite
-def box_layouts(draw: st.DrawFn, shape: tuple[int, ...]) -> Layout:
-    """A layout of `shape` on a random grid: per tensor axis, a grid axis (or none:
-    replicas) stepping a random stride from a random offset (halos and padding
-    included), pieces of any size, on shuffled physical cores."""
+def box_layouts(draw: st.DrawFn, tensor: tuple[int, ...]) -> Layout:
+    """A layout of a `tensor`-shaped tensor on a random grid: per axis (of the flattened tensor
+    when flat), a grid axis (or none: replicas) stepping a random stride from a random
+    offset (halos and padding included), pieces of any size, on shuffled physical
+    cores."""
+    flat = draw(st.booleans())
+    shape = (prod(tensor),) if flat else tensor
     rank = len(shape)
     grid = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
     origins = []
@@ -291,7 +297,11 @@ def box_layouts(draw: st.DrawFn, shape: tuple[int, ...]) -> Layout:
     piece = tuple(draw(st.integers(1, size + 2)) for size in shape)
     cores = draw(st.permutations(range(2 * prod(grid))))[: prod(grid)]
     return Layout(
-        shape, piece, Grid(grid, tuple(cores)), AffineMap(len(grid), 0, tuple(origins))
+        tensor,
+        piece,
+        Grid(grid, tuple(cores)),
+        AffineMap(len(grid), 0, tuple(origins)),
+        flat,
     )
 
 
@@ -300,18 +310,45 @@ def box_layouts(draw: st.DrawFn, shape: tuple[int, ...]) -> Layout:
 def test_transfers_by_boxes_are_those_by_elements(
     data: st.DataObject, combine: bool
 ) -> None:
-    """Between layouts of one view, the per-cell path gives the per-element path's
-    pairs exactly (or its refusal)."""
+    """The per-cell path gives the per-element path's pairs exactly (or its refusal),
+    between shaped and flat layouts alike."""
     shape = tuple(data.draw(st.lists(st.integers(1, 7), min_size=1, max_size=3)))
     src, dst = data.draw(box_layouts(shape)), data.draw(box_layouts(shape))
     assume(src.check() == [] and dst.check() == [])
     count = 2 * max(src.grid.size, dst.grid.size)
+    with patch.object(relayout, "CELLS_PER_ELEMENT", 0):  # cells, however many
+        try:
+            expected = _element_transfers(src, dst, combine, count)
+        except ValueError:
+            with pytest.raises(ValueError, match="no core of the source holds"):
+                _box_transfers(src, dst, combine, count)
+            return
+        found = _box_transfers(src, dst, combine, count)
+    for field in ("senders", "receivers", "elements"):
+        assert getattr(found, field).tolist() == getattr(expected, field).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.booleans(), st.integers(1, 9))
+def test_transfers_into_chunks_are_those_by_elements(
+    data: st.DataObject, combine: bool, chunks: int
+) -> None:
+    """Into contiguous chunks (an op's epilogue), run by run of the source's boxes:
+    the per-element path's pairs exactly, where the runs allow it (one holder per
+    element, or combining; else None, and the general path takes over)."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 7), min_size=1, max_size=3)))
+    src, dst = data.draw(box_layouts(shape)), default_layout(chunks, shape)
+    assume(src.check() == [])
+    count = 2 * max(src.grid.size, dst.grid.size)
+    assert chunk_share(dst) is not None
+    found = _to_chunks(src, dst, dst.piece[0], combine, count)
     try:
         expected = _element_transfers(src, dst, combine, count)
     except ValueError:
-        with pytest.raises(ValueError, match="no core of the source holds"):
-            _box_transfers(src, dst, combine, count)
+        assert found is None
         return
-    found = _box_transfers(src, dst, combine, count)
+    if found is None:
+        assert not combine  # only replicas stop it
+        return
     for field in ("senders", "receivers", "elements"):
         assert getattr(found, field).tolist() == getattr(expected, field).tolist()
