@@ -17,6 +17,11 @@ destination core and element of its box inside the tensor:
 Cores are physical (`Grid.physical()`): a core that holds an element in both layouts
 keeps it, even when its logical number differs between the two grids. A layout may hold
 part of the tensor only; the source must hold every element the destination does.
+
+The rule is applied to many elements at once: run by run of row-major elements from or
+into contiguous chunks (the default layout: every prologue and epilogue), else cell by
+cell of the boxes' common refinement, and element by element only for scalars and
+where the cells would outnumber the elements. All give the same transfers.
 """
 
 from __future__ import annotations
