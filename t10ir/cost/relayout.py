@@ -304,9 +304,9 @@ def _box_transfers(src: Layout, dst: Layout, combine: bool, count: int) -> Trans
         for a in range(len(src.shape))
     ]
     pieces = _cell_count(src_lo, src_hi, cuts) + _cell_count(dst_lo, dst_hi, cuts)
-    held = _volume(src_lo, src_hi) + _volume(dst_lo, dst_hi)
+    elements = _volume(src_lo, src_hi) + _volume(dst_lo, dst_hi)
     if (
-        CELLS_PER_ELEMENT * pieces > held
+        CELLS_PER_ELEMENT * pieces > elements
         or prod(len(c) for c in cuts) * src.grid.size >= 1 << 62
     ):
         # Cut finer than it saves (a flat layout's runs cut every axis often), or
