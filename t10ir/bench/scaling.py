@@ -92,31 +92,36 @@ def largest_batch(
 
 def scaling_table(
     models: Sequence[str],
-    target: str,
+    targets: Sequence[str],
     strategies: Sequence[str],
     time_limit: float,
     jobs: int,
     progress: Callable[[str], None] | None = None,
     limit: int = LIMIT,
 ) -> list[dict]:
-    """`{"model", "strategy", "largest_batch"}` for every model and strategy, in that
-    order (strategy varying fastest); the searches (one per model and `FITS_AS` class)
-    run in `jobs` worker processes when more than one, and `progress` gets a line as
-    each finishes."""
-    pairs = list(
-        dict.fromkeys((m, FITS_AS.get(s, s)) for m in models for s in strategies)
+    """`{"model", "target", "strategy", "largest_batch"}` for every model, target and
+    strategy, in that order (strategy varying fastest); the searches (one per model,
+    target and `FITS_AS` class) run in `jobs` worker processes when more than one, and
+    `progress` gets a line as each finishes."""
+    searches = list(
+        dict.fromkeys(
+            (m, t, FITS_AS.get(s, s))
+            for m in models
+            for t in targets
+            for s in strategies
+        )
     )
-    found: list[int | None] = [None] * len(pairs)
+    found: list[int | None] = [None] * len(searches)
 
     def finished(index: int, largest: int) -> None:
         found[index] = largest
         if progress is not None:
-            model, strategy = pairs[index]
+            model, target, strategy = searches[index]
             progress(f"{model} {target} {strategy}: {_batch_text(largest, limit)}")
 
     if jobs <= 1:
-        for index, (model, strategy) in enumerate(pairs):
-            finished(index, largest_batch(model, target, strategy, time_limit, limit))
+        for index, search in enumerate(searches):
+            finished(index, largest_batch(*search, time_limit, limit))
     else:
         # spawn, as the matrix: a worker's numpy reads the one-thread environment.
         with (
@@ -124,21 +129,21 @@ def scaling_table(
             ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool,
         ):
             futures = {
-                pool.submit(
-                    largest_batch, model, target, strategy, time_limit, limit
-                ): i
-                for i, (model, strategy) in enumerate(pairs)
+                pool.submit(largest_batch, *search, time_limit, limit): i
+                for i, search in enumerate(searches)
             }
             for future in as_completed(futures):
                 finished(futures[future], future.result())
-    largest = dict(zip(pairs, found, strict=True))
+    largest = dict(zip(searches, found, strict=True))
     return [
         {
             "model": m,
+            "target": t,
             "strategy": s,
-            "largest_batch": largest[m, FITS_AS.get(s, s)],
+            "largest_batch": largest[m, t, FITS_AS.get(s, s)],
         }
         for m in models
+        for t in targets
         for s in strategies
     ]
 
@@ -152,17 +157,18 @@ def _batch_text(largest: int, limit: int) -> str:
 
 
 def scaling_markdown(rows: Sequence[dict], limit: int = LIMIT) -> str:
-    """The rows of `scaling_table` as a Markdown table, a model per row and a strategy
-    per column (both in the order they first appear). Values may be strings (read
-    back from CSV)."""
-    models = list(dict.fromkeys(str(r["model"]) for r in rows))
+    """The rows of `scaling_table` as a Markdown table, a model and target per row and
+    a strategy per column (all in the order they first appear). Values may be strings
+    (read back from CSV)."""
+    places = list(dict.fromkeys((str(r["model"]), str(r["target"])) for r in rows))
     strategies = list(dict.fromkeys(str(r["strategy"]) for r in rows))
     cells = {
-        (str(r["model"]), str(r["strategy"])): int(r["largest_batch"]) for r in rows
+        (str(r["model"]), str(r["target"]), str(r["strategy"])): int(r["largest_batch"])
+        for r in rows
     }
 
-    def cell(model: str, strategy: str) -> str:
-        largest = cells.get((model, strategy))
+    def cell(model: str, target: str, strategy: str) -> str:
+        largest = cells.get((model, target, strategy))
         if largest is None:
             return ""
         if largest == 0:
@@ -170,9 +176,12 @@ def scaling_markdown(rows: Sequence[dict], limit: int = LIMIT) -> str:
         return f">= {limit:,}" if largest >= limit else f"{largest:,}"
 
     lines = [
-        f"| model | {' | '.join(strategies)} |",
-        f"|---|{'--:|' * len(strategies)}",
-        *(f"| {m} | {' | '.join(cell(m, s) for s in strategies)} |" for m in models),
+        f"| model | target | {' | '.join(strategies)} |",
+        f"|---|---|{'--:|' * len(strategies)}",
+        *(
+            f"| {m} | {t} | {' | '.join(cell(m, t, s) for s in strategies)} |"
+            for m, t in places
+        ),
         "",
         f"OOM: batch 1 does not fit; >= {limit:,}: the search stops at {limit:,}.",
     ]

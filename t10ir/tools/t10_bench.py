@@ -4,7 +4,8 @@
 [--jobs N] [--out DIR]` compiles and runs every combination on the simulated chip and
 writes `results.csv` (one row per run), `ops.csv` (one row per op of each run) and
 `results.md` to DIR (default `benchmarks/results`); `--scaling` adds the largest batch
-each strategy fits (`scaling.csv`), `--plots` the figures. `--subset regression` runs
+each model fits on each target under each strategy (`scaling.csv`), `--plots` the
+figures. `--subset regression` runs
 the small fixed subset `test/unit/test_bench.py` holds the compiler to and writes
 `regression.csv`.
 """
@@ -41,7 +42,7 @@ from t10ir.tools.diagnostics import ToolError, run_tool
 DEFAULT_BATCHES = (1, 8)
 DEFAULT_TARGETS = ("ipu-mk2",)
 DEFAULT_TIME_LIMIT = 30.0
-SCALING_COLUMNS = ("model", "strategy", "largest_batch")
+SCALING_COLUMNS = ("model", "target", "strategy", "largest_batch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scaling",
         action="store_true",
-        help="also the largest batch each model fits under each strategy, on the "
-        "first target (scaling.csv)",
+        help="also the largest batch each model fits on each target under each "
+        "strategy (scaling.csv)",
     )
     parser.add_argument(
         "--plots", action="store_true", help="also write the figures to --out"
@@ -255,11 +256,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from t10ir.bench.scaling import scaling_markdown, scaling_table
 
         scaling = scaling_table(
-            models, targets[0], strategies, args.time_limit, args.jobs, _print_line
+            models, targets, strategies, args.time_limit, args.jobs, _print_line
         )
         write_csv(scaling, out / "scaling.csv", SCALING_COLUMNS)
-        heading = f"## Largest batch that fits on {targets[0]}\n\n"
-        sections.append(heading + scaling_markdown(scaling))
+        sections.append("## Largest batch that fits\n\n" + scaling_markdown(scaling))
     write_markdown(rows, ops_rows, out / "results.md", sections)
     if args.plots:  # after the tables are safe: then they link the figures
         from t10ir.bench.plots import write_plots

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from t10ir.bench import scaling
-from t10ir.bench.matrix import build_module
+from t10ir.bench.matrix import build_module, read_csv
 from t10ir.context import make_context
 from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import PREDICTED_ATTR, T10SelectPlansPass
+from t10ir.tools.t10_bench import main
 
 GRID16 = str(Path(__file__).parents[1] / "lit/transforms/Inputs/grid16.json")
 TINY_BERT = "bert-base:layers=1,seq=8,hidden=16,heads=2,ffn=32"
@@ -58,22 +59,22 @@ def test_table_in_order_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scaling, "fits", fits)
     lines: list[str] = []
     rows = scaling.scaling_table(
-        ["a", "b"], "t", ["vgm", "greedy"], 1.0, 1, lines.append
+        ["a", "b"], ["t"], ["vgm", "greedy"], 1.0, 1, lines.append
     )
     assert rows == [
-        {"model": "a", "strategy": "vgm", "largest_batch": 5},
-        {"model": "a", "strategy": "greedy", "largest_batch": 10},
-        {"model": "b", "strategy": "vgm", "largest_batch": 0},
-        {"model": "b", "strategy": "greedy", "largest_batch": 0},
+        {"model": "a", "target": "t", "strategy": "vgm", "largest_batch": 5},
+        {"model": "a", "target": "t", "strategy": "greedy", "largest_batch": 10},
+        {"model": "b", "target": "t", "strategy": "vgm", "largest_batch": 0},
+        {"model": "b", "target": "t", "strategy": "greedy", "largest_batch": 0},
     ]
     assert lines[0] == "a t vgm: largest batch 5"
     assert lines[2] == "b t vgm: batch 1 does not fit"
     text = scaling.scaling_markdown(
         [{k: str(v) for k, v in r.items()} for r in rows], limit=10
     )
-    assert "| model | vgm | greedy |" in text
-    assert "| a | 5 | >= 10 |" in text
-    assert "| b | OOM | OOM |" in text
+    assert "| model | target | vgm | greedy |" in text
+    assert "| a | t | 5 | >= 10 |" in text
+    assert "| b | t | OOM | OOM |" in text
 
 
 def test_fits_on_a_small_chip() -> None:
@@ -83,7 +84,7 @@ def test_fits_on_a_small_chip() -> None:
 
 def test_table_in_worker_processes() -> None:
     """Two searches in two workers agree with the search in this process."""
-    rows = scaling.scaling_table([TINY_BERT], GRID16, ["greedy", "vgm"], 10.0, 2)
+    rows = scaling.scaling_table([TINY_BERT], [GRID16], ["greedy", "vgm"], 10.0, 2)
     assert [r["strategy"] for r in rows] == ["greedy", "vgm"]
     greedy = scaling.largest_batch(TINY_BERT, GRID16, "greedy", 10.0)
     assert rows[0]["largest_batch"] == greedy >= 1
@@ -151,7 +152,7 @@ def test_optimal_shares_greedys_search(monkeypatch: pytest.MonkeyPatch) -> None:
         return batch <= 3
 
     monkeypatch.setattr(scaling, "fits", fits)
-    rows = scaling.scaling_table(["a"], "t", ["optimal", "vgm", "greedy"], 1.0, 1)
+    rows = scaling.scaling_table(["a"], ["t"], ["optimal", "vgm", "greedy"], 1.0, 1)
     assert [(r["strategy"], r["largest_batch"]) for r in rows] == [
         ("optimal", 3),
         ("vgm", 3),
@@ -167,3 +168,43 @@ def test_optimal_fits_where_greedy_fits(batch: int) -> None:
     greedy = _fits_with_every_pass(TINY_BERT, batch, GRID16, "greedy")
     optimal = _fits_with_every_pass(TINY_BERT, batch, GRID16, "optimal")
     assert greedy == optimal == (batch == 40)
+
+
+def test_table_per_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each target gets its own search, and its own row per model in the table."""
+
+    def fits(model: str, batch: int, target: str, strategy: str, _: float) -> bool:
+        return batch <= {"big": 8, "small": 2}[target]
+
+    monkeypatch.setattr(scaling, "fits", fits)
+    rows = scaling.scaling_table(["a"], ["big", "small"], ["vgm"], 1.0, 1)
+    assert [(r["target"], r["largest_batch"]) for r in rows] == [
+        ("big", 8),
+        ("small", 2),
+    ]
+    text = scaling.scaling_markdown(rows)
+    assert "| a | big | 8 |" in text and "| a | small | 2 |" in text
+
+
+def test_tool_writes_the_largest_batch_per_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`t10-bench --scaling` over two targets: scaling.csv and results.md hold a row
+    per model and target, each the search's answer on that target."""
+    mesh16 = str(Path(GRID16).with_name("mesh16.json"))
+    argv = ["--models", TINY_BERT, "--batches", "1", "--strategies", "vgm"]
+    argv += ["--targets", f"{GRID16},{mesh16}", "--scaling", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    rows = read_csv(tmp_path / "scaling.csv")
+    assert [(r["target"], r["strategy"]) for r in rows] == [
+        (GRID16, "vgm"),
+        (mesh16, "vgm"),
+    ]
+    for r in rows:
+        assert int(r["largest_batch"]) == scaling.largest_batch(
+            TINY_BERT, r["target"], "vgm", 10.0
+        )
+    text = (tmp_path / "results.md").read_text()
+    assert f"| {TINY_BERT} | {mesh16} | {rows[1]['largest_batch']} |" in text
