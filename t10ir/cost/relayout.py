@@ -391,6 +391,26 @@ def _rows(
     return box, start, start + extents[box, -1]
 
 
+def _per_box_and_chunk(
+    box: np.ndarray, start: np.ndarray, end: np.ndarray, share: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many elements of each box's runs (`_rows`: box by box, in increasing order
+    within one) fall in each chunk of `share` elements: a box, a chunk and a count per
+    stretch of the runs in one (box, chunk), in the runs' order."""
+    first, last = start // share, (end - 1) // share
+    met = last - first + 1
+    row = np.repeat(np.arange(len(start)), met)
+    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
+    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
+        start[row], chunk * share
+    )
+    # A box's runs meet the chunks in order: sum each stretch of one (box, chunk).
+    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
+    stretch = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    lengths = np.add.reduceat(lengths, stretch) if len(stretch) else lengths[:0]
+    return box[row[stretch]], chunk[stretch], lengths
+
+
 def _to_chunks(
     src: Layout, dst: Layout, share: int, combine: bool, count: int
 ) -> Transfers | None:
@@ -413,19 +433,9 @@ def _to_chunks(
             return None
     elif (starts[1:] != ends[:-1]).any():  # replicas, or a gap
         return None
-    first, last = start // share, (end - 1) // share
-    met = last - first + 1
-    row = np.repeat(np.arange(len(start)), met)
-    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
-    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
-        start[row], chunk * share
-    )
-    # A box's runs meet the chunks in order: sum each stretch of one (box, chunk).
-    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
-    stretch = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    lengths = np.add.reduceat(lengths, stretch) if len(stretch) else lengths[:0]
-    senders = src.grid.physical()[owner[box[row[stretch]]]]
-    receivers = dst.grid.physical()[chunk[stretch]]
+    box, chunk, lengths = _per_box_and_chunk(box, start, end, share)
+    senders = src.grid.physical()[owner[box]]
+    receivers = dst.grid.physical()[chunk]
     moving = senders != receivers
     return Transfers.of(senders[moving], receivers[moving], lengths[moving], count)
 
@@ -444,19 +454,7 @@ def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     box_of_core = box_of_core.reshape(-1)
     rank = len(view)
     box, start, end = _rows(view, boxes[:, :rank], boxes[:, rank:])
-    first, last = start // share, (end - 1) // share
-    met = last - first + 1
-    row = np.repeat(np.arange(len(start)), met)
-    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
-    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
-        start[row], chunk * share
-    )
-    # Rows run in increasing flat order, so a box meets its chunks in order: sum
-    # each run of one (box, chunk).
-    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
-    runs = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    box_of_run, chunk_of_run = box[row][runs], chunk[runs]
-    length_of_run = np.add.reduceat(lengths, runs) if len(runs) else lengths[:0]
+    box_of_run, chunk_of_run, length_of_run = _per_box_and_chunk(box, start, end, share)
     # Every core receives its box's runs.
     per_box = np.bincount(box_of_run, minlength=len(boxes))
     first_run = np.cumsum(per_box) - per_box
