@@ -27,7 +27,10 @@ multiple-choice knapsack coupled through the resident sum. Strategies:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -272,6 +275,28 @@ def _solve(
     return _solve_once(problem, minimize_peak, time_limit, presolve=False)
 
 
+@contextmanager
+def _silenced_output() -> Iterator[None]:
+    """Send file descriptors 1 and 2 to /dev/null while HiGHS is made.
+
+    HiGHS prints its banner from C++ when a `Highs()` is constructed, before `output_flag`
+    can be set, so silencing it takes the descriptors, not `sys.stdout`.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
 def _solve_once(
     problem: Problem, minimize_peak: bool, time_limit: float, presolve: bool
 ) -> tuple[list[int], float, str] | None:
@@ -279,8 +304,9 @@ def _solve_once(
     `R + sum_c (working + live) x <= capacity` (or `<= peak` when minimizing it)."""
     import highspy
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    with _silenced_output():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "on" if presolve else "off")
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
