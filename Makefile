@@ -3,13 +3,18 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+LOCK := requirements/lock.txt
+# The lock is made with this uv, so a refresh is itself reproducible.
+UV_VERSION := 0.13.9
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench lock test-latest
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency at the exact version of the lock (the versions CI tested), then T10ir
+# itself with no resolution of its own: a fresh machine installs what CI ran.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 # Compile a bundled model for the default IPU target, run it on the simulated chip, check
@@ -20,6 +25,24 @@ demo: $(VENV)/.installed
 # Every test: pytest (unit tests and, through test/unit/test_lit.py, the lit suite).
 test: $(VENV)/.installed
 	$(BIN)/pytest -q
+
+# Refresh the lock to the newest releases that pyproject.toml admits (run `make test-latest`
+# first: it tests exactly those releases).
+lock:
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/pip install -q uv==$(UV_VERSION)
+	.venv-uv/bin/uv pip compile pyproject.toml requirements/build.in --extra test \
+		--universal --python-version 3.11 --no-header -o $(LOCK)
+
+# Every test against the newest releases pyproject.toml admits, in a venv of its own, with
+# no lock: what a refresh of the lock would bring.
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/pip install -q --upgrade pip setuptools
+	.venv-latest/bin/pip install -q --upgrade --no-cache-dir -e ".[test]"
+	.venv-latest/bin/pip freeze --exclude-editable
+	.venv-latest/bin/pytest -q
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
