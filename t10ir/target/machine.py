@@ -4,13 +4,29 @@ Every pass and the interpreter read the same `Machine`, so that a plan costed by
 search is the plan the interpreter reports. The description is plain data (no IR), can be
 written to and read from JSON, and checks itself on construction so that a bad figure is
 reported where it is given, naming the key.
+
+Every figure must be finite and lie in a range (`_MACHINE_BOUNDS`, `_COMPUTE_BOUNDS`) wide
+enough for any real chip and narrow enough that no cost the model computes comes near
+int64, whose cycles the search and the interpreter store:
+
+- at most 2^20 cores of at most 2^40 bytes of SRAM each, a clock of 1 Hz to 1 THz;
+- cycles per element or per byte at most 2^10; fixed, per-block and sync cycles at most
+  2^20; at most 2^10 cycles a hop; bandwidths from 2^-10 to 2^20 bytes per cycle; block
+  sizes of 1 to 2^20; an inter-chip factor of 1 to 2^10.
+
+With every figure at its bound, one step of an operator of up to 2^32 iteration points
+(all of it on one core, the worst plan) and shifting 2^32 eight-byte elements across the
+longest mesh cost less than 2^57 cycles each, so a plan has room for 64 times as many
+before int64's 2^63 (`test_machine_validation.py` checks these worst cases).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from numbers import Integral, Real
 from typing import Any, Literal, get_args
 
 Topology = Literal["all-to-all", "mesh2d"]
@@ -26,16 +42,96 @@ class TargetError(ValueError):
         self.key = key
 
 
-# Block sizes and rates divide; every other coefficient may be zero.
-_POSITIVE_COMPUTE_KEYS = frozenset(
-    (
-        "matmul_m_block",
-        "matmul_k_block_bytes",
-        "matmul_n_block",
-        "matmul_block_cycles_per_byte",
-        "copy_bytes_per_cycle",
-    )
-)
+@dataclass(frozen=True)
+class _Bound:
+    """The closed range `[low, high]` a figure must lie in (see the module docstring)."""
+
+    low: float
+    high: float
+    integer: bool = False
+
+    def check(self, key: str, value: object) -> None:
+        noun = "integer" if self.integer else "number"
+        if isinstance(value, bool) or not isinstance(
+            value, Integral if self.integer else Real
+        ):
+            raise TargetError(
+                f"key '{key}': expected {_article(noun)}, got {value!r}", key
+            )
+        if not (isinstance(value, Integral) or math.isfinite(value)):
+            raise TargetError(
+                f"key '{key}': expected a finite {noun}, got {value!r}", key
+            )
+        if not self.low <= value <= self.high:
+            raise TargetError(
+                f"key '{key}': expected {self.describe()}, got {_shown(value)}", key
+            )
+
+    def describe(self) -> str:
+        noun = "integer" if self.integer else "number"
+        if self.low == 0:
+            return f"a non-negative {noun} <= {_figure(self.high)}"
+        if self.integer and self.low == 1:
+            return f"a positive integer <= {_figure(self.high)}"
+        return f"a positive {noun} >= {_figure(self.low)} and <= {_figure(self.high)}"
+
+
+def _shown(value: Real) -> str:
+    """A figure for a message; an integer too long to print in full by its size."""
+    if isinstance(value, Integral) and abs(value) >= 2**64:
+        return f"an integer of {int(value).bit_length()} bits"
+    return str(value)
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _figure(bound: float) -> str:
+    """A bound as written in the docstring's powers of two, when it is one."""
+    if bound > 0 and math.log2(bound).is_integer() and abs(math.log2(bound)) >= 10:
+        return f"2^{int(math.log2(bound))}"
+    return f"{bound:g}"
+
+
+_RATE = _Bound(0, 2**10)  # cycles per element or byte
+_CYCLES = _Bound(0, 2**20)  # fixed, per-block and sync cycles
+_BANDWIDTH = _Bound(2**-10, 2**20)  # bytes per cycle
+_BLOCK = _Bound(1, 2**20, integer=True)
+_THRESHOLD = _Bound(0, 2**40, integer=True)  # extents and element counts compared with
+
+_COMPUTE_BOUNDS: dict[str, _Bound] = {
+    "matmul_m_block": _BLOCK,
+    "matmul_k_block_bytes": _BLOCK,
+    "matmul_n_block": _BLOCK,
+    "matmul_block_cycles_per_byte": _Bound(2**-10, 2**10),  # divides the peak rate
+    "matmul_kn_block_cycles": _CYCLES,
+    "matmul_n_block_cycles": _CYCLES,
+    "matmul_fixed_cycles": _CYCLES,
+    "matmul_no_swap_max_m": _THRESHOLD,
+    "elementwise_cycles_per_element": _RATE,
+    "elementwise_fixed_cycles": _CYCLES,
+    "elementwise_small_cycles_per_element": _RATE,
+    "elementwise_small_fixed_cycles": _CYCLES,
+    "elementwise_small_max_elements": _THRESHOLD,
+    "unary_cycles_per_element": _RATE,
+    "unary_fixed_cycles": _CYCLES,
+    "reduction_cycles_per_element": _RATE,
+    "reduction_fixed_cycles": _CYCLES,
+    "copy_bytes_per_cycle": _BANDWIDTH,
+    "copy_fixed_cycles": _CYCLES,
+}
+
+_MACHINE_BOUNDS: dict[str, _Bound] = {
+    "cores": _Bound(1, 2**20, integer=True),
+    "sram_bytes": _Bound(1, 2**40, integer=True),
+    "clock_hz": _Bound(1, 1e12),
+    "link_bytes_per_cycle": _BANDWIDTH,
+    "sync_cycles": _CYCLES,
+    "hop_cycles": _Bound(0, 2**10),
+    "chips": _Bound(1, 2**20, integer=True),
+    "inter_chip_comm_factor": _Bound(1, 2**10),
+}
 
 
 @dataclass(frozen=True)
@@ -83,15 +179,8 @@ class ComputeModel:
     copy_fixed_cycles: float = 200
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            positive = f.name in _POSITIVE_COMPUTE_KEYS
-            if (positive and value <= 0) or value < 0:
-                expected = "a positive" if positive else "a non-negative"
-                raise TargetError(
-                    f"key 'compute.{f.name}': expected {expected} number, got {value}",
-                    f"compute.{f.name}",
-                )
+        for key, bound in _COMPUTE_BOUNDS.items():
+            bound.check(f"compute.{key}", getattr(self, key))
 
     def macs_per_cycle(self, elem_bytes: int) -> float:
         """Peak multiply-accumulates per cycle: one full block of the matmul fit."""
@@ -128,27 +217,41 @@ class Machine:
     compute: ComputeModel = field(default_factory=ComputeModel)
 
     def __post_init__(self) -> None:
-        for key in ("cores", "sram_bytes", "clock_hz", "link_bytes_per_cycle", "chips"):
-            value = getattr(self, key)
-            _require(key, value > 0, "a positive number", value)
-        for key in ("sync_cycles", "hop_cycles"):
-            value = getattr(self, key)
-            _require(key, value >= 0, "a non-negative number", value)
         _require(
-            "inter_chip_comm_factor",
-            self.inter_chip_comm_factor >= 1,
-            "a number >= 1 (inter-chip traffic is never cheaper)",
-            self.inter_chip_comm_factor,
+            "name",
+            isinstance(self.name, str) and self.name.isprintable() and self.name != "",
+            "a non-empty string on one line",
+            repr(self.name),
         )
+        for key, bound in _MACHINE_BOUNDS.items():
+            bound.check(key, getattr(self, key))
         _require(
             "topology",
-            self.topology in TOPOLOGIES,
+            isinstance(self.topology, str) and self.topology in TOPOLOGIES,
             f"one of {', '.join(map(repr, TOPOLOGIES))}",
             repr(self.topology),
+        )
+        _require("torus", isinstance(self.torus, bool), "true or false", self.torus)
+        _require(
+            "compute",
+            isinstance(self.compute, ComputeModel),
+            "a compute model",
+            type(self.compute).__name__,
         )
         if self.topology == "mesh2d":
             _require("mesh", self.mesh is not None, "[rows, cols] for mesh2d", None)
             assert self.mesh is not None
+            _require(
+                "mesh",
+                isinstance(self.mesh, tuple)
+                and len(self.mesh) == 2
+                and all(
+                    isinstance(v, Integral) and not isinstance(v, bool)
+                    for v in self.mesh
+                ),
+                "[rows, cols], two integers",
+                self.mesh,
+            )
             rows, cols = self.mesh
             _require(
                 "mesh", rows > 0 and cols > 0, "positive [rows, cols]", list(self.mesh)

@@ -72,10 +72,14 @@ def load_machine(spec: str = DEFAULT_TARGET) -> Machine:
             f"({', '.join(PRESETS)}) or the path of a JSON file"
         )
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise TargetError(
             f"{spec}: cannot read the target file: {e.strerror}"
+        ) from None
+    except UnicodeDecodeError as e:
+        raise TargetError(
+            f"{spec}: the target file is not UTF-8 text (byte {e.start})"
         ) from None
     try:
         data = json.loads(text)
@@ -83,4 +87,8 @@ def load_machine(spec: str = DEFAULT_TARGET) -> Machine:
         raise TargetError(
             f"{spec}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
         ) from None
+    except (ValueError, RecursionError) as e:
+        # An integer of more digits than Python converts, or nesting deeper than its
+        # parser recurses: neither is a machine description.
+        raise TargetError(f"{spec}: invalid JSON: {str(e).split(';')[0]}") from None
     return Machine.from_dict(data, source=spec)
