@@ -7,6 +7,7 @@ is no location) and exit code 1, never a Python traceback.
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import os
 import sys
@@ -14,10 +15,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
-from xdsl.ir import Operation
+from xdsl.ir import Operation, TypeAttribute
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
@@ -32,6 +34,20 @@ class ToolError(Exception):
 
     def render(self, tool: str) -> str:
         return f"{self.location or tool}: error: {self.message}"
+
+
+class ToolArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one diagnostic line and exit code 1 (argparse
+    prints its usage and exits with 2); `--help` still prints the usage and exits 0."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ToolError(message)
+
+
+MAX_INTEGER_WIDTH = (1 << 24) - 1
+"""The widest integer type a module may use: MLIR's `IntegerType::kMaxWidth`, so any
+width mlir-opt accepts is accepted. xDSL has no bound and computes `1 << width` to check
+values, which takes minutes (or fails) for widths like `i99999999999`."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,23 @@ class LocatingParser(Parser):
             )
         return op
 
+    def _parse_optional_integer_or_float_type(self) -> TypeAttribute | None:
+        """Refuse integer widths above `MAX_INTEGER_WIDTH` before xDSL builds them."""
+        match = self._builtin_integer_type_regex.match(self._current_token.text)
+        if match is not None and int(match.group(1)) > MAX_INTEGER_WIDTH:
+            self.raise_error(
+                f"integer bitwidth is limited to {MAX_INTEGER_WIDTH} bits, got "
+                f"'{self._current_token.text}'"
+            )
+        return super()._parse_optional_integer_or_float_type()
+
+    def here(self) -> str:
+        """`file:line:col` of the token the parser stands at."""
+        offset = self._current_token.span.start
+        line = bisect.bisect_right(self._line_starts, offset)
+        column = offset - self._line_starts[line - 1] + 1
+        return f"{self._name}:{line + self._line_offset}:{column}"
+
 
 def parse_error_location(error: ParseError, name: str, line_offset: int = 0) -> str:
     location = error.span.get_location()
@@ -90,9 +123,14 @@ def parse_error_location(error: ParseError, name: str, line_offset: int = 0) -> 
 
 
 def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> ModuleOp:
-    """Parse `text` into a module, turning a parse error into a located ToolError."""
+    """Parse `text` into a module, turning a parse error, or a verifier error raised
+    while building an attribute or property, into a located ToolError."""
+    parser = LocatingParser(ctx, text, name, line_offset)
     try:
-        return LocatingParser(ctx, text, name, line_offset).parse_module()
+        return parser.parse_module()
+    except VerifyException as error:
+        message = str(error.args[0]) if error.args else str(error)
+        raise ToolError(message.splitlines()[0], parser.here()) from None
     except ParseError as error:
         message = error.msg.strip()
         if not message or message.startswith("in "):
@@ -104,9 +142,34 @@ def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> Mo
 
 def read_file(path: str) -> str:
     try:
-        return Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as error:
         raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+    return decode(data, path)
+
+
+def read_stdin() -> str:
+    """Standard input as text, held to UTF-8 as a file is."""
+    return decode(sys.stdin.buffer.read(), "<stdin>")
+
+
+def decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ToolError(
+            f"cannot read '{name}': not UTF-8 text (byte 0x{data[error.start]:02x} "
+            f"on line {line})"
+        ) from None
+
+
+def write_file(path: str, text: str) -> None:
+    """Write an output file, a missing directory or a permission being one diagnostic."""
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 def verify_module(module: ModuleOp) -> None:

@@ -7,28 +7,31 @@ checks `// expected-error {{...}}` annotations under `--verify-diagnostics` as M
 
 from __future__ import annotations
 
+import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import NoReturn, get_args, get_origin, get_type_hints
 
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
-from xdsl.utils.exceptions import (
-    ArgSpecParseError,
-    DiagnosticException,
-    VerifyException,
-)
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.utils.arg_spec import ArgSpec, ParameterListType, ParameterType
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from t10ir.passes.diagnostics import OpError, PassOptionError
 from t10ir.tools.diagnostics import (
+    ToolArgumentParser,
     ToolError,
     op_location,
     parse_module,
     read_file,
+    read_stdin,
     run_tool,
     verify_module,
+    write_file,
 )
 
 _EXPECTED = re.compile(
@@ -37,45 +40,219 @@ _EXPECTED = re.compile(
 
 
 def pipeline_to_passes(pipeline: str) -> str:
-    """MLIR's `builtin.module(a{x=1}, b)` as xDSL's `a{x=1},b`."""
-    text = pipeline.strip()
-    match = re.fullmatch(r"builtin\.module\((?P<body>.*)\)", text, re.DOTALL)
+    """MLIR's `builtin.module(a{x=1}, b)` as the passes it holds, `a{x=1}, b`."""
+    match = re.fullmatch(r"\s*builtin\.module\((?P<body>.*)\)\s*", pipeline, re.DOTALL)
     if match is None:
         raise ToolError(
-            f"invalid pass pipeline '{pipeline}': expected 'builtin.module(pass, ...)'"
+            f"invalid pass pipeline '{_shown(pipeline)}': expected "
+            "'builtin.module(pass, ...)'"
         )
-    passes: list[str] = []
-    depth = 0
-    current = ""
-    for char in match.group("body"):
-        if char == "," and depth == 0:
-            passes.append(current.strip())
-            current = ""
-            continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        current += char
-    if current.strip():
-        passes.append(current.strip())
-    return ",".join(passes)
+    return match.group("body")
 
 
 def translate_arguments(argv: Sequence[str]) -> list[str]:
-    """Rewrite `--pass-pipeline` (both `=` and separate forms) into xDSL's `-p`."""
+    """Rewrite `--pass-pipeline` (both `=` and separate forms) into xDSL's `--passes=`
+    (one argument, so a pipeline starting with `-` is not taken for a flag)."""
     args: list[str] = []
     pending = False
     for arg in argv:
         if pending:
-            args += ["-p", pipeline_to_passes(arg)]
+            args.append(f"--passes={pipeline_to_passes(arg)}")
             pending = False
         elif arg == "--pass-pipeline":
             pending = True
         elif arg.startswith("--pass-pipeline="):
-            args += ["-p", pipeline_to_passes(arg.split("=", 1)[1])]
+            args.append(f"--passes={pipeline_to_passes(arg.split('=', 1)[1])}")
         else:
             args.append(arg)
     if pending:
         raise ToolError("--pass-pipeline expects a pipeline")
     return args
+
+
+def _shown(text: str) -> str:
+    """`text` on one line: a newline in a pipeline must not split its diagnostic."""
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+@dataclass(frozen=True)
+class PassText:
+    """One pass of a pipeline as written: its name and its options' raw values (None
+    for a bare `flag`), in MLIR's syntax."""
+
+    name: str
+    options: dict[str, str | None]
+
+
+class _PipelineScanner:
+    """MLIR's textual pass pipeline: `a{k=v k2="v 2" flag}, b`.
+
+    Values run to the next space or `}` outside quotes and brackets, so paths
+    (`target=../chips/my-chip.v2.json`) and numbers (`time-limit=1e-1`) need no quotes,
+    as in mlir-opt; quotes around a whole value are removed.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def fail(self, message: str) -> NoReturn:
+        raise ToolError(
+            f"invalid pass pipeline '{_shown(self.text)}': {message} "
+            f"at character {self.pos + 1}"
+        )
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def word(self, what: str) -> str:
+        match = re.compile(r"[^\s,{}=()\[\]\"']+").match(self.text, self.pos)
+        if match is None:
+            found = repr(self.peek()) if self.peek() else "the end"
+            self.fail(f"expected {what}, found {found}")
+        self.pos = match.end()
+        return match.group()
+
+    def passes(self) -> list[PassText]:
+        found: list[PassText] = []
+        self.skip_space()
+        if not self.peek():
+            return found
+        while True:
+            self.skip_space()
+            found.append(self.pass_text())
+            self.skip_space()
+            if not self.peek():
+                return found
+            if self.peek() != ",":
+                self.fail(f"expected ',' between passes, found {self.peek()!r}")
+            self.pos += 1
+
+    def pass_text(self) -> PassText:
+        name = self.word("a pass name")
+        options: dict[str, str | None] = {}
+        self.skip_space()
+        if self.peek() != "{":
+            return PassText(name, options)
+        self.pos += 1
+        while True:
+            self.skip_space()
+            if self.peek() == "}":
+                self.pos += 1
+                return PassText(name, options)
+            key = self.word(f"an option of pass '{name}' or '}}'")
+            value = None
+            if self.peek() == "=":
+                self.pos += 1
+                value = self.value(name, key)
+            normal = key.replace("_", "-")
+            if normal in options:
+                raise ToolError(f"pass '{name}': option '{normal}' is given twice")
+            options[normal] = value
+
+    def value(self, name: str, key: str) -> str:
+        start = self.pos
+        closers = {"{": "}", "[": "]", "(": ")"}
+        depth: list[str] = []
+        while True:
+            char = self.peek()
+            if not char:
+                self.fail(f"option '{key}' of pass '{name}' has no closing '}}'")
+            if not depth and (char.isspace() or char == "}"):
+                break
+            if char in "\"'":
+                end = self.text.find(char, self.pos + 1)
+                if end < 0:
+                    self.fail(f"option '{key}' of pass '{name}' has an unclosed {char}")
+                self.pos = end + 1
+                continue
+            if char in closers:
+                depth.append(closers[char])
+            elif depth and char == depth[-1]:
+                depth.pop()
+            self.pos += 1
+        text = self.text[start : self.pos]
+        if not text:
+            self.fail(f"option '{key}' of pass '{name}' has no value after '='")
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            return text[1:-1]
+        return text
+
+
+def parse_passes(text: str) -> list[PassText]:
+    """The passes of `a{x=1}, b` (xDSL's `-p` and the inside of `builtin.module(...)`)."""
+    return _PipelineScanner(text).passes()
+
+
+def _kinds(hint: object) -> set[type]:
+    """The scalar types an option's type hint accepts (`float | int`, `tuple[int, ...]`)."""
+    if isinstance(hint, type) and get_origin(hint) is None:
+        return {hint}
+    found: set[type] = set()
+    for arg in get_args(hint):
+        if arg is not Ellipsis and arg is not type(None):
+            found |= _kinds(arg)
+    return found
+
+
+def _is_list(hint: object) -> bool:
+    return get_origin(hint) is tuple or any(_is_list(a) for a in get_args(hint))
+
+
+def _scalar(text: str, kinds: set[type]) -> ParameterType | None:
+    """`text` as the first of the option's types it reads as, or None."""
+    if bool in kinds and text in ("true", "false"):
+        return text == "true"
+    if int in kinds and re.fullmatch(r"[-+]?\d+", text):
+        return int(text)
+    if float in kinds:
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    if str in kinds:
+        return text
+    return None
+
+
+def option_values(
+    pass_name: str, key: str, text: str | None, hint: object
+) -> ParameterListType:
+    """An option's raw text as the values xDSL's `from_spec` takes for its type."""
+    kinds = _kinds(hint)
+    if text is None:  # a bare `flag`: true, as mlir-opt reads it
+        if bool in kinds:
+            return (True,)
+        raise ToolError(f"pass '{pass_name}': option '{key}' needs a value ({key}=...)")
+    items = text.split(",") if _is_list(hint) else [text]
+    values: list[ParameterType] = []
+    for item in items:
+        value = _scalar(item, kinds)
+        if value is None:
+            expected = " or ".join(sorted(k.__name__ for k in kinds))
+            raise ToolError(
+                f"pass '{pass_name}': option '{key}' expects {expected}, got '{item}'"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ToolError(
+                f"pass '{pass_name}': option '{key}' must be a finite number, got "
+                f"'{item}'"
+            )
+        values.append(value)
+    if key in _POSITIVE and not all(
+        isinstance(v, (int, float)) and v > 0 for v in values
+    ):
+        raise ToolError(f"pass '{pass_name}': option '{key}' must be > 0, got '{text}'")
+    return tuple(values)
+
+
+_POSITIVE = {"time-limit"}
+"""Options whose values must be positive: the passes take them as they come (a solver
+given `time-limit=0` stops at once, one given `-1` runs without a limit)."""
 
 
 @dataclass(frozen=True)
@@ -106,41 +283,44 @@ class T10OptMain(xDSLOptMain):
 
     version_format = "t10-opt built on xdsl version {xdsl_version}"
 
-    def setup_pipeline(self) -> None:
-        try:
-            specs = list(parse_pipeline(self.args.passes))
-        except ArgSpecParseError as error:
-            lines = str(error).splitlines()
-            raise ToolError(
-                f"invalid pass pipeline '{self.args.passes}': {lines[-1].strip()}"
-            ) from None
-        for spec in specs:
-            self._check_pass_spec(spec)
-        try:
-            super().setup_pipeline()
-        except ValueError as error:
-            raise ToolError(f"invalid pass option: {error}") from None
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        # xDSL makes a plain ArgumentParser; give it ours, which only changes `error`.
+        arg_parser.__class__ = ToolArgumentParser
 
-    def _check_pass_spec(self, spec: ArgSpec) -> None:
-        """Name the unknown pass or option before xDSL raises on it."""
-        if spec.name not in self.available_passes:
-            raise ToolError(f"unknown pass '{spec.name}'")
-        pass_class = self.available_passes[spec.name]()
-        options = sorted(f.name.replace("_", "-") for f in fields(pass_class))
-        for option in spec.parameters:
-            if option.replace("_", "-") not in options:
-                known = ", ".join(options) if options else "none"
+    def setup_pipeline(self) -> None:
+        """Build the passes from MLIR's option syntax (xDSL's own parser reads
+        `chips/a.json` or `1e-1` unquoted as no value, and keeps the last of two
+        options of the same name); xDSL supplies the callback between passes."""
+        passes = tuple(self._make_pass(text) for text in parse_passes(self.args.passes))
+        self.args.passes = ""
+        super().setup_pipeline()
+        self.pipeline = PassPipeline(passes, self.pipeline.callback)
+
+    def _make_pass(self, text: PassText) -> ModulePass:
+        if text.name not in self.available_passes:
+            raise ToolError(f"unknown pass '{text.name}'")
+        pass_class = self.available_passes[text.name]()
+        hints = get_type_hints(pass_class)
+        options = {f.name.replace("_", "-"): f.name for f in fields(pass_class)}
+        parameters: dict[str, ParameterListType] = {}
+        for key, value in text.options.items():
+            if key not in options:
+                known = ", ".join(sorted(options)) if options else "none"
                 raise ToolError(
-                    f"pass '{spec.name}' has no option '{option}' (its options: {known})"
+                    f"pass '{text.name}' has no option '{key}' (its options: {known})"
                 )
+            parameters[key] = option_values(text.name, key, value, hints[options[key]])
+        try:
+            return pass_class.from_pass_spec(ArgSpec(text.name, parameters))
+        except ValueError as error:
+            raise ToolError(
+                f"pass '{text.name}': {str(error).splitlines()[0]}"
+            ) from None
 
     def run(self) -> None:
         name = self.args.input_file or "<stdin>"
-        text = (
-            read_file(self.args.input_file)
-            if self.args.input_file
-            else sys.stdin.read()
-        )
+        text = read_file(self.args.input_file) if self.args.input_file else read_stdin()
         chunks = text.split("// -----") if self.args.split_input_file else [text]
         outputs: list[str] = []
         failed = False
@@ -157,8 +337,7 @@ class T10OptMain(xDSLOptMain):
             line_offset += chunk.count("\n")
         output = "// -----\n".join(outputs)
         if self.args.output_file:
-            with open(self.args.output_file, "w") as stream:
-                stream.write(output)
+            write_file(self.args.output_file, output)
         else:
             sys.stdout.write(output)
         if failed:
