@@ -18,6 +18,11 @@ lower them. `ImportedModel.weights` holds the weights' values in argument order,
 
 Every attribute of a supported op is either handled or checked to have a value the import
 supports; anything else is one diagnostic naming the node, its op type and the attribute.
+
+A model of an opset older than `OPSET` is first converted to it by `onnx.version_converter`;
+where the converter fails (it asserts on some valid legacy broadcasts) the model is imported
+as it is, and the converters handle the attributes of the old opsets (`broadcast` and
+`axis` before opset 7, `is_test`, `spatial`, `consumed_inputs`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import ModelProto, NodeProto, TensorProto, numpy_helper
+from onnx import ModelProto, NodeProto, TensorProto, numpy_helper, version_converter
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DictionaryAttr,
@@ -68,7 +73,20 @@ _FOLD_ONLY = frozenset(
     {"Constant", "ConstantOfShape", "Range", "Expand", "Equal", "Where", "Size"}
 )
 
+OPSET = 18
+"""The opset older models are converted to before import."""
+
+_LEGACY = 7
+"""The first opset without `broadcast`/`axis` on elementwise ops and `is_test`."""
+
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
+
+
+def default_opset(model: ModelProto) -> int:
+    """The version of the default (`ai.onnx`) opset `model` imports."""
+    return next(
+        (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1
+    )
 
 
 def _onnx_dtype(elem_type: int) -> np.dtype | None:
@@ -222,7 +240,10 @@ class _Node:
         return self.error(f"unsupported attribute {name}={_format(self.attr(name))}")
 
     def attr(self, name: str) -> Any:
-        return self.attrs.get(name, self.defaults[name])
+        """The attribute's value, else its converter's default."""
+        if name in self.attrs:
+            return self.attrs[name]
+        return self.defaults[name]
 
     def expect(self, name: str, *allowed: Any) -> Any:
         """The attribute's value, which must be one of `allowed`."""
@@ -254,9 +275,7 @@ class _Importer:
     def __init__(self, model: ModelProto, where: str | None) -> None:
         self.model = model
         self.where = where
-        self.opset = next(
-            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1
-        )
+        self.opset = default_opset(model)
         graph = model.graph
         self.env: dict[str, Value] = {
             init.name: numpy_helper.to_array(init) for init in graph.initializer
@@ -445,7 +464,8 @@ class _Importer:
             convert, defaults = _CONVERTERS[proto.op_type]
             node = _Node(proto, index, self.where, defaults)
             for attr in proto.attribute:
-                if attr.name not in defaults:
+                # consumed_inputs (opset 1) only marked inputs updated in place.
+                if attr.name not in defaults and attr.name != "consumed_inputs":
                     raise node.unsupported(attr.name)
             missing = [n for n in proto.input if n and n not in self.env]
             if missing:
@@ -538,10 +558,40 @@ _BINARY: dict[str, type[top.TwoOperandOperation]] = {
 }
 
 
-@_converts("Add", "Sub", "Mul", "Div", "Pow")
+def _legacy_broadcast(imp: _Importer, node: _Node, lhs: Value, rhs: Value) -> Value:
+    """`rhs` of an elementwise op before opset 7, shaped so that numpy's broadcasting
+    does what `broadcast` and `axis` said: with broadcast=1, `rhs` stretches over
+    `lhs` with its dims matching those of `lhs` from `axis` on (default: the last);
+    without, the shapes are equal."""
+    lhs_shape, rhs_shape = _shape(lhs), _shape(rhs)
+    if not node.expect("broadcast", 0, 1):
+        if lhs_shape != rhs_shape:
+            raise node.error(
+                f"operands of shapes {list(lhs_shape)} and {list(rhs_shape)} need "
+                "broadcast=1 (before opset 7)"
+            )
+        return rhs
+    axis = node.attr("axis")
+    if axis is None:
+        axis = len(lhs_shape) - len(rhs_shape)
+    shape = rhs_shape + (1,) * (len(lhs_shape) - len(rhs_shape) - axis)
+    if not 0 <= axis <= len(lhs_shape) - len(rhs_shape) or any(
+        r not in (d, 1) for r, d in zip(shape[::-1], lhs_shape[::-1], strict=False)
+    ):
+        raise node.error(
+            f"cannot broadcast {list(rhs_shape)} over {list(lhs_shape)} from axis {axis}"
+        )
+    if isinstance(rhs, np.ndarray):
+        return rhs.reshape(shape)
+    return imp.reshape(rhs, shape)
+
+
+@_converts("Add", "Sub", "Mul", "Div", "Pow", broadcast=0, axis=None)
 def _binary_op(imp: _Importer, node: _Node) -> list[Value]:
     lhs, rhs = imp.get(node, 0), imp.get(node, 1)
     assert lhs is not None and rhs is not None, "checked by the ONNX checker"
+    if imp.opset < _LEGACY:
+        rhs = _legacy_broadcast(imp, node, lhs, rhs)
     if node.op_type == "Pow" and isinstance(rhs, np.ndarray):
         rhs = rhs.astype(_dtype(lhs))
     names = (node.inputs[0], node.inputs[1])
@@ -624,9 +674,10 @@ def _identity(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.tensor(node, 0)]
 
 
-@_converts("Dropout", seed=0, ratio=0.5)
+@_converts("Dropout", seed=0, ratio=0.5, is_test=None)
 def _dropout(imp: _Importer, node: _Node) -> list[Value]:
-    """Inference: the identity (`seed` and `ratio` only matter in training)."""
+    """Inference: the identity (`seed` and `ratio` only matter in training; `is_test`,
+    before opset 7, was checked by `check_test_mode`)."""
     training = imp.known(node, 2, "training_mode")
     if training is not None and bool(training):
         raise node.error("training_mode=true is not supported (inference only)")
@@ -703,9 +754,17 @@ def _layer_norm(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.emit(top.LayerNormOp(x, *params, None, axis, node.attr("epsilon")))]
 
 
-@_converts("BatchNormalization", epsilon=1e-5, momentum=0.9, training_mode=0, spatial=1)
+@_converts(
+    "BatchNormalization",
+    epsilon=1e-5,
+    momentum=0.9,
+    training_mode=0,
+    spatial=1,
+    is_test=None,
+)
 def _batch_norm(imp: _Importer, node: _Node) -> list[Value]:
-    """Inference mode: `momentum` only updates running statistics in training."""
+    """Inference mode: `momentum` only updates running statistics in training
+    (`is_test`, before opset 7, was checked by `check_test_mode`)."""
     node.expect("training_mode", 0)
     node.expect("spatial", 1)
     operands = [imp.tensor(node, i) for i in range(5)]
@@ -851,9 +910,10 @@ def _global_pool(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.reduce(x, kind, list(range(2, rank)), True)]
 
 
-@_converts("Gemm", alpha=1.0, beta=1.0, transA=0, transB=0)
+@_converts("Gemm", alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0)
 def _gemm(imp: _Importer, node: _Node) -> list[Value]:
-    """alpha and beta scale a known operand where there is one, else the product."""
+    """alpha and beta scale a known operand where there is one, else the product.
+    Before opset 7 the bias broadcasts only with broadcast=1."""
     operands: list[Value] = []
     names: list[str] = []
     for index, flag in ((0, "transA"), (1, "transB")):
@@ -881,6 +941,15 @@ def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     bias = imp.get(node, 2)
     if bias is None or beta == 0.0:
         return [result]
+    if (
+        imp.opset < _LEGACY
+        and not node.expect("broadcast", 0, 1)
+        and _shape(bias) != _shape(result)
+    ):
+        raise node.error(
+            f"a bias of shape {list(_shape(bias))} for a product of shape "
+            f"{list(_shape(result))} needs broadcast=1 (before opset 7)"
+        )
     bias_name = node.inputs[2]
     if beta != 1.0:
         if isinstance(bias, np.ndarray):
@@ -949,8 +1018,10 @@ def _transpose(imp: _Importer, node: _Node) -> list[Value]:
 
 @_converts("Concat", axis=None)
 def _concat(imp: _Importer, node: _Node) -> list[Value]:
+    """`axis` is required from opset 4 on; before, it defaults to 1."""
     values = [imp.tensor(node, i) for i in range(len(node.inputs))]
-    return [imp.emit(top.ConcatOp(values, None, node.attr("axis")))]
+    axis = node.attr("axis")
+    return [imp.emit(top.ConcatOp(values, None, 1 if axis is None else axis))]
 
 
 def _slice(imp: _Importer, x: SSAValue, ranges: Mapping[int, range]) -> SSAValue:
@@ -1089,9 +1160,54 @@ SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
 # --------------------------------------------------------------------------------------
 
 
+def check_test_mode(model: ModelProto, where: str | None) -> None:
+    """Refuse the training mode of BatchNormalization and Dropout before opset 7,
+    where `is_test` (default 0) chose it: the version converter drops the attribute
+    when it is absent, which would make the model infer instead."""
+    if default_opset(model) >= _LEGACY:
+        return
+    for index, proto in enumerate(model.graph.node):
+        if proto.domain not in ("", "ai.onnx"):
+            continue
+        if proto.op_type in ("BatchNormalization", "Dropout"):
+            node = _Node(proto, index, where, {"is_test": 0})
+            if not node.attr("is_test"):
+                raise node.error(
+                    f"is_test={node.attr('is_test')} is training mode, which is not "
+                    "supported (inference only)"
+                )
+
+
+def _inferred(model: ModelProto, where: str | None) -> ModelProto:
+    """`model` checked and shape-inferred throughout."""
+    del model.graph.value_info[:]
+    try:
+        inferred = onnx.shape_inference.infer_shapes(
+            model, strict_mode=True, data_prop=True
+        )
+        onnx.checker.check_model(inferred)
+        return inferred
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        message = str(error).strip().splitlines()[0]
+        raise ToolError(f"invalid ONNX model: {message}", where) from None
+
+
+def upgrade(model: ModelProto, where: str | None) -> ModelProto:
+    """`model` converted to `OPSET` if it is older and the converter can, else
+    `model` itself (whose old attributes the converters handle)."""
+    if default_opset(model) >= OPSET:
+        return model
+    check_test_mode(model, where)
+    try:
+        return _inferred(version_converter.convert_version(model, OPSET), where)
+    except Exception:  # the converter's C++ assertions, or a model it broke
+        return model
+
+
 def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> ModelProto:
     """A copy of `model` whose graph inputs have static dims (symbolic ones are
-    `batch`) and supported element types, shape-inferred throughout."""
+    `batch`) and supported element types, shape-inferred throughout, of `OPSET`
+    where the version converter can make it so."""
     fixed = ModelProto()
     fixed.CopyFrom(model)
     graph = fixed.graph
@@ -1120,16 +1236,7 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
                 )
             dim.Clear()
             dim.dim_value = batch
-    del graph.value_info[:]
-    try:
-        inferred = onnx.shape_inference.infer_shapes(
-            fixed, strict_mode=True, data_prop=True
-        )
-        onnx.checker.check_model(inferred)
-        return inferred
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        message = str(error).strip().splitlines()[0]
-        raise ToolError(f"invalid ONNX model: {message}", where) from None
+    return upgrade(_inferred(fixed, where), where)
 
 
 def import_onnx(
