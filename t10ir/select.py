@@ -14,7 +14,9 @@ core while the op runs (the rest of its plan's memory). With live activations `l
 
     sum_i resident[i] + working[j] + live[j] <= SRAM
 
-which is T10's `sum(cold) + max(hot - cold)` plus the activations. The problem is a
+which is T10's `sum(cold) + max(hot - cold)` plus the activations, and at entry, where
+the chip holds every argument before any op runs (`entry`: the activation arguments,
+used or not), `sum_i resident[i] + entry <= SRAM`. The problem is a
 multiple-choice knapsack coupled through the resident sum. Strategies:
 
 - `greedy`: T10's heuristic: the fastest option everywhere, then repeatedly the change
@@ -64,23 +66,32 @@ class Option:
 @dataclass(frozen=True)
 class Problem:
     """Options per op (in program order), activations live per op, fixed resident
-    bytes (weights shared by several ops, stored cold), and the SRAM capacity."""
+    bytes (weights no single op stores, kept cold), the SRAM capacity, and the bytes
+    live at entry besides the resident ones (the activation arguments)."""
 
     options: tuple[tuple[Option, ...], ...]
     live: tuple[int, ...]
     fixed: int
     capacity: int
+    entry: int = 0
 
     def peak(self, choice: Sequence[int]) -> int:
         picked = [ops[c] for ops, c in zip(self.options, choice, strict=True)]
         resident = self.fixed + sum(o.resident for o in picked)
         return max(
-            (
+            resident + self.entry,
+            *(
                 resident + o.working + live
                 for o, live in zip(picked, self.live, strict=True)
             ),
-            default=resident,
         )
+
+    @property
+    def entry_binds(self) -> bool:
+        """Whether the entry can be the peak: op 0 holds the resident bytes and
+        `live[0]` too, so the entry adds a constraint only above `live[0]` (an unused
+        activation argument)."""
+        return not self.live or self.entry > self.live[0]
 
     def cycles(self, choice: Sequence[int]) -> int:
         return sum(ops[c].cycles for ops, c in zip(self.options, choice, strict=True))
@@ -121,7 +132,9 @@ def prune(options: Sequence[Option]) -> tuple[Option, ...]:
 @dataclass
 class _Flat:
     """All options of all ops as flat arrays, and the current choice (an index into
-    them per op): the state the greedy phases update in place."""
+    them per op): the state the greedy phases update in place. Where the entry binds,
+    `live` has one more entry than there are ops: the entry, a load without working
+    bytes."""
 
     problem: Problem
     owner: np.ndarray
@@ -146,14 +159,20 @@ class _Flat:
                 np.array([getattr(o, f) for o in flat], dtype=float)
                 for f in ("cycles", "resident", "working")
             ),
-            np.array(problem.live, dtype=float),
+            np.array(
+                [*problem.live, *([problem.entry] if problem.entry_binds else [])],
+                dtype=float,
+            ),
             starts,
             starts + np.array(choice, dtype=np.int64),
         )
 
     def loads(self) -> np.ndarray:
         resident = self.problem.fixed + self.resident[self.current].sum()
-        return resident + self.working[self.current] + self.live
+        working = self.working[self.current]
+        if len(self.live) > len(working):
+            working = np.append(working, 0.0)
+        return resident + working + self.live
 
     def deltas(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per option, the change of cycles, of every op's load (resident) and of
@@ -301,7 +320,8 @@ def _solve_once(
     problem: Problem, minimize_peak: bool, time_limit: float, presolve: bool
 ) -> tuple[list[int], float, str] | None:
     """The MIP: binaries x[j, c], one per op; a continuous resident total R; per op
-    `R + sum_c (working + live) x <= capacity` (or `<= peak` when minimizing it)."""
+    `R + sum_c (working + live) x <= capacity` (or `<= peak` when minimizing it), and
+    `R + entry` likewise where the entry binds."""
     import highspy
 
     with _silenced_output():
@@ -349,6 +369,20 @@ def _solve_once(
             np.array(vals),
         )
         start += len(ops)
+    if problem.entry_binds:
+        # R + entry - peak*[minimize] <= capacity*[not minimize]
+        cols, vals = [resident_var], [1.0]
+        if minimize_peak:
+            cols.append(peak_var)
+            vals.append(-1.0)
+        bound = 0.0 if minimize_peak else float(problem.capacity)
+        h.addRow(
+            -inf,
+            bound - problem.entry,
+            len(cols),
+            np.array(cols, dtype=np.int32),
+            np.array(vals),
+        )
     # R = fixed + sum resident x
     res_cols = [*range(n), resident_var]
     res_vals = [float(problem.options[j][c].resident) for j, c in columns] + [-1.0]

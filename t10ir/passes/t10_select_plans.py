@@ -41,7 +41,7 @@ from xdsl.dialects.builtin import (
     f64,
     i64,
 )
-from xdsl.ir import BlockArgument, Operation, SSAValue
+from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 
 from t10ir.cost.plan_cost import (
@@ -91,6 +91,18 @@ def _is_weight(value: SSAValue) -> bool:
     if isinstance(value, BlockArgument):
         return is_weight(value)
     return isinstance(value.owner, arith.ConstantOp)
+
+
+def _storage(value: SSAValue) -> SSAValue:
+    """The value whose buffer holds `value`: a flat view (a reshape) reuses its
+    operand's pieces, so a view of a weight takes no memory of its own."""
+    while (
+        isinstance(value, OpResult)
+        and isinstance(value.owner, IterationDomainInterface)
+        and value.owner.flat_view()
+    ):
+        value = value.owner.operands[0]
+    return value
 
 
 def _bytes(value: SSAValue, machine: Machine) -> int:
@@ -245,16 +257,36 @@ class T10SelectPlansPass(ModulePass):
     ) -> None:
         ops = [o for o in function.walk() if isinstance(o, IterationDomainInterface)]
         if not ops:
+            # Nothing to choose, but the chip still allocates every argument.
+            entry = sum(
+                _bytes(a, machine)
+                for a in function.body.block.args
+                if isinstance(a.type, TensorType)
+            )
+            if entry > machine.sram_bytes:
+                raise OpError(function, str(SelectionError(entry, machine.sram_bytes)))
             return
         users: dict[SSAValue, set[int]] = {}
         for i, o in enumerate(ops):
             for v in o.operands:
                 users.setdefault(v, set()).add(i)
-        # Weights used by several ops are stored cold once, for the whole run.
-        shared = {v for v in users if _is_weight(v) and len(users[v]) > 1}
+        arguments = function.body.block.args
+        weights = {
+            v
+            for v in [*arguments, *users]
+            if _is_weight(v) and isinstance(v.type, TensorType)
+        }
+        # A weight is stored for the whole run: in the layout its op chooses when one
+        # op computes on it, else (shared, read through a view, or unused) cold, once.
+        shared = {
+            v
+            for v in weights
+            if len(users.get(v, ())) != 1 or ops[min(users[v])].flat_view()
+        }
         fixed = sum(_bytes(v, machine) for v in shared)
         # Activations wait in the default layout from their producer to their last
-        # user (to the end when returned).
+        # user (to the end when returned); the chip allocates every argument at entry,
+        # before op 0, which frees the unused ones.
         returned = {
             v
             for o in function.walk()
@@ -262,13 +294,18 @@ class T10SelectPlansPass(ModulePass):
             for v in o.operands
         }
         live = [0] * len(ops)
-        born = [(a, -1) for a in function.body.block.args]
+        born = [(a, -1) for a in arguments]
         for value, start in born + [(o.results[0], i) for i, o in enumerate(ops)]:
-            if not isinstance(value.type, TensorType) or _is_weight(value):
+            if not isinstance(value.type, TensorType) or _storage(value) in weights:
                 continue
             end = len(ops) - 1 if value in returned else max(users.get(value, {start}))
             for j in range(start + 1, end + 1):
                 live[j] += _bytes(value, machine)
+        entry = sum(
+            _bytes(a, machine)
+            for a in arguments
+            if isinstance(a.type, TensorType) and a not in weights
+        )
         contexts = [
             _OpContext(
                 o,
@@ -283,7 +320,7 @@ class T10SelectPlansPass(ModulePass):
             for o in ops
         ]
         pruned = [_options(machine, c, self.strategy == "vgm") for c in contexts]
-        problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes)
+        problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes, entry)
         try:
             if self.strategy == "optimal":
                 selection = optimal(problem, float(self.time_limit))

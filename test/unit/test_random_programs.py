@@ -2,7 +2,9 @@
 --check`: every program either agrees with the reference interpreter on the simulated
 chip or is rejected by the compiler, before running, because it does not fit the
 target's SRAM. Anything else (a wrong number, a compiler error, a run out of SRAM) is a
-bug."""
+bug. Programs may take arguments nothing reads (activations and weights), which the
+chip allocates all the same, and targets go down to 256 bytes per core, so that memory
+bites."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from t10ir.passes.t10_select_plans import STRATEGIES
@@ -48,18 +50,21 @@ def ints(values: tuple[int, ...] | list[int]) -> str:
 @dataclass
 class Program:
     """A `top` function under construction: arguments, ops, and the values no op
-    reads yet (returned at the end)."""
+    reads yet (returned at the end, except arguments made unused)."""
 
     args: list[tuple[str, Shape, bool]] = field(default_factory=list)
     ops: list[str] = field(default_factory=list)
     shapes: dict[str, Shape] = field(default_factory=dict)
     unused: list[str] = field(default_factory=list)
 
-    def arg(self, shape: Shape, weight: bool) -> str:
+    def arg(self, shape: Shape, weight: bool, returned: bool = True) -> str:
+        """A new argument; one not `returned` is not an operand of any op either
+        (it takes no part in `shapes`)."""
         name = f"%a{len(self.args)}"
         self.args.append((name, shape, weight))
-        self.shapes[name] = shape
-        self.unused.append(name)
+        if returned:
+            self.shapes[name] = shape
+            self.unused.append(name)
         return name
 
     def op(self, text: str, operands: list[str], shape: Shape) -> str:
@@ -107,10 +112,13 @@ def factorizations(count: int) -> list[Shape]:
 
 @st.composite
 def programs(draw: st.DrawFn) -> str:
-    """A chain or DAG of 1 to 5 ops over one or two activations and new weights."""
+    """A chain or DAG of 1 to 5 ops over one or two activations and new weights,
+    beside up to two arguments nothing reads."""
     program = Program()
     for _ in range(draw(st.integers(1, 2))):
         program.arg(draw(shapes), weight=False)
+    for _ in range(draw(st.integers(0, 2))):
+        program.arg(draw(shapes), weight=draw(st.booleans()), returned=False)
     for _ in range(draw(st.integers(1, 5))):
         values = [v for v, shape in program.shapes.items() if shape]  # no scalars
         x = draw(st.sampled_from(values[-2:] + values))  # mostly chains
@@ -227,9 +235,47 @@ def test_random_program_agrees_or_does_not_fit(
     argv += ["--seed", str(seed)]
     try:
         assert run(argv) == 0
+        event("ran and agreed")
     except ToolError as error:
         if not any(re.search(pattern, error.message) for pattern in DOES_NOT_FIT):
             target_json = machine.to_json()
             pytest.fail(
                 f"{error.render('t10-run')}\n{strategy} on {target_json}\n{text}"
             )
+        event("does not fit")
+
+
+GRID16 = Path(__file__).parents[1] / "lit" / "transforms" / "Inputs" / "grid16.json"
+
+
+def unused_argument_program(side: int, weight: bool) -> str:
+    """A 32x32 matmul (an activation times a weight) beside a `side` x `side` f32
+    argument nothing reads."""
+    program = Program()
+    a, b = program.arg((32, 32), weight=False), program.arg((32, 32), weight=True)
+    program.arg((side, side), weight, returned=False)
+    program.op(f"top.matmul {a}, {b}", [a, b], (32, 32))
+    return program.text()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(
+    ("side", "weight", "fits"),
+    [(144, False, True), (160, False, False), (144, True, False), (176, True, False)],
+)
+def test_an_unused_argument_counts_where_the_chip_allocates_it(
+    tmp_path: Path, strategy: str, side: int, weight: bool, fits: bool
+) -> None:
+    """grid16 has 16 cores of 6,144 bytes. The chip holds every argument at entry (an
+    unused activation of 144 x 144 f32 is 5,184 bytes per core beside the matmul's
+    256 + 256: it fits; one of 160 x 160 is 6,400: it cannot) and every weight for the
+    whole run (5,184 bytes leave too little for the matmul)."""
+    model = tmp_path / "unused.mlir"
+    model.write_text(unused_argument_program(side, weight))
+    argv = [str(model), "--target", str(GRID16), "--strategy", strategy, "--check"]
+    if fits:
+        assert run(argv) == 0
+        return
+    with pytest.raises(ToolError) as raised:
+        run(argv)
+    assert re.search(DOES_NOT_FIT[1], raised.value.message), raised.value.message

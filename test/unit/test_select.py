@@ -2,9 +2,10 @@
 
 A choice picks one option per op; it fits when for every op `j`
 
-    fixed + sum_i resident[i] + working[j] + live[j] <= capacity.
+    fixed + sum_i resident[i] + working[j] + live[j] <= capacity,
 
-On small random problems every choice is enumerated here with itertools and its peak
+and at the function's entry (where the chip holds every argument) fixed + sum_i
+resident[i] + entry <= capacity. On small random problems every choice is enumerated here with itertools and its peak
 computed by that formula (not by `Problem.peak`), so the brute force is independent of
 the code under test. Against it: `optimal` is exact (least cycles, proven bound, no
 gap), `greedy` always returns a fitting choice no faster than the optimum, both raise
@@ -46,7 +47,7 @@ Spec = tuple[int, int, int]
 
 
 def make_problem(
-    specs: list[list[Spec]], live: list[int], fixed: int, capacity: int
+    specs: list[list[Spec]], live: list[int], fixed: int, capacity: int, entry: int = 0
 ) -> Problem:
     """A problem whose op `j` has one option per spec of `specs[j]`, in that order."""
     options = tuple(
@@ -56,15 +57,17 @@ def make_problem(
         )
         for ops in specs
     )
-    return Problem(options, tuple(live), fixed, capacity)
+    return Problem(options, tuple(live), fixed, capacity, entry)
 
 
 def peak_of(problem: Problem, choice: tuple[int, ...]) -> int:
-    """The docstring's fit formula: resident total plus the largest working + live."""
+    """The docstring's fit formula: resident total plus the largest working + live,
+    or the entry's bytes."""
     picked = [ops[c] for ops, c in zip(problem.options, choice, strict=True)]
     resident = problem.fixed + sum(o.resident for o in picked)
     return resident + max(
-        o.working + live for o, live in zip(picked, problem.live, strict=True)
+        problem.entry,
+        *(o.working + live for o, live in zip(picked, problem.live, strict=True)),
     )
 
 
@@ -96,16 +99,18 @@ spec = st.tuples(st.integers(0, 20), st.integers(0, 8), st.integers(0, 8))
 
 @st.composite
 def problems(draw: st.DrawFn) -> Problem:
-    """1-5 ops of 1-4 options; the capacity is drawn around the smallest achievable
+    """1-5 ops of 1-4 options, bytes live at entry that often exceed those live at
+    op 0 (an unused argument); the capacity is drawn around the smallest achievable
     peak, so that some (about one in seven) have no fitting choice."""
     specs = draw(
         st.lists(st.lists(spec, min_size=1, max_size=4), min_size=1, max_size=5)
     )
     live = draw(st.lists(st.integers(0, 8), min_size=len(specs), max_size=len(specs)))
     fixed = draw(st.integers(0, 4))
-    smallest = brute_min_peak(make_problem(specs, live, fixed, 0))
+    entry = draw(st.integers(0, 16))
+    smallest = brute_min_peak(make_problem(specs, live, fixed, 0, entry))
     capacity = max(0, smallest + draw(st.integers(-4, 12)))
-    return make_problem(specs, live, fixed, capacity)
+    return make_problem(specs, live, fixed, capacity, entry)
 
 
 def assert_consistent(problem: Problem, selection: Selection) -> None:
@@ -137,6 +142,18 @@ def test_optimal_and_greedy_against_brute_force(problem: Problem) -> None:
     assert heuristic.cycles >= best
     assert heuristic.status in ("heuristic", "heuristic, repaired")
     assert (heuristic.bound, heuristic.gap) == (heuristic.cycles, 0.0)
+
+
+def test_the_entry_binds_where_an_unused_argument_outweighs_op_0() -> None:
+    """Hot weights (6 bytes) fit every op, but not beside the 5 bytes of arguments the
+    chip holds at entry: capacity 8 leaves only the cold option (2 + 5)."""
+    problem = make_problem([[(1, 6, 0), (5, 2, 0)]], [0], 0, 8, entry=5)
+    for strategy in (greedy, optimal):
+        selection = strategy(problem)
+        assert (selection.choice, selection.cycles, selection.peak) == ((1,), 5, 7)
+    with pytest.raises(SelectionError) as raised:
+        greedy(make_problem([[(1, 6, 0), (5, 2, 0)]], [0], 0, 6, entry=5))
+    assert raised.value.smallest_peak == 7
 
 
 @settings(max_examples=150, deadline=None)
