@@ -34,8 +34,11 @@ CM = ComputeModel()
 
 
 def primer_matmul(m: int, k: int, n: int, b: int) -> float:
-    """Primer section 5, as written there."""
-    if not m <= 16 and m < n:
+    """Primer section 5, as written there: m the larger of m and n, unless both are
+    at most 16, then m the smaller."""
+    if m <= 16 and n <= 16:
+        m, n = sorted((m, n))
+    elif m < n:
         m, n = n, m
     kb = math.ceil(k / (32 / b))
     return (
@@ -55,8 +58,12 @@ SHAPES = [
     (1, 1, 1),
     (6, 16, 16),
     (7, 17, 17),
-    (16, 64, 1000),  # m <= 16: no swap although m < n
-    (17, 64, 1000),  # m > 16 and m < n: swapped
+    (16, 64, 1000),  # m <= 16 < n: swapped, m the larger
+    (17, 64, 1000),  # m < n: swapped
+    (16, 96, 101),
+    (16, 8, 3),  # both <= 16: swapped, m the smaller
+    (3, 8, 16),  # both <= 16, m already the smaller
+    (12, 40, 12),
     (1000, 64, 17),
     (128, 768, 768),
     (64, 3072, 96),
@@ -75,6 +82,18 @@ def test_ipu_matmul_cycles_equal_the_primer_formula(
     by_kind = {"m": m, "k": k, "n": n}
     assert compute_cycles(IPU, SubOpKind.CONTRACTION, by_kind, b) == primer_matmul(
         m, k, n, b
+    )
+
+
+def test_matmul_16x96x101_costs_what_t10_charges() -> None:
+    """m x k x n = 16 x 96 x 101 in f16: T10 orients it as 101 x 96 x 16 and charges
+    2*12*17*6*1 + 514*6*1 + 113*1 + 173 = 5,818 cycles (not the 25,576 of 16 x 96 x 101
+    unswapped), whichever of m and n is given first."""
+    assert matmul_cycles(CM, 16, 96, 101, 2) == 5818
+    assert matmul_cycles(CM, 101, 96, 16, 2) == 5818
+    assert (
+        compute_cycles(IPU, SubOpKind.CONTRACTION, {"m": 16, "k": 96, "n": 101}, 2)
+        == 5818
     )
 
 
@@ -278,13 +297,13 @@ def test_matmul_is_monotone_in_k_n_and_batch(b: int) -> None:
 
 
 @pytest.mark.parametrize("b", [2, 4])
-def test_matmul_is_monotone_in_m_except_where_the_swap_starts(b: int) -> None:
-    """The primer's rule swaps m and n only once m > 16: growing m from 16 to 17 under
-    a large n switches to the cheaper orientation, the one step where cost drops."""
-    m, k, n = EXTENTS
-    bigger = matmul_cycles(CM, m + 1, k, n, b) >= matmul_cycles(CM, m, k, n, b)
-    assert np.all(bigger | ((m == 16) & (n > 17)))
-    assert matmul_cycles(CM, 17, 64, 1000, b) < matmul_cycles(CM, 16, 64, 1000, b)
+def test_matmul_is_monotone_and_symmetric_in_m_and_n(b: int) -> None:
+    """The orientation depends on m and n only through their min and max, so the cost
+    is symmetric in them; and it never drops as m grows, across 16 to 17 too."""
+    m, k, n = np.concatenate([EXTENTS, rng.integers(1, 40, size=(3, 2000))], axis=1)
+    base = matmul_cycles(CM, m, k, n, b)
+    np.testing.assert_array_equal(matmul_cycles(CM, n, k, m, b), base)
+    assert np.all(matmul_cycles(CM, m + 1, k, n, b) >= base)
 
 
 def test_element_costs_and_shifts_are_monotone() -> None:
