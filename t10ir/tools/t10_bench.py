@@ -13,11 +13,11 @@ the small fixed subset `test/unit/test_bench.py` holds the compiler to and write
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -37,7 +37,7 @@ from t10ir.bench.matrix import (
     write_markdown,
 )
 from t10ir.target import TargetError, load_machine
-from t10ir.tools.diagnostics import ToolError, run_tool
+from t10ir.tools.diagnostics import ToolArgumentParser, ToolError, run_tool
 
 DEFAULT_BATCHES = (1, 8)
 DEFAULT_TARGETS = ("ipu-mk2",)
@@ -45,15 +45,8 @@ DEFAULT_TIME_LIMIT = 30.0
 SCALING_COLUMNS = ("model", "target", "strategy", "largest_batch")
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad options are one diagnostic line (exit code 1), like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise ToolError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ToolArgumentParser(
         prog="t10-bench",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -226,7 +219,7 @@ def _check_subset(args: argparse.Namespace) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """The tool without exiting: raises ToolError on bad input."""
     args = build_parser().parse_args(argv)
-    if args.time_limit <= 0:
+    if not math.isfinite(args.time_limit) or args.time_limit <= 0:
         raise ToolError(f"--time-limit must be > 0, got {args.time_limit:g}")
     if args.jobs < 1:
         raise ToolError(f"--jobs must be >= 1, got {args.jobs}")

@@ -7,45 +7,56 @@ An ONNX model becomes one function taking the graph inputs (arg0.., in the graph
 and then its weights ({top.weight}); symbolic dims of the graph inputs need --batch.
 Constants the import consumes (shapes, axes, scalar operands) leave no argument; the
 values of the weight arguments are written to --weights (by default next to -o, as
-OUT.weights.npz) under the names t10-run --inputs reads (argK): add the activations'
-arg0.. to that archive to run the model.
+OUT.weights.npz) under the names t10-run reads (argK); t10-run finds OUT.weights.npz
+beside OUT.mlir by itself (or takes --weights), so --inputs needs only the
+activations' arg0...
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.printer import Printer
 
-from t10ir.tools.diagnostics import ToolError, run_tool, verify_module
+from t10ir.tools.diagnostics import (
+    ToolArgumentParser,
+    ToolError,
+    run_tool,
+    verify_module,
+    write_file,
+)
+
+if TYPE_CHECKING:  # importing onnx is slow and optional: only for an .onnx input
+    from t10ir.frontend.onnx_import import ImportedModel
 
 
-def _import_onnx(args: argparse.Namespace) -> ModuleOp:
+def default_weights_path(module_path: str) -> str:
+    """Where the weights of `model.mlir` go (and where t10-run looks for them):
+    `model.weights.npz` beside it."""
+    return str(Path(module_path).with_suffix("")) + ".weights.npz"
+
+
+def _import_onnx(args: argparse.Namespace) -> ImportedModel:
     if args.seq is not None:
         raise ToolError("--seq is for NNFusion graphs; ONNX models need no placeholder")
     if args.dtype is not None:
         raise ToolError("--dtype is for NNFusion graphs; ONNX models keep their types")
     try:
-        from t10ir.frontend.onnx_import import import_onnx, save_weights
+        from t10ir.frontend.onnx_import import import_onnx
     except ImportError as error:
         raise ToolError(
             f"importing ONNX needs the 'onnx' package ({error}): pip install onnx"
         ) from None
-    imported = import_onnx(args.input, args.batch, args.name)
-    weights = args.weights
-    if weights is None and args.output and imported.weights:
-        weights = str(Path(args.output).with_suffix("")) + ".weights.npz"
-    if weights is not None:
-        save_weights(imported, weights)
-    return imported.module
+    return import_onnx(args.input, args.batch, args.name)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    parser = ToolArgumentParser(
         prog="t10-import",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,39 +83,54 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--weights",
         help="ONNX: .npz to write the weight arguments to (default: OUT.weights.npz "
-        "next to -o when there are weights; none when writing to stdout)",
+        "next to -o when there are weights, where t10-run finds them; none when "
+        "writing to stdout)",
     )
     parser.add_argument("--name", help="function name (default: the file's stem)")
-    args = parser.parse_args(argv)
+    return parser
 
-    def body() -> int:
-        if (args.batch is not None and args.batch < 1) or (
-            args.seq is not None and args.seq < 1
-        ):
-            raise ToolError("--batch and --seq must be positive")
-        if args.input.endswith(".onnx"):
-            module = _import_onnx(args)
-        elif args.input.endswith(".json"):
-            if args.weights is not None:
-                raise ToolError("--weights is for ONNX models")
-            from t10ir.frontend.nnfusion import import_nnfusion
 
-            module = import_nnfusion(
-                args.input, args.batch or 1, args.seq or 128, args.name, args.dtype
-            )
-        else:
-            raise ToolError(
-                f"cannot import '{args.input}': expected an NNFusion .json graph or "
-                "an .onnx model"
-            )
-        verify_module(module)
-        stream = open(args.output, "w") if args.output else sys.stdout
-        try:
-            Printer(stream=stream).print_op(module)
-            stream.write("\n")
-        finally:
-            if stream is not sys.stdout:
-                stream.close()
-        return 0
+def run(argv: Sequence[str] | None = None) -> int:
+    """The tool without exiting: raises ToolError on bad input."""
+    args = build_parser().parse_args(argv)
+    if (args.batch is not None and args.batch < 1) or (
+        args.seq is not None and args.seq < 1
+    ):
+        raise ToolError("--batch and --seq must be positive")
+    imported: ImportedModel | None = None
+    if args.input.endswith(".onnx"):
+        imported = _import_onnx(args)
+        module = imported.module
+    elif args.input.endswith(".json"):
+        if args.weights is not None:
+            raise ToolError("--weights is for ONNX models")
+        from t10ir.frontend.nnfusion import import_nnfusion
 
-    run_tool("t10-import", body)
+        module = import_nnfusion(
+            args.input, args.batch or 1, args.seq or 128, args.name, args.dtype
+        )
+    else:
+        raise ToolError(
+            f"cannot import '{args.input}': expected an NNFusion .json graph or "
+            "an .onnx model"
+        )
+    verify_module(module)
+    text = io.StringIO()
+    Printer(stream=text).print_op(module)
+    text.write("\n")
+    if args.output:
+        write_file(args.output, text.getvalue())
+    else:
+        sys.stdout.write(text.getvalue())
+    weights = args.weights
+    if weights is None and args.output and imported is not None and imported.weights:
+        weights = default_weights_path(args.output)
+    if weights is not None and imported is not None:
+        from t10ir.frontend.onnx_import import save_weights
+
+        save_weights(imported, weights)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run_tool("t10-import", lambda: run(argv))

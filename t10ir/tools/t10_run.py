@@ -14,10 +14,9 @@ compared byte for byte.
 from __future__ import annotations
 
 import argparse
-import sys
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -39,12 +38,12 @@ from t10ir.interp.accounting import (
 from t10ir.interp.mesh import function_layouts, run_core_function
 from t10ir.interp.reference import (
     DEFAULT_INDEX_BOUND,
-    check_inputs,
     find_entry,
     format_shape,
     numpy_dtype,
     random_inputs,
     run_function,
+    tensor_spec,
 )
 from t10ir.passes.diagnostics import OpError, PassOptionError
 from t10ir.passes.t10_compile import T10CompilePass
@@ -53,13 +52,17 @@ from t10ir.passes.t10_partition import TARGET_ATTR
 from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target import Machine, TargetError, load_machine
 from t10ir.tools.diagnostics import (
+    ToolArgumentParser,
     ToolError,
     op_location,
     parse_module,
     read_file,
+    read_stdin,
     run_tool,
     verify_module,
+    write_file,
 )
+from t10ir.tools.t10_import import default_weights_path
 
 COMPUTE_DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -92,7 +95,7 @@ f32 1e-4, f64 1e-9. Integers must be equal; NaN agrees with NaN, inf with the sa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ToolArgumentParser(
         prog="t10-run",
         description=(
             "Run a module: a top-level one on the numpy reference interpreter or,\n"
@@ -108,12 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--entry", help="function to run (default: the only uncalled one)"
     )
-    parser.add_argument("--inputs", help=".npz with arrays arg0, arg1, ...")
+    parser.add_argument(
+        "--inputs",
+        help=".npz with arrays arg0, arg1, ... (with --weights, the arguments it "
+        "does not hold)",
+    )
+    parser.add_argument(
+        "--weights",
+        help=".npz with the weight arguments (argK) t10-import wrote (default: "
+        "MODEL.weights.npz beside MODEL.mlir, or beside --reference, when it "
+        "exists); merged with --inputs, or with the seeded inputs without it",
+    )
     parser.add_argument(
         "--seed",
         type=_natural,
         default=0,
-        help="seed of the random inputs when --inputs is not given",
+        help="seed of the random inputs when --inputs is not given (the arguments "
+        "no --weights holds)",
     )
     parser.add_argument("--output", help=".npz to write out0, out1, ... to")
     parser.add_argument(
@@ -169,42 +183,109 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_inputs(path: str, func_op: func.FuncOp) -> list[np.ndarray]:
-    """Arrays arg0..argN-1 of an .npz, exactly the entry function's argument types
-    (for a core-level function, its arguments' full tensors)."""
+def read_archive(path: str, what: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz, by name."""
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ToolError(f"cannot read inputs '{path}': {error}") from None
+        raise ToolError(f"cannot read {what} '{path}': {error}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ToolError(f"inputs '{path}' is not an .npz archive")
+        raise ToolError(f"{what} '{path}' is not an .npz archive")
     with archive:
-        expected = [f"arg{i}" for i in range(len(func_op.args))]
-        missing = [name for name in expected if name not in archive.files]
-        extra = sorted(set(archive.files) - set(expected))
-        if missing or extra:
-            problem = (
-                f"lacks {', '.join(missing)}"
-                if missing
-                else f"has unexpected {', '.join(extra)}"
-            )
-            raise ToolError(
-                f"inputs {problem}; @{func_op.sym_name.data} takes {len(expected)} "
-                f"(arg0..arg{len(expected) - 1})",
-                path,
-            )
         try:
-            inputs = [archive[name] for name in expected]
+            return {name: archive[name] for name in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise ToolError(f"cannot read inputs '{path}': {error}") from None
-    try:
-        if module_level(func_op) == "core":
-            _check_core_inputs(func_op, inputs)
-        else:
-            check_inputs(func_op, inputs)
-    except ToolError as error:
-        raise ToolError(error.message, path) from None
-    return inputs
+            raise ToolError(f"cannot read {what} '{path}': {error}") from None
+
+
+def load_inputs(
+    inputs: str | None,
+    weights: str | None,
+    func_op: func.FuncOp,
+    seeded: Callable[[], list[np.ndarray]],
+) -> list[np.ndarray]:
+    """Arrays arg0..argN-1, exactly the entry function's argument types (for a
+    core-level function, its arguments' full tensors): from --inputs and --weights
+    merged (a name in both is an error), or, without --inputs, `seeded` for the
+    arguments the weights do not hold."""
+    if inputs is None and weights is None:
+        return seeded()
+    arrays: dict[str, np.ndarray] = {}
+    origin: dict[str, str] = {}
+    for path, what in ((inputs, "inputs"), (weights, "weights")):
+        if path is None:
+            continue
+        for name, array in read_archive(path, what).items():
+            if name in origin:
+                raise ToolError(
+                    f"weights hold {name}, which inputs '{origin[name]}' also hold: "
+                    "give each argument once",
+                    path,
+                )
+            arrays[name], origin[name] = array, path
+    location = inputs or weights
+    label = " and ".join(w for p, w in ((inputs, "inputs"), (weights, "weights")) if p)
+    expected = [f"arg{i}" for i in range(len(func_op.args))]
+    missing = [name for name in expected if name not in arrays]
+    extra = sorted(set(arrays) - set(expected))
+    if (missing and inputs is not None) or extra:
+        lack = "lack" if inputs and weights else "lacks"
+        have = "have" if inputs and weights else "has"
+        problem = (
+            f"{lack} {', '.join(missing)}"
+            if missing and inputs is not None
+            else f"{have} unexpected {', '.join(extra)}"
+        )
+        hint = "; --weights gives the weights t10-import wrote" if not weights else ""
+        raise ToolError(
+            f"{label} {problem}; @{func_op.sym_name.data} takes {len(expected)} "
+            f"(arg0..arg{len(expected) - 1}){hint if missing else ''}",
+            location,
+        )
+    if missing:
+        defaults = seeded()
+        arrays |= {name: defaults[int(name[3:])] for name in missing}
+    values = [arrays[name] for name in expected]
+    for index, (value, (shape, dtype, shown)) in enumerate(
+        zip(values, _argument_specs(func_op), strict=True)
+    ):
+        if value.shape != shape or value.dtype != dtype:
+            raise ToolError(
+                f"input arg{index} is {format_shape(value.shape)} {value.dtype}, "
+                f"expected {shown}",
+                origin.get(f"arg{index}", location),
+            )
+    return values
+
+
+def _argument_specs(
+    func_op: func.FuncOp,
+) -> list[tuple[tuple[int, ...], np.dtype, str]]:
+    """Shape, dtype and how to show them of each argument of `func_op`: its full
+    tensor for a core-level function."""
+    if module_level(func_op) == "core":
+        return [
+            (shape, dtype, f"{format_shape(shape)} {dtype}")
+            for shape, dtype in _core_specs(func_op)
+        ]
+    specs = []
+    for type_ in func_op.function_type.inputs.data:
+        shape, dtype = tensor_spec(type_)
+        specs.append((shape, dtype, f"{type_} ({format_shape(shape)} {dtype})"))
+    return specs
+
+
+def weights_file(args: argparse.Namespace) -> str | None:
+    """--weights, or else the archive t10-import writes beside the module (or beside
+    --reference, the module a compiled one came from), when there is one."""
+    if args.weights is not None:
+        return args.weights
+    for module in (args.file, args.reference):
+        if module is not None and module != "-":
+            sidecar = default_weights_path(module)
+            if Path(sidecar).is_file():
+                return sidecar
+    return None
 
 
 def save_outputs(path: str, outputs: Sequence[np.ndarray]) -> None:
@@ -214,8 +295,9 @@ def save_outputs(path: str, outputs: Sequence[np.ndarray]) -> None:
             for index, array in enumerate(outputs):
                 info = zipfile.ZipInfo(f"out{index}.npy", date_time=_ZIP_EPOCH)
                 with archive.open(info, "w", force_zip64=True) as member:
+                    # np.ascontiguousarray makes a rank-0 array (1,): keep ().
                     np.lib.format.write_array(
-                        member, np.ascontiguousarray(array), allow_pickle=False
+                        member, np.asarray(array, order="C"), allow_pickle=False
                     )
     except OSError as error:
         raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
@@ -267,17 +349,6 @@ def _core_specs(func_op: func.FuncOp) -> list[tuple[tuple[int, ...], np.dtype]]:
         assert isinstance(arg.type, core.BufferType), "checked by function_layouts"
         specs.append((layout.shape, numpy_dtype(arg.type.element_type)))
     return specs
-
-
-def _check_core_inputs(func_op: func.FuncOp, inputs: Sequence[np.ndarray]) -> None:
-    for index, (value, (shape, dtype)) in enumerate(
-        zip(inputs, _core_specs(func_op), strict=True)
-    ):
-        if value.shape != shape or value.dtype != dtype:
-            raise ToolError(
-                f"input arg{index} is {format_shape(value.shape)} {value.dtype}, "
-                f"expected {format_shape(shape)} {dtype}"
-            )
 
 
 def random_core_inputs(func_op: func.FuncOp, seed: int) -> list[np.ndarray]:
@@ -380,17 +451,10 @@ def _load_machine(target: str) -> Machine:
 
 
 def _read_module(path: str) -> ModuleOp:
-    text = sys.stdin.read() if path == "-" else read_file(path)
+    text = read_stdin() if path == "-" else read_file(path)
     module = parse_module(make_context(), text, "<stdin>" if path == "-" else path)
     verify_module(module)
     return module
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text)
-    except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 def _check_options(args: argparse.Namespace, level: Level) -> None:
@@ -429,10 +493,12 @@ def _check_options(args: argparse.Namespace, level: Level) -> None:
 def _run_reference(
     module: ModuleOp, func_op: func.FuncOp, args: argparse.Namespace
 ) -> list[np.ndarray]:
-    if args.inputs is not None:
-        inputs = load_inputs(args.inputs, func_op)
-    else:
-        inputs = random_inputs(func_op, args.seed)
+    inputs = load_inputs(
+        args.inputs,
+        weights_file(args),
+        func_op,
+        lambda: random_inputs(func_op, args.seed),
+    )
     return run_function(
         module, func_op.sym_name.data, inputs, COMPUTE_DTYPES[args.compute_dtype]
     )
@@ -471,13 +537,16 @@ def _run_chip(
         )
     entry = find_entry(module, name)
     inputs: list[np.ndarray] = []
-    if args.inputs is not None and not args.timing_only:
-        inputs = load_inputs(args.inputs, reference or entry)
-    elif not args.timing_only:
-        inputs = (
-            random_inputs(reference, args.seed)
-            if reference is not None
-            else random_core_inputs(entry, args.seed)
+    if not args.timing_only:
+        inputs = load_inputs(
+            args.inputs,
+            weights_file(args),
+            reference or entry,
+            lambda: (
+                random_inputs(reference, args.seed)
+                if reference is not None
+                else random_core_inputs(entry, args.seed)
+            ),
         )
     compute_dtype = np.dtype(COMPUTE_DTYPES[args.compute_dtype])
     run = run_core_function(
@@ -515,9 +584,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.output is not None:
         save_outputs(args.output, outputs)
     if args.report is not None:
-        _write(args.report, report_json(accounted))
+        write_file(args.report, report_json(accounted))
     if args.trace is not None:
-        _write(args.trace, trace_json(accounted, args.trace_cores))
+        write_file(args.trace, trace_json(accounted, args.trace_cores))
     shown = [] if args.timing_only else [summary(outputs)]
     if args.report is None:
         shown.append(table(accounted))

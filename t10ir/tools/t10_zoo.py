@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import sys
 import zipfile
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 from xdsl.printer import Printer
 
-from t10ir.tools.diagnostics import ToolError, run_tool, verify_module
+from t10ir.tools.diagnostics import (
+    ToolArgumentParser,
+    ToolError,
+    run_tool,
+    verify_module,
+    write_file,
+)
 
 # A fixed timestamp: zip members are stamped with the time, breaking identical bytes.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad options are one diagnostic line (exit code 1), like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        raise ToolError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="t10-zoo", description=__doc__.split("\n\n", 1)[0])
+    parser = ToolArgumentParser(prog="t10-zoo", description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("model", nargs="?", help="model name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the models")
     parser.add_argument("-o", "--output", help="output .mlir file (default: stdout)")
@@ -123,16 +123,13 @@ def save_arguments(path: str, arrays: Sequence[np.ndarray]) -> None:
 
 
 def _write_module(path: str | None, module: Any) -> None:
-    try:
-        stream = open(path, "w") if path else sys.stdout
-    except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror}") from None
-    try:
-        Printer(stream=stream).print_op(module)
-        stream.write("\n")
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+    text = io.StringIO()
+    Printer(stream=text).print_op(module)
+    text.write("\n")
+    if path:
+        write_file(path, text.getvalue())
+    else:
+        sys.stdout.write(text.getvalue())
 
 
 def run(argv: Sequence[str] | None = None) -> int:
