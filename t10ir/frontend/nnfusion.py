@@ -122,55 +122,154 @@ class Placeholders:
 
 
 def load_graph(path: str) -> list[GraphNode]:
-    """The nodes of an NNFusion JSON graph file."""
+    """The nodes of an NNFusion JSON graph file, each checked for the shape of a node.
+
+    A mistake is reported naming the node (by id, or by position when its id is bad),
+    so that no malformed entry reaches the importer as a Python error.
+    """
     try:
-        raw = json.loads(Path(path).read_text())
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ToolError(f"'{path}' is not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise ToolError(
             f"not a JSON graph: {error.msg}", f"{path}:{error.lineno}:{error.colno}"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        # An integer of more digits than Python converts, or nesting deeper than its
+        # parser recurses.
+        raise ToolError(
+            f"not a JSON graph: '{path}': {str(error).split(';')[0]}"
         ) from None
     if not isinstance(raw, list):
         raise ToolError(
             f"'{path}' is not an NNFusion graph: expected a JSON list of nodes"
         )
+    if not raw:
+        raise ToolError(f"'{path}' is not an NNFusion graph: it has no nodes")
     nodes: list[GraphNode] = []
-    for entry in raw:
-        if not (
-            isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], str)
-        ):
-            raise ToolError(f"'{path}': malformed node {str(entry)[:80]}")
-        node_id, text, op_type, producers = entry
-        expr: str | None = None
-        inputs: tuple[TensorSpec, ...] = ()
-        if text.strip():
-            try:
-                expr, input_dict = split_nnfusion_node(text)
-            except ExprError as error:
-                raise ToolError(
-                    f"'{path}': node {node_id} ({op_type}): {error.message}"
-                ) from None
-            inputs = tuple(
-                TensorSpec(spec["dtype"], tuple(spec["shape"]))
-                for _, spec in sorted(
-                    input_dict.items(), key=lambda kv: _input_number(kv[0])
-                )
-            )
-        nodes.append(
-            GraphNode(
-                id=int(node_id),
-                op_type=str(op_type),
-                expr=expr,
-                inputs=inputs,
-                producers=tuple((int(p), int(i)) for p, i in producers),
-            )
-        )
+    seen: set[int] = set()
+    for position, entry in enumerate(raw):
+        node = _node(path, position, entry)
+        if node.id in seen:
+            raise ToolError(f"'{path}': node {node.id}: id used by an earlier node")
+        seen.add(node.id)
+        nodes.append(node)
     return nodes
 
 
-def _input_number(name: str) -> int:
-    return int(name.removeprefix("input"))
+def _node(path: str, position: int, entry: Any) -> GraphNode:
+    """One `[id, text, type, [[producer, output], ...]]` entry, checked field by field."""
+    if not (isinstance(entry, list) and len(entry) == 4):
+        raise ToolError(
+            f"'{path}': entry {position}: expected a node [id, text, type, inputs], "
+            f"got {_shown(entry)}"
+        )
+    node_id, text, op_type, producers = entry
+    if not _is_count(node_id):
+        raise ToolError(
+            f"'{path}': entry {position}: expected a node id (a non-negative "
+            f"integer), got {_shown(node_id)}"
+        )
+    if not (isinstance(op_type, str) and op_type.isprintable()):
+        raise ToolError(
+            f"'{path}': node {node_id}: expected an op type (a one-line string), got "
+            f"{_shown(op_type)}"
+        )
+    name = f"'{path}': node {node_id} ({op_type})"
+    if not isinstance(text, str):
+        raise ToolError(f"{name}: expected a text string, got {_shown(text)}")
+    if not (
+        isinstance(producers, list)
+        and all(
+            isinstance(p, list) and len(p) == 2 and all(map(_is_count, p))
+            for p in producers
+        )
+    ):
+        raise ToolError(
+            f"{name}: expected inputs [[node id, output index], ...], got "
+            f"{_shown(producers)}"
+        )
+    expr: str | None = None
+    inputs: tuple[TensorSpec, ...] = ()
+    if text.strip():
+        try:
+            expr, input_dict = split_nnfusion_node(text)
+        except ExprError as error:
+            raise ToolError(f"{name}: {error.message}") from None
+        inputs = _input_specs(name, input_dict)
+        if len(inputs) != len(producers):
+            raise ToolError(
+                f"{name}: lists {len(producers)} producers but its input_dict "
+                f"declares {len(inputs)} inputs"
+            )
+    return GraphNode(
+        id=node_id,
+        op_type=op_type,
+        expr=expr,
+        inputs=inputs,
+        producers=tuple((p, i) for p, i in producers),
+    )
+
+
+def _input_specs(name: str, input_dict: Any) -> tuple[TensorSpec, ...]:
+    """`input0`, `input1`, ... of an input_dict, in order: each a dtype and a shape."""
+    if not isinstance(input_dict, dict):
+        raise ToolError(f"{name}: input_dict is not an object")
+    expected = [f"input{k}" for k in range(len(input_dict))]
+    if sorted(input_dict, key=_input_order) != expected:
+        raise ToolError(
+            f"{name}: input_dict keys must be {', '.join(expected) or 'none'}, "
+            f"got {', '.join(input_dict)}"
+        )
+    specs: list[TensorSpec] = []
+    for key in expected:
+        spec = input_dict[key]
+        if not isinstance(spec, dict):
+            raise ToolError(
+                f"{name}: {key}: expected {{dtype, shape}}, got {_shown(spec)}"
+            )
+        for field_name in ("dtype", "shape"):
+            if field_name not in spec:
+                raise ToolError(f"{name}: {key} has no {field_name}")
+        dtype, shape = spec["dtype"], spec["shape"]
+        if not (isinstance(dtype, str) and dtype in _DTYPES):
+            raise ToolError(
+                f"{name}: {key}: unsupported dtype {_shown(dtype)} (expected one of "
+                f"{', '.join(_DTYPES)})"
+            )
+        if not (
+            isinstance(shape, list)
+            and all(_is_count(v) and 0 < v <= MAX_EXTENT for v in shape)
+        ):
+            raise ToolError(
+                f"{name}: {key}: expected a shape of extents from 1 to {MAX_EXTENT}, "
+                f"got {_shown(shape)}"
+            )
+        specs.append(TensorSpec(dtype, tuple(shape)))
+    return tuple(specs)
+
+
+MAX_EXTENT = 2**31
+"""The largest extent a graph may declare: ample for any model, far below int64."""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _input_order(key: Any) -> tuple[int, str]:
+    """`inputK` keys by K, others after them (and so out of place)."""
+    match = re.fullmatch(r"input(\d+)", str(key))
+    return (int(match.group(1)), "") if match else (-1, str(key))
+
+
+def _shown(value: Any) -> str:
+    """A JSON value in a diagnostic: as JSON, cut to 80 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 FLOAT_TYPES: dict[str, Attribute] = {
@@ -305,12 +404,6 @@ class GraphImporter:
                     raise self.error(node, f"uses output {output} of node {producer}")
                 if not node.inputs:
                     continue
-                if number >= len(node.inputs):
-                    raise self.error(
-                        node,
-                        f"has {len(node.producers)} producers but "
-                        f"{len(node.inputs)} inputs in its input_dict",
-                    )
                 target = declared if producer in defined else parameters
                 target.setdefault(producer, node.inputs[number])
         parameter_ids = sorted(parameters)
@@ -325,7 +418,13 @@ class GraphImporter:
             operands = []
             for producer, _ in node.producers:
                 if producer not in values:
-                    raise self.error(node, f"uses node {producer} before it is defined")
+                    raise self.error(
+                        node,
+                        f"uses node {producer} before it is defined"
+                        if producer in defined
+                        else f"uses node {producer}, which is neither a node of the "
+                        "graph nor a parameter an input_dict declares",
+                    )
                 operands.append(values[producer])
             if node.op_type == "Result":
                 outputs.extend(operands)

@@ -3,7 +3,9 @@
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -157,16 +159,185 @@ def test_bad_expression_is_located(tmp_path: Path) -> None:
             '[[1, " - einstein(x)", "Dot", []]]',
             "error: '{path}': node 1 (Dot): not an einstein_v2 node",
         ),
-        ('[[1, 2, "Dot", []]]', "error: '{path}': malformed node [1, 2, 'Dot', []]"),
+        ('[[1, 2, "Dot", []]]', "error: '{path}': node 1 (Dot): expected a text"),
+        ('[[null, "", "Result", []]]', "error: '{path}': entry 0: expected a node id"),
+        ("[1, 2", "error: not a JSON graph"),
+        ("[]", "error: '{path}' is not an NNFusion graph: it has no nodes"),
+        (b"[\xff]", "error: '{path}' is not UTF-8 text (byte 1)"),
+        ("[" * 100000, "error: not a JSON graph: '{path}': maximum recursion depth"),
+        (
+            '[[1, "", "Result", [[7, 0]]]]',
+            "error: node 1 (Result): uses node 7, which is neither a node of the graph",
+        ),
     ],
 )
-def test_tool_errors_are_one_line(tmp_path: Path, content: str, message: str) -> None:
+def test_tool_errors_are_one_line(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
     graph = tmp_path / "graph.json"
-    graph.write_text(content)
+    graph.write_bytes(content if isinstance(content, bytes) else content.encode())
     result = subprocess.run([T10_IMPORT, graph], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
     assert message.format(path=graph) in result.stderr
+
+
+def tiny_nodes() -> list[list[Any]]:
+    return json.loads(TINY.read_text())
+
+
+def dot_text(old: str, new: str) -> Callable[[list[list[Any]]], None]:
+    """Rewrite part of the first node's (the Dot's) einstein_v2 text."""
+
+    def mutate(nodes: list[list[Any]]) -> None:
+        assert old in nodes[0][1]
+        nodes[0][1] = nodes[0][1].replace(old, new, 1)
+
+    return mutate
+
+
+def setting(index: int, field: int, value: Any) -> Callable[[list[list[Any]]], None]:
+    def mutate(nodes: list[list[Any]]) -> None:
+        nodes[index][field] = value
+
+    return mutate
+
+
+# A mutation of the tiny graph and what its one diagnostic says, naming the node.
+MALFORMED: list[tuple[str, Callable[[list[list[Any]]], None], str]] = [
+    ("three fields", lambda n: n[0].pop(), "entry 0: expected a node [id, text"),
+    (
+        "object node",
+        lambda n: n.__setitem__(0, {"id": 10}),
+        'entry 0: expected a node [id, text, type, inputs], got {"id": 10}',
+    ),
+    ("null id", setting(0, 0, None), "entry 0: expected a node id"),
+    (
+        "string id",
+        setting(0, 0, "ten"),
+        'entry 0: expected a node id (a non-negative integer), got "ten"',
+    ),
+    ("float id", setting(0, 0, 10.5), "entry 0: expected a node id"),
+    ("bool id", setting(0, 0, True), "entry 0: expected a node id"),
+    ("negative id", setting(0, 0, -3), "entry 0: expected a node id"),
+    ("duplicate id", setting(1, 0, 10), "node 10: id used by an earlier node"),
+    ("text not a string", setting(0, 1, 5), "node 10 (Dot): expected a text string"),
+    ("type not a string", setting(0, 2, None), "node 10: expected an op type"),
+    ("type on two lines", setting(0, 2, "Dot\nX"), "node 10: expected an op type"),
+    ("inputs not a list", setting(0, 3, "x"), "node 10 (Dot): expected inputs"),
+    (
+        "input of one field",
+        setting(0, 3, [[0], [1, 0]]),
+        "node 10 (Dot): expected inputs",
+    ),
+    ("null input", setting(0, 3, [None, [1, 0]]), "node 10 (Dot): expected inputs"),
+    (
+        "string producer",
+        setting(0, 3, [["a", 0], [1, 0]]),
+        "node 10 (Dot): expected inputs",
+    ),
+    (
+        "fewer producers",
+        setting(0, 3, [[0, 0]]),
+        "node 10 (Dot): lists 1 producers but its input_dict declares 2 inputs",
+    ),
+    (
+        "unknown node",
+        setting(8, 3, [[999, 0]]),
+        "node 18 (Result): uses node 999, which is neither a node of the graph",
+    ),
+    (
+        "missing dtype",
+        dot_text('"dtype" : "float32", ', ""),
+        "node 10 (Dot): input0 has no dtype",
+    ),
+    (
+        "missing shape",
+        dot_text(', "shape" : [99, 66, 32]', ""),
+        "node 10 (Dot): input0 has no shape",
+    ),
+    (
+        "dtype not a string",
+        dot_text('"float32"', '["f32"]'),
+        'node 10 (Dot): input0: unsupported dtype ["f32"]',
+    ),
+    (
+        "unknown dtype",
+        dot_text('"float32"', '"bfloat7"'),
+        'node 10 (Dot): input0: unsupported dtype "bfloat7"',
+    ),
+    (
+        "shape not a list",
+        dot_text("[99, 66, 32]", '"abc"'),
+        "node 10 (Dot): input0: expected a shape of extents from 1",
+    ),
+    (
+        "zero extent",
+        dot_text("[99, 66, 32]", "[99, 0, 32]"),
+        "node 10 (Dot): input0: expected a shape",
+    ),
+    (
+        "fractional extent",
+        dot_text("[99, 66, 32]", "[99, 66.5, 32]"),
+        "node 10 (Dot): input0: expected a shape",
+    ),
+    (
+        "infinite extent",
+        dot_text("[99, 66, 32]", "[99, 66, 1e400]"),
+        "node 10 (Dot): input0: expected a shape",
+    ),
+    (
+        "spec not an object",
+        dot_text('{ "dtype" : "float32", "shape" : [32, 64]}', "3"),
+        "node 10 (Dot): input1: expected {dtype, shape}, got 3",
+    ),
+    (
+        "input name",
+        dot_text('"input1"', '"inputX"'),
+        "node 10 (Dot): input_dict keys must be input0, input1, got input0, inputX",
+    ),
+    (
+        "input numbers skip",
+        dot_text('"input1"', '"input2"'),
+        "input_dict keys must be input0, input1, got input0, input2",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [pytest.param(m, message, id=name) for name, m, message in MALFORMED],
+)
+def test_malformed_node_is_named_in_one_line(
+    tmp_path: Path, mutate: Callable[[list[list[Any]]], None], message: str
+) -> None:
+    nodes = tiny_nodes()
+    mutate(nodes)
+    graph = tmp_path / "graph.json"
+    graph.write_text(json.dumps(nodes))
+    with pytest.raises(ToolError) as caught:
+        import_nnfusion(str(graph), batch=2, seq=3)
+    assert message in caught.value.message
+    assert "\n" not in caught.value.render("t10-import")
+
+
+def test_malformed_nodes_through_the_tool(tmp_path: Path) -> None:
+    """The tool prints each of a few of the above as one line and exits 1."""
+    for name, mutate, message in MALFORMED[::5]:
+        nodes = tiny_nodes()
+        mutate(nodes)
+        graph = tmp_path / "graph.json"
+        graph.write_text(json.dumps(nodes))
+        result = subprocess.run(
+            [T10_IMPORT, graph, "--batch", "2", "--seq", "3"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 1, name
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "internal error" not in result.stderr and message in result.stderr
+        assert result.stdout == ""
 
 
 def test_tool_writes_a_module_t10_opt_reads(tmp_path: Path) -> None:
