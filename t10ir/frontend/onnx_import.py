@@ -561,15 +561,11 @@ _BINARY: dict[str, type[top.TwoOperandOperation]] = {
 def _legacy_broadcast(imp: _Importer, node: _Node, lhs: Value, rhs: Value) -> Value:
     """`rhs` of an elementwise op before opset 7, shaped so that numpy's broadcasting
     does what `broadcast` and `axis` said: with broadcast=1, `rhs` stretches over
-    `lhs` with its dims matching those of `lhs` from `axis` on (default: the last);
-    without, the shapes are equal."""
+    `lhs` with its dims matching those of `lhs` from `axis` on (default: the last).
+    Without, the operands stay as they are (the spec wants equal shapes; ONNX's shape
+    inference and version converter broadcast them as numpy does, and so does this)."""
     lhs_shape, rhs_shape = _shape(lhs), _shape(rhs)
     if not node.expect("broadcast", 0, 1):
-        if lhs_shape != rhs_shape:
-            raise node.error(
-                f"operands of shapes {list(lhs_shape)} and {list(rhs_shape)} need "
-                "broadcast=1 (before opset 7)"
-            )
         return rhs
     axis = node.attr("axis")
     if axis is None:
@@ -913,7 +909,8 @@ def _global_pool(imp: _Importer, node: _Node) -> list[Value]:
 @_converts("Gemm", alpha=1.0, beta=1.0, transA=0, transB=0, broadcast=0)
 def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     """alpha and beta scale a known operand where there is one, else the product.
-    Before opset 7 the bias broadcasts only with broadcast=1."""
+    `broadcast` (before opset 7) is taken as the version converter does: the bias
+    broadcasts either way."""
     operands: list[Value] = []
     names: list[str] = []
     for index, flag in ((0, "transA"), (1, "transB")):
@@ -941,15 +938,7 @@ def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     bias = imp.get(node, 2)
     if bias is None or beta == 0.0:
         return [result]
-    if (
-        imp.opset < _LEGACY
-        and not node.expect("broadcast", 0, 1)
-        and _shape(bias) != _shape(result)
-    ):
-        raise node.error(
-            f"a bias of shape {list(_shape(bias))} for a product of shape "
-            f"{list(_shape(result))} needs broadcast=1 (before opset 7)"
-        )
+    node.expect("broadcast", 0, 1)
     bias_name = node.inputs[2]
     if beta != 1.0:
         if isinstance(bias, np.ndarray):
@@ -1193,15 +1182,17 @@ def _inferred(model: ModelProto, where: str | None) -> ModelProto:
 
 
 def upgrade(model: ModelProto, where: str | None) -> ModelProto:
-    """`model` converted to `OPSET` if it is older and the converter can, else
-    `model` itself (whose old attributes the converters handle)."""
-    if default_opset(model) >= OPSET:
-        return model
-    check_test_mode(model, where)
-    try:
-        return _inferred(version_converter.convert_version(model, OPSET), where)
-    except Exception:  # the converter's C++ assertions, or a model it broke
-        return model
+    """`model` converted to `OPSET` and shape-inferred if it is older and the
+    converter can, else `model` itself shape-inferred (the converters handle the
+    attributes of older opsets). Inference follows conversion because opset 1 has ops
+    without it."""
+    if default_opset(model) < OPSET:
+        check_test_mode(model, where)
+        try:
+            return _inferred(version_converter.convert_version(model, OPSET), where)
+        except Exception:  # the converter's C++ assertions, or a model it broke
+            pass
+    return _inferred(model, where)
 
 
 def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> ModelProto:
@@ -1236,7 +1227,7 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
                 )
             dim.Clear()
             dim.dim_value = batch
-    return upgrade(_inferred(fixed, where), where)
+    return upgrade(fixed, where)
 
 
 def import_onnx(

@@ -575,14 +575,15 @@ def test_example_files_are_up_to_date() -> None:
 def compiled_outputs(
     tmp_path: Path, model_file: Path, activation: np.ndarray
 ) -> list[np.ndarray]:
-    """Import with the CLI, run compiled on the simulated chip with --check."""
+    """Import with the CLI, run compiled on the simulated chip with --check (which
+    finds the weights t10-import wrote beside the module)."""
     mlir = tmp_path / "model.mlir"
     with pytest.raises(SystemExit) as exit_info:
         t10_import.main([str(model_file), "--batch", "2", "-o", str(mlir)])
     assert exit_info.value.code == 0
-    weights = dict(np.load(tmp_path / "model.weights.npz"))
+    assert (tmp_path / "model.weights.npz").exists()
     inputs = tmp_path / "inputs.npz"
-    np.savez(inputs, arg0=activation, **weights)
+    np.savez(inputs, arg0=activation)
     out = tmp_path / "out.npz"
     argv = [str(mlir), "--target", "ipu-mk2", "--check", "--inputs", str(inputs)]
     assert t10_run.run([*argv, "--output", str(out)]) == 0
@@ -786,3 +787,124 @@ def test_a_weight_scaled_differently_gets_its_own_argument() -> None:
     )
     imported = check(case.model(), case.inputs)
     assert list(imported.weights) == ["b.alpha", "b.alpha.1", "b"]
+
+
+# --- older opsets ---------------------------------------------------------------------
+
+
+def test_legacy_attributes_where_the_converter_fails() -> None:
+    """The version converter asserts on a valid `axis` broadcast (b over dim 1 of a
+    4-D tensor), so this opset-6 model is imported as it is: each legacy attribute
+    means what opset 6 says (Softmax flattens at its axis)."""
+    a = rand(2, 3, 4, 5)
+    b, scale, shift, mean = (rand(3, seed=i) for i in (1, 2, 3, 4))
+    var = rand(3, seed=5, positive=True)
+    c, w, bias = rand(2, 3, seed=6), rand(60, 4, seed=7), rand(4, seed=8)
+    case = Case(
+        [
+            node("Mul", ["a", "b"], ["m"], broadcast=1, axis=1),
+            node("BatchNormalization", ["m", "s", "t", "u", "v"], ["n"], is_test=1, spatial=1),
+            node("Softmax", ["n"], ["p"], axis=1),
+            node("Sub", ["p", "c"], ["q"], broadcast=1, axis=0),
+            node("Add", ["q", "one"], ["r"], broadcast=1),
+            node("Flatten", ["r"], ["f"]),
+            node("Gemm", ["f", "w", "bias"], ["g"], broadcast=1),
+            node("Dropout", ["g"], ["y"], is_test=1, ratio=0.3),
+        ],
+        {"a": a},
+        ["y"],
+        {"b": b, "s": scale, "t": shift, "u": mean, "v": var, "c": c, "w": w,
+         "bias": bias, "one": np.ones(5, np.float32)},
+        opset=6,
+    )  # fmt: skip
+    imported = import_onnx(case.model())
+    assert "top.softmax" in op_names(imported)
+    got = run_function(imported.module, None, imported.inputs(case.inputs))
+    view = (1, 3, 1, 1)
+    n = (a * b.reshape(view) - mean.reshape(view)) / np.sqrt(var.reshape(view) + 1e-5)
+    n = n * scale.reshape(view) + shift.reshape(view)
+    flat = np.exp(n.reshape(2, 60) - n.reshape(2, 60).max(axis=1, keepdims=True))
+    p = (flat / flat.sum(axis=1, keepdims=True)).reshape(n.shape)
+    r = p - c.reshape(2, 3, 1, 1) + 1.0
+    np.testing.assert_allclose(
+        got[0], r.reshape(2, 60) @ w + bias, rtol=1e-5, atol=1e-5
+    )
+
+
+def test_models_of_older_opsets_are_converted() -> None:
+    """Opset 11's Softmax flattens at its axis, opset 18's does not: conversion keeps
+    the meaning (onnxruntime runs the original)."""
+    case = Case(
+        [
+            node("Softmax", ["x"], ["s"], axis=1),
+            node("ReduceSum", ["s"], ["y"], axes=[2], keepdims=0),
+        ],
+        {"x": SEQ},
+        ["y"],
+        opset=11,
+    )
+    check(case.model(), case.inputs)
+
+
+def test_legacy_defaults_without_the_converter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the converter fails, Concat before opset 4 joins along axis 1 and
+    `consumed_inputs` (opset 1's in-place hint) changes nothing."""
+
+    def fail(model: onnx.ModelProto, target: int) -> onnx.ModelProto:
+        raise RuntimeError("no adapter")
+
+    monkeypatch.setattr(onnx.version_converter, "convert_version", fail)
+    case = Case(
+        [
+            node("Neg", ["x"], ["n"], consumed_inputs=[0]),
+            node("Concat", ["x", "n"], ["y"]),
+        ],
+        {"x": M},
+        ["y"],
+        opset=3,
+    )
+    model = case.model()
+    model.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 4
+    model.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 10
+    imported = import_onnx(model)
+    got = run_function(imported.module, None, imported.inputs(case.inputs))
+    np.testing.assert_array_equal(got[0], np.concatenate([M, -M], axis=1))
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            Case([node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name="bn")], {"x": X}, ["y"],
+                 {"s": rand(3, positive=True)}, opset=6),
+            "node 'bn' (BatchNormalization): is_test=0 is training mode, which is not supported (inference only)",
+        ),
+        (
+            Case([node("Dropout", ["x"], ["y"], name="d", is_test=0)], {"x": M}, ["y"], opset=6),
+            "node 'd' (Dropout): is_test=0 is training mode",
+        ),
+        (
+            Case([node("BatchNormalization", ["x", "s", "s", "s", "s"], ["y"], name="bn", is_test=1, spatial=0)],
+                 {"x": X}, ["y"], {"s": rand(3, 6, 6, positive=True)}, opset=6),
+            "node 'bn' (BatchNormalization): unsupported attribute spatial=0",
+        ),
+        (
+            Case([node("Add", ["x", "b"], ["y"], name="add", broadcast=1, axis=2)], {"x": X}, ["y"],
+                 {"b": rand(3)}, opset=6),
+            "node 'add' (Add): cannot broadcast [3] over [2, 3, 6, 6] from axis 2",
+        ),
+        (
+            Case([node("Cast", ["x"], ["y"], name="c", to=TensorProto.FLOAT16, round_mode="up")], {"x": M}, ["y"],
+                 opset=25, output_types={"y": F16}),
+            "node 'c' (Cast): unsupported attribute round_mode=up",
+        ),
+    ],
+)  # fmt: skip
+def test_unsupported_legacy_input_is_one_diagnostic(
+    case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = save(case, tmp_path)
+    code, err = run_cli([path], capsys)
+    assert code == 1
+    assert err.startswith(f"{path}: error: {message}"), err
+    assert len(err.splitlines()) == 1
