@@ -39,6 +39,12 @@ from t10ir.domain import COMBINER_IDENTITY
 
 Values = Sequence[np.ndarray | int]
 
+MAX_GRID_CORES = 2**20
+"""The most cores a grid may have (a machine's bound too): per-core facts are arrays."""
+
+MAX_EXTENT = 2**40
+"""The largest tensor or piece extent: origins and box ends stay far inside int64."""
+
 
 def evaluate(expr: AffineExpr, dims: Values, symbols: Values = ()) -> np.ndarray:
     """`expr` at many points at once (numpy arrays for the dims and symbols)."""
@@ -62,6 +68,19 @@ def evaluate(expr: AffineExpr, dims: Values, symbols: Values = ()) -> np.ndarray
             return lhs // rhs
         case AffineBinaryOpKind.CeilDiv:
             return -(-lhs // rhs)
+
+
+def largest_constant(amap: AffineMap) -> int:
+    """The largest magnitude of a constant in `amap` (0 without constants)."""
+
+    def walk(expr: AffineExpr) -> int:
+        if isinstance(expr, AffineConstantExpr):
+            return abs(expr.value)
+        if isinstance(expr, AffineBinaryOpExpr):
+            return max(walk(expr.lhs), walk(expr.rhs))
+        return 0
+
+    return max((walk(e) for e in amap.results), default=0)
 
 
 def evaluate_map(
@@ -113,6 +132,11 @@ class Grid:
         problems: list[str] = []
         if not self.shape or min(self.shape) < 1:
             problems.append(f"grid radices {list(self.shape)} must be >= 1")
+        elif self.size > MAX_GRID_CORES:
+            problems.append(
+                f"a grid of {self.size} cores is more than the {MAX_GRID_CORES} a "
+                "machine may have"
+            )
         elif self.cores is not None:
             if len(self.cores) != self.size:
                 problems.append(
@@ -176,9 +200,28 @@ class Layout:
             )
         elif min(self.piece, default=1) < 1:
             problems.append(f"piece extents {list(self.piece)} must be >= 1")
+        elif max((*self.view, *self.piece), default=0) > MAX_EXTENT:
+            problems.append(
+                f"extents of the view {list(self.view)} and piece {list(self.piece)} "
+                f"must be at most 2^{MAX_EXTENT.bit_length() - 1}"
+            )
+        elif largest_constant(self.origin) > MAX_EXTENT:
+            problems.append(
+                f"the origin map {self.origin} has a constant larger than "
+                f"2^{MAX_EXTENT.bit_length() - 1}"
+            )
         if problems:
             return problems
-        origins = self.origins()
+        try:
+            with np.errstate(all="raise"):
+                origins = self.origins()
+        except (OverflowError, FloatingPointError, ZeroDivisionError):
+            return [f"the origin map {self.origin} cannot be evaluated on every core"]
+        if np.abs(origins).max(initial=0) > MAX_EXTENT:
+            return [
+                f"the origin map {self.origin} puts a box more than "
+                f"2^{MAX_EXTENT.bit_length() - 1} elements away"
+            ]
         view = np.array(self.view, dtype=np.int64)
         piece = np.array(self.piece, dtype=np.int64)
         misses = (origins + piece <= 0) | (origins >= view)
@@ -282,7 +325,15 @@ class Ring:
             return [f"the ring's next map must map grid digits to digits: {self.next}"]
         if self.size < 1:
             return [f"ring size {self.size} must be >= 1"]
-        digits = evaluate_map(self.next, self.grid.digits(), (), self.grid.size)
+        if self.size > self.grid.size:
+            return [f"ring size {self.size} is more than the {self.grid.size} cores"]
+        if largest_constant(self.next) > MAX_EXTENT:
+            return [f"the ring's next map {self.next} has a constant out of range"]
+        try:
+            with np.errstate(all="raise"):
+                digits = evaluate_map(self.next, self.grid.digits(), (), self.grid.size)
+        except (OverflowError, FloatingPointError, ZeroDivisionError):
+            return [f"the ring's next map {self.next} cannot be evaluated on every core"]
         if ((digits < 0) | (digits >= np.array(self.grid.shape))).any():
             return ["the ring's next map leaves the grid"]
         step = self.grid.logical(list(digits.T))
