@@ -723,3 +723,29 @@ def test_help_documents_the_tolerances(capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "f16 1e-2, f32 1e-4, f64 1e-9" in text
     assert "NaN agrees with NaN" in text
+
+
+RANK0 = """\
+func.func @total(%a: tensor<4x8xf32>) -> (tensor<f32>, tensor<4xf32>) {
+  %s = top.reduce %a {kind = "sum", axes = array<i64: 0, 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<f32>
+  %r = top.reduce %a {kind = "max", axes = array<i64: 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<4xf32>
+  func.return %s, %r : tensor<f32>, tensor<4xf32>
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "chip", [[], ["--target", "ipu-mk2"]], ids=["reference", "chip"]
+)
+def test_rank0_output_keeps_its_shape(tmp_path: Path, capsys, chip: list[str]) -> None:
+    a = np.random.default_rng(3).standard_normal((4, 8)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", arg0=a)
+    out_path = tmp_path / "out.npz"
+    argv = [write(tmp_path, RANK0), "--inputs", str(tmp_path / "in.npz")]
+    code, _, err = run([*argv, *chip, "--output", str(out_path)], capsys)
+    assert (code, err) == (0, "")
+    with np.load(out_path) as outputs:
+        total, rows = outputs["out0"], outputs["out1"]
+    assert total.shape == () and rows.shape == (4,)
+    np.testing.assert_allclose(total, a.astype(np.float64).sum(), rtol=1e-5)
+    np.testing.assert_array_equal(rows, a.max(axis=1))
