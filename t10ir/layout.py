@@ -333,7 +333,9 @@ class Ring:
             with np.errstate(all="raise"):
                 digits = evaluate_map(self.next, self.grid.digits(), (), self.grid.size)
         except (OverflowError, FloatingPointError, ZeroDivisionError):
-            return [f"the ring's next map {self.next} cannot be evaluated on every core"]
+            return [
+                f"the ring's next map {self.next} cannot be evaluated on every core"
+            ]
         if ((digits < 0) | (digits >= np.array(self.grid.shape))).any():
             return ["the ring's next map leaves the grid"]
         step = self.grid.logical(list(digits.T))
