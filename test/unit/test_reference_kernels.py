@@ -7,6 +7,9 @@ onnxruntime's CPU kernels on tiny one-node graphs; the numpy-defined rest direct
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -433,3 +436,85 @@ def test_transpose_reshape_concat() -> None:
     np.testing.assert_array_equal(c[:, 3:6], x + 100)
     np.testing.assert_array_equal(c[:, 6:], x[:, :1] + 200)
     np.testing.assert_array_equal(kernels.concat([x], -1), x)
+
+
+# ---- IEEE special values: results, not warnings --------------------------------------
+
+IEEE_PROGRAM = """\
+func.func @ieee(%x: tensor<4x8xf32>, %z: tensor<4x8xf32>, %w: tensor<4x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>,
+        tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf16>) {
+  %d = top.div %x, %z : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %q = top.div %z, %z : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m = top.expr %x, %z {expr = "output0[N, M] = input0[N, M] % input1[N, M]"}
+    : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %e = top.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %l = top.log %z : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %s = top.sqrt %w : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r = top.rsqrt %z : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %h = top.expr %x {expr = "output0[N, M] = input0[N, M].call(`exp`).cast(`float16`)"}
+    : (tensor<4x8xf32>) -> tensor<4x8xf16>
+  func.return %d, %q, %m, %e, %l, %s, %r, %h : tensor<4x8xf32>, tensor<4x8xf32>,
+    tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>,
+    tensor<4x8xf32>, tensor<4x8xf16>
+}
+"""
+
+
+def ieee_inputs() -> dict[str, np.ndarray]:
+    """Positive x up to 200 (exp overflows f32 above 88, f16 above 11), z half zeros,
+    w half negative: every output holds finite elements and one kind of special value."""
+    x = np.linspace(0.5, 200, 32, dtype=np.float32).reshape(4, 8)
+    z = np.where(np.arange(32).reshape(4, 8) % 2 == 0, 0, 3).astype(np.float32)
+    w = np.linspace(-4, 4, 32, dtype=np.float32).reshape(4, 8)
+    return {"arg0": x, "arg1": z, "arg2": w}
+
+
+def ieee_expected(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    x, z, w = inputs["arg0"], inputs["arg1"], inputs["arg2"]
+    with np.errstate(all="ignore"):
+        return [
+            x / z,
+            z / z,
+            np.fmod(x, z),
+            np.exp(x),
+            np.log(z),
+            np.sqrt(w),
+            1 / np.sqrt(z),
+            np.exp(x).astype(np.float16),
+        ]
+
+
+@pytest.mark.parametrize("target", [None, "ipu-mk2"])
+def test_ieee_special_values_run_silently_through_t10_run(
+    target: str | None, tmp_path: Path
+) -> None:
+    """`/ 0`, `% 0`, exp overflow, log(0), sqrt(-1) give numpy's IEEE results on the
+    reference and on the chip, stderr stays empty even with warnings as errors, and
+    --check compares the NaNs and infinities position by position."""
+    program = tmp_path / "ieee.mlir"
+    program.write_text(IEEE_PROGRAM)
+    inputs = ieee_inputs()
+    np.savez(tmp_path / "in.npz", **inputs)
+    out = tmp_path / "out.npz"
+    command = [
+        sys.executable,
+        "-W",
+        "error::RuntimeWarning",
+        "-c",
+        "from t10ir.tools.t10_run import main; main()",
+        str(program),
+        "--inputs",
+        str(tmp_path / "in.npz"),
+        "--output",
+        str(out),
+    ]
+    if target is not None:
+        command += ["--target", target, "--check"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    got = np.load(out)
+    for number, want in enumerate(ieee_expected(inputs)):
+        assert np.isnan(want).any() or np.isinf(want).any()
+        np.testing.assert_array_equal(got[f"out{number}"], want)
