@@ -79,6 +79,10 @@ OPSET = 18
 _LEGACY = 7
 """The first opset without `broadcast`/`axis` on elementwise ops and `is_test`."""
 
+_UNNAMED = "t10-import.unnamed#"
+"""The name of the unnamed node #K of the user's graph (`K`) in its converted graph,
+where the converter's new nodes shift the positions."""
+
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
 
 
@@ -226,7 +230,11 @@ class _Node:
 
     @property
     def label(self) -> str:
-        name = f"'{self.proto.name}'" if self.proto.name else f"#{self.index}"
+        name = self.proto.name
+        if name.startswith(_UNNAMED):
+            name = "#" + name.removeprefix(_UNNAMED)
+        else:
+            name = f"'{name}'" if name else f"#{self.index}"
         return f"node {name} ({self.op_type})"
 
     @property
@@ -911,6 +919,7 @@ def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     """alpha and beta scale a known operand where there is one, else the product.
     `broadcast` (before opset 7) is taken as the version converter does: the bias
     broadcasts either way."""
+    node.expect("broadcast", 0, 1)
     operands: list[Value] = []
     names: list[str] = []
     for index, flag in ((0, "transA"), (1, "transB")):
@@ -938,7 +947,6 @@ def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     bias = imp.get(node, 2)
     if bias is None or beta == 0.0:
         return [result]
-    node.expect("broadcast", 0, 1)
     bias_name = node.inputs[2]
     if beta != 1.0:
         if isinstance(bias, np.ndarray):
@@ -1188,8 +1196,12 @@ def upgrade(model: ModelProto, where: str | None) -> ModelProto:
     without it."""
     if default_opset(model) < OPSET:
         check_test_mode(model, where)
+        named = ModelProto()
+        named.CopyFrom(model)
+        for index, proto in enumerate(named.graph.node):
+            proto.name = proto.name or f"{_UNNAMED}{index}"
         try:
-            return _inferred(version_converter.convert_version(model, OPSET), where)
+            return _inferred(version_converter.convert_version(named, OPSET), where)
         except Exception:  # the converter's C++ assertions, or a model it broke
             pass
     return _inferred(model, where)

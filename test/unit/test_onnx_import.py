@@ -893,6 +893,11 @@ def test_legacy_defaults_without_the_converter(monkeypatch: pytest.MonkeyPatch) 
                  {"b": rand(3)}, opset=6),
             "node 'add' (Add): cannot broadcast [3] over [2, 3, 6, 6] from axis 2",
         ),
+        (  # the converter puts a Constant before the Dropout: still node #1
+            Case([node("Dropout", ["x"], ["d"], is_test=1, ratio=0.2), node("Softsign", ["d"], ["y"])], {"x": M}, ["y"],
+                 opset=6),
+            "node #1 (Softsign): unsupported operator Softsign",
+        ),
         (
             Case([node("Cast", ["x"], ["y"], name="c", to=TensorProto.FLOAT16, round_mode="up")], {"x": M}, ["y"],
                  opset=25, output_types={"y": F16}),
