@@ -75,7 +75,7 @@ LONG = bool(_requested)
 LONG_EXAMPLES = int(_requested) if LONG else 0
 KEEP_GOING = os.environ.get(KEEP_GOING_ENV, "").strip() or None
 
-RUN_TIMEOUT_S = 60.0
+RUN_TIMEOUT_S = 20.0
 """A run taking longer than this is a hang, and a failure."""
 
 
@@ -160,7 +160,11 @@ def _captured_fds():
 
 
 def run_in_process(
-    tool: str, argv: Sequence[str], cwd: Path, stdin: str = ""
+    tool: str,
+    argv: Sequence[str],
+    cwd: Path,
+    stdin: str = "",
+    timeout: float = RUN_TIMEOUT_S,
 ) -> Result:
     """Run a tool's main as its console script would, and capture what it printed."""
     out, err = io.StringIO(), io.StringIO()
@@ -179,7 +183,7 @@ def run_in_process(
             contextlib.redirect_stderr(err),
         ):
             warnings.simplefilter("always")
-            signal.setitimer(signal.ITIMER_REAL, RUN_TIMEOUT_S)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 MAINS[tool](list(argv))
                 code = 0  # a console script returning normally exits with 0
@@ -187,7 +191,7 @@ def run_in_process(
                 code = _exit_code(exit_.code, err)
             except _Timeout:
                 code = None
-                err.write(f"fuzz: hang: no exit within {RUN_TIMEOUT_S:g} s\n")
+                err.write(f"fuzz: hang: no exit within {timeout:g} s\n")
             except BaseException as error:  # noqa: BLE001 what Python prints and exits 1 on
                 import traceback
 
@@ -328,7 +332,8 @@ def record_failure(kind: str, result: Result, found: list[str], stdin: str) -> s
         shutil.rmtree(case)
     shutil.copytree(result.cwd, case)
     (case / "command.sh").write_text(
-        f'# {", ".join(found)}\ncd "$(dirname "$0")"\n{result.command()}'
+        f'# {", ".join(found)}\ncd "$(dirname "$0")"\n'
+        f'PATH="{Path(sys.executable).parent}:$PATH"\n{result.command()}'
         + (" < stdin.txt" if stdin else "")
         + "\n"
     )
@@ -1400,3 +1405,28 @@ def test_harness_sees_broken_promises(tmp_path: Path) -> None:
     assert run_in_process("t10-opt", ["x.mlir"], tmp_path).code == 0
     raised = run_in_process("t10-zoo", ["--bogus"], tmp_path)
     assert raised.code == 1 and problems(raised) == []
+
+
+# ---------------------------------------------------------------------- regressions
+
+FUZZ_INPUTS = Path(__file__).parent / "fuzz_inputs"
+"""Cases the fuzzer found, minimized: each directory holds the input files and
+`case.json` (`tool`, `argv`, and what the run `found` before it was fixed)."""
+
+
+@pytest.mark.parametrize(
+    "case", sorted(p.name for p in FUZZ_INPUTS.iterdir() if p.is_dir())
+)
+def test_fuzz_regression(tmp_path: Path, case: str) -> None:
+    spec = json.loads((FUZZ_INPUTS / case / "case.json").read_text())
+    lay_out(tmp_path)
+    for path in (FUZZ_INPUTS / case).iterdir():
+        if path.name != "case.json":
+            shutil.copyfile(path, tmp_path / path.name)
+    timeout = spec.get("timeout", RUN_TIMEOUT_S)
+    result = run_in_process(spec["tool"], spec["argv"], tmp_path, timeout=timeout)
+    found = problems(result, compiled_here=spec.get("compiled_here", False))
+    assert not found, (
+        f"{case} ({spec['found']}): {', '.join(found)}\n  $ {result.command()}\n"
+        f"{result.stderr}"
+    )

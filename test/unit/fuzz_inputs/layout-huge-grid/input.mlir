@@ -1,0 +1,4 @@
+!d = !shift.dtensor<tensor<8x8xf32>, #core.layout<[8, 8], piece = [2, 8], grid = [18446744073709551616], origin = affine_map<(d0) -> (d0 * 2, 0)>>>
+func.func @f(%x: !d) {
+  func.return
+}
