@@ -285,9 +285,14 @@ class _Importer:
         self.where = where
         self.opset = default_opset(model)
         graph = model.graph
-        self.env: dict[str, Value] = {
-            init.name: numpy_helper.to_array(init) for init in graph.initializer
-        }
+        self.env: dict[str, Value] = {}
+        for init in graph.initializer:
+            try:
+                self.env[init.name] = numpy_helper.to_array(init)
+            except ValueError as error:  # data that does not fill its dims
+                raise ToolError(
+                    f"initializer '{init.name}' is malformed: {error}", where
+                ) from None
         self.block = Block()
         self.activations: list[str] = []
         self.weights: dict[str, np.ndarray] = {}
@@ -1222,8 +1227,9 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
         if not info.type.HasField("tensor_type") or not tensor_type.HasField("shape"):
             raise ToolError(f"input '{info.name}' has no tensor shape", where)
         if _onnx_dtype(tensor_type.elem_type) is None:
-            name = onnx.helper.tensor_dtype_to_string(tensor_type.elem_type)
-            name = name.removeprefix("TensorProto.")
+            elem_type = tensor_type.elem_type
+            valid = elem_type in TensorProto.DataType.values()
+            name = TensorProto.DataType.Name(elem_type) if valid else str(elem_type)
             raise ToolError(
                 f"input '{info.name}' has unsupported element type {name}", where
             )
