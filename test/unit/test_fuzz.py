@@ -431,6 +431,17 @@ MLIR_SEEDS: list[tuple[str, str]] = [
     for index, chunk in enumerate(_mlir_chunks(path))
 ]
 MLIR_SEEDS += _compiled_seeds()
+
+
+def _valid(seed: tuple[str, str]) -> bool:
+    with tempfile.TemporaryDirectory(prefix="t10ir-fuzz-seed-") as work:
+        (Path(work) / "seed.mlir").write_text(seed[1])
+        return run_in_process("t10-opt", ["seed.mlir"], Path(work)).code == 0
+
+
+VALID_MLIR_SEEDS = [seed for seed in MLIR_SEEDS if _valid(seed)]
+"""The seeds t10-opt accepts, drawn most of the time: mutants of valid programs reach
+the passes and the interpreters, mutants of the invalid ones the verifiers."""
 MLIR_CORPUS = "\n".join(text for _, text in MLIR_SEEDS)
 
 MACHINE_SEEDS: list[dict] = [
@@ -707,7 +718,8 @@ RUN_COMMANDS: tuple[tuple[str, ...], ...] = (
 
 @st.composite
 def mlir_cases(draw):
-    name, text = draw(st.sampled_from(MLIR_SEEDS))
+    seeds = VALID_MLIR_SEEDS if draw(st.integers(0, 4)) else MLIR_SEEDS
+    name, text = draw(st.sampled_from(seeds))
     text = mutate_text(draw, text)
     tool = draw(st.sampled_from(("t10-opt", "t10-run")))
     options = draw(st.sampled_from(OPT_COMMANDS if tool == "t10-opt" else RUN_COMMANDS))
