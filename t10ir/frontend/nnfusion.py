@@ -200,6 +200,9 @@ def _node(path: str, position: int, entry: Any) -> GraphNode:
         except ExprError as error:
             raise ToolError(f"{name}: {error.message}") from None
         inputs = _input_specs(name, input_dict)
+        if not inputs:
+            # The result's dtype is its first input's: a node computes from one at least.
+            raise ToolError(f"{name}: has an expression but no inputs")
         if len(inputs) != len(producers):
             raise ToolError(
                 f"{name}: lists {len(producers)} producers but its input_dict "
@@ -255,6 +258,10 @@ def _input_specs(name: str, input_dict: Any) -> tuple[TensorSpec, ...]:
 MAX_EXTENT = 2**31
 """The largest extent a graph may declare: ample for any model, far below int64."""
 
+MAX_ELEMENTS = 2**31
+"""The most elements a node's tensor may have once the placeholders are substituted:
+8 GiB of float32, which the reference interpreter and the simulated chip hold whole."""
+
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -283,9 +290,7 @@ FLOAT_TYPES: dict[str, Attribute] = {
 def _tensor_type(
     spec: TensorSpec, placeholders: Placeholders, float_type: str | None
 ) -> TensorType:
-    if spec.dtype not in _DTYPES:
-        raise ToolError(f"unsupported element type '{spec.dtype}'")
-    element = _DTYPES[spec.dtype]
+    element = _DTYPES[spec.dtype]  # load_graph checked every dtype
     if float_type is not None and spec.dtype.startswith("float"):
         element = FLOAT_TYPES[float_type]
     return TensorType(element, placeholders.shape(spec.shape))
@@ -316,10 +321,13 @@ def _activations(parameters: dict[int, TensorSpec]) -> set[int]:
 
 
 def _result_points(
-    domain: IterationDomain, shape: Sequence[int]
+    domain: IterationDomain, shape: Sequence[int], first_row: int = 0
 ) -> dict[str, np.ndarray]:
-    """Each loop dim's value at every result element (as a broadcastable grid)."""
-    grids = np.indices(shape, sparse=True)
+    """Each loop dim's value at every result element (as a broadcastable grid) of the
+    block of `shape` whose leading index starts at `first_row`."""
+    grids = list(np.indices(shape, sparse=True))
+    if grids:
+        grids[0] = grids[0] + first_row
     points: dict[str, np.ndarray] = {}
     for index, grid in zip(domain.results[0].indices, grids, strict=True):
         assert isinstance(index, LinearIndex) and len(index.terms) == 1
@@ -327,18 +335,33 @@ def _result_points(
     return points
 
 
+_VIEW_BLOCK = 1 << 22
+"""Result elements whose input offsets `_is_view` holds at once (32 MiB of int64)."""
+
+
 def _is_view(
     domain: IterationDomain, in_shape: Sequence[int], out_shape: Sequence[int]
 ) -> bool:
-    """Whether a copy reads its input in row-major order, i.e. is a reshape."""
+    """Whether a copy reads its input in row-major order, i.e. is a reshape.
+
+    Checked block by block of leading rows, so that memory stays bounded on any size.
+    """
     if int(np.prod(in_shape)) != int(np.prod(out_shape)) or domain.operands[0].guarded:
         return False
-    points = _result_points(domain, out_shape)
     strides = np.cumprod((1, *in_shape[::-1]))[::-1][1:]
-    offset = np.zeros(out_shape, dtype=np.int64)
-    for index, stride in zip(domain.operands[0].indices, strides, strict=True):
-        offset += index.evaluate(points) * int(stride)  # type: ignore[union-attr]
-    return bool(np.array_equal(offset.ravel(), np.arange(offset.size)))
+    leading, rest = (out_shape[0], tuple(out_shape[1:])) if out_shape else (1, ())
+    row = int(np.prod(rest))
+    rows = max(1, _VIEW_BLOCK // max(row, 1))
+    for first in range(0, leading, rows):
+        block = (min(rows, leading - first), *rest) if out_shape else ()
+        points = _result_points(domain, block, first)
+        offset = np.zeros(block, dtype=np.int64)
+        for index, stride in zip(domain.operands[0].indices, strides, strict=True):
+            offset += index.evaluate(points) * int(stride)  # type: ignore[union-attr]
+        expected = np.arange(first * row, first * row + offset.size)
+        if not np.array_equal(offset.ravel(), expected):
+            return False
+    return True
 
 
 def _permutation(
@@ -460,6 +483,13 @@ class GraphImporter:
             domain = expr.iteration_domain(shapes)
         except ExprError as error:
             raise self.error(node, f"invalid expression: {error.message}") from None
+        elements = max(int(np.prod(s, dtype=object)) for s in [*shapes, shape])
+        if elements > MAX_ELEMENTS:
+            raise self.error(
+                node,
+                f"has a tensor of {elements} elements, more than the {MAX_ELEMENTS} "
+                "the interpreters hold (smaller --batch or --seq?)",
+            )
         dtype = declared.dtype if declared else node.inputs[0].dtype
         if declared and self.placeholders.shape(declared.shape) != shape:
             raise self.error(

@@ -14,6 +14,7 @@ from xdsl.printer import Printer
 
 from t10ir.context import make_context
 from t10ir.dialects.top import ExprOp, ReshapeOp, TransposeOp, is_weight
+from t10ir.frontend import nnfusion
 from t10ir.frontend.nnfusion import Placeholders, import_nnfusion
 from t10ir.interp.reference import run_function
 from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
@@ -298,6 +299,13 @@ MALFORMED: list[tuple[str, Callable[[list[list[Any]]], None], str]] = [
         "node 10 (Dot): input_dict keys must be input0, input1, got input0, inputX",
     ),
     (
+        "no inputs",
+        lambda n: n[0].__setitem__(
+            1, ' - einstein_v2("output0[N] = const(1.0) where N in 4;", input_dict={})'
+        ),
+        "node 10 (Dot): has an expression but no inputs",
+    ),
+    (
         "input numbers skip",
         dot_text('"input1"', '"input2"'),
         "input_dict keys must be input0, input1, got input0, input2",
@@ -396,3 +404,19 @@ def test_tool_dtype_option(tmp_path: Path) -> None:
     )
     assert onnx.returncode == 1 and "Traceback" not in onnx.stderr
     assert "--dtype is for NNFusion graphs" in onnx.stderr
+
+
+def test_views_found_block_by_block_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_is_view` in blocks of a few rows decides as on the whole tensor at once."""
+    whole = printed(import_nnfusion(str(TINY), batch=3, seq=5))
+    monkeypatch.setattr(nnfusion, "_VIEW_BLOCK", 7)
+    assert printed(import_nnfusion(str(TINY), batch=3, seq=5)) == whole
+
+
+def test_placeholders_too_large_for_the_interpreters_are_diagnosed() -> None:
+    with pytest.raises(ToolError) as caught:
+        import_nnfusion(str(TINY), batch=100000, seq=100000)
+    assert caught.value.message.startswith("node 10 (Dot): has a tensor of ")
+    assert "more than the 2147483648" in caught.value.message
