@@ -512,8 +512,8 @@ def test_table_without_report_and_determinism(capsys) -> None:
     assert [line.split()[0] for line in lines[1:6]] == [
         "0:matmul",
         "2:expr",
-        "3:softmax",
         "1:gelu",
+        "3:softmax",
         "total",
     ]
     assert "cycles =" in lines[6] and "grid16-9k" in lines[6]
