@@ -15,7 +15,9 @@ Weights are `{top.weight}` arguments and `arith.constant`s. Activations wait bet
 ops in the default layout (`default_share`): each op pays a redistribution into its
 layout (its prologue) and out of it (its epilogue); `t10-eliminate-redundant-shifts`
 later removes the pairs that change nothing. A flat view (a reshape) moves and computes
-nothing.
+nothing. Memory is counted where the chip allocates it: every argument from entry (an
+activation until its last user, a weight for the whole run, used or not), so that a
+function that compiles never runs out of SRAM on the simulated chip.
 
 The selection weighs options with the plan search's estimates (even shares, rotations
 one hop on links of their own): counting who sends what to whom over which links
