@@ -175,7 +175,7 @@ def run_in_process(
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         os.chdir(cwd)
-        sys.stdin = io.StringIO(stdin)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8")
         with (
             _captured_fds() as fd_texts,
             warnings.catch_warnings(record=True) as caught,
@@ -195,7 +195,6 @@ def run_in_process(
             except BaseException as error:  # noqa: BLE001 what Python prints and exits 1 on
                 import traceback
 
-                err.write("Traceback (most recent call last):\n")
                 err.write("".join(traceback.format_exception(error)))
                 code = 1
             finally:
@@ -260,7 +259,8 @@ def problems(result: Result, compiled_here: bool = False) -> list[str]:
     `compiled_here`: the run compiled a top-level module itself, so running out of SRAM
     on the chip is the compiler's fault, not the input's."""
     found: list[str] = []
-    lines = result.stderr.splitlines()
+    # Lines as a terminal shows them: str.splitlines also splits at \x1c, \x85, ...
+    lines = result.stderr.removesuffix("\n").split("\n") if result.stderr else []
     if result.code is None:
         found.append("hang")
     elif result.code not in (0, 1):
@@ -502,7 +502,9 @@ TYPES = (
     "memref<4xf32>", "tuple<>", "!rtensor.bogus", "f32 {top.weight}",
 )  # fmt: skip
 CHARS = "{}()<>[]:;,=%@#!^\"'\\ \n\t.-+*/x0123456789?$~é\u2028\udcff\udce9\x00"
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(\.\d+)?([eE][+-]?\d+)?|(?<=x)\d+|(?<=[fi])\d+\b")
+_NUMBER = re.compile(
+    r"(?<![\w.%#@^])-?\d+(\.\d+)?([eE][+-]?\d+)?|(?<=x)\d+|(?<=[fi])\d+\b"
+)
 _TYPE = re.compile(r"\b(f16|bf16|f32|f64|i1|i8|i16|i32|i64|index)\b")
 _DOTTED = re.compile(r"\b[a-z_]+\.[a-z_][a-z_0-9.]*\b")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
@@ -628,7 +630,7 @@ def m_number_all(draw, text: str) -> str:
         )
     )
     pattern = re.compile(
-        rf"(?<![\w.]){re.escape(old)}(?![\w.])|(?<=x){re.escape(old)}(?=x)"
+        rf"(?<![\w.%#@^]){re.escape(old)}(?![\w.])|(?<=x){re.escape(old)}(?=x)"
     )
     return pattern.sub(new, text)
 
@@ -736,6 +738,142 @@ def fuzz_mlir(work: Path, case) -> None:
 
 
 test_fuzz_mlir = fuzz_test("mlir", fuzz_mlir, mlir_cases(), 60)
+
+
+# ------------------------------------------------------------ (a') whole programs
+
+ZOO_SEEDS = (
+    ("bert-base", "--layers", "1", "--seq", "8", "--set", "hidden=32", "--set", "heads=2", "--set", "ffn=64"),
+    ("gpt2", "--layers", "1", "--seq", "8", "--set", "hidden=32", "--set", "heads=2", "--set", "ffn=64"),
+    ("vit-b16", "--layers", "1", "--set", "image=32", "--set", "hidden=32", "--set", "heads=2", "--set", "ffn=64", "--set", "classes=10"),
+    ("nerf", "--batch", "16", "--set", "width=16", "--layers", "2", "--set", "skip=0"),
+)  # fmt: skip
+
+
+def _split_functions(text: str) -> list[str]:
+    """Each top-level function of a module of several as a module of its own."""
+    functions = re.findall(r"^func\.func .*?^}\n", text, re.DOTALL | re.MULTILINE)
+    return functions if len(functions) > 1 else [text]
+
+
+def _program_seeds() -> list[tuple[str, str]]:
+    seeds = [
+        (f"{name}.{index}", function)
+        for name, text in VALID_MLIR_SEEDS
+        if top_level(text) and "func.func" in text
+        for index, function in enumerate(_split_functions(text))
+    ]
+    with tempfile.TemporaryDirectory(prefix="t10ir-fuzz-seed-") as work:
+        for argv in ZOO_SEEDS:
+            result = run_in_process("t10-zoo", list(argv), Path(work))
+            if result.code == 0:
+                seeds.append((f"zoo.{argv[0]}", result.stdout))
+        lay_out(Path(work))
+        for argv in (
+            ["tiny_graph.json", "--batch", "2", "--seq", "3"],
+            ["small_cnn.onnx", "--batch", "2"],
+        ):
+            result = run_in_process("t10-import", argv, Path(work))
+            if result.code == 0:
+                seeds.append((f"import.{argv[0]}", result.stdout))
+    return seeds
+
+
+PROGRAM_SEEDS = _program_seeds()
+PROGRAM_MUTATIONS = (
+    m_number_all,
+    m_number_all,
+    m_number,
+    m_type_all,
+    m_dotted,
+    m_string,
+)
+SMALL_NUMBERS = (
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "12",
+    "16",
+    "17",
+    "24",
+    "31",
+    "32",
+)
+
+
+def m_small_number_all(draw, text: str) -> str:
+    """A shape or attribute number changed everywhere to another small one."""
+    numbers = sorted({m.group() for m in _NUMBER.finditer(text)})
+    if not numbers:
+        return text
+    old = draw(st.sampled_from(numbers))
+    new = draw(st.sampled_from(SMALL_NUMBERS))
+    pattern = re.compile(
+        rf"(?<![\w.%#@^]){re.escape(old)}(?![\w.])|(?<=x){re.escape(old)}(?=x)"
+    )
+    return pattern.sub(new, text)
+
+
+@st.composite
+def small_machines(draw) -> str:
+    cores = draw(st.sampled_from((1, 2, 3, 4, 6, 8, 12, 16)))
+    machine: dict = {
+        "name": "fuzz",
+        "cores": cores,
+        "sram_bytes": draw(st.sampled_from((1024, 4096, 6144, 9216, 32768, 1 << 20))),
+        "clock_hz": 1e9,
+        "link_bytes_per_cycle": draw(st.sampled_from((1, 4, 32))),
+        "sync_cycles": draw(st.sampled_from((0, 100))),
+        "topology": "all-to-all",
+    }
+    shapes = [(r, cores // r) for r in range(1, cores + 1) if cores % r == 0]
+    if draw(st.booleans()):
+        machine.update(
+            topology="mesh2d",
+            mesh=list(draw(st.sampled_from(shapes))),
+            hop_cycles=draw(st.sampled_from((0, 10))),
+            torus=draw(st.booleans()),
+        )
+    divisors = [c for c in (1, 2, 4) if cores % c == 0]
+    chips = draw(st.sampled_from(divisors))
+    if chips > 1:
+        machine.update(chips=chips, inter_chip_comm_factor=1.5)
+    return json.dumps(machine)
+
+
+@st.composite
+def program_cases(draw):
+    name, text = draw(st.sampled_from(PROGRAM_SEEDS))
+    for _ in range(draw(st.sampled_from((0, 1, 1, 2)))):
+        mutation = draw(
+            st.sampled_from((*PROGRAM_MUTATIONS, *[m_small_number_all] * 5))
+        )
+        text = mutation(draw, text)
+    entries = re.findall(r"^func\.func @([\w.$-]+)", text, re.MULTILINE)
+    entry = ("--entry", draw(st.sampled_from(entries))) if len(entries) > 1 else ()
+    strategy = draw(st.sampled_from(("greedy", "optimal", "no-rotation", "vgm")))
+    extra = draw(
+        st.sampled_from(((), ("--compute-dtype", "float64"), ("--output", "out.npz")))
+    )
+    return name, text, draw(small_machines()), (*entry, "--strategy", strategy, *extra)
+
+
+def fuzz_programs(work: Path, case) -> None:
+    name, text, machine, options = case
+    lay_out(work)
+    write_text(work / "input.mlir", text)
+    (work / "machine.json").write_text(machine)
+    argv = ["input.mlir", "--target", "machine.json", "--check", *options]
+    result = run_in_process("t10-run", argv, work)
+    check("programs", result, compiled_here=True)
+
+
+test_fuzz_programs = fuzz_test("programs", fuzz_programs, program_cases(), 30)
 
 
 # --------------------------------------------------------------------- (b) pipelines
@@ -1370,21 +1508,28 @@ test_fuzz_command_lines = fuzz_test(
 # --------------------------------------------------------------------- faithfulness
 
 FAITHFUL_CASES = (
-    ("t10-opt", ["mlp.mlir", "-p", "canonicalize"]),
-    ("t10-opt", ["latin1.mlir"]),
-    ("t10-run", ["ops.mlir", "--target", GRID9K, "--check"]),
-    ("t10-run", ["--bogus"]),
-    ("t10-import", ["tiny_graph.json", "--batch", "2", "--seq", "3"]),
-    ("t10-zoo", ["nerf", "--batch", "x"]),
+    ("t10-opt", ["mlp.mlir", "-p", "canonicalize"], ""),
+    ("t10-opt", ["latin1.mlir"], ""),
+    ("t10-opt", [], "func.func @f() {\n  func.return\n}\n"),
+    ("t10-run", ["ops.mlir", "--target", GRID9K, "--check"], ""),
+    ("t10-run", ["-"], "func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {\n"
+     "  func.return %a : tensor<2xf32>\n}\n"),
+    ("t10-run", ["--bogus"], ""),
+    ("t10-import", ["tiny_graph.json", "--batch", "2", "--seq", "3"], ""),
+    ("t10-zoo", ["nerf", "--batch", "x"], ""),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "stdin"), FAITHFUL_CASES, ids=lambda x: str(x)[:40]
 )
-
-
-@pytest.mark.parametrize(("tool", "argv"), FAITHFUL_CASES, ids=lambda x: str(x)[:40])
-def test_in_process_is_faithful(tmp_path: Path, tool: str, argv: list[str]) -> None:
+def test_in_process_is_faithful(
+    tmp_path: Path, tool: str, argv: list[str], stdin: str
+) -> None:
     """What the harness sees in-process is what a shell sees from the console script."""
     lay_out(tmp_path)
-    inside = run_in_process(tool, argv, tmp_path)
-    outside = run_subprocess(tool, argv, tmp_path)
+    inside = run_in_process(tool, argv, tmp_path, stdin)
+    outside = run_subprocess(tool, argv, tmp_path, stdin)
     assert (inside.code, inside.stdout, inside.stderr) == (
         outside.code,
         outside.stdout,
