@@ -284,7 +284,7 @@ def run_op(
     kernel = BATCHED.get(type(op))
     if kernel is None or len(op.results) != 1:
         raise ToolError(f"'{op.name}' op cannot run in a kernel body", op_location(op))
-    widened = [x.astype(compute_dtype) if x.dtype.kind == "f" else x for x in operands]
+    widened = [kernels.widen(x, compute_dtype) for x in operands]
     try:
         result = np.asarray(kernel(op, widened))
     except kernels.KernelError as error:

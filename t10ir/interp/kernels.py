@@ -17,6 +17,17 @@ class KernelError(ValueError):
     """A data-dependent error (e.g. a gather index out of range), not a bug."""
 
 
+def widen(x: np.ndarray, compute_dtype: np.dtype) -> np.ndarray:
+    """A floating operand in the compute dtype, or in its own type where that is wider.
+
+    The compute dtype is a floor, never a narrowing: an f64 tensor computed in f32 would
+    overflow (9e223 * 2 is inf) where its own type holds the result.
+    """
+    if x.dtype.kind != "f":
+        return x
+    return x.astype(np.promote_types(x.dtype, compute_dtype), copy=False)
+
+
 def matmul(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.matmul(lhs, rhs)
 

@@ -35,7 +35,7 @@ from xdsl.ir.affine import AffineMap
 from t10ir.cost.relayout import Transfers, relayout_transfers, rotation_transfers
 from t10ir.dialects import core
 from t10ir.domain import COMBINER_IDENTITY
-from t10ir.interp import batched
+from t10ir.interp import batched, kernels
 from t10ir.interp.reference import format_shape, numpy_dtype, tensor_spec
 from t10ir.layout import Grid, Layout, evaluate_map
 from t10ir.target.machine import Machine
@@ -346,7 +346,7 @@ class _Mesh:
             )
 
     def _widen(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(self.compute_dtype, copy=False) if x.dtype.kind == "f" else x
+        return kernels.widen(x, self.compute_dtype)
 
     # ---- the function
 

@@ -361,9 +361,7 @@ class _Interpreter:
             raise ToolError(
                 f"'{op.name}' op has no reference implementation", op_location(op)
             )
-        widened = [
-            x.astype(self.compute_dtype) if x.dtype.kind == "f" else x for x in operands
-        ]
+        widened = [kernels.widen(x, self.compute_dtype) for x in operands]
         try:
             result = np.asarray(adapter(op, widened))
         except kernels.KernelError as error:

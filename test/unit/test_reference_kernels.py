@@ -518,3 +518,39 @@ def test_ieee_special_values_run_silently_through_t10_run(
     for number, want in enumerate(ieee_expected(inputs)):
         assert np.isnan(want).any() or np.isinf(want).any()
         np.testing.assert_array_equal(got[f"out{number}"], want)
+
+
+# ---- the compute dtype is a floor, never a narrowing ---------------------------------
+
+F64_PROGRAM = """\
+func.func @wide(%x: tensor<4x8xf64>) -> tensor<4x8xf64> {
+  %y = top.add %x, %x : (tensor<4x8xf64>, tensor<4x8xf64>) -> tensor<4x8xf64>
+  %z = top.mul %y, %x : (tensor<4x8xf64>, tensor<4x8xf64>) -> tensor<4x8xf64>
+  func.return %z : tensor<4x8xf64>
+}
+"""
+
+
+@pytest.mark.parametrize("target", [None, "ipu-mk2"])
+def test_f64_tensors_compute_in_f64_under_the_default_compute_dtype(
+    target: str | None, tmp_path: Path
+) -> None:
+    """f64 values beyond f32's range (9e150: x + x fits f64, not f32) keep their
+    precision under `--compute-dtype float32`, the default, on the reference and the chip."""
+    program = tmp_path / "wide.mlir"
+    program.write_text(F64_PROGRAM)
+    x = np.linspace(1e150, 9e150, 32).reshape(4, 8) + np.pi
+    np.savez(tmp_path / "in.npz", arg0=x)
+    out = tmp_path / "out.npz"
+    command = ["t10-run", str(program), "--inputs", str(tmp_path / "in.npz")]
+    command += ["--output", str(out)]
+    if target is not None:
+        command += ["--target", target, "--check"]
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run(
+        [str(bin_dir / command[0]), *command[1:]], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    got = np.load(out)["out0"]
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, (x + x) * x, rtol=1e-15)
