@@ -302,6 +302,10 @@ def gather_shape(table: Shape, indices: Shape, axis: int) -> Shape:
 
 FLOAT_TYPES = (Float16Type, Float32Type, Float64Type)
 
+MAX_TENSOR_ELEMENTS = 2**40
+"""The most elements a tensor of a top op may have: sizes in bytes, costs and indices
+stay far inside int64 (the largest of T10's evaluation is about 2^31)."""
+
 
 def _tensor(value: SSAValue | Attribute, what: str) -> TensorType:
     """The static, non-empty tensor type of `value` (top ops work on nothing else)."""
@@ -310,6 +314,11 @@ def _tensor(value: SSAValue | Attribute, what: str) -> TensorType:
         raise VerifyException(f"{what} must be a tensor, got {t}")
     if any(s < 1 for s in t.get_shape()):
         raise VerifyException(f"{what} must have a static, non-empty shape, got {t}")
+    if math.prod(t.get_shape()) > MAX_TENSOR_ELEMENTS:
+        raise VerifyException(
+            f"{what} has more than 2^{MAX_TENSOR_ELEMENTS.bit_length() - 1} "
+            f"elements, got {t}"
+        )
     return t
 
 
