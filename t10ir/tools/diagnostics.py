@@ -125,12 +125,20 @@ def parse_error_location(error: ParseError, name: str, line_offset: int = 0) -> 
 def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> ModuleOp:
     """Parse `text` into a module, turning a parse error, or a verifier error raised
     while building an attribute or property, into a located ToolError."""
-    parser = LocatingParser(ctx, text, name, line_offset)
     try:
+        parser = LocatingParser(ctx, text, name, line_offset)  # lexes the first token
         return parser.parse_module()
     except VerifyException as error:
         message = str(error.args[0]) if error.args else str(error)
         raise ToolError(message.splitlines()[0], parser.here()) from None
+    except (NotImplementedError, ZeroDivisionError) as error:
+        # xDSL's builders fail so on what they cannot represent (dense arrays of i0
+        # or i1000, f80 values): a limit of the parser, reached by the input.
+        detail = f": {error}" if str(error) else ""
+        raise ToolError(
+            f"xDSL cannot represent this ({type(error).__name__}{detail})",
+            parser.here(),
+        ) from None
     except ParseError as error:
         message = error.msg.strip()
         if not message or message.startswith("in "):

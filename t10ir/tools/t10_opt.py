@@ -348,7 +348,14 @@ class T10OptMain(xDSLOptMain):
         if not self.args.disable_verify:
             verify_module(module)
         self._apply_passes(module)
-        return self.output_resulting_program(module)
+        try:
+            return self.output_resulting_program(module)
+        except NotImplementedError as error:  # xDSL packs f16/f32/f64 floats only
+            detail = f": {error}" if str(error) else ""
+            raise ToolError(
+                "xDSL cannot print a value of this module (an f80 or f128 float?)"
+                f"{detail}"
+            ) from None
 
     def _apply_passes(self, module: ModuleOp) -> None:
         try:
