@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,6 +23,14 @@ from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation, TypeAttribute
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.utils.mlir_lexer import MLIRLexer
+
+# xDSL 0.74 lexes a string literal with `"(?:[^"...]+|\\...)*"`, a nested quantifier that
+# backtracks exponentially when the closing quote is missing (an 80-character unterminated
+# string hangs the parser). The same language with possessive quantifiers cannot backtrack.
+MLIRLexer._unescaped_characters_regex = re.compile(
+    r'"(?:[^"\\\n\v\f]++|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*+"'
+)
 
 
 class ToolError(Exception):

@@ -308,14 +308,16 @@ def summary(outputs: Sequence[np.ndarray]) -> str:
     rows = [["name", "shape", "dtype", "mean", "sum", "crc32"]]
     for index, array in enumerate(outputs):
         wide = array.astype(np.float64)
-        mean = float(np.mean(wide)) if array.size else float("nan")
+        with np.errstate(all="ignore"):  # inf + -inf is nan, as IEEE defines it
+            mean = float(np.mean(wide)) if array.size else float("nan")
+            total = float(np.sum(wide))
         rows.append(
             [
                 f"out{index}",
                 "x".join(map(str, array.shape)) or "scalar",
                 str(array.dtype),
                 f"{mean:.6e}",
-                f"{float(np.sum(wide)):.9e}",
+                f"{total:.9e}",
                 f"{zlib.crc32(np.ascontiguousarray(array).tobytes()):08x}",
             ]
         )

@@ -91,6 +91,27 @@ def test_summary_is_an_aligned_table(tmp_path: Path, capsys) -> None:
     )
 
 
+def test_summary_of_both_infinities_is_silent(tmp_path: Path) -> None:
+    """An output holding +inf and -inf has mean and sum nan (IEEE), and numpy's
+    'invalid value' warning does not reach stderr."""
+    program = tmp_path / "inf.mlir"
+    program.write_text(
+        "func.func @f(%x: tensor<4xf32>, %z: tensor<4xf32>) -> tensor<4xf32> {\n"
+        "  %y = top.div %x, %z : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>\n"
+        "  func.return %y : tensor<4xf32>\n}\n"
+    )
+    x = np.array([1, -1, 2, 3], np.float32)
+    np.savez(tmp_path / "in.npz", arg0=x, arg1=np.zeros(4, np.float32))
+    result = subprocess.run(
+        [sys.executable, "-c", "from t10ir.tools.t10_run import main; main()"]
+        + [str(program), "--inputs", str(tmp_path / "in.npz")],
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[1].split()[3:5] == ["nan", "nan"]
+
+
 def test_inputs_and_output_round_trip(tmp_path: Path, capsys) -> None:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2, 3)).astype(np.float32)
