@@ -57,7 +57,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from t10ir.tools import t10_import, t10_opt, t10_run, t10_zoo
@@ -88,6 +88,9 @@ def budget(default: int) -> Callable:
         database=None if not LONG else settings.default.database,
         suppress_health_check=list(HealthCheck),
         print_blob=True,
+        # make test stops at the first failing case (saved under FAILURES): a
+        # hang would cost RUN_TIMEOUT_S per shrinking step. Campaigns shrink.
+        phases=list(Phase) if LONG else [Phase.explicit, Phase.reuse, Phase.generate],
     )
 
 
@@ -737,7 +740,7 @@ def fuzz_mlir(work: Path, case) -> None:
     check("mlir", result, compiled_here=compiled)
 
 
-test_fuzz_mlir = fuzz_test("mlir", fuzz_mlir, mlir_cases(), 60)
+test_fuzz_mlir = fuzz_test("mlir", fuzz_mlir, mlir_cases(), 150)
 
 
 # ------------------------------------------------------------ (a') whole programs
@@ -873,7 +876,7 @@ def fuzz_programs(work: Path, case) -> None:
     check("programs", result, compiled_here=True)
 
 
-test_fuzz_programs = fuzz_test("programs", fuzz_programs, program_cases(), 30)
+test_fuzz_programs = fuzz_test("programs", fuzz_programs, program_cases(), 50)
 
 
 # --------------------------------------------------------------------- (b) pipelines
@@ -965,7 +968,7 @@ def fuzz_pipelines(work: Path, case) -> None:
     check("pipelines", run_in_process("t10-opt", [*argv, *extra], work))
 
 
-test_fuzz_pipelines = fuzz_test("pipelines", fuzz_pipelines, pipeline_cases(), 40)
+test_fuzz_pipelines = fuzz_test("pipelines", fuzz_pipelines, pipeline_cases(), 80)
 
 
 # ---------------------------------------------------------------------- (c) machines
@@ -1091,7 +1094,7 @@ def fuzz_machines(work: Path, case) -> None:
     )
 
 
-test_fuzz_machines = fuzz_test("machines", fuzz_machines, machine_cases(), 40)
+test_fuzz_machines = fuzz_test("machines", fuzz_machines, machine_cases(), 80)
 
 
 # -------------------------------------------------------------------------- (d) ONNX
@@ -1291,7 +1294,7 @@ def fuzz_onnx(work: Path, case) -> None:
     _import_and_run("onnx", work, [name, "--batch", batch], run_argv)
 
 
-test_fuzz_onnx = fuzz_test("onnx", fuzz_onnx, onnx_cases(), 40)
+test_fuzz_onnx = fuzz_test("onnx", fuzz_onnx, onnx_cases(), 80)
 
 
 # ---------------------------------------------------------------------- (e) NNFusion
@@ -1427,7 +1430,7 @@ def fuzz_nnfusion(work: Path, case) -> None:
     _import_and_run("nnfusion", work, ["graph.json", *options], run_argv)
 
 
-test_fuzz_nnfusion = fuzz_test("nnfusion", fuzz_nnfusion, nnfusion_cases(), 40)
+test_fuzz_nnfusion = fuzz_test("nnfusion", fuzz_nnfusion, nnfusion_cases(), 80)
 
 
 # ----------------------------------------------------------------- (f) command lines
@@ -1501,7 +1504,7 @@ def fuzz_command_lines(work: Path, case) -> None:
 
 
 test_fuzz_command_lines = fuzz_test(
-    "command_lines", fuzz_command_lines, command_lines(), 60
+    "command_lines", fuzz_command_lines, command_lines(), 120
 )
 
 
