@@ -12,6 +12,9 @@ Each test mutates valid seeds of one kind and runs the tools on them:
   shift and core levels), mutated by bytes, characters and tokens (numbers, types, op
   names, string attributes, SSA names, lines), through `t10-opt` with a few pipelines
   and `t10-run` on the reference interpreter and on small targets;
+- `test_fuzz_programs`: valid top-level programs (the lit tests', small zoo models,
+  imported examples) with shapes and attributes changed consistently, compiled for a
+  random small machine and run with `t10-run --check` under every strategy;
 - `test_fuzz_pipelines`: `t10-opt` pass pipelines, mutated pass names, options and values;
 - `test_fuzz_machines`: machine JSON files, mutated keys, types and numbers (huge,
   infinite, NaN, negative), compiled for and run on;
@@ -27,12 +30,20 @@ them); `test_in_process_is_faithful` checks a few cases against a subprocess. Ev
 has its own working directory under a temporary directory, holding copies of the files
 it may name, so that no mutated option writes into the tree.
 
-Budget: `make test` runs a small fixed number of examples per test, derandomized, so CI
-is deterministic. `T10IR_FUZZ_EXAMPLES=N` runs N examples per test with fresh random
-choices each time (hypothesis's database under .hypothesis/ replays a failure found).
-`T10IR_FUZZ_KEEP_GOING=DIR` (for campaigns) records every failing case in DIR (the
-command and its input files) instead of stopping at the first, and writes the counts to
-DIR/summary.json; the test still fails at its end if any case failed.
+Budget: `make test` runs a small fixed number of examples per test (640 in all, about
+30 s), derandomized so that CI is deterministic, and stops at the first failing case
+without shrinking it. `T10IR_FUZZ_EXAMPLES=N` runs N examples per test instead, with
+fresh random choices each run, shrinking a failure (hypothesis's database under
+.hypothesis/ replays it next time). `T10IR_FUZZ_KEEP_GOING=DIR` (for campaigns) records
+every failing case in DIR (its working directory, `command.sh` to rerun it, stderr)
+instead of stopping at the first, and the counts per kind (examples, runs, exit codes,
+failures) in DIR/summary.json; each test still fails at its end if a case failed.
+Without it, the last failing case of each kind is kept in
+$TMPDIR/t10ir-fuzz-failures/KIND. `test_fuzz_regression` replays the minimized cases
+the fuzzer found (test/unit/fuzz_inputs/).
+
+A campaign: `T10IR_FUZZ_EXAMPLES=1000 T10IR_FUZZ_KEEP_GOING=/tmp/fuzz .venv/bin/pytest
+test/unit/test_fuzz.py -k fuzz_`.
 """
 
 from __future__ import annotations
