@@ -66,6 +66,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -496,6 +497,15 @@ def lay_out(work: Path) -> None:
     (work / "chips").mkdir()
     shutil.copyfile(INPUTS / "grid16.json", work / "chips" / "my-chip.v2.json")
     (work / "a directory").mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(
+        work / "inputs.npz",
+        arg0=rng.standard_normal((8, 64), dtype=np.float32),
+        arg1=rng.standard_normal((64, 256), dtype=np.float32),
+        arg2=rng.standard_normal((256, 16), dtype=np.float32),
+    )
+    np.savez(work / "wrong.npz", arg0=np.zeros((8, 63)), arg1=np.zeros(3, np.int64))
+    (work / "bad.npz").write_bytes(b"PK\x03\x04 not a zip")
     (work / "latin1.mlir").write_bytes(
         b"// caf\xe9\nfunc.func @f() {\n  func.return\n}\n"
     )
@@ -715,6 +725,8 @@ RUN_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("--output", "out.npz"),
     ("--compute-dtype", "float64", "--seed", "3"),
     ("--target", GRID, "--check"),
+    ("--inputs", "inputs.npz"),
+    ("--target", GRID9K, "--check", "--inputs", "inputs.npz"),
     ("--target", GRID9K, "--check"),
     ("--target", GRID9K, "--check", "--strategy", "optimal"),
     ("--target", MESH, "--check", "--strategy", "vgm"),
@@ -1472,6 +1484,7 @@ FLAGS = {
 CLI_VALUES = (
     "mlp.mlir", "ops.mlir", "-", "nothing.mlir", "a directory", "latin1.mlir",
     "tiny_graph.json", "small_cnn.onnx", GRID, "ipu-mk2", "out.mlir", "out.npz",
+    "inputs.npz", "wrong.npz", "bad.npz",
     "no/such/dir/out.mlir", "a directory/out.npz", "0", "1", "2", "-1", "-3", "x", "",
     "1.5", "99999999999999999999", "float16", "float32", "float64", "f16", "f32", "bogus",
     "greedy", "optimal", "vgm", "mlp", "hidden=16", "layers=1", "width=8", "hidden=x",
