@@ -355,6 +355,7 @@ def record_failure(kind: str, result: Result, found: list[str], stdin: str) -> s
     if stdin:
         (case / "stdin.txt").write_text(stdin)
     (case / "stderr.txt").write_text(result.stderr)
+    (case / "argv.json").write_text(json.dumps([result.tool, *result.argv]) + "\n")
     message += f"\n  saved in {case} (command.sh runs it)"
     if KEEP_GOING is not None:
         CAMPAIGN.failed.append(message)
