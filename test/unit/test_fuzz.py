@@ -15,6 +15,8 @@ Each test mutates valid seeds of one kind and runs the tools on them:
 - `test_fuzz_programs`: valid top-level programs (the lit tests', small zoo models,
   imported examples) with shapes and attributes changed consistently, compiled for a
   random small machine and run with `t10-run --check` under every strategy;
+- `test_fuzz_zoo`: zoo models with mutated options (`t10-zoo`, its seeded arguments),
+  run on the reference, on small targets and on ipu-mk2 with `--check`;
 - `test_fuzz_pipelines`: `t10-opt` pass pipelines, mutated pass names, options and values;
 - `test_fuzz_machines`: machine JSON files, mutated keys, types and numbers (huge,
   infinite, NaN, negative), compiled for and run on;
@@ -30,7 +32,7 @@ them); `test_in_process_is_faithful` checks a few cases against a subprocess. Ev
 has its own working directory under a temporary directory, holding copies of the files
 it may name, so that no mutated option writes into the tree.
 
-Budget: `make test` runs a small fixed number of examples per test (640 in all, about
+Budget: `make test` runs a small fixed number of examples per test (665 in all, about
 30 s), derandomized so that CI is deterministic, and stops at the first failing case
 without shrinking it. `T10IR_FUZZ_EXAMPLES=N` runs N examples per test instead, with
 fresh random choices each run, shrinking a failure (hypothesis's database under
@@ -901,6 +903,92 @@ def fuzz_programs(work: Path, case) -> None:
 
 
 test_fuzz_programs = fuzz_test("programs", fuzz_programs, program_cases(), 50)
+
+
+# ------------------------------------------------------------------ (a'') the zoo
+
+ZOO_SMALL = {
+    "bert-base": {"layers": "1", "seq": "8", "hidden": "32", "heads": "2", "ffn": "64"},
+    "gpt2": {"layers": "1", "seq": "8", "hidden": "32", "heads": "2", "ffn": "64"},
+    "vit-b16": {
+        "layers": "1", "image": "32", "hidden": "32", "heads": "2", "ffn": "64",
+        "classes": "10",
+    },
+    "resnet50": {"image": "32", "width": "4", "blocks": "1,1,1,1", "classes": "10"},
+    "nerf": {"batch": "16", "width": "16", "layers": "2", "skip": "0"},
+}  # fmt: skip
+ZOO_VALUES = (
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "12", "16", "-1", "1.5", "x", "",
+    "99999999999999999999", "1e-30", "nan", "inf", "-0.5", "0.5", "1,1", "1,2,1,1",
+    "0,1,1,1", "2", "f16", "f32", "f64", "bf16", "expr", "add", "none", "true",
+)  # fmt: skip
+ZOO_TYPED = {
+    bool: ("true", "false"),
+    int: ("0", "1", "2", "3", "4", "5", "6", "7", "8", "12", "16", "-1"),
+    float: ("0", "1e-5", "1e-30", "nan", "inf", "-0.5", "0.5", "1e30"),
+    tuple: ("1,1", "1,2,1,1", "0,1,1,1", "1,1,1", "2,1,1,1", "1"),
+    str: ("f16", "f32", "expr", "weight"),
+}
+"""Values of each option's type, drawn four times in five (bool before int: a bool
+is an int)."""
+_DEDICATED = ("batch", "seq", "dtype", "layers")
+
+
+@st.composite
+def zoo_cases(draw):
+    from t10ir.models import options
+
+    model = draw(st.sampled_from(sorted(ZOO_SMALL)))
+    values = dict(ZOO_SMALL[model])
+    names = sorted(options(model))
+    defaults = options(model)
+    for _ in range(draw(st.sampled_from((1, 1, 2, 3)))):
+        name = draw(st.sampled_from(names))
+        default = defaults[name]
+        typed = next(
+            (v for k, v in ZOO_TYPED.items() if isinstance(default, k)), ZOO_VALUES
+        )
+        choices = typed if draw(st.integers(0, 4)) else ZOO_VALUES
+        values[name] = draw(st.sampled_from(choices))
+    argv = [model]
+    for name, value in values.items():
+        argv += (
+            [f"--{name}", value] if name in _DEDICATED else ["--set", f"{name}={value}"]
+        )
+    run = draw(
+        st.sampled_from(
+            (
+                ("model.mlir", "--inputs", "args.npz"),
+                ("model.mlir", "--inputs", "args.npz", "--target", GRID9K, "--check"),
+                (
+                    "model.mlir",
+                    "--inputs",
+                    "args.npz",
+                    "--target",
+                    "machine.json",
+                    "--check",
+                ),
+                ("model.mlir", "--target", "ipu-mk2", "--check", "--strategy", "vgm"),
+            )
+        )
+    )
+    return argv, draw(small_machines()), run
+
+
+def fuzz_zoo(work: Path, case) -> None:
+    argv, machine, run_argv = case
+    lay_out(work)
+    (work / "machine.json").write_text(machine)
+    built = run_in_process(
+        "t10-zoo", [*argv, "-o", "model.mlir", "--arguments", "args.npz"], work
+    )
+    check("zoo", built)
+    if built.code == 0:
+        ran = run_in_process("t10-run", list(run_argv), work)
+        check("zoo", ran, compiled_here="--target" in run_argv)
+
+
+test_fuzz_zoo = fuzz_test("zoo", fuzz_zoo, zoo_cases(), 25)
 
 
 # --------------------------------------------------------------------- (b) pipelines
