@@ -36,6 +36,7 @@ from t10ir.dialects.rtensor import OpPlanAttr
 from t10ir.interp.mesh import Event, MeshRun, function_layouts
 from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
 from t10ir.target import Machine
+from t10ir.tools.diagnostics import ToolError, op_location
 
 PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
 HISTOGRAM_BINS = 10
@@ -176,7 +177,12 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
     if not isinstance(records, ArrayAttr):
         return ops
     for index, record in enumerate(records.data):
-        assert isinstance(record, DictionaryAttr)
+        if not isinstance(record, DictionaryAttr):
+            raise ToolError(
+                f"'{func_op.name}' op {OPS_ATTR}[{index}] is {record}: expected a "
+                "dictionary (the record of one `top` op)",
+                op_location(func_op),
+            )
         data = record.data
         kind, plan = data.get("kind"), data.get("plan")
         loc, predicted = data.get("loc"), data.get("predicted")
@@ -196,12 +202,23 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
     return ops
 
 
-def _tags(func_op: func.FuncOp) -> dict[Operation, int | None]:
-    """Every op's `top` op: the tag of its top-level ancestor."""
+def _tags(func_op: func.FuncOp, count: int) -> dict[Operation, int | None]:
+    """Every op's `top` op: the tag of its top-level ancestor, an index into the
+    function's `count` records. Without a record (a hand-written program) tags name
+    nothing and are ignored; with one, a tag that is not one of its indices would
+    charge the op to the wrong `top` op (or to none), so it is refused."""
     tags: dict[Operation, int | None] = {}
     for top_level in func_op.body.block.ops:
         tag = top_level.attributes.get(OP_ATTR)
-        index = tag.value.data if isinstance(tag, IntegerAttr) else None
+        index: int | None = None
+        if tag is not None and count:
+            if not isinstance(tag, IntegerAttr) or not 0 <= tag.value.data < count:
+                raise ToolError(
+                    f"'{top_level.name}' op has {OP_ATTR} = {tag}: expected an index "
+                    f"of the function's {OPS_ATTR} (0 to {count - 1})",
+                    op_location(top_level),
+                )
+            index = tag.value.data
         for op in top_level.walk():
             tags[op] = index
     return tags
@@ -239,11 +256,11 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
     time, flops, traffic and SRAM per op."""
     ops = _records(func_op)
     untagged = OpAccount(None)
-    tags = _tags(func_op)
+    tags = _tags(func_op, len(ops))
 
     def owner(op: Operation) -> OpAccount:
         index = tags.get(op)
-        return ops[index] if index is not None and index < len(ops) else untagged
+        return ops[index] if index is not None else untagged
 
     kernels: dict[core.KernelOp, program.KernelCost] = {}
     first_kernel: dict[OpAccount, int] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
 
 from t10ir.context import make_context
 from t10ir.cost.model import elementwise_cycles, shift_cycles, unary_cycles
@@ -34,12 +34,17 @@ from t10ir.interp.mesh import MeshRun, run_core_function
 from t10ir.interp.reference import find_entry, random_inputs
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
-from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR, T10LowerToShiftPass
 from t10ir.passes.t10_partition import COST_ATTR, T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import LocatingParser, parse_module, read_file
+from t10ir.tools.diagnostics import (
+    LocatingParser,
+    ToolError,
+    parse_module,
+    read_file,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID16 = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "grid16-9k.json")
@@ -419,3 +424,33 @@ def test_gaps_over_five_percent_are_explained() -> None:
     explanation = matmul.explanation
     assert explanation is not None
     assert explanation.startswith(f"compute +0, moving data +{short} cycles: exchanges")
+
+
+@pytest.mark.parametrize("tag", [-1, 4, "0"], ids=["negative", "past-the-end", "str"])
+def test_a_tag_that_names_no_record_is_refused(tag: int | str) -> None:
+    """A `t10.op` tag is an index into the function's `t10.ops`: one out of range (or
+    not an integer) would charge its op to the wrong `top` op, or none, so the
+    accountant names the op and the tag instead."""
+    module, _ = _compile(MLP, GRID16, full=True)
+    function = find_entry(module, None)
+    first = function.body.block.first_op
+    assert first is not None and OP_ATTR in first.attributes
+    first.attributes[OP_ATTR] = (
+        StringAttr(tag) if isinstance(tag, str) else IntegerAttr(tag, 64)
+    )
+    machine = load_machine(GRID16)
+    run = run_core_function(function, [], machine, numerics=False)
+    with pytest.raises(ToolError, match=r"has t10\.op = .*expected an index of the "):
+        account(function, run, machine)
+
+
+def test_a_record_that_is_not_a_dictionary_is_refused() -> None:
+    module, _ = _compile(MLP, GRID16, full=True)
+    function = find_entry(module, None)
+    records = function.attributes[OPS_ATTR]
+    assert isinstance(records, ArrayAttr)
+    function.attributes[OPS_ATTR] = ArrayAttr([IntegerAttr(1, 64), *records.data[1:]])
+    machine = load_machine(GRID16)
+    run = run_core_function(function, [], machine, numerics=False)
+    with pytest.raises(ToolError, match=r"t10\.ops\[0\] is 1 : i64: expected a dict"):
+        account(function, run, machine)
