@@ -8,6 +8,7 @@ levels can be checked against it on the same inputs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from math import prod
 
 import numpy as np
 from xdsl.dialects import arith, func
@@ -51,14 +52,32 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
     raise ToolError(f"unsupported element type {element_type}")
 
 
+MAX_TENSOR_BYTES = 1 << 32
+"""The largest tensor the interpreters hold (4 GiB). Each tensor is one numpy array in
+memory: numpy refuses shapes past `intp` outright and a machine rarely holds much more,
+so a larger type is refused before any array is made, not a MemoryError midway."""
+
+
+def check_tensor_size(shape: Sequence[int], dtype: np.dtype, what: str) -> None:
+    """Refuse a tensor (`what`, as the message names it) too large to be held."""
+    elements = prod(shape)
+    if elements * dtype.itemsize > MAX_TENSOR_BYTES:
+        raise ToolError(
+            f"{what} has {elements} elements of {dtype.itemsize} bytes: more than the "
+            f"{MAX_TENSOR_BYTES >> 30} GiB a tensor may take to be run"
+        )
+
+
 def tensor_spec(type_: Attribute) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and numpy dtype of a statically shaped tensor type."""
+    """Shape and numpy dtype of a statically shaped tensor type small enough to run."""
     if not isinstance(type_, TensorType):
         raise ToolError(f"unsupported type {type_}: only tensors can be run")
     shape = tuple(type_.get_shape())
     if any(dim < 0 for dim in shape):
         raise ToolError(f"unsupported dynamic shape in {type_}")
-    return shape, numpy_dtype(type_.get_element_type())
+    dtype = numpy_dtype(type_.get_element_type())
+    check_tensor_size(shape, dtype, str(type_))
+    return shape, dtype
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -361,12 +380,17 @@ class _Interpreter:
             raise ToolError(
                 f"'{op.name}' op has no reference implementation", op_location(op)
             )
+        try:  # before the kernel: it must not start on a result too large to hold
+            shape, dtype = tensor_spec(op.results[0].type)
+        except ToolError as error:
+            raise ToolError(
+                f"'{op.name}' op result {error.message}", op_location(op)
+            ) from None
         widened = [kernels.widen(x, self.compute_dtype) for x in operands]
         try:
             result = np.asarray(adapter(op, widened))
         except kernels.KernelError as error:
             raise ToolError(f"'{op.name}' op {error}", op_location(op)) from None
-        shape, dtype = tensor_spec(op.results[0].type)
         if result.shape != shape:
             raise ToolError(
                 f"'{op.name}' op computed shape {format_shape(result.shape)}, "

@@ -38,6 +38,7 @@ from t10ir.interp.accounting import (
 from t10ir.interp.mesh import function_layouts, run_core_function
 from t10ir.interp.reference import (
     DEFAULT_INDEX_BOUND,
+    check_tensor_size,
     find_entry,
     format_shape,
     numpy_dtype,
@@ -349,7 +350,9 @@ def _core_specs(func_op: func.FuncOp) -> list[tuple[tuple[int, ...], np.dtype]]:
     specs = []
     for arg, layout in zip(func_op.args, layouts, strict=True):
         assert isinstance(arg.type, core.BufferType), "checked by function_layouts"
-        specs.append((layout.shape, numpy_dtype(arg.type.element_type)))
+        dtype = numpy_dtype(arg.type.element_type)
+        check_tensor_size(layout.shape, dtype, f"the tensor of arg{arg.index}")
+        specs.append((layout.shape, dtype))
     return specs
 
 

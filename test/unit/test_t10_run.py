@@ -770,3 +770,34 @@ def test_rank0_output_keeps_its_shape(tmp_path: Path, capsys, chip: list[str]) -
     assert total.shape == () and rows.shape == (4,)
     np.testing.assert_allclose(total, a.astype(np.float64).sum(), rtol=1e-5)
     np.testing.assert_array_equal(rows, a.max(axis=1))
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (  # an argument no op reads: its random input alone is 2^69 bytes
+            "func.func @main(%a: tensor<8x18446744073709551616xf32>) -> "
+            "tensor<8x18446744073709551616xf32> {\n"
+            "  func.return %a : tensor<8x18446744073709551616xf32>\n}\n",
+            r"^t10-run: error: tensor<8x18446744073709551616xf32> has "
+            r"147573952589676412928 elements of 4 bytes: more than the 4 GiB",
+        ),
+        (  # small operands, an outer product of 2^40 elements
+            "func.func @main(%a: tensor<1048576x1xf32>, %b: tensor<1x1048576xf32>) -> "
+            "tensor<1048576x1048576xf32> {\n"
+            "  %m = top.matmul %a, %b : (tensor<1048576x1xf32>, tensor<1x1048576xf32>)"
+            " -> tensor<1048576x1048576xf32>\n"
+            "  func.return %m : tensor<1048576x1048576xf32>\n}\n",
+            r"^.*model\.mlir:2:3: error: 'top\.matmul' op result "
+            r"tensor<1048576x1048576xf32> has 1099511627776 elements",
+        ),
+    ],
+    ids=["argument", "result"],
+)
+def test_a_tensor_too_large_to_hold_is_refused(
+    tmp_path: Path, capsys, text: str, pattern: str
+) -> None:
+    """The interpreter holds every tensor as one numpy array: a type past
+    MAX_TENSOR_BYTES is a diagnostic before any array is made (numpy's "maximum
+    allowed dimension exceeded" or a MemoryError were internal errors)."""
+    assert_one_line_error(*run([write(tmp_path, text)], capsys), pattern)
