@@ -107,7 +107,30 @@ def build_model(name: str, **overrides: Any) -> Model:
             f"(options: {', '.join(options(name))})"
         )
     config = dataclasses.replace(model.config, **overrides)
+    check_bounds(config)
     return model.builder(config, name.replace("-", "_"))
+
+
+MAX_REPEATS = 1024
+"""The most layers (or blocks of a ResNet stage) a model may have: building is linear
+in them, and 2^64 layers would never finish."""
+
+MAX_SIZE = 2**24
+"""The largest size option (batch, seq, hidden, ...): tensors past it are past what a
+top op may hold anyway."""
+
+_REPEATS = frozenset(("layers", "blocks"))
+
+
+def check_bounds(config: Any) -> None:
+    """Every integer option at most its bound, named in the error."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        bound = MAX_REPEATS if f.name in _REPEATS else MAX_SIZE
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, int) and not isinstance(item, bool) and item > bound:
+                shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+                raise ToolError(f"{f.name} must be at most {bound}, got {shown}")
 
 
 def build(name: str, **overrides: Any) -> ModuleOp:
