@@ -189,11 +189,31 @@ def write_file(path: str, text: str) -> None:
         raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 
 
+def _raise_unannotated(message: str, underlying_error: Exception) -> NoReturn:
+    raise underlying_error
+
+
+def verify_op(op: Operation) -> None:
+    """`op.verify(verify_nested_ops=False)` without xDSL's annotation of a failure.
+
+    On a verifier error xDSL's `Operation.emit_error` prints the whole module into a
+    note of the exception. A diagnostic keeps only the message, printing a large module
+    for it is slow, and xDSL cannot print every module it parses (an f80 attribute on
+    an op failing to verify made the error a NotImplementedError), so the op's
+    `emit_error` is shadowed by one raising the error as it is.
+    """
+    op.emit_error = _raise_unannotated  # type: ignore[method-assign]
+    try:
+        op.verify(verify_nested_ops=False)
+    finally:
+        del op.emit_error
+
+
 def verify_module(module: ModuleOp) -> None:
     """Verify every op in order, raising a ToolError located at the first bad op."""
     for op in module.walk(reverse=False):
         try:
-            op.verify(verify_nested_ops=False)
+            verify_op(op)
         except (VerifyException, DiagnosticException) as error:
             message = str(error.args[0]) if error.args else str(error)
             message = message.removeprefix("Operation does not verify: ")

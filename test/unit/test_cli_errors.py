@@ -149,6 +149,14 @@ func.func @f(%a: !shift.dtensor<tensor<8x8xf32>, #core.layout<[4, 8], piece = [2
 """
 
 
+F80_ON_A_BAD_OP = """\
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = top.softmax %a {axis = 0 : i64, x = 1.0 : f80} : (tensor<4xf32>) -> tensor<3xf32>
+  func.return %a : tensor<4xf32>
+}
+"""
+
+
 def wide(width: str) -> str:
     return (
         f"func.func @f() -> {width} {{\n"
@@ -178,6 +186,12 @@ BAD_MODULES = [
         r"^m\.mlir:1:19: error: integer bitwidth is limited to 16777215 bits",
     ),
     ("si16777216", wide("si16777216"), r"^m\.mlir:1:19: error: integer bitwidth"),
+    (  # xDSL would print the module into the error, and cannot print f80
+        "f80-on-an-op-failing-to-verify",
+        F80_ON_A_BAD_OP,
+        r"^m\.mlir:2:3: error: 'top.softmax' op result type tensor<3xf32> does not "
+        r"match the inferred type tensor<4xf32>$",
+    ),
 ]
 
 
