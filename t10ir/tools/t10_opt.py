@@ -8,6 +8,7 @@ checks `// expected-error {{...}}` annotations under `--verify-diagnostics` as M
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import re
 import sys
@@ -17,8 +18,12 @@ from typing import NoReturn, get_args, get_origin, get_type_hints
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
-from xdsl.utils.arg_spec import ArgSpec, ParameterListType, ParameterType
-from xdsl.utils.exceptions import DiagnosticException, VerifyException
+from xdsl.utils.arg_spec import ArgSpec, ParameterListType, ParameterType, parse_spec
+from xdsl.utils.exceptions import (
+    ArgSpecParseError,
+    DiagnosticException,
+    VerifyException,
+)
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from t10ir.passes.diagnostics import OpError, PassOptionError
@@ -287,6 +292,35 @@ class T10OptMain(xDSLOptMain):
         super().register_all_arguments(arg_parser)
         # xDSL makes a plain ArgumentParser; give it ours, which only changes `error`.
         arg_parser.__class__ = ToolArgumentParser
+        # xDSL reads -t's value with `parse_spec` after argparse is done, and its
+        # ArgSpecParseError is a BaseException that no handler catches: read it as
+        # argparse reads a value, so a malformed one is a diagnostic of the option.
+        arg_parser._option_string_actions["-t"].type = self._target_spec
+
+    def _target_spec(self, text: str) -> str:
+        """`-t`'s value: a known target in xDSL's spec syntax (`name` or
+        `name{options}`), with options that target has (xDSL checks them only when it
+        prints the output, with a ValueError)."""
+        choices = ", ".join(self.available_targets)
+        try:
+            spec = parse_spec(text)
+        except ArgSpecParseError:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {choices})"
+            ) from None
+        factory = self.available_targets.get(spec.name)
+        if factory is None:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: '{spec.name}' (choose from {choices})"
+            )
+        if spec.parameters and not inspect.signature(factory).parameters:
+            try:
+                factory().from_spec(spec)
+            except ValueError as error:
+                raise argparse.ArgumentTypeError(
+                    f"target '{spec.name}': {str(error).splitlines()[0]}"
+                ) from None
+        return text
 
     def setup_pipeline(self) -> None:
         """Build the passes from MLIR's option syntax (xDSL's own parser reads

@@ -53,6 +53,12 @@ COMMAND_LINES = [
     ("t10-opt", [MLP, "--no-such-flag"], r"unrecognized arguments: --no-such-flag"),
     ("t10-opt", [MLP, "-p"], r"argument -p/--passes: expected one argument"),
     ("t10-opt", [MLP, "-t", "nope"], r"argument -t/--target: invalid choice: 'nope'"),
+    ("t10-opt", [MLP, "-t", "x%"], r"argument -t/--target: invalid choice: 'x%'"),
+    (
+        "t10-opt",
+        [MLP, "-t", "mlir{x=1}"],
+        r"argument -t/--target: target 'mlir': Provided arguments \[.x.\] not found",
+    ),
     (
         "t10-opt",
         [MLP, "--pass-pipeline=builtin.module(-x)"],
