@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import VerifyException
 
 from t10ir.models.builder import Init, Model, parameter_count
 from t10ir.models.nerf import NerfConfig, build_nerf
@@ -108,7 +109,11 @@ def build_model(name: str, **overrides: Any) -> Model:
         )
     config = dataclasses.replace(model.config, **overrides)
     check_bounds(config)
-    return model.builder(config, name.replace("-", "_"))
+    try:
+        return model.builder(config, name.replace("-", "_"))
+    except VerifyException as error:  # an op built from these options is invalid
+        message = str(error.args[0]) if error.args else str(error)
+        raise ToolError(f"model '{name}': {message.splitlines()[0]}") from None
 
 
 MAX_REPEATS = 1024
