@@ -42,7 +42,20 @@ class ToolError(Exception):
         self.location = location
 
     def render(self, tool: str) -> str:
-        return f"{self.location or tool}: error: {self.message}"
+        return one_line(f"{self.location or tool}: error: {self.message}")
+
+
+_LINE_BREAKING = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with each control character but tab escaped as Python writes it (`\\n`).
+
+    A diagnostic quotes what the user gave (an argument argparse did not recognize, a
+    file name, a token), which may hold a newline; printed as it is, one diagnostic
+    would read as several lines.
+    """
+    return _LINE_BREAKING.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 class ToolArgumentParser(argparse.ArgumentParser):
@@ -236,8 +249,10 @@ def run_tool(tool: str, body: Callable[[], int]) -> None:
         if os.environ.get("T10IR_DEBUG"):
             traceback.print_exc()
         print(
-            f"{tool}: internal error: {type(error).__name__}: {error} "
-            "(set T10IR_DEBUG=1 for the traceback)",
+            one_line(
+                f"{tool}: internal error: {type(error).__name__}: {error} "
+                "(set T10IR_DEBUG=1 for the traceback)"
+            ),
             file=sys.stderr,
         )
         code = 2
