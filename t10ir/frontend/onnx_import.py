@@ -220,9 +220,16 @@ class _Node:
     def __post_init__(self) -> None:
         for attr in self.proto.attribute:
             value = onnx.helper.get_attribute_value(attr)
-            self.attrs[attr.name] = (
-                value.decode() if isinstance(value, bytes) else value
-            )
+            if isinstance(value, bytes):
+                # ONNX holds a string attribute as bytes, and its checker does not
+                # hold them to UTF-8 (which every string attribute of the spec is).
+                try:
+                    value = value.decode()
+                except UnicodeDecodeError:
+                    raise self.error(
+                        f"attribute {attr.name} is not UTF-8 text: {value!r}"
+                    ) from None
+            self.attrs[attr.name] = value
 
     @property
     def op_type(self) -> str:
@@ -287,6 +294,16 @@ class _Importer:
         graph = model.graph
         self.env: dict[str, Value] = {}
         for init in graph.initializer:
+            if init.data_type not in onnx.helper.get_all_tensor_dtypes():
+                # The checker lets any number through; numpy_helper has no dtype for it.
+                kind = str(init.data_type)
+                if init.data_type in TensorProto.DataType.values():
+                    kind += f" ({TensorProto.DataType.Name(init.data_type)})"
+                raise ToolError(
+                    f"initializer '{init.name}' has data_type {kind}, which is not "
+                    "an ONNX tensor element type",
+                    where,
+                )
             try:
                 self.env[init.name] = numpy_helper.to_array(init)
             except ValueError as error:  # data that does not fill its dims

@@ -913,3 +913,41 @@ def test_unsupported_legacy_input_is_one_diagnostic(
     assert code == 1
     assert err.startswith(f"{path}: error: {message}"), err
     assert len(err.splitlines()) == 1
+
+
+def test_a_string_attribute_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ONNX stores string attributes as bytes and its checker lets any bytes through."""
+    case = Case(
+        [node("Conv", ["x", "w"], ["y"], name="c", auto_pad=b"\xff")],
+        {"x": rand(1, 2, 5, 5)},
+        ["y"],
+        {"w": rand(3, 2, 2, 2)},
+    )
+    path = save(case, tmp_path)
+    code, err = run_cli([path], capsys)
+    assert (code, err) == (
+        1,
+        f"{path}: error: node 'c' (Conv): attribute auto_pad is not UTF-8 text: "
+        "b'\\xff'",
+    )
+
+
+@pytest.mark.parametrize("data_type", [29, 99])
+def test_an_initializer_of_no_onnx_element_type(
+    data_type: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The checker accepts any data_type but UNDEFINED; numpy_helper has no dtype
+    for one past the enum (it raised KeyError)."""
+    case = Case([node("Add", ["x", "b"], ["y"])], {"x": M}, ["y"], {"b": rand(5)})
+    model = case.model()
+    model.graph.initializer[0].data_type = data_type
+    path = tmp_path / "model.onnx"
+    onnx.save(model, path)
+    code, err = run_cli([str(path)], capsys)
+    assert (code, err) == (
+        1,
+        f"{path}: error: initializer 'b' has data_type {data_type}, which is not an "
+        "ONNX tensor element type",
+    )
