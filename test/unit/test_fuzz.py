@@ -1579,16 +1579,6 @@ CLI_VALUES = (
     "greedy", "optimal", "vgm", "mlp", "hidden=16", "layers=1", "width=8", "hidden=x",
     "=", "canonicalize", "t10-compile", "t10-compile{target=grid16.json}",
 )  # fmt: skip
-SMALL_ZOO = (
-    "--layers",
-    "1",
-    "--set",
-    "hidden=16",
-    "--set",
-    "ffn=32",
-    "--set",
-    "heads=2",
-)
 
 
 @st.composite
