@@ -692,6 +692,44 @@ def write_text(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
+def declared_result_shapes(text: str) -> list[tuple[int, ...]] | None:
+    """The result shapes of the only function of a top-level module (None otherwise)."""
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import TensorType
+    from xdsl.parser import Parser
+
+    from t10ir.context import make_context
+
+    try:
+        module = Parser(make_context(), text).parse_module()
+    except Exception:  # noqa: BLE001 the tool parsed it; this parser may not
+        return None
+    functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    if len(functions) != 1 or not top_level(text):
+        return None
+    types = functions[0].function_type.outputs.data
+    if not all(isinstance(t, TensorType) for t in types):
+        return None
+    return [tuple(t.get_shape()) for t in types]
+
+
+def check_output_file(kind: str, result: Result, text: str) -> None:
+    """A run that wrote --output wrote each result with its declared shape."""
+    if result.code != 0 or "--output" not in result.argv:
+        return
+    path = result.cwd / result.argv[result.argv.index("--output") + 1]
+    declared = declared_result_shapes(text)
+    if declared is None or not path.exists():
+        return
+    with np.load(path) as archive:
+        written = [archive[f"out{i}"].shape for i in range(len(archive.files))]
+    if written != declared:
+        found = [f"wrong result: --output has shapes {written}, declared {declared}"]
+        message = record_failure(kind, result, found, "")
+        if KEEP_GOING is None:
+            pytest.fail(message, pytrace=False)
+
+
 def top_level(text: str) -> bool:
     return not re.search(r"\b(shift|core|rtensor)\.", text)
 
@@ -764,6 +802,7 @@ def fuzz_mlir(work: Path, case) -> None:
     result = run_in_process(tool, ["input.mlir", *options], work)
     compiled = tool == "t10-run" and "--target" in options and top_level(text)
     check("mlir", result, compiled_here=compiled)
+    check_output_file("mlir", result, text)
 
 
 test_fuzz_mlir = fuzz_test("mlir", fuzz_mlir, mlir_cases(), 150)
@@ -900,6 +939,7 @@ def fuzz_programs(work: Path, case) -> None:
     argv = ["input.mlir", "--target", "machine.json", "--check", *options]
     result = run_in_process("t10-run", argv, work)
     check("programs", result, compiled_here=True)
+    check_output_file("programs", result, text)
 
 
 test_fuzz_programs = fuzz_test("programs", fuzz_programs, program_cases(), 50)
