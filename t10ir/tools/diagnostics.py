@@ -20,8 +20,9 @@ from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
-from xdsl.ir import Operation, TypeAttribute
+from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue, TypeAttribute
 from xdsl.parser import Parser
+from xdsl.parser.core import ForwardDeclaredValue
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.mlir_lexer import MLIRLexer
 
@@ -149,7 +150,7 @@ def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> Mo
     while building an attribute or property, into a located ToolError."""
     try:
         parser = LocatingParser(ctx, text, name, line_offset)  # lexes the first token
-        return parser.parse_module()
+        module = parser.parse_module()
     except VerifyException as error:
         message = str(error.args[0]) if error.args else str(error)
         raise ToolError(message.splitlines()[0], parser.here()) from None
@@ -168,6 +169,27 @@ def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> Mo
         raise ToolError(
             message, parse_error_location(error, name, line_offset)
         ) from None
+    _check_forward_references(module)
+    return module
+
+
+def _check_forward_references(module: ModuleOp) -> None:
+    """Refuse an operand the parser left unresolved.
+
+    xDSL resolves names over the whole function, not per region, and an op whose
+    custom syntax parses its operands before its regions is built with the forward
+    reference of a name its own region then defines (`scf.for ... to %c2` with `%c2`
+    defined in the loop body): a value with no owner, on which verifiers and passes
+    fail with ValueError.
+    """
+    for op in module.walk():
+        for number, operand in enumerate(op.operands):
+            if isinstance(operand, ForwardDeclaredValue):
+                raise ToolError(
+                    f"'{op.name}' op operand #{number} does not dominate this use: "
+                    "it is defined only inside the op's own regions",
+                    op_location(op),
+                )
 
 
 def read_file(path: str) -> str:
@@ -222,8 +244,56 @@ def verify_op(op: Operation) -> None:
         del op.emit_error
 
 
+def _dominates(
+    value: SSAValue, user: Operation, position: dict[Operation, int]
+) -> bool:
+    """Whether `value` is defined before `user` in a block enclosing it (the
+    dominance of single-block regions; across the blocks of one region, a CFG, and in
+    a module's body, a graph region, every use is allowed)."""
+    if isinstance(value, BlockArgument):
+        block, definer = value.block, None
+    elif isinstance(value, OpResult):
+        definer = value.op
+        block = definer.parent_block()
+    else:  # a forward reference the parser left (see _check_forward_references)
+        return False
+    if block is None:
+        return False
+    region = block.parent
+    current: Operation | None = user
+    while current is not None:
+        if current.parent_block() is block:
+            if definer is None or isinstance(region and region.parent, ModuleOp):
+                return True
+            return position[definer] < position[current]
+        if region is not None and current.parent_region() is region:
+            return len(region.blocks) > 1
+        current = current.parent_op()
+    return False
+
+
+def _check_dominance(module: ModuleOp) -> None:
+    """Refuse a use of a value before its definition, or outside its scope: xDSL
+    verifies no dominance, and the interpreters and passes assume it."""
+    position = {
+        child: index
+        for parent in module.walk()
+        for region in parent.regions
+        for block in region.blocks
+        for index, child in enumerate(block.ops)
+    }
+    for op in module.walk(reverse=False):
+        for number, operand in enumerate(op.operands):
+            if not _dominates(operand, op, position):
+                raise ToolError(
+                    f"'{op.name}' op operand #{number} does not dominate this use",
+                    op_location(op),
+                )
+
+
 def verify_module(module: ModuleOp) -> None:
     """Verify every op in order, raising a ToolError located at the first bad op."""
+    _check_dominance(module)
     for op in module.walk(reverse=False):
         try:
             verify_op(op)

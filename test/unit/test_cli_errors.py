@@ -158,6 +158,36 @@ func.func @f(%a: !shift.dtensor<tensor<8x8xf32>, #core.layout<[4, 8], piece = [2
 """
 
 
+USE_BEFORE_DEFINITION = """\
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %b = top.relu %c : (tensor<4xf32>) -> tensor<4xf32>
+  %c = top.relu %a : (tensor<4xf32>) -> tensor<4xf32>
+  func.return %b : tensor<4xf32>
+}
+"""
+
+USE_OUT_OF_SCOPE = """\
+func.func @f(%a: tensor<4xf32>, %n: index) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %r = top.relu %b : (tensor<4xf32>) -> tensor<4xf32>
+  scf.for %i = %c0 to %n step %n {
+    %b = top.relu %a : (tensor<4xf32>) -> tensor<4xf32>
+  }
+  func.return %r : tensor<4xf32>
+}
+"""
+
+BOUND_DEFINED_IN_THE_LOOP = """\
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %r = scf.for %i = %c0 to %c2 step %n iter_args(%x = %n) -> (index) {
+    %c2 = arith.constant 2 : index
+    scf.yield %x : index
+  }
+  func.return
+}
+"""
+
 F80_ON_A_BAD_OP = """\
 func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = top.softmax %a {axis = 0 : i64, x = 1.0 : f80} : (tensor<4xf32>) -> tensor<3xf32>
@@ -195,6 +225,22 @@ BAD_MODULES = [
         r"^m\.mlir:1:19: error: integer bitwidth is limited to 16777215 bits",
     ),
     ("si16777216", wide("si16777216"), r"^m\.mlir:1:19: error: integer bitwidth"),
+    (
+        "use-before-definition",
+        USE_BEFORE_DEFINITION,
+        r"^m\.mlir:2:3: error: 'top\.relu' op operand #0 does not dominate this use$",
+    ),
+    (
+        "use-out-of-scope",
+        USE_OUT_OF_SCOPE,
+        r"^m\.mlir:3:3: error: 'top\.relu' op operand #0 does not dominate this use$",
+    ),
+    (  # xDSL builds the scf.for with the forward reference: a value of no owner
+        "bound-defined-in-the-loop",
+        BOUND_DEFINED_IN_THE_LOOP,
+        r"^m\.mlir:3:3: error: 'scf\.for' op operand #1 does not dominate this use: "
+        r"it is defined only inside the op's own regions$",
+    ),
     (  # xDSL would print the module into the error, and cannot print f80
         "f80-on-an-op-failing-to-verify",
         F80_ON_A_BAD_OP,
