@@ -322,6 +322,12 @@ def _tensor(value: SSAValue | Attribute, what: str) -> TensorType:
     return t
 
 
+def check_tensor(value: SSAValue | Attribute, what: str) -> TensorType:
+    """The tensor type of `value` if a top op may take it (static, non-empty, at most
+    MAX_TENSOR_ELEMENTS elements); a VerifyException naming `what` otherwise."""
+    return _tensor(value, what)
+
+
 def _shape(value: SSAValue | Attribute, what: str = "operand") -> Shape:
     return tuple(_tensor(value, what).get_shape())
 

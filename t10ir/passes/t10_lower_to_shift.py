@@ -49,7 +49,7 @@ from t10ir.dialects.shift import (
     ViewOp,
     YieldOp,
 )
-from t10ir.dialects.top import IterationDomainInterface, is_weight
+from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.domain import COMBINER_IDENTITY
 from t10ir.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.passes.diagnostics import OpError
@@ -349,6 +349,10 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
             raise OpError(
                 function, f"argument of type {arg.type} cannot be distributed"
             )
+        try:
+            check_tensor(arg, f"argument #{arg.index}")
+        except VerifyException as error:
+            raise OpError(function, f"cannot be distributed: {error}") from None
         users = [use.operation for use in arg.uses]
         hot = (
             is_weight(arg)
