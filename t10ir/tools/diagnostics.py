@@ -108,10 +108,18 @@ class LocatingParser(Parser):
         self._name = name
         self._line_offset = line_offset
         self._line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self._failed_op_start: int | None = None
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span.start
-        op = super().parse_operation()
+        try:
+            op = super().parse_operation()
+        except VerifyException:
+            # The innermost op being built when its attributes or properties failed
+            # to verify: the parser already stands past it, often on the next op.
+            if self._failed_op_start is None:
+                self._failed_op_start = start
+            raise
         if not isinstance(op.location, FileLineColLoc):
             line = bisect.bisect_right(self._line_starts, start)
             column = start - self._line_starts[line - 1] + 1
@@ -133,8 +141,11 @@ class LocatingParser(Parser):
         return super()._parse_optional_integer_or_float_type()
 
     def here(self) -> str:
-        """`file:line:col` of the token the parser stands at."""
-        offset = self._current_token.span.start
+        """`file:line:col` of the op that failed to verify while parsed, or else of the
+        token the parser stands at."""
+        offset = self._failed_op_start
+        if offset is None:
+            offset = self._current_token.span.start
         line = bisect.bisect_right(self._line_starts, offset)
         column = offset - self._line_starts[line - 1] + 1
         return f"{self._name}:{line + self._line_offset}:{column}"

@@ -288,6 +288,13 @@ class T10OptMain(xDSLOptMain):
 
     version_format = "t10-opt built on xdsl version {xdsl_version}"
 
+    def register_all_targets(self) -> None:
+        """Only `mlir`: xDSL's other targets (x86-asm, llvm, wat, ...) emit dialects
+        T10ir never lowers to, and on a T10ir module they assert, need a missing
+        package, or print nothing."""
+        super().register_all_targets()
+        self.available_targets = {"mlir": self.available_targets["mlir"]}
+
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         # xDSL makes a plain ArgumentParser; give it ours, which only changes `error`.

@@ -72,7 +72,12 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _natural(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 0, got '{text}'"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value

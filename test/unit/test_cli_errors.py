@@ -56,6 +56,11 @@ COMMAND_LINES = [
     ("t10-opt", [MLP, "-t", "x%"], r"argument -t/--target: invalid choice: 'x%'"),
     (
         "t10-opt",
+        [MLP, "-t", "x86-asm"],
+        r"argument -t/--target: invalid choice: 'x86-asm' \(choose from mlir\)",
+    ),
+    (
+        "t10-opt",
         [MLP, "-t", "mlir{x=1}"],
         r"argument -t/--target: target 'mlir': Provided arguments \[.x.\] not found",
     ),
@@ -79,7 +84,7 @@ COMMAND_LINES = [
     ("t10-run", [], r"the following arguments are required: file"),
     ("t10-run", [MLP, "--no-such-flag"], r"unrecognized arguments: --no-such-flag"),
     ("t10-run", [MLP, "--seed", "-1"], r"argument --seed: expected an integer >= 0"),
-    ("t10-run", [MLP, "--seed", "x"], r"argument --seed: invalid .* value: 'x'"),
+    ("t10-run", [MLP, "--seed", "x"], r"--seed: expected an integer >= 0, got 'x'$"),
     ("t10-run", [MLP, "--seed"], r"argument --seed: expected one argument"),
     (
         "t10-run",
@@ -104,7 +109,7 @@ COMMAND_LINES = [
     ("t10-zoo", ["nerf", "--seed", "-1"], r"--seed must be >= 0, got -1"),
     ("t10-zoo", ["--bogus"], r"unrecognized arguments: --bogus"),
     ("t10-zoo", ["nerf", "a\nb"], r"unrecognized arguments: a\\nb$"),
-    ("t10-run", [MLP, "--seed", "x\u2028"], r"invalid .* value: 'x\\u2028'"),
+    ("t10-run", [MLP, "--seed", "x\u2028"], r"got 'x\\u2028'$"),
     ("t10-opt", ["no\nsuch.mlir"], r"^t10-opt: error: cannot read 'no\\nsuch\.mlir'"),
     ("t10-bench", ["--jobs", "x"], r"argument --jobs: invalid int value: 'x'"),
     ("t10-bench", ["--time-limit", "nan"], r"--time-limit must be > 0, got nan"),
@@ -147,6 +152,15 @@ def test_console_script_gives_one_line_not_usage(tmp_path: Path) -> None:
 SOFTMAX_AXIS_I32 = """\
 func.func @f(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %0 = "top.softmax"(%a) {axis = 1 : i32} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %0 : tensor<4x8xf32>
+}
+"""
+
+# The custom form fails while the op is built, when the parser already stands on the
+# next op: the diagnostic points at the op that failed.
+SOFTMAX_AXIS_I32_CUSTOM = """\
+func.func @f(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = top.softmax %a {axis = 1 : i32} : (tensor<4x8xf32>) -> tensor<4x8xf32>
   func.return %0 : tensor<4x8xf32>
 }
 """
@@ -207,6 +221,11 @@ def wide(width: str) -> str:
 
 BAD_MODULES = [
     ("softmax-axis-i32", SOFTMAX_AXIS_I32, r"^m\.mlir:2:3: error: 'top.softmax' op"),
+    (
+        "softmax-axis-i32-custom",
+        SOFTMAX_AXIS_I32_CUSTOM,
+        r"^m\.mlir:2:3: error: Expected attribute i64 but got i32$",
+    ),
     (
         "layout-shape",
         LAYOUT_OF_ANOTHER_SHAPE,
