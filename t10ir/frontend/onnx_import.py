@@ -774,7 +774,14 @@ def _layer_norm(imp: _Importer, node: _Node) -> list[Value]:
         else:
             name = node.inputs[index]
         if isinstance(value, np.ndarray) and value.shape != shape[axis:]:
-            value = np.broadcast_to(value, shape[axis:])
+            # ONNX broadcasts scale and bias to the normalized shape, one way only.
+            try:
+                value = np.broadcast_to(value, shape[axis:])
+            except ValueError:
+                raise node.error(
+                    f"{role} of shape {list(value.shape)} does not broadcast to the "
+                    f"normalized shape {list(shape[axis:])}"
+                ) from None
             name = f"{name}.{role}"
         params.append(imp.ssa(value, name, node))
     return [imp.emit(top.LayerNormOp(x, *params, None, axis, node.attr("epsilon")))]

@@ -648,6 +648,10 @@ def save(case: Case, tmp_path: Path, name: str = "model.onnx") -> str:
             "node 'ln' (LayerNormalization): unsupported attribute stash_type=0",
         ),
         (
+            Case([node("LayerNormalization", ["x", "s", "b"], ["y"], name="ln")], {"x": M}, ["y"], {"s": rand(5), "b": rand(5, 1)}),
+            "node 'ln' (LayerNormalization): bias of shape [5, 1] does not broadcast to the normalized shape [5]",
+        ),
+        (
             Case([node("Gelu", ["x"], ["y"], name="g", approximate="erf")], {"x": M}, ["y"], opset=20),
             "node 'g' (Gelu): unsupported attribute approximate=erf",
         ),
