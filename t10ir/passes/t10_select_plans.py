@@ -30,7 +30,7 @@ elimination, on any topology.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil, prod
+from math import ceil, isfinite, prod
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
@@ -225,6 +225,11 @@ class T10SelectPlansPass(ModulePass):
             raise PassOptionError(
                 self.name,
                 f"unknown strategy '{self.strategy}' (expected {', '.join(STRATEGIES)})",
+            )
+        if not (isfinite(self.time_limit) and self.time_limit > 0):
+            raise PassOptionError(
+                self.name,
+                f"option 'time-limit' must be a finite number > 0, got {self.time_limit}",
             )
         recorded = op.attributes.get(TARGET_ATTR)
         target = self.target or (

@@ -146,7 +146,8 @@ class ComputeModel:
         + matmul_kn_block_cycles * ceil(k*b/matmul_k_block_bytes) * ceil(n/matmul_n_block)
         + matmul_n_block_cycles * ceil(n/matmul_n_block) + matmul_fixed_cycles
 
-    after swapping m and n so that m >= n, unless m <= matmul_no_swap_max_m.
+    after orienting the sub-operator as T10's code does: m is the larger of m and n,
+    except that when both are at most matmul_no_swap_max_m, m is the smaller.
     (`ceil(k*b/32)` is the primer's `ceil(k/(32/b))` in integers.) Convolutions are costed
     as their implicit-GEMM contraction with the same coefficients: no public per-core
     convolution fit exists for the IPU.

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 from itertools import product
 from multiprocessing import get_context
+from pathlib import Path
 from random import Random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from t10ir.context import make_context
+from t10ir.passes.diagnostics import PassOptionError
+from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.select import (
     Option,
     Problem,
@@ -41,6 +45,7 @@ from t10ir.select import (
     optimal,
     prune,
 )
+from t10ir.tools.diagnostics import parse_module, read_file
 
 # (cycles, resident, working) of one option
 Spec = tuple[int, int, int]
@@ -291,3 +296,16 @@ def test_optimal_returns_where_presolve_loops() -> None:
     with get_context("fork").Pool(1) as pool:
         selection = pool.apply_async(optimal, (problem, 1.0)).get(timeout=5)
     assert selection == Selection((0,), 0, 2, 0, 0.0, "optimal")
+
+
+@pytest.mark.parametrize("time_limit", [0, -1, float("inf"), float("nan")])
+def test_the_pass_refuses_a_time_limit_that_is_not_positive_and_finite(
+    time_limit: float,
+) -> None:
+    """The pass checks its option itself, for callers that build it in Python (t10-run,
+    t10-bench, scripts), not only behind t10-opt's option parser."""
+    ctx = make_context()
+    path = Path(__file__).parents[2] / "examples" / "mlp.mlir"
+    module = parse_module(ctx, read_file(str(path)), path.name)
+    with pytest.raises(PassOptionError, match="option 'time-limit' must be a finite"):
+        T10CompilePass(time_limit=time_limit).apply(ctx, module)
