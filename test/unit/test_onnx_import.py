@@ -683,14 +683,21 @@ def save(case: Case, tmp_path: Path, name: str = "model.onnx") -> str:
         ),
     ],
 )  # fmt: skip
-def test_unsupported_input_is_one_diagnostic(
+def assert_one_diagnostic(
     case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """t10-import of `case` fails with exactly one line: `path: error: message...`."""
     path = save(case, tmp_path)
     code, err = run_cli([path], capsys)
     assert code == 1
     assert err.startswith(f"{path}: error: {message}"), err
     assert len(err.splitlines()) == 1
+
+
+def test_unsupported_input_is_one_diagnostic(
+    case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert_one_diagnostic(case, message, tmp_path, capsys)
 
 
 def test_symbolic_dim_needs_batch(
@@ -912,11 +919,7 @@ def test_legacy_defaults_without_the_converter(monkeypatch: pytest.MonkeyPatch) 
 def test_unsupported_legacy_input_is_one_diagnostic(
     case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = save(case, tmp_path)
-    code, err = run_cli([path], capsys)
-    assert code == 1
-    assert err.startswith(f"{path}: error: {message}"), err
-    assert len(err.splitlines()) == 1
+    assert_one_diagnostic(case, message, tmp_path, capsys)
 
 
 def test_a_string_attribute_that_is_not_utf8(
