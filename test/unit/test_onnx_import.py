@@ -624,6 +624,17 @@ def save(case: Case, tmp_path: Path, name: str = "model.onnx") -> str:
     return str(path)
 
 
+def assert_one_diagnostic(
+    case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """t10-import of `case` fails with exactly one line: `path: error: message...`."""
+    path = save(case, tmp_path)
+    code, err = run_cli([path], capsys)
+    assert code == 1
+    assert err.startswith(f"{path}: error: {message}"), err
+    assert len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("case", "message"),
     [
@@ -683,17 +694,6 @@ def save(case: Case, tmp_path: Path, name: str = "model.onnx") -> str:
         ),
     ],
 )  # fmt: skip
-def assert_one_diagnostic(
-    case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """t10-import of `case` fails with exactly one line: `path: error: message...`."""
-    path = save(case, tmp_path)
-    code, err = run_cli([path], capsys)
-    assert code == 1
-    assert err.startswith(f"{path}: error: {message}"), err
-    assert len(err.splitlines()) == 1
-
-
 def test_unsupported_input_is_one_diagnostic(
     case: Case, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
