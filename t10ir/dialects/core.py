@@ -145,7 +145,10 @@ def _parse_map(parser: AttrParser) -> AffineMapAttr:
 
 
 def _format_float(value: float) -> str:
-    """`value` as `_parse_float` reads it back: MLIR float literals need a `.`."""
+    """`value` as `_parse_float` reads it back: MLIR float literals need a `.`, and
+    `inf` and `nan` are keywords (`repr` spells NaN `nan`, which no literal parses)."""
+    if math.isnan(value):
+        return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     mantissa, _, exponent = repr(value).partition("e")
@@ -158,6 +161,8 @@ def _parse_float(parser: AttrParser) -> float:
     negative = parser.parse_optional_punctuation("-") is not None
     if parser.parse_optional_keyword("inf") is not None:
         value = math.inf
+    elif parser.parse_optional_keyword("nan") is not None:
+        value = math.nan
     else:
         value = float(parser.parse_number())
     return -value if negative else value
@@ -485,8 +490,8 @@ def _check_window(what: str, buffer: BufferType, tensor: Attribute) -> None:
 
 @irdl_custom_directive
 class FloatValue(CustomDirective):
-    """An f64 `FloatAttr` as a bare number, `inf` or `-inf` (the builtin syntax spells
-    infinities in hex)."""
+    """An f64 `FloatAttr` as a bare number, `inf`, `-inf` or `nan` (the builtin syntax
+    spells them in hex)."""
 
     value: AttributeVariable
 
