@@ -60,6 +60,48 @@ _FUNCTIONS = {
     "pow": np.power,
 }
 
+# Functions that only make sense on real numbers: an expression using one is computed
+# in floating point even when its operands and result are integers.
+_REAL_FUNCTIONS = frozenset({"exp", "log", "sqrt", "tanh", "erf", "pow"})
+
+
+def _integer_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`/` on integers: truncated toward zero, as the float path's cast truncates."""
+    if np.any(b == 0):
+        raise ExprError("integer division by zero")
+    quotient = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -quotient, quotient)
+
+
+def _integer_modulo(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`%` on integers: numpy's (the divisor's sign), as on floats."""
+    if np.any(b == 0):
+        raise ExprError("integer modulo by zero")
+    return np.mod(a, b)
+
+
+_INTEGER_FUNCTIONS = {**_FUNCTIONS, "/": _integer_divide, "%": _integer_modulo}
+
+
+def _compute_dtype(
+    plan: Plan, input_dtypes: Sequence[np.dtype], output_dtype: np.dtype
+) -> np.dtype:
+    """int64 for an expression of integers only, exact where a float would round
+    (2^31 - 1 in float32 is 2^31) and where x / 0 has no value; else float32, or
+    float64 when an input is f64 or an integer that float32 cannot hold exactly."""
+    dtypes = [*input_dtypes, output_dtype]
+    integral = all(d.kind in "iub" for d in dtypes) and not any(
+        (isinstance(n, RApply) and n.op in _REAL_FUNCTIONS)
+        or (isinstance(n, RCast) and n.dtype.kind == "f")
+        or (isinstance(n, RConst) and not float(n.value).is_integer())
+        for n in walk(plan.body)
+    )
+    if integral:
+        return np.dtype(np.int64)
+    wide = any(d == np.float64 or (d.kind in "iu" and d.itemsize > 2) for d in dtypes)
+    return np.dtype(np.float64 if wide else np.float32)
+
+
 _COMPARISONS = {
     "<": np.less,
     "<=": np.less_equal,
@@ -253,7 +295,8 @@ class _Evaluator:
                 np.logical_and, map(self.condition, node.conditions)
             )
             return np.where(holds, self.value(node.value), self.value(node.otherwise))
-        return _FUNCTIONS[node.op](*(self.value(a) for a in node.args))
+        functions = _FUNCTIONS if self.dtype.kind == "f" else _INTEGER_FUNCTIONS
+        return functions[node.op](*(self.value(a) for a in node.args))
 
     def condition(self, node: RNode) -> np.ndarray:
         """A comparison, on exact integers when both sides are index arithmetic."""
@@ -351,15 +394,17 @@ def _blocks(plan: Plan, itemsize: int) -> list[dict[str, tuple[int, int]]]:
 def evaluate(
     plan: Plan, inputs: Sequence[np.ndarray], output_dtype: np.dtype | None = None
 ) -> np.ndarray:
-    """output0 of the plan: computed in float32 (float64 if an input is), then cast."""
-    dtype = np.dtype(
-        np.float64 if any(x.dtype == np.float64 for x in inputs) else np.float32
-    )
+    """output0 of the plan, computed in `_compute_dtype`, then cast."""
     if output_dtype is None:
         output_dtype = result_dtype(plan, [x.dtype for x in inputs])
+    dtype = _compute_dtype(plan, [x.dtype for x in inputs], np.dtype(output_dtype))
     evaluator = _Evaluator(plan, inputs, dtype)
-    initial = {"sum": 0.0, "max": -np.inf, "min": np.inf}.get(plan.combiner)
-    output = np.full(plan.output_shape, np.nan if initial is None else initial, dtype)
+    if dtype.kind == "f":
+        initial = {"sum": 0.0, "max": -np.inf, "min": np.inf}.get(plan.combiner, np.nan)
+    else:
+        bounds = np.iinfo(dtype)
+        initial = {"max": bounds.min, "min": bounds.max}.get(plan.combiner, 0)
+    output = np.full(plan.output_shape, initial, dtype)
     with np.errstate(all="ignore"):
         for block in _blocks(plan, dtype.itemsize):
             evaluator.set_block(block)

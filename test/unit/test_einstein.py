@@ -591,3 +591,35 @@ def test_errors_have_columns(text, shapes, column, message) -> None:
 def test_unread_input_is_an_error() -> None:
     with pytest.raises(ExprError, match="input1 is never read"):
         parse_expression("output0[N] = input0[N];").output_shape([[4], [4]])
+
+
+# ---- integer expressions are exact ---------------------------------------------------
+
+
+def test_integer_expressions_are_computed_exactly() -> None:
+    """Integers beyond float32's 2^24 keep every digit; `/` truncates toward zero as C
+    does, `%` takes the divisor's sign as numpy does, and a max starts from the least
+    integer, not from a float -inf that int has no value for."""
+    a = np.array([2**31 - 1, -7, 7, -(2**30) - 3], np.int32)
+    b = np.array([1, 2, -3, 5], np.int32)
+    quotient = parse_expression("output0[N] = input0[N] / input1[N];").evaluate([a, b])
+    np.testing.assert_array_equal(quotient, np.trunc(a / b).astype(np.int32))
+    assert quotient.dtype == np.int32
+    modulo = parse_expression("output0[N] = input0[N] % input1[N];").evaluate([a, b])
+    np.testing.assert_array_equal(modulo, np.mod(a, b))
+    total = parse_expression("output0[N] = input0[N] + input1[N] * const(3);")
+    np.testing.assert_array_equal(total.evaluate([a, b]), a + b * 3)
+    rows = np.array([[-(2**31), -(2**31) + 1], [2**24 + 1, 2**24 + 3]], np.int32)
+    largest = parse_expression("output0[N] >=! input0[N, K];").evaluate([rows])
+    np.testing.assert_array_equal(largest, rows.max(axis=1))
+
+
+@pytest.mark.parametrize("operator", ["/", "%"])
+def test_integer_division_by_zero_is_an_error(operator: str) -> None:
+    """An integer has no value for x / 0 (a float cast of inf gave -2^31): an error,
+    not a result."""
+    a = np.array([4, 5], np.int32)
+    b = np.array([2, 0], np.int32)
+    expr = parse_expression(f"output0[N] = input0[N] {operator} input1[N];")
+    with pytest.raises(ExprError, match="by zero"):
+        expr.evaluate([a, b])
