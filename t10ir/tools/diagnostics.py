@@ -323,6 +323,9 @@ def run_tool(tool: str, body: Callable[[], int]) -> None:
         code = 1
     except KeyboardInterrupt:
         code = 130
+    except MemoryError:  # an input that needs more memory than the machine has
+        print(f"{tool}: error: out of memory", file=sys.stderr)
+        code = 1
     except BrokenPipeError:  # the reader (`| head`) stopped early: not an error
         sys.stderr.close()
         code = 0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from t10ir.tools import t10_bench, t10_import, t10_opt, t10_run, t10_zoo
+from t10ir.tools.diagnostics import run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 MLP = str(ROOT / "examples" / "mlp.mlir")
@@ -350,3 +351,16 @@ def test_output_into_a_missing_directory(
         rf"^{tool}: error: cannot write '{re.escape(missing)}': No such file or "
         "directory$",
     )
+
+
+def test_running_out_of_memory_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """An input too large for the machine (random inputs of a huge argument below the
+    tensor limit) is the user's to fix: one line and exit 1, not an internal error."""
+
+    def body() -> int:
+        raise MemoryError
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool("t10-run", body)
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "t10-run: error: out of memory\n"
