@@ -4,6 +4,18 @@ from t10ir.cost.plan_cost import OpSpec
 from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
 
 
+def matmul(m: int, n: int, k: int, elem: int) -> OpSpec:
+    """`C[m, n] += A[m, k] * B[k, n]`, every tensor of `elem` bytes per element."""
+    domain = IterationDomain(
+        (LoopDim("m", m), LoopDim("n", n), LoopDim("k", k, DimKind.REDUCTION)),
+        (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
+        (TensorMap.identity(["m", "n"]),),
+        combiner="sum",
+        padding=0.0,
+    )
+    return OpSpec(domain, ((m, k), (k, n)), ((m, n),), (elem, elem), (elem,))
+
+
 def conv1d(f: int, oh: int, c: int, kh: int) -> OpSpec:
     """`out[f, oh] += x[c, oh*1 + kh] * w[f, c, kh]` in f32: `kh` reaches x only
     inside the window, so x cannot be cut in time along it."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from op_specs import matmul
 
 from t10ir.cost.model import (
     copy_cycles,
@@ -27,8 +28,6 @@ from t10ir.cost.model import (
     shift_cycles,
     unary_cycles,
 )
-from t10ir.cost.plan_cost import OpSpec
-from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.search import search_plans
 from t10ir.target import ComputeModel, Machine, TargetError, load_machine
 from t10ir.target.machine import _COMPUTE_BOUNDS, _MACHINE_BOUNDS
@@ -124,16 +123,7 @@ def test_worst_elementwise_copy_and_shift_costs_stay_below_2_to_57() -> None:
 
 def test_the_search_on_the_worst_machine_costs_in_int64() -> None:
     """Every frontier plan of a 2^33-point matmul: whole int64 cycles, no warning."""
-    m = n = 2**11
-    k = 2**11
-    domain = IterationDomain(
-        (LoopDim("m", m), LoopDim("n", n), LoopDim("k", k, DimKind.REDUCTION)),
-        (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
-        (TensorMap.identity(["m", "n"]),),
-        combiner="sum",
-        padding=0.0,
-    )
-    spec = OpSpec(domain, ((m, k), (k, n)), ((m, n),), (8, 8), (8,))
+    spec = matmul(2**11, 2**11, 2**11, 8)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         frontier = search_plans(worst_machine(16), spec)

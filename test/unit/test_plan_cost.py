@@ -15,7 +15,7 @@ from math import ceil
 
 import numpy as np
 import pytest
-from op_specs import conv1d
+from op_specs import conv1d, matmul
 
 from t10ir.cost.plan_cost import (
     OpSpec,
@@ -25,7 +25,7 @@ from t10ir.cost.plan_cost import (
     plan_cost,
     plan_of,
 )
-from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
+from t10ir.domain import IterationDomain, LoopDim, TensorMap
 from t10ir.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine, load_machine
 
@@ -57,18 +57,6 @@ def primer_elementwise(e: int) -> float:
 def shift(machine: Machine, elements: int, b: int) -> float:
     """Cycles to shift `elements` of `b` bytes (the IPU's `e*b/2*0.56`)."""
     return elements * b / machine.link_bytes_per_cycle
-
-
-def matmul(m: int, n: int, k: int, b: int) -> OpSpec:
-    """`C[m, n] += A[m, k] * B[k, n]`."""
-    domain = IterationDomain(
-        (LoopDim("m", m), LoopDim("n", n), LoopDim("k", k, DimKind.REDUCTION)),
-        (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
-        (TensorMap.identity(["m", "n"]),),
-        combiner="sum",
-        padding=0.0,
-    )
-    return OpSpec(domain, ((m, k), (k, n)), ((m, n),), (b, b), (b,))
 
 
 def add_broadcast(x: int, y: int) -> OpSpec:

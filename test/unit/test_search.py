@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from op_specs import conv1d, grouped_conv1d
+from op_specs import conv1d, grouped_conv1d, matmul
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, plan_cost
 from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
@@ -53,18 +53,6 @@ def spec(
     elem: int,
 ) -> OpSpec:
     return OpSpec(domain, operands, (result,), (elem,) * len(operands), (elem,))
-
-
-def matmul(m: int, n: int, k: int, elem: int) -> OpSpec:
-    """`C[m, n] += A[m, k] * B[k, n]`."""
-    domain = IterationDomain(
-        (LoopDim("m", m), LoopDim("n", n), LoopDim("k", k, DimKind.REDUCTION)),
-        (TensorMap.identity(["m", "k"]), TensorMap.identity(["k", "n"])),
-        (TensorMap.identity(["m", "n"]),),
-        combiner="sum",
-        padding=0.0,
-    )
-    return spec(domain, ((m, k), (k, n)), (m, n), elem)
 
 
 def batched_matmul(b: int, m: int, n: int, k: int, rhs_batched: bool) -> OpSpec:
