@@ -289,7 +289,8 @@ class _Resolver:
 
     def gather(self, node: Gather, output_dims: Sequence[str]) -> RRead:
         source = self.read(node.index, False)
-        if not all(isinstance(i, LinearIndex) for i in source.indices):
+        linear = tuple(i for i in source.indices if isinstance(i, LinearIndex))
+        if len(linear) != len(source.indices):
             raise ExprError("gather indices must be affine", node.index.column)
         table = node.table
         operand = self.operand(table.tensor, table.column)
@@ -307,9 +308,7 @@ class _Resolver:
                 table.column,
             )
         indices = tuple(
-            GatheredIndex(source.operand, source.indices)
-            if axis == free[0]
-            else self.index(i)
+            GatheredIndex(source.operand, linear) if axis == free[0] else self.index(i)
             for axis, i in enumerate(table.indices)
         )
         return RRead(operand, indices, False, table.column, source)
@@ -466,8 +465,10 @@ def resolve(
 ) -> Plan:
     """The plan of `statement` for inputs of these shapes (and dtypes, for casts to
     `inputK.dtype()`; float32 when not given)."""
-    shapes = tuple(tuple(int(s) for s in shape) for shape in shapes)
-    resolver = _Resolver(shapes, tuple(np.dtype(d) for d in dtypes) if dtypes else None)
+    int_shapes = tuple(tuple(int(s) for s in shape) for shape in shapes)
+    resolver = _Resolver(
+        int_shapes, tuple(np.dtype(d) for d in dtypes) if dtypes else None
+    )
     output_dims: list[str] = []
     for index in statement.output.indices:
         if not isinstance(index, Dim) or index.name in output_dims:
@@ -478,7 +479,7 @@ def resolve(
     else:
         body = resolver.value(statement.body, False)
     reads = [n for n in walk(body) if isinstance(n, RRead)]
-    unread = sorted(set(range(len(shapes))) - {n.operand for n in reads})
+    unread = sorted(set(range(len(int_shapes))) - {n.operand for n in reads})
     if unread:
         raise ExprError(f"input{unread[0]} is never read")
     all_dims = list(output_dims)
@@ -494,13 +495,13 @@ def resolve(
             "with +=!, >=! or <=!",
             _first_column(statement, reduction_dims[0]),
         )
-    extents = _infer_extents(statement, body, shapes, all_dims)
-    _check_bounds(body, extents, shapes)
+    extents = _infer_extents(statement, body, int_shapes, all_dims)
+    _check_bounds(body, extents, int_shapes)
     return Plan(
         tuple(output_dims),
         reduction_dims,
         tuple((d, extents[d]) for d in all_dims),
         combiner,
         body,
-        shapes,
+        int_shapes,
     )
