@@ -195,8 +195,11 @@ def _index_dims(node: RNode, unguard: bool) -> Iterator[str]:
     if isinstance(node, RIndex):
         yield from node.index.dims()
         return
-    removed = isinstance(node, RWhen) and unguard
-    for child in (node.value, node.otherwise) if removed else children(node):
+    if isinstance(node, RWhen) and unguard:
+        kept: tuple[RNode, ...] = (node.value, node.otherwise)
+    else:
+        kept = children(node)
+    for child in kept:
         yield from _index_dims(child, unguard)
 
 
