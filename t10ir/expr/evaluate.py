@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from t10ir.interp.kernels import erf
 _LIMIT_BYTES = 256 * 2**20
 
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "+": np.add,
     "-": np.subtract,
     "*": np.multiply,
@@ -80,7 +80,11 @@ def _integer_modulo(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.mod(a, b)
 
 
-_INTEGER_FUNCTIONS = {**_FUNCTIONS, "/": _integer_divide, "%": _integer_modulo}
+_INTEGER_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    **_FUNCTIONS,
+    "/": _integer_divide,
+    "%": _integer_modulo,
+}
 
 
 def _compute_dtype(
@@ -251,6 +255,7 @@ class _Evaluator:
             key: list[int | slice | np.ndarray] = []
             order: list[str] = []
             for index, shift in zip(read.indices, shifts, strict=True):
+                assert isinstance(index, LinearIndex)  # as `simple` checked
                 if not index.terms:
                     key.append(index.offset + shift)
                     continue
@@ -267,6 +272,7 @@ class _Evaluator:
         key = []
         for axis, (index, shift) in enumerate(zip(read.indices, shifts, strict=True)):
             if isinstance(index, GatheredIndex):
+                assert read.source is not None  # a gather's read has its index read
                 values = self.read(read.source).astype(np.intp)
                 if values.size and (
                     values.min() < 0 or values.max() >= array.shape[axis]
@@ -300,6 +306,7 @@ class _Evaluator:
 
     def condition(self, node: RNode) -> np.ndarray:
         """A comparison, on exact integers when both sides are index arithmetic."""
+        assert isinstance(node, RApply)  # a `.when` condition is a comparison
         lhs, rhs = (
             a.index.evaluate(self.points) if isinstance(a, RIndex) else self.value(a)
             for a in node.args
@@ -354,7 +361,13 @@ class _Evaluator:
             self.axis[d] for d in plan.reduction_dims if value.shape[self.axis[d]] > 1
         )
         if axes:
-            reduce = {"sum": np.sum, "max": np.max, "min": np.min}[plan.combiner]
+            assert plan.combiner is not None  # reduction dims need a combiner
+            reducers: dict[str, Callable[..., np.ndarray]] = {
+                "sum": np.sum,
+                "max": np.max,
+                "min": np.min,
+            }
+            reduce = reducers[plan.combiner]
             value = reduce(value, axis=axes, keepdims=True)
         return value.reshape(value.shape[: len(plan.output_dims)])
 
@@ -400,10 +413,12 @@ def evaluate(
     dtype = _compute_dtype(plan, [x.dtype for x in inputs], np.dtype(output_dtype))
     evaluator = _Evaluator(plan, inputs, dtype)
     if dtype.kind == "f":
-        initial = {"sum": 0.0, "max": -np.inf, "min": np.inf}.get(plan.combiner, np.nan)
+        initials: dict[str | None, float] = {"sum": 0.0, "max": -np.inf, "min": np.inf}
+        initial = initials.get(plan.combiner, np.nan)
     else:
         bounds = np.iinfo(dtype)
-        initial = {"max": bounds.min, "min": bounds.max}.get(plan.combiner, 0)
+        bounded: dict[str | None, int] = {"max": bounds.min, "min": bounds.max}
+        initial = bounded.get(plan.combiner, 0)
     output = np.full(plan.output_shape, initial, dtype)
     with np.errstate(all="ignore"):
         for block in _blocks(plan, dtype.itemsize):
