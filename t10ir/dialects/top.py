@@ -406,8 +406,9 @@ def _scaled(value: SSAValue, times: int, over: int) -> ExprOp:
 # --------------------------------------------------------------------------------------
 
 
-class IterationDomainInterface(abc.ABC):
-    """An op that can describe itself as a loop nest with index maps."""
+class IterationDomainInterface(Operation, abc.ABC):
+    """An op that can describe itself as a loop nest with index maps: an `Operation`
+    subclass, as xDSL's interfaces are (`xdsl.interfaces.HasFolderInterface`)."""
 
     @abc.abstractmethod
     def iteration_domain(self) -> IterationDomain:
@@ -435,7 +436,6 @@ class IterationDomainInterface(abc.ABC):
         its start; a mean divides by the whole count), as do ops with a term added
         once per result element (a bias), which each of the `pieces` sub-operator
         results combined into an element (one per reduction slice) adds a share of."""
-        assert isinstance(self, Operation)
         return [
             type(self).create(
                 operands=list(operands),
