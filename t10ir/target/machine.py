@@ -62,7 +62,9 @@ class _Bound:
             raise TargetError(
                 f"key '{key}': expected a finite {noun}, got {value!r}", key
             )
-        if not self.low <= value <= self.high:
+        # typeshed's `Real` declares `<` and `<=` only: the value is their left operand
+        # (for a finite value, `low <= value` is `not value < low`).
+        if value < self.low or not value <= self.high:
             raise TargetError(
                 f"key '{key}': expected {self.describe()}, got {_shown(value)}", key
             )
@@ -78,7 +80,7 @@ class _Bound:
 
 def _shown(value: Real) -> str:
     """A figure for a message; an integer too long to print in full by its size."""
-    if isinstance(value, Integral) and abs(value) >= 2**64:
+    if isinstance(value, Integral) and abs(int(value)) >= 2**64:
         return f"an integer of {int(value).bit_length()} bits"
     return str(value)
 
