@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
-from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue, TypeAttribute
+from xdsl.ir import Block, BlockArgument, Operation, OpResult, SSAValue, TypeAttribute
 from xdsl.parser import Parser
 from xdsl.parser.core import ForwardDeclaredValue
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
@@ -261,6 +261,8 @@ def _dominates(
     """Whether `value` is defined before `user` in a block enclosing it (the
     dominance of single-block regions; across the blocks of one region, a CFG, and in
     a module's body, a graph region, every use is allowed)."""
+    block: Block | None
+    definer: Operation | None
     if isinstance(value, BlockArgument):
         block, definer = value.block, None
     elif isinstance(value, OpResult):

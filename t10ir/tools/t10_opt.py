@@ -12,9 +12,9 @@ import inspect
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import NoReturn, get_args, get_origin, get_type_hints
+from typing import NoReturn, cast, get_args, get_origin, get_type_hints
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
@@ -24,6 +24,7 @@ from xdsl.utils.exceptions import (
     DiagnosticException,
     VerifyException,
 )
+from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from t10ir.passes.diagnostics import OpError, PassOptionError
@@ -321,8 +322,10 @@ class T10OptMain(xDSLOptMain):
                 f"invalid choice: '{spec.name}' (choose from {choices})"
             )
         if spec.parameters and not inspect.signature(factory).parameters:
+            # a factory without parameters is a new-style one, `() -> type[Target]`
+            # (as xDSL's `get_target` reads it)
             try:
-                factory().from_spec(spec)
+                cast(Callable[[], type[Target]], factory)().from_spec(spec)
             except ValueError as error:
                 raise argparse.ArgumentTypeError(
                     f"target '{spec.name}': {str(error).splitlines()[0]}"

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from xdsl.dialects import func
@@ -65,7 +65,10 @@ from t10ir.tools.diagnostics import (
 )
 from t10ir.tools.t10_import import default_weights_path
 
-COMPUTE_DTYPES = {"float32": np.float32, "float64": np.float64}
+COMPUTE_DTYPES: dict[str, type[np.floating[Any]]] = {
+    "float32": np.float32,
+    "float64": np.float64,
+}
 
 # A fixed timestamp: np.savez stamps the current time, which breaks byte-identical output.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
