@@ -441,8 +441,8 @@ def _run_one(config: Config, time_limit: float) -> tuple[Row, list[Row]]:
         where = f"{error.location}: " if error.location else ""
         raise ToolError(f"{label}: {where}{error.message}") from None
     except OpError as error:
-        where = op_location(error.op)
-        prefix = f"{where}: " if where else ""
+        location = op_location(error.op)
+        prefix = f"{location}: " if location else ""
         raise ToolError(f"{label}: {prefix}{error.message}") from None
     except DiagnosticException as error:
         raise ToolError(f"{label}: {error}") from None
@@ -546,9 +546,9 @@ def run_matrix(
                     future.cancel()
                 raise
         report_finished(block=True)
-    done = [r for r in results if r is not None]
-    rows = fill_speedups([row for row, _ in done])
-    return rows, [op for _, ops in done for op in ops]
+    runs = [r for r in results if r is not None]
+    rows = fill_speedups([row for row, _ in runs])
+    return rows, [op for _, ops in runs for op in ops]
 
 
 # ---- CSV ----------------------------------------------------------------------------

@@ -326,9 +326,9 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
         selected = False
     groups: dict[str, list[IterationDomainInterface]] = {}
     for op in module.walk():
-        name = op.attributes.get(FRONTIER_ATTR)
-        if isinstance(op, IterationDomainInterface) and isinstance(name, StringAttr):
-            groups.setdefault(name.data, []).append(op)
+        label = op.attributes.get(FRONTIER_ATTR)
+        if isinstance(op, IterationDomainInterface) and isinstance(label, StringAttr):
+            groups.setdefault(label.data, []).append(op)
     choices = {name: op_frontier(module, ops[0]) for name, ops in groups.items()}
     slowest = sorted(
         groups, key=lambda name: -min(c.cost.to_cost().cycles for c in choices[name])
