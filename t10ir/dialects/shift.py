@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
+    I64,
     AffineMapAttr,
     ArrayAttr,
     FloatAttr,
@@ -192,7 +193,7 @@ class RotateOp(IRDLOperation):
     input = operand_def(DTensorType)
     steps = var_operand_def(IndexType)
     ring = prop_def(RingAttr)
-    distance = prop_def(IntegerAttr[i64])
+    distance = prop_def(IntegerAttr[I64])
     when = opt_prop_def(AffineMapAttr)
     output = result_def(DTensorType)
 
