@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from xdsl.context import Context
 from xdsl.dialects import func, scf
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, i64
-from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.ir import Attribute, BlockArgument, Operation, OpResult, SSAValue
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineDimExpr, AffineExpr
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -153,6 +153,7 @@ def _placed(value: SSAValue, assumed: frozenset[tuple[Operation, int]]) -> bool:
     if isinstance(op, RotateOp):
         return False
     if isinstance(op, scf.ForOp):
+        assert isinstance(value, OpResult)  # a value an op owns is one of its results
         return _placed_carried(op, value.index, assumed)
     if isinstance(op, ComputeOp):
         return _placed(op.acc, assumed)
@@ -184,6 +185,7 @@ def _private(value: SSAValue) -> bool:
         if isinstance(op, RotateOp | ViewOp):
             value = op.input
         elif isinstance(op, scf.ForOp):
+            assert isinstance(value, OpResult)  # a value an op owns is its result
             value = op.iter_args[value.index]
         elif isinstance(op, ComputeOp):
             value = op.acc
@@ -344,7 +346,8 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
         _IdentityRelayout(ledger),
         _DeadOp(ledger, unrestore=False),
     ]
-    for patterns in (rewrites, [_DeadOp(ledger, unrestore=True)]):
+    unrestores: list[RewritePattern] = [_DeadOp(ledger, unrestore=True)]
+    for patterns in (rewrites, unrestores):
         PatternRewriteWalker(
             GreedyRewritePatternApplier(patterns, dce_enabled=False)
         ).rewrite_region(function.body)

@@ -110,7 +110,8 @@ def _passes_through(loop: scf.ForOp, index: int) -> bool:
 
 
 def loop_result_index(loop: scf.ForOp, value: SSAValue) -> int:
-    return list(loop.results).index(value)
+    results: list[SSAValue] = list(loop.results)
+    return results.index(value)
 
 
 def _constant(loop: scf.ForOp, value: SSAValue) -> int:

@@ -169,7 +169,7 @@ def lower_op(
             value = lowering.insert(RelayoutOp(value, wanted)).results[0]
         values.append(value)
     acc_type = _dtensor(result_type, schedule.output)
-    acc = lowering.insert(
+    acc: SSAValue = lowering.insert(
         FillOp(COMBINER_IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
     ).results[0]
     values, acc = _loops(lowering, values, acc, 0, [])

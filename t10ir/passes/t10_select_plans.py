@@ -115,7 +115,7 @@ def _bytes(value: SSAValue, machine: Machine) -> int:
 
 @dataclass(frozen=True)
 class _OpContext:
-    op: Operation
+    op: IterationDomainInterface
     spec: OpSpec
     points: tuple[FrontierPoint, ...]
     own_weights: tuple[int, ...]  # inputs that are weights used by this op only
