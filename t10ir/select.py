@@ -151,14 +151,17 @@ class _Flat:
         sizes = np.array([len(o) for o in problem.options], dtype=np.int64)
         starts = np.cumsum(sizes) - sizes
         flat = [o for ops in problem.options for o in ops]
+        cycles, resident, working = (
+            np.array([getattr(o, f) for o in flat], dtype=float)
+            for f in ("cycles", "resident", "working")
+        )
         return _Flat(
             problem,
             np.repeat(np.arange(len(sizes)), sizes),
             np.array([c for ops in problem.options for c in range(len(ops))]),
-            *(
-                np.array([getattr(o, f) for o in flat], dtype=float)
-                for f in ("cycles", "resident", "working")
-            ),
+            cycles,
+            resident,
+            working,
             np.array(
                 [*problem.live, *([problem.entry] if problem.entry_binds else [])],
                 dtype=float,
@@ -248,15 +251,22 @@ def _improve(state: _Flat) -> None:
         state.take(candidates, lost[candidates] / added, lost[candidates])
 
 
+def _fastest(ops: Sequence[Option]) -> int:
+    """The index of the op's fastest option (the first of equals)."""
+    return min(range(len(ops)), key=lambda c: (ops[c].cycles, c))
+
+
+def _least_memory(ops: Sequence[Option]) -> int:
+    """The index of the op's option of least memory (the first of equals)."""
+    return min(range(len(ops)), key=lambda c: (ops[c].resident + ops[c].working, c))
+
+
 def greedy(problem: Problem) -> Selection:
     """T10's heuristic from the fastest options. Where it gets stuck (no single
     change reduces the overflow, though a fitting choice exists), it restarts from
     the least-peak choice and improves time while everything fits, so that it never
     returns a choice that does not fit."""
-    fastest = [
-        min(range(len(ops)), key=lambda c, o=ops: (o[c].cycles, c))
-        for ops in problem.options
-    ]
+    fastest = [_fastest(ops) for ops in problem.options]
     if not problem.options:
         return _selection(problem, [], "heuristic")
     state = _Flat.of(problem, fastest)
@@ -348,7 +358,9 @@ def _solve_once(
         n + 2, np.arange(n + 2, dtype=np.int32), costs + [0.0, float(minimize_peak)]
     )
     h.changeColsIntegrality(
-        n, np.arange(n, dtype=np.int32), [highspy.HighsVarType.kInteger] * n
+        n,
+        np.arange(n, dtype=np.int32),
+        np.full(n, highspy.HighsVarType.kInteger.value, dtype=np.uint8),
     )
     start = 0
     for j, ops in enumerate(problem.options):
@@ -413,10 +425,7 @@ def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], i
     limit, else the least-memory option of every op), and that peak."""
     solved = _solve(problem, minimize_peak=True, time_limit=time_limit)
     assert solved is not None, "minimizing the peak is always feasible"
-    choice = solved[0] or [
-        min(range(len(ops)), key=lambda c, o=ops: (o[c].resident + o[c].working, c))
-        for ops in problem.options
-    ]
+    choice = solved[0] or [_least_memory(ops) for ops in problem.options]
     return choice, problem.peak(choice)
 
 
