@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from t10ir.dialects.top import (
@@ -63,7 +64,8 @@ def conv_bn(
 ) -> SSAValue:
     """Convolution (no bias, padded to keep the size at stride 1), inference batchnorm
     (drawn as the identity: mean 0, var 1), and relu."""
-    channels = x.type.get_shape()[1]  # type: ignore[union-attr]
+    assert isinstance(x.type, TensorType)
+    channels = x.type.get_shape()[1]
     fan = channels * kernel * kernel
     weight = b.weight(
         f"{name}_w",
@@ -72,7 +74,7 @@ def conv_bn(
     )
     pad = kernel // 2
     y = b.op(Conv2dOp(x, weight, None, strides=(stride, stride), pads=(pad,) * 4))
-    params = [
+    scale, bias, mean, var = (
         b.weight(f"{name}_bn_{part}", (features,), init)
         for part, init in (
             ("scale", gamma),
@@ -80,8 +82,8 @@ def conv_bn(
             ("mean", ZEROS),
             ("var", ONES),
         )
-    ]
-    y = b.op(BatchNormOp(y, *params))
+    )
+    y = b.op(BatchNormOp(y, scale, bias, mean, var))
     return b.op(ReluOp(y)) if relu else y
 
 
@@ -119,6 +121,7 @@ def build_resnet(config: ResNetConfig, name: str) -> Model:
             x = bottleneck(b, x, f"s{stage + 1}b{index}", width, stride, index == 0)
     if c.classes == 0:
         return b.finish(name, [x])
-    features = x.type.get_shape()[1]  # type: ignore[union-attr]
+    assert isinstance(x.type, TensorType)
+    features = x.type.get_shape()[1]
     x = b.op(ReshapeOp(b.op(GlobalAvgPoolOp(x)), b.type((c.batch, features))))
     return b.finish(name, [b.linear(x, "fc", c.classes)])

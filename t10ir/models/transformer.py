@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import SSAValue
 
 from t10ir.dialects.top import (
@@ -57,7 +58,8 @@ class BlockShape:
 
 def layernorm(b: FunctionBuilder, x: SSAValue, name: str, epsilon: float) -> SSAValue:
     """ONNX LayerNormalization over the last dim; drawn as scale 1, bias 0."""
-    hidden = x.type.get_shape()[-1]  # type: ignore[union-attr]
+    assert isinstance(x.type, TensorType)
+    hidden = x.type.get_shape()[-1]
     scale = b.weight(f"{name}_scale", (hidden,), ONES)
     bias = b.weight(f"{name}_bias", (hidden,), ZEROS)
     return b.op(LayerNormOp(x, scale, bias, axis=-1, epsilon=epsilon))
