@@ -320,6 +320,13 @@ def _activations(parameters: dict[int, TensorSpec]) -> set[int]:
     return found
 
 
+def _operand_type(value: SSAValue) -> TensorType:
+    """The type of an operand of a converted node: every value the importer makes,
+    argument or result, is a tensor."""
+    assert isinstance(value.type, TensorType)
+    return value.type
+
+
 def _result_points(
     domain: IterationDomain, shape: Sequence[int], first_row: int = 0
 ) -> dict[str, np.ndarray]:
@@ -476,7 +483,8 @@ class GraphImporter:
         if node.expr is None:
             raise self.error(node, "has no einstein_v2 expression")
         text = self.placeholders.expression(node.expr)
-        shapes = [operand.type.get_shape() for operand in operands]  # type: ignore[union-attr]
+        types = [_operand_type(operand) for operand in operands]
+        shapes = [t.get_shape() for t in types]
         try:
             expr = parse_expression(text)
             shape = expr.output_shape(shapes)
@@ -500,7 +508,7 @@ class GraphImporter:
         result_type = _tensor_type(
             TensorSpec(dtype, shape), self.placeholders, self.float_type
         )
-        element_type = operands[0].type.get_element_type()  # type: ignore[union-attr]
+        element_type = types[0].get_element_type()
         if expr.is_copy and element_type == result_type.element_type:
             if _is_view(domain, shapes[0], shape):
                 return ReshapeOp(operands[0], result_type)

@@ -316,14 +316,14 @@ class _Importer:
         self.weight_values: dict[str, SSAValue] = {}
         self.inferred: dict[str, tuple[int, ...]] = {}
         for info in (*graph.value_info, *graph.output):
-            shape = onnx_shape(info)
-            if shape is not None and all(isinstance(d, int) for d in shape):
-                self.inferred[info.name] = tuple(shape)  # type: ignore[arg-type]
+            inferred = _static_shape(info)
+            if inferred is not None:
+                self.inferred[info.name] = inferred
         for info in graph.input:
             if info.name in self.env:
                 continue
             dtype = _onnx_dtype(info.type.tensor_type.elem_type)
-            shape = onnx_shape(info)
+            shape = _static_shape(info)
             assert dtype is not None and shape is not None, "checked by fix_inputs"
             self.env[info.name] = self.block.insert_arg(
                 TensorType(_ELEMENT_TYPES[dtype], shape), len(self.block.args)
@@ -483,6 +483,7 @@ class _Importer:
             not n or isinstance(self.env.get(n), np.ndarray) for n in proto.input
         )
         supported = proto.op_type in _CONVERTERS
+        results: Sequence[Value]
         if domain_ok and known_inputs and (supported or proto.op_type in _FOLD_ONLY):
             node = _Node(proto, index, self.where, {})
             results = self.fold(node)
@@ -527,7 +528,12 @@ class _Importer:
         """Evaluate a node of known inputs with ONNX's reference evaluator."""
         from onnx.reference import ReferenceEvaluator
 
-        feeds = {n: self.env[n] for n in node.inputs if n}
+        feeds: dict[str, np.ndarray] = {}
+        for n in node.inputs:
+            if n:
+                value = self.env[n]
+                assert isinstance(value, np.ndarray), "convert folds known inputs only"
+                feeds[n] = value
         graph = onnx.helper.make_graph(
             [node.proto],
             "fold",
@@ -559,6 +565,15 @@ def _literal_template(op_type: str, literal: str, first: bool) -> str | None:
         return f"{{x}}.call(`{op_type.lower()}`, [{literal}])"
     symbol = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/"}[op_type]
     return f"{literal} {symbol} {{x}}" if first else f"{{x}} {symbol} {literal}"
+
+
+def _static_shape(info: onnx.ValueInfoProto) -> tuple[int, ...] | None:
+    """The dims of a tensor value info when it has a shape and every dim is known."""
+    shape = onnx_shape(info)
+    if shape is None:
+        return None
+    dims = tuple(d for d in shape if isinstance(d, int))
+    return dims if len(dims) == len(shape) else None
 
 
 def onnx_shape(info: onnx.ValueInfoProto) -> list[int | str] | None:
@@ -784,7 +799,8 @@ def _layer_norm(imp: _Importer, node: _Node) -> list[Value]:
                 ) from None
             name = f"{name}.{role}"
         params.append(imp.ssa(value, name, node))
-    return [imp.emit(top.LayerNormOp(x, *params, None, axis, node.attr("epsilon")))]
+    scale, bias = params
+    return [imp.emit(top.LayerNormOp(x, scale, bias, None, axis, node.attr("epsilon")))]
 
 
 @_converts(
@@ -800,8 +816,9 @@ def _batch_norm(imp: _Importer, node: _Node) -> list[Value]:
     (`is_test`, before opset 7, was checked by `check_test_mode`)."""
     node.expect("training_mode", 0)
     node.expect("spatial", 1)
-    operands = [imp.tensor(node, i) for i in range(5)]
-    return [imp.emit(top.BatchNormOp(*operands, None, node.attr("epsilon")))]
+    x, scale, bias, mean, var = (imp.tensor(node, i) for i in range(5))
+    epsilon = node.attr("epsilon")
+    return [imp.emit(top.BatchNormOp(x, scale, bias, mean, var, None, epsilon))]
 
 
 def _same_pads(
@@ -965,9 +982,9 @@ def _gemm(imp: _Importer, node: _Node) -> list[Value]:
     alpha, beta = node.attr("alpha"), node.attr("beta")
     known = next((i for i, v in enumerate(operands) if isinstance(v, np.ndarray)), None)
     if alpha != 1.0 and known is not None:
-        operands[known] = (operands[known] * np.float32(alpha)).astype(
-            operands[known].dtype
-        )
+        array = operands[known]
+        assert isinstance(array, np.ndarray)
+        operands[known] = (array * np.float32(alpha)).astype(array.dtype)
         names[known] = f"{names[known]}.alpha"
     lhs, rhs = (imp.ssa(v, n, node) for v, n in zip(operands, names, strict=True))
     result = imp.emit(top.MatmulOp(lhs, rhs))
