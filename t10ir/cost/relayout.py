@@ -211,7 +211,9 @@ def _row_major_boxes(
         return [((start,), (stop,))]
     inner = prod(shape[1:])
 
-    def within(row: int, lo: int, hi: int) -> list[tuple[tuple[int, ...], ...]]:
+    def within(
+        row: int, lo: int, hi: int
+    ) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
         offset = row * inner
         return [
             ((row, *low), (row + 1, *high))
