@@ -550,7 +550,7 @@ def trace(account: Account, cores: int = 0) -> dict[str, Any]:
             runs.append([piece])
     for run in runs:
         op, start, last = run[0].op, run[0].start, run[-1]
-        args = {"loc": op.loc, "plan": _plan_text(op.plan)}
+        args: dict[str, Any] = {"loc": op.loc, "plan": _plan_text(op.plan)}
         length = last.start + last.cycles - start
         events.append(_span(op.name, _CHIP, 0, start * us, length * us, args))
     shown = min(cores, account.machine.cores)

@@ -172,9 +172,14 @@ def _conv2d(op: top.Conv2dOp, xs: list[np.ndarray]) -> np.ndarray:
 
 
 def _batchnorm(op: top.BatchNormOp, xs: list[np.ndarray]) -> np.ndarray:
-    x, *stats = xs
+    x, scale, bias, mean, var = xs
     out = kernels.batchnorm(
-        _cores_as_channels(x), *(s.reshape(-1) for s in stats), op.epsilon.value.data
+        _cores_as_channels(x),
+        scale.reshape(-1),
+        bias.reshape(-1),
+        mean.reshape(-1),
+        var.reshape(-1),
+        op.epsilon.value.data,
     )
     return _channels_as_cores(out, x.shape[0])
 

@@ -284,7 +284,9 @@ ADAPTERS: dict[type[Operation], Adapter] = {
     top.LayerNormOp: lambda op, xs: kernels.layernorm(
         xs[0], xs[1], xs[2], _int(op, "axis"), _float(op, "epsilon")
     ),
-    top.BatchNormOp: lambda op, xs: kernels.batchnorm(*xs[:5], _float(op, "epsilon")),
+    top.BatchNormOp: lambda op, xs: kernels.batchnorm(
+        xs[0], xs[1], xs[2], xs[3], xs[4], _float(op, "epsilon")
+    ),
     top.ReduceOp: lambda op, xs: kernels.reduce(
         xs[0], _str(op, "kind"), _ints(op, "axes"), _bool(op, "keepdims")
     ),
