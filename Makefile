@@ -46,6 +46,7 @@ test-latest:
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The benchmarks (benchmarks/README.md): plan search, plan selection and the simulated
 # chip's speed; each writes benchmarks/results/NAME.{md,json}. Then the evaluation

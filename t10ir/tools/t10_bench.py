@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no stubs
+from tqdm import tqdm
 
 from t10ir.bench.matrix import (
     OP_COLUMNS,
