@@ -46,17 +46,20 @@ MAX_EXTENT = 2**40
 """The largest tensor or piece extent: origins and box ends stay far inside int64."""
 
 
-def evaluate(expr: AffineExpr, dims: Values, symbols: Values = ()) -> np.ndarray:
-    """`expr` at many points at once (numpy arrays for the dims and symbols)."""
+def evaluate(
+    expr: AffineExpr, dims: Values, symbols: Values = (), dtype: type = np.int64
+) -> np.ndarray:
+    """`expr` at many points at once (numpy arrays for the dims and symbols); in
+    Python integers, exactly, with `dtype=object`."""
     if isinstance(expr, AffineDimExpr):
-        return np.asarray(dims[expr.position], dtype=np.int64)
+        return np.asarray(dims[expr.position], dtype=dtype)
     if isinstance(expr, AffineSymExpr):
-        return np.asarray(symbols[expr.position], dtype=np.int64)
+        return np.asarray(symbols[expr.position], dtype=dtype)
     if isinstance(expr, AffineConstantExpr):
-        return np.asarray(expr.value, dtype=np.int64)
+        return np.asarray(expr.value, dtype=dtype)
     assert isinstance(expr, AffineBinaryOpExpr)
-    lhs = evaluate(expr.lhs, dims, symbols)
-    rhs = evaluate(expr.rhs, dims, symbols)
+    lhs = evaluate(expr.lhs, dims, symbols, dtype)
+    rhs = evaluate(expr.rhs, dims, symbols, dtype)
     match expr.kind:
         case AffineBinaryOpKind.Add:
             return lhs + rhs
@@ -84,15 +87,33 @@ def largest_constant(amap: AffineMap) -> int:
 
 
 def evaluate_map(
-    amap: AffineMap, dims: Values, symbols: Values = (), count: int = 1
+    amap: AffineMap,
+    dims: Values,
+    symbols: Values = (),
+    count: int = 1,
+    dtype: type = np.int64,
 ) -> np.ndarray:
     """All results of `amap` at `count` points: shape `[count, results]`."""
     columns = [
-        np.broadcast_to(evaluate(e, dims, symbols), (count,)) for e in amap.results
+        np.broadcast_to(evaluate(e, dims, symbols, dtype), (count,))
+        for e in amap.results
     ]
     if not columns:
-        return np.zeros((count, 0), dtype=np.int64)
+        return np.zeros((count, 0), dtype=dtype)
     return np.stack(columns, axis=1)
+
+
+def evaluate_checked(amap: AffineMap, grid: Grid) -> np.ndarray | None:
+    """`amap` on every digit of `grid` in int64, or None where that is not the exact
+    value: a division by zero, or an intermediate that wraps (int64 multiplication
+    raises nothing: `(d0 * 2^40) * 2^40` is 0)."""
+    digits = grid.digits()
+    try:
+        exact = evaluate_map(amap, digits, (), grid.size, dtype=object)
+        values = evaluate_map(amap, digits, (), grid.size)
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return values if np.array_equal(values, exact) else None
 
 
 @dataclass(frozen=True)
@@ -212,10 +233,8 @@ class Layout:
             )
         if problems:
             return problems
-        try:
-            with np.errstate(all="raise"):
-                origins = self.origins()
-        except (OverflowError, FloatingPointError, ZeroDivisionError):
+        origins = evaluate_checked(self.origin, self.grid)
+        if origins is None:
             return [f"the origin map {self.origin} cannot be evaluated on every core"]
         if np.abs(origins).max(initial=0) > MAX_EXTENT:
             return [
@@ -329,10 +348,8 @@ class Ring:
             return [f"ring size {self.size} is more than the {self.grid.size} cores"]
         if largest_constant(self.next) > MAX_EXTENT:
             return [f"the ring's next map {self.next} has a constant out of range"]
-        try:
-            with np.errstate(all="raise"):
-                digits = evaluate_map(self.next, self.grid.digits(), (), self.grid.size)
-        except (OverflowError, FloatingPointError, ZeroDivisionError):
+        digits = evaluate_checked(self.next, self.grid)
+        if digits is None:
             return [
                 f"the ring's next map {self.next} cannot be evaluated on every core"
             ]

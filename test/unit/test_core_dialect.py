@@ -9,14 +9,14 @@ import re
 import pytest
 from xdsl.dialects.builtin import ModuleOp, TensorType, f16, f32, f64, i32, i64
 from xdsl.ir import Attribute, Block, Region
-from xdsl.ir.affine import AffineMap
+from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 
 from t10ir.context import make_context
 from t10ir.dialects import core
 from t10ir.dialects.top import MatmulOp
-from t10ir.layout import Grid, Layout, Ring, const, dim, sym
+from t10ir.layout import Grid, Layout, Ring, const, dim, evaluate_checked, sym
 
 FLAT = (
     "#core.layout<[8, 8], piece = [16], grid = [4], "
@@ -313,3 +313,14 @@ def test_verifiers_reject(op: str, message: str):
 def test_steps_count_from_zero():
     with pytest.raises(ParseError, match="steps count from 0"):
         parse("core.steps %s = 1 to 3 {\n}")
+
+
+def test_a_map_whose_int64_value_wraps_is_not_evaluated() -> None:
+    """int64 multiplication wraps silently: `(d0 * 2^40) * 2^40` is 0 on every core in
+    int64, so the map is refused rather than evaluated; an exact map keeps its value."""
+    d0 = AffineExpr.dimension(0)
+    grid = Grid((3,))
+    assert evaluate_checked(AffineMap(1, 0, ((d0 * 2**40) * 2**40,)), grid) is None
+    assert evaluate_checked(AffineMap(1, 0, (d0 // 0,)), grid) is None
+    exact = evaluate_checked(AffineMap(1, 0, (d0 * 4 + 1,)), grid)
+    assert exact is not None and exact.ravel().tolist() == [1, 5, 9]
