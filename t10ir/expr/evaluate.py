@@ -66,17 +66,14 @@ _REAL_FUNCTIONS = frozenset({"exp", "log", "sqrt", "tanh", "erf", "pow"})
 
 
 def _integer_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`/` on integers: truncated toward zero, as the float path's cast truncates."""
-    if np.any(b == 0):
-        raise ExprError("integer division by zero")
+    """`/` on integers (b nonzero): truncated toward zero, as the float path's cast
+    truncates."""
     quotient = np.abs(a) // np.abs(b)
     return np.where((a < 0) != (b < 0), -quotient, quotient)
 
 
 def _integer_modulo(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`%` on integers: numpy's (the divisor's sign), as on floats."""
-    if np.any(b == 0):
-        raise ExprError("integer modulo by zero")
+    """`%` on integers (b nonzero): numpy's (the divisor's sign), as on floats."""
     return np.mod(a, b)
 
 
@@ -202,6 +199,9 @@ class _Evaluator:
         self.plan = plan
         self.inputs = inputs
         self.dtype = dtype
+        self.functions = _FUNCTIONS if dtype.kind == "f" else _INTEGER_FUNCTIONS
+        self.guard: np.ndarray | bool = True
+        """Where the enclosing `.when` guards select the node being evaluated."""
         self.extents = dict(plan.extents)
         self.loop = plan.output_dims + plan.reduction_dims
         self.axis = {d: i for i, d in enumerate(self.loop)}
@@ -300,9 +300,22 @@ class _Evaluator:
             holds = functools.reduce(
                 np.logical_and, map(self.condition, node.conditions)
             )
-            return np.where(holds, self.value(node.value), self.value(node.otherwise))
-        functions = _FUNCTIONS if self.dtype.kind == "f" else _INTEGER_FUNCTIONS
-        return functions[node.op](*(self.value(a) for a in node.args))
+            outer = self.guard
+            self.guard = outer & holds
+            value = self.value(node.value)
+            self.guard = outer & ~holds
+            otherwise = self.value(node.otherwise)
+            self.guard = outer
+            return np.where(holds, value, otherwise)
+        args = [self.value(a) for a in node.args]
+        if node.op in ("/", "%") and self.dtype.kind != "f":
+            # Both branches of a `.when` are computed: a zero divisor is an error only
+            # where the guards select the division.
+            zero = args[1] == 0
+            if np.any(zero & self.guard):
+                raise ExprError(f"integer {node.op} by zero")
+            args[1] = np.where(zero, 1, args[1])
+        return self.functions[node.op](*args)
 
     def condition(self, node: RNode) -> np.ndarray:
         """A comparison, on exact integers when both sides are index arithmetic."""

@@ -621,5 +621,16 @@ def test_integer_division_by_zero_is_an_error(operator: str) -> None:
     a = np.array([4, 5], np.int32)
     b = np.array([2, 0], np.int32)
     expr = parse_expression(f"output0[N] = input0[N] {operator} input1[N];")
-    with pytest.raises(ExprError, match="by zero"):
+    with pytest.raises(ExprError, match=f"integer {re.escape(operator)} by zero"):
         expr.evaluate([a, b])
+
+
+def test_integer_division_a_guard_excludes_is_not_an_error() -> None:
+    """Both branches of `.when` are computed; a zero divisor on lanes the guard sends to
+    the other branch takes no part in the result."""
+    a = np.array([6, 5, 9], np.int32)
+    b = np.array([2, 0, 3], np.int32)
+    expr = parse_expression(
+        "output0[N] = (input0[N] / input1[N]).when(input1[N] != const(0), const(0));"
+    )
+    np.testing.assert_array_equal(expr.evaluate([a, b]), [3, 0, 3])
