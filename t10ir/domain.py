@@ -21,12 +21,12 @@ from math import prod
 import numpy as np
 
 COMBINER_IDENTITY = {"sum": 0.0, "max": -np.inf, "min": np.inf}
-
-MAX_DOMAIN_POINTS = 2**52
-"""The most iterations one op may have: costs and counts stay exact in int64 and
-float64 (a batch-1024 ResNet convolution has about 2^40)."""
 """Per combiner of `IterationDomain.combiner`, the value that adds nothing: where an
 accumulation starts, and what padding that must not enter a reduction holds."""
+
+MAX_DOMAIN_POINTS = 2**52
+"""The most iterations one op may have: counts stay exact in int64 and float64 (a
+batch-1024 ResNet convolution has about 2^40)."""
 
 
 class DimKind(StrEnum):
@@ -271,7 +271,7 @@ class IterationDomain:
         for dim in self.dims:
             if dim.extent < 1:
                 return f"loop dim {dim.name} has extent {dim.extent}"
-        points = prod(dim.extent for dim in self.dims)
+        points = self.points
         if points > MAX_DOMAIN_POINTS:
             return (
                 f"{points} iterations is more than the 2^"

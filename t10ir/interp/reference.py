@@ -58,8 +58,12 @@ memory: numpy refuses shapes past `intp` outright and a machine rarely holds muc
 so a larger type is refused before any array is made, not a MemoryError midway."""
 
 
-def check_tensor_size(shape: Sequence[int], dtype: np.dtype, what: str) -> None:
-    """Refuse a tensor (`what`, as the message names it) too large to be held."""
+def check_tensor_size(
+    shape: Sequence[int], dtype: np.dtype, what: str | Attribute
+) -> None:
+    """Refuse a tensor (`what`, as the message names it) too large to be held. `what`
+    may be the tensor's type, printed only when the check fails: the mesh interpreter
+    asks for every tile's spec, and printing a type costs ten times the check."""
     elements = prod(shape)
     if elements * dtype.itemsize > MAX_TENSOR_BYTES:
         raise ToolError(
@@ -76,7 +80,7 @@ def tensor_spec(type_: Attribute) -> tuple[tuple[int, ...], np.dtype]:
     if any(dim < 0 for dim in shape):
         raise ToolError(f"unsupported dynamic shape in {type_}")
     dtype = numpy_dtype(type_.get_element_type())
-    check_tensor_size(shape, dtype, str(type_))
+    check_tensor_size(shape, dtype, type_)
     return shape, dtype
 
 
