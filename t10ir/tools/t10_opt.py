@@ -50,7 +50,7 @@ def pipeline_to_passes(pipeline: str) -> str:
     match = re.fullmatch(r"\s*builtin\.module\((?P<body>.*)\)\s*", pipeline, re.DOTALL)
     if match is None:
         raise ToolError(
-            f"invalid pass pipeline '{_shown(pipeline)}': expected "
+            f"invalid pass pipeline '{pipeline}': expected "
             "'builtin.module(pass, ...)'"
         )
     return match.group("body")
@@ -76,11 +76,6 @@ def translate_arguments(argv: Sequence[str]) -> list[str]:
     return args
 
 
-def _shown(text: str) -> str:
-    """`text` on one line: a newline in a pipeline must not split its diagnostic."""
-    return text.replace("\n", "\\n").replace("\r", "\\r")
-
-
 @dataclass(frozen=True)
 class PassText:
     """One pass of a pipeline as written: its name and its options' raw values (None
@@ -104,7 +99,7 @@ class _PipelineScanner:
 
     def fail(self, message: str) -> NoReturn:
         raise ToolError(
-            f"invalid pass pipeline '{_shown(self.text)}': {message} "
+            f"invalid pass pipeline '{self.text}': {message} "
             f"at character {self.pos + 1}"
         )
 
