@@ -263,16 +263,6 @@ class T10SelectPlansPass(ModulePass):
         self, module: ModuleOp, function: func.FuncOp, machine: Machine, record: bool
     ) -> None:
         ops = [o for o in function.walk() if isinstance(o, IterationDomainInterface)]
-        if not ops:
-            # Nothing to choose, but the chip still allocates every argument.
-            entry = sum(
-                _bytes(a, machine)
-                for a in function.body.block.args
-                if isinstance(a.type, TensorType)
-            )
-            if entry > machine.sram_bytes:
-                raise OpError(function, str(SelectionError(entry, machine.sram_bytes)))
-            return
         users: dict[SSAValue, set[int]] = {}
         for i, o in enumerate(ops):
             for v in o.operands:
@@ -313,6 +303,12 @@ class T10SelectPlansPass(ModulePass):
             for a in arguments
             if isinstance(a.type, TensorType) and a not in weights
         )
+        if not ops:  # nothing to choose, but the chip still allocates every argument
+            if fixed + entry > machine.sram_bytes:
+                raise OpError(
+                    function, str(SelectionError(fixed + entry, machine.sram_bytes))
+                )
+            return
         contexts = [
             _OpContext(
                 o,
