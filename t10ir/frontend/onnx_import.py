@@ -13,7 +13,7 @@ Clip's bounds, scalar operands of Add/Sub/Mul/Div/Pow, which become literals of 
 `top.expr`) leaves no trace in the module; every other known value used by an op becomes a
 weight argument. `arith.constant` tensors are not used because the compiled path does not
 lower them. `ImportedModel.weights` holds the weights' values in argument order, which
-`save_weights` writes as the `arg<K>` arrays `t10-run --inputs` reads (the activations'
+`t10-import` writes as the `arg<K>` arrays `t10-run --inputs` reads (the activations'
 `arg0..` are the caller's to add) and `ImportedModel.inputs` completes with activations.
 
 Every attribute of a supported op is either handled or checked to have a value the import
@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +82,6 @@ _UNNAMED = "t10-import.unnamed#"
 """The name of the unnamed node #K of the user's graph (`K`) in its converted graph,
 where the converter's new nodes shift the positions."""
 
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
 
 
 def default_opset(model: ModelProto) -> int:
@@ -175,20 +173,6 @@ class ImportedModel:
                     f"the model takes {len(self.activations)} inputs, got {len(ordered)}"
                 )
         return [*ordered, *self.weights.values()]
-
-
-def save_weights(imported: ImportedModel, path: str) -> None:
-    """Write the weights as an .npz of `arg<K>` arrays, with reproducible bytes."""
-    try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-            for key, array in imported.weight_arrays().items():
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
-                with archive.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(
-                        member, np.asarray(array, order="C"), allow_pickle=False
-                    )
-    except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 def load_model(path: str) -> ModelProto:

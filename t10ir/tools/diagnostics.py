@@ -13,11 +13,13 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
 from xdsl.ir import Block, BlockArgument, Operation, OpResult, SSAValue, TypeAttribute
@@ -231,6 +233,25 @@ def write_file(path: str, text: str) -> None:
     """Write an output file, a missing directory or a permission being one diagnostic."""
     try:
         Path(path).write_text(text)
+    except OSError as error:
+        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
+
+
+def write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write `arrays` as an .npz that np.load reads, with reproducible bytes; a missing
+    directory or a permission is one diagnostic."""
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+                with archive.open(info, "w", force_zip64=True) as member:
+                    # np.ascontiguousarray makes a rank-0 array (1,): keep ().
+                    np.lib.format.write_array(
+                        member, np.asarray(array, order="C"), allow_pickle=False
+                    )
     except OSError as error:
         raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 

@@ -29,6 +29,7 @@ from t10ir.tools.diagnostics import (
     run_tool,
     verify_module,
     write_file,
+    write_npz,
 )
 
 if TYPE_CHECKING:  # importing onnx is slow and optional: only for an .onnx input
@@ -126,9 +127,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if weights is None and args.output and imported is not None and imported.weights:
         weights = default_weights_path(args.output)
     if weights is not None and imported is not None:
-        from t10ir.frontend.onnx_import import save_weights
-
-        save_weights(imported, weights)
+        write_npz(weights, imported.weight_arrays())
     return 0
 
 

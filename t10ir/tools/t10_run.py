@@ -62,6 +62,7 @@ from t10ir.tools.diagnostics import (
     run_tool,
     verify_module,
     write_file,
+    write_npz,
 )
 from t10ir.tools.t10_import import default_weights_path
 
@@ -71,7 +72,6 @@ COMPUTE_DTYPES: dict[str, type[np.floating[Any]]] = {
 }
 
 # A fixed timestamp: np.savez stamps the current time, which breaks byte-identical output.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _natural(text: str) -> int:
@@ -295,21 +295,6 @@ def weights_file(args: argparse.Namespace) -> str | None:
             if Path(sidecar).is_file():
                 return sidecar
     return None
-
-
-def save_outputs(path: str, outputs: Sequence[np.ndarray]) -> None:
-    """Write out0, out1, ... as an .npz that np.load reads, with reproducible bytes."""
-    try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-            for index, array in enumerate(outputs):
-                info = zipfile.ZipInfo(f"out{index}.npy", date_time=_ZIP_EPOCH)
-                with archive.open(info, "w", force_zip64=True) as member:
-                    # np.ascontiguousarray makes a rank-0 array (1,): keep ().
-                    np.lib.format.write_array(
-                        member, np.asarray(array, order="C"), allow_pickle=False
-                    )
-    except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 def summary(outputs: Sequence[np.ndarray]) -> str:
@@ -590,12 +575,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     if level == "top" and args.target is None:
         outputs = _run_reference(module, func_op, args)
         if args.output is not None:
-            save_outputs(args.output, outputs)
+            write_npz(args.output, {f"out{i}": a for i, a in enumerate(outputs)})
         print(summary(outputs))
         return 0
     outputs, accounted, checked = _run_chip(module, func_op, level, args)
     if args.output is not None:
-        save_outputs(args.output, outputs)
+        write_npz(args.output, {f"out{i}": a for i, a in enumerate(outputs)})
     if args.report is not None:
         write_file(args.report, report_json(accounted))
     if args.trace is not None:

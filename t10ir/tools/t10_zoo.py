@@ -12,11 +12,9 @@ import argparse
 import dataclasses
 import io
 import sys
-import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from xdsl.printer import Printer
 
 from t10ir.tools.diagnostics import (
@@ -25,10 +23,8 @@ from t10ir.tools.diagnostics import (
     run_tool,
     verify_module,
     write_file,
+    write_npz,
 )
-
-# A fixed timestamp: zip members are stamped with the time, breaking identical bytes.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,18 +106,6 @@ def _show(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def save_arguments(path: str, arrays: Sequence[np.ndarray]) -> None:
-    """Write arg0, arg1, ... as an .npz (`t10-run --inputs`) with reproducible bytes."""
-    try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-            for index, array in enumerate(arrays):
-                info = zipfile.ZipInfo(f"arg{index}.npy", date_time=_ZIP_EPOCH)
-                with archive.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
-    except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
-
-
 def _write_module(path: str | None, module: Any) -> None:
     text = io.StringIO()
     Printer(stream=text).print_op(module)
@@ -148,7 +132,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     verify_module(model.module)
     _write_module(args.output, model.module)
     if args.arguments:
-        save_arguments(args.arguments, model.arguments(args.seed))
+        arrays = model.arguments(args.seed)
+        write_npz(args.arguments, {f"arg{i}": a for i, a in enumerate(arrays)})
     return 0
 
 
