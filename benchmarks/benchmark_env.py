@@ -16,17 +16,17 @@ import platform  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import t10ir.search  # noqa: E402
+import t10ir.planning.search  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def clear_search_caches() -> None:
-    """Every cache of `t10ir.search` (the frontiers and the factor tables)."""
-    for obj in vars(t10ir.search).values():
-        if getattr(obj, "__module__", None) == t10ir.search.__name__ and hasattr(
-            obj, "cache_clear"
-        ):
+    """Every cache of `t10ir.planning.search` (the frontiers and the factor tables)."""
+    for obj in vars(t10ir.planning.search).values():
+        if getattr(
+            obj, "__module__", None
+        ) == t10ir.planning.search.__name__ and hasattr(obj, "cache_clear"):
             obj.cache_clear()
 
 

@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 
 from t10ir.context import make_context
+from t10ir.errors import T10Error
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.interp.accounting import Account, account
 from t10ir.interp.mesh import MeshRun, run_core_function
@@ -41,7 +42,6 @@ from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import Machine, load_machine
-from t10ir.tools.diagnostics import ToolError
 from t10ir.tools.t10_run import check_outputs
 
 TARGET = "ipu-mk2"
@@ -123,7 +123,7 @@ def encoder_layer() -> dict[str, Any]:
     )
     try:
         checked = check_outputs(run.outputs, expected, np.dtype(np.float32), None)
-    except ToolError as error:
+    except T10Error as error:
         checked = f"FAILED: {error.message}"
     return case_result(
         "BERT-base encoder layer, batch 8, seq 128, f16 (zoo), numerics",

@@ -1,4 +1,4 @@
-"""Speed of the per-operator plan search (`t10ir.search.search_plans`) on ipu-mk2.
+"""Speed of the per-operator plan search (`t10ir.planning.search.search_plans`) on ipu-mk2.
 
 Measures, single-threaded and pinned to one CPU, with the search's caches cleared
 before every repetition (the median of `--repeat` repetitions is reported):
@@ -41,8 +41,8 @@ from t10ir.cost.plan_cost import OpSpec, plan_cost
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.passes.t10_partition import op_spec
-from t10ir.plan import Factors, OpPlan
-from t10ir.search import Frontier, FrontierPoint, SearchOptions, search_plans
+from t10ir.planning.plan import Factors, OpPlan
+from t10ir.planning.search import Frontier, FrontierPoint, SearchOptions, search_plans
 from t10ir.target import Machine, load_machine
 from t10ir.tools.diagnostics import parse_module
 

@@ -51,12 +51,12 @@ import t10ir.passes.t10_select_plans as select_plans_pass
 from t10ir.bench.t10_reference import T10_PLANS
 from t10ir.context import make_context
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.errors import OpError
 from t10ir.frontend.nnfusion import import_nnfusion
-from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass, op_spec
 from t10ir.passes.t10_select_plans import STRATEGIES, T10SelectPlansPass
-from t10ir.select import Problem, Selection, SelectionError
+from t10ir.planning.select import Problem, Selection, SelectionError
 from t10ir.target import Machine, load_machine
 from t10ir.tools.diagnostics import parse_module, verify_module
 
@@ -93,7 +93,7 @@ def timed_apply(
 
 @dataclass
 class Solve:
-    """One call of a strategy's solver by the pass (`t10ir.select.greedy` or
+    """One call of a strategy's solver by the pass (`t10ir.planning.select.greedy` or
     `optimal`): its time, the problem's size, and the solver's status (None when
     no choice fits)."""
 
@@ -405,7 +405,7 @@ def shifts_summary(s: dict) -> str:
 
 def status_text(r: dict) -> str:
     """The solver's word: for optimal what the pass records (status, gap, bound), for
-    the heuristics the status `t10ir.select` returns."""
+    the heuristics the status `t10ir.planning.select` returns."""
     if "status" in r:
         if r["status"] == "optimal":
             return f"optimal (gap {r['gap']:.2%})"

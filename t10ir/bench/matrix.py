@@ -43,21 +43,15 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from t10ir.bench.t10_reference import T10_PLANS
 from t10ir.context import make_context
+from t10ir.errors import DoesNotFitError, T10Error
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.interp.accounting import PHASES, account, report
 from t10ir.interp.mesh import run_core_function
 from t10ir.interp.reference import find_entry
 from t10ir.models import MODELS, build_model, options
-from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.target import load_machine
-from t10ir.tools.diagnostics import (
-    ToolError,
-    op_location,
-    parse_module,
-    read_file,
-    verify_module,
-)
+from t10ir.tools.diagnostics import parse_module, read_file, verify_module
 
 REPO = Path(__file__).resolve().parents[2]
 T10_EVAL = REPO.parent / "shared" / "models" / "t10-eval"
@@ -72,7 +66,6 @@ NERF_POINTS_PER_BATCH = 1024
 
 STEPS = ("partition", "select", "lower_to_shift", "eliminate", "lower_to_core")
 """The passes of `T10CompilePass.passes()`, in order, by their column `<step>_s`."""
-NO_FIT = ("no choice of plans fits", "no plan fits in SRAM")
 """The diagnostics of `t10-select-plans` and `t10-partition` saying nothing fits."""
 
 COLUMNS = (
@@ -191,16 +184,16 @@ def default_models() -> list[str]:
 def _option_value(model: str, name: str, text: str) -> Any:
     defaults = options(model)
     if name not in defaults:
-        raise ToolError(
+        raise T10Error(
             f"model '{model}' has no option '{name}' (options: {', '.join(defaults)})"
         )
     default = defaults[name]
     if isinstance(default, bool) or not isinstance(default, int | float | str):
-        raise ToolError(f"option '{name}' of '{model}' cannot be set in a model name")
+        raise T10Error(f"option '{name}' of '{model}' cannot be set in a model name")
     try:
         return type(default)(text)
     except ValueError:
-        raise ToolError(
+        raise T10Error(
             f"option '{name}' of '{model}' expects {type(default).__name__}, got '{text}'"
         ) from None
 
@@ -215,9 +208,9 @@ def zoo_options(name: str) -> tuple[str, dict[str, Any]] | None:
     for item in rest.split(",") if colon else ():
         key, equals, text = item.partition("=")
         if not equals:
-            raise ToolError(f"model '{name}': expected NAME=VALUE, got '{item}'")
+            raise T10Error(f"model '{name}': expected NAME=VALUE, got '{item}'")
         if key == "batch":
-            raise ToolError(f"model '{name}': the batch is the run's, not the model's")
+            raise T10Error(f"model '{name}': the batch is the run's, not the model's")
         overrides[key] = _option_value(base, key, text)
     return base, overrides
 
@@ -239,12 +232,12 @@ def resolve_model(name: str) -> None:
     path = _graph_path(name)
     if path is None:
         known = ", ".join(ZOO)
-        raise ToolError(
+        raise T10Error(
             f"unknown model '{name}' (zoo: {known}; or t10-eval/NAME, or a path to "
             "an .mlir or NNFusion .json file)"
         )
     if not path.is_file():
-        raise ToolError(f"model '{name}': no file {path}")
+        raise T10Error(f"model '{name}': no file {path}")
 
 
 def build_module(name: str, batch: int) -> ModuleOp:
@@ -328,9 +321,7 @@ def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Ro
         start = time.perf_counter()
         try:
             pass_.apply(ctx, module)
-        except OpError as error:
-            if not any(text in error.message for text in NO_FIT):
-                raise
+        except DoesNotFitError:
             row[f"{step}_s"] = _seconds(time.perf_counter() - start)
             row["fits"] = "OOM"
             row["compile_s"] = _seconds(sum(row[f"{s}_s"] or 0.0 for s in STEPS))
@@ -432,20 +423,16 @@ def one_blas_thread() -> Iterator[None]:
 
 def _run_one(config: Config, time_limit: float) -> tuple[Row, list[Row]]:
     """`run_config_with_ops`, a diagnostic naming the run it comes from. Diagnostics
-    become one-message ToolErrors: a worker's error reaches `run_matrix` pickled, and
+    become one-message T10Errors: a worker's error reaches `run_matrix` pickled, and
     an OpError, holding its op, does not pickle."""
     label = f"{config.model} b={config.batch} {config.target} {config.strategy}"
     try:
         return run_config_with_ops(config, time_limit)
-    except ToolError as error:
+    except T10Error as error:
         where = f"{error.location}: " if error.location else ""
-        raise ToolError(f"{label}: {where}{error.message}") from None
-    except OpError as error:
-        location = op_location(error.op)
-        prefix = f"{location}: " if location else ""
-        raise ToolError(f"{label}: {prefix}{error.message}") from None
+        raise T10Error(f"{label}: {where}{error.message}") from None
     except DiagnosticException as error:
-        raise ToolError(f"{label}: {error}") from None
+        raise T10Error(f"{label}: {error}") from None
 
 
 _reports: Queue | None = None
@@ -486,7 +473,7 @@ def run_matrix(
     """Every config run (in `jobs` worker processes when more than one), as the rows
     of `results.csv` with speedups filled and of `ops.csv`, both in the order of
     `matrix` whatever order the runs finish in. An error other than "does not fit"
-    stops the matrix (as a ToolError naming the run).
+    stops the matrix (as a T10Error naming the run).
 
     The runs of one model, batch and target go together, in `matrix` order, from cold
     caches: the first pays for the plan searches and relayout costs the others reuse

@@ -36,12 +36,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from xdsl.dialects.builtin import StringAttr
 
-from t10ir.bench.matrix import BASELINE, NO_FIT, STRATEGY_ORDER, zoo_options
+from t10ir.bench.matrix import BASELINE, STRATEGY_ORDER, zoo_options
 from t10ir.context import make_context
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.errors import DoesNotFitError, T10Error
 from t10ir.interp.accounting import PHASES
 from t10ir.models import build_model, options
-from t10ir.passes.diagnostics import OpError
 from t10ir.passes.t10_partition import (
     FRONTIER_ATTR,
     PLAN_ATTR,
@@ -52,7 +52,6 @@ from t10ir.passes.t10_partition import (
 )
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import Machine
-from t10ir.tools.diagnostics import ToolError
 
 Row = Mapping[str, Any]
 
@@ -311,7 +310,7 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
     choice fits)."""
     zoo = zoo_options(model)
     if zoo is None:
-        raise ToolError(f"pareto: '{model}' is not a zoo model")
+        raise T10Error(f"pareto: '{model}' is not a zoo model")
     base, overrides = zoo
     defaults = {k: v for k, v in PARETO_CONFIG.items() if k in options(base)}
     module = build_model(base, **{**defaults, **overrides}).module
@@ -320,9 +319,7 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
     try:
         T10SelectPlansPass(strategy="greedy").apply(ctx, module)
         selected = True
-    except OpError as error:
-        if not any(text in error.message for text in NO_FIT):
-            raise
+    except DoesNotFitError:
         selected = False
     groups: dict[str, list[IterationDomainInterface]] = {}
     for op in module.walk():

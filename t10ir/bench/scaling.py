@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
-from t10ir.bench.matrix import NO_FIT, build_module, one_blas_thread
+from t10ir.bench.matrix import build_module, one_blas_thread
 from t10ir.context import make_context
-from t10ir.passes.diagnostics import OpError
+from t10ir.errors import DoesNotFitError
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 
@@ -33,7 +33,7 @@ partition fails only where no plan of a wider space fits, where they fail too.""
 
 FITS_AS = {"optimal": "greedy"}
 """Strategies whose fit is another's: greedy and optimal both fit exactly when the
-choice of least peak memory (`t10ir.select.least_peak`) does, so their largest batch
+choice of least peak memory (`t10ir.planning.select.least_peak`) does, so their largest batch
 is searched once."""
 
 LIMIT = 4096
@@ -50,10 +50,8 @@ def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) 
         if strategy not in SPATIAL_ONLY:
             T10PartitionPass(target=target).apply(make_context(), module)
         selection.check_fits(module)
-    except OpError as error:
-        if any(text in error.message for text in NO_FIT):
-            return False
-        raise
+    except DoesNotFitError:
+        return False
     return True
 
 

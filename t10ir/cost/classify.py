@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, TensorMap
+from t10ir.planning.domain import DimKind, IterationDomain, LinearIndex, TensorMap
 
 
 class SubOpKind(StrEnum):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from t10ir.cost.classify import SubOpKind, SubOpShape
-from t10ir.domain import IterationDomain
+from t10ir.planning.domain import IterationDomain
 from t10ir.target import ComputeModel, Machine
 
 Count = int | np.ndarray

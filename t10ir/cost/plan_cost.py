@@ -44,8 +44,8 @@ from t10ir.cost.model import (
     elementwise_cycles,
     shift_cycles,
 )
-from t10ir.domain import IterationDomain, TensorMap, index_span, span_cap
-from t10ir.plan import OpPlan, tensor_names
+from t10ir.planning.domain import IterationDomain, TensorMap, index_span, span_cap
+from t10ir.planning.plan import OpPlan, tensor_names
 from t10ir.target import Machine
 
 SYNCS_PER_SHIFT = 2

@@ -41,9 +41,9 @@ from t10ir.cost.plan_cost import SYNCS_PER_SHIFT
 from t10ir.cost.relayout import Transfers, transfer_cycles
 from t10ir.dialects import core
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.errors import T10Error, op_location
 from t10ir.passes.t10_partition import op_spec
 from t10ir.target import Machine
-from t10ir.tools.diagnostics import ToolError, op_location
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def kernel_cost(machine: Machine, op: core.KernelOp) -> KernelCost:
         if isinstance(inner, core.YieldOp):
             break
         if not isinstance(inner, IterationDomainInterface):
-            raise ToolError(
+            raise T10Error(
                 f"'{inner.name}' op in a kernel has no iteration domain to cost",
                 op_location(inner),
             )

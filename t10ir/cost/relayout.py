@@ -35,9 +35,15 @@ import numpy as np
 from t10ir.cost.model import elementwise_cycles, sync_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
 from t10ir.cost.routing import exchange_time
-from t10ir.layout import Layout, Ring, chunked_layout, default_layout, evaluate_map
-from t10ir.plan import OpPlan
-from t10ir.schedule import OpSchedule, Rotation, op_schedule
+from t10ir.planning.layout import (
+    Layout,
+    Ring,
+    chunked_layout,
+    default_layout,
+    evaluate_map,
+)
+from t10ir.planning.plan import OpPlan
+from t10ir.planning.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
 

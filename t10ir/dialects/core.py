@@ -113,8 +113,8 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from t10ir.domain import COMBINER_IDENTITY
-from t10ir.layout import Grid, Layout, Ring
+from t10ir.planning.domain import COMBINER_IDENTITY
+from t10ir.planning.layout import Grid, Layout, Ring
 
 
 def _ints(values: Sequence[int]) -> ArrayAttr[IntAttr]:
@@ -188,7 +188,7 @@ def _check(problems: list[str], what: str) -> None:
 
 @irdl_attr_definition
 class GridAttr(ParametrizedAttribute):
-    """The logical cores of an op (`t10ir.layout.Grid`)."""
+    """The logical cores of an op (`t10ir.planning.layout.Grid`)."""
 
     name = "core.grid"
 
@@ -222,7 +222,7 @@ class GridAttr(ParametrizedAttribute):
 
 @irdl_attr_definition
 class LayoutAttr(ParametrizedAttribute):
-    """Which box of a tensor every core holds (`t10ir.layout.Layout`)."""
+    """Which box of a tensor every core holds (`t10ir.planning.layout.Layout`)."""
 
     name = "core.layout"
 
@@ -308,7 +308,7 @@ class LayoutAttr(ParametrizedAttribute):
 
 @irdl_attr_definition
 class RingAttr(ParametrizedAttribute):
-    """Who every core receives from when pieces rotate (`t10ir.layout.Ring`)."""
+    """Who every core receives from when pieces rotate (`t10ir.planning.layout.Ring`)."""
 
     name = "core.ring"
 

@@ -1,6 +1,6 @@
 """The `rtensor` dialect: compute-shift plans carried in IR (T10 primer, section 4).
 
-Two attributes, each the IR form of a plain-Python type of `t10ir.plan`:
+Two attributes, each the IR form of a plain-Python type of `t10ir.planning.plan`:
 
     #rtensor.plan<spatial = [m = 4, n = 4, k = 1], temporal = [in0 = [k = 4], in1 = [k = 4]]>
     #rtensor.tensor<tensor<64x64xf32>, spatial = [4, 1], replicas = 4, temporal = [1, 4],
@@ -28,7 +28,7 @@ from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.cost.plan_cost import PlanCost
-from t10ir.plan import Factors, OpPlan, Placement, RTensor
+from t10ir.planning.plan import Factors, OpPlan, Placement, RTensor
 
 _T = TypeVar("_T")
 

@@ -1,7 +1,7 @@
 """The `shift` dialect: every planned op as an explicit compute-shift schedule.
 
 Values are distributed tensors, `!shift.dtensor<tensor<64x64xf32>, #core.layout<...>>`:
-the tensor, and which box of it each core holds (`#core.layout`, `t10ir.layout`). An op
+the tensor, and which box of it each core holds (`#core.layout`, `t10ir.planning.layout`). An op
 becomes, in value semantics:
 
 - `shift.relayout`: its prologue (inputs from the layout they wait in to the plan's

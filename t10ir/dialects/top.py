@@ -53,7 +53,7 @@ from xdsl.traits import HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpKind
-from t10ir.domain import (
+from t10ir.planning.domain import (
     COMBINER_IDENTITY,
     DelinearizedIndex,
     DimKind,

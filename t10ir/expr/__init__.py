@@ -1,5 +1,5 @@
 """Antares `einstein_v2` tensor expressions (the op language T10 consumes): parsing,
-iteration domains (`t10ir.domain`) and numpy evaluation."""
+iteration domains (`t10ir.planning.domain`) and numpy evaluation."""
 
 from t10ir.expr.einstein import EinsteinExpr, parse_expression
 from t10ir.expr.syntax import ExprError

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from t10ir.domain import IterationDomain
 from t10ir.expr import evaluate as _evaluate
 from t10ir.expr.plan import Plan, resolve
 from t10ir.expr.syntax import Access, Statement, parse_statement
+from t10ir.planning.domain import IterationDomain
 
 
 @functools.lru_cache(maxsize=1024)

@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from t10ir.domain import GatheredIndex, LinearIndex
 from t10ir.expr.plan import (
     Plan,
     RApply,
@@ -38,6 +37,7 @@ from t10ir.expr.plan import (
 )
 from t10ir.expr.syntax import ExprError
 from t10ir.interp.kernels import erf
+from t10ir.planning.domain import GatheredIndex, LinearIndex
 
 _LIMIT_BYTES = 256 * 2**20
 

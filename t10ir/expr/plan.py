@@ -1,7 +1,7 @@
 """Semantic analysis: an expression AST plus input shapes -> loop dims and index maps.
 
 The result, a `Plan`, is the AST with every tensor read resolved to an operand number and
-`t10ir.domain` index objects, and every dim given an extent. Both the iteration domain and
+`t10ir.planning.domain` index objects, and every dim given an extent. Both the iteration domain and
 the numpy evaluator are built from it, so they cannot disagree.
 """
 
@@ -13,16 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from t10ir.domain import (
-    DelinearizedIndex,
-    DimKind,
-    GatheredIndex,
-    Index,
-    IterationDomain,
-    LinearIndex,
-    LoopDim,
-    TensorMap,
-)
 from t10ir.expr.syntax import (
     Access,
     Binary,
@@ -38,6 +28,16 @@ from t10ir.expr.syntax import (
     Number,
     Statement,
     When,
+)
+from t10ir.planning.domain import (
+    DelinearizedIndex,
+    DimKind,
+    GatheredIndex,
+    Index,
+    IterationDomain,
+    LinearIndex,
+    LoopDim,
+    TensorMap,
 )
 
 COMBINERS: dict[str, str | None] = {"=": None, "+=!": "sum", ">=!": "max", "<=!": "min"}

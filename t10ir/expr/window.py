@@ -22,7 +22,6 @@ import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 
-from t10ir.domain import LinearIndex
 from t10ir.expr.einstein import parse_expression
 from t10ir.expr.plan import RIndex, RNode, RRead, RWhen, _affine, children, walk
 from t10ir.expr.syntax import (
@@ -36,6 +35,7 @@ from t10ir.expr.syntax import (
     Number,
     When,
 )
+from t10ir.planning.domain import LinearIndex
 
 
 def _accesses(node: object, guarded: bool = False) -> Iterator[tuple[Access, bool]]:

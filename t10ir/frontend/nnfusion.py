@@ -39,9 +39,9 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from t10ir.dialects.top import WEIGHT_ATTR, ExprOp, ReshapeOp, TransposeOp
-from t10ir.domain import IterationDomain, LinearIndex
+from t10ir.errors import T10Error
 from t10ir.expr import ExprError, parse_expression
-from t10ir.tools.diagnostics import ToolError
+from t10ir.planning.domain import IterationDomain, LinearIndex
 
 BATCH_PLACEHOLDER = 99
 SEQUENCE_PLACEHOLDER = 66
@@ -130,31 +130,31 @@ def load_graph(path: str) -> list[GraphNode]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
-        raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+        raise T10Error(f"cannot read '{path}': {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise ToolError(f"'{path}' is not UTF-8 text (byte {error.start})") from None
+        raise T10Error(f"'{path}' is not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise ToolError(
+        raise T10Error(
             f"not a JSON graph: {error.msg}", f"{path}:{error.lineno}:{error.colno}"
         ) from None
     except (ValueError, RecursionError) as error:
         # An integer of more digits than Python converts, or nesting deeper than its
         # parser recurses.
-        raise ToolError(
+        raise T10Error(
             f"not a JSON graph: '{path}': {str(error).split(';')[0]}"
         ) from None
     if not isinstance(raw, list):
-        raise ToolError(
+        raise T10Error(
             f"'{path}' is not an NNFusion graph: expected a JSON list of nodes"
         )
     if not raw:
-        raise ToolError(f"'{path}' is not an NNFusion graph: it has no nodes")
+        raise T10Error(f"'{path}' is not an NNFusion graph: it has no nodes")
     nodes: list[GraphNode] = []
     seen: set[int] = set()
     for position, entry in enumerate(raw):
         node = _node(path, position, entry)
         if node.id in seen:
-            raise ToolError(f"'{path}': node {node.id}: id used by an earlier node")
+            raise T10Error(f"'{path}': node {node.id}: id used by an earlier node")
         seen.add(node.id)
         nodes.append(node)
     return nodes
@@ -163,24 +163,24 @@ def load_graph(path: str) -> list[GraphNode]:
 def _node(path: str, position: int, entry: Any) -> GraphNode:
     """One `[id, text, type, [[producer, output], ...]]` entry, checked field by field."""
     if not (isinstance(entry, list) and len(entry) == 4):
-        raise ToolError(
+        raise T10Error(
             f"'{path}': entry {position}: expected a node [id, text, type, inputs], "
             f"got {_shown(entry)}"
         )
     node_id, text, op_type, producers = entry
     if not _is_count(node_id):
-        raise ToolError(
+        raise T10Error(
             f"'{path}': entry {position}: expected a node id (a non-negative "
             f"integer), got {_shown(node_id)}"
         )
     if not (isinstance(op_type, str) and op_type.isprintable()):
-        raise ToolError(
+        raise T10Error(
             f"'{path}': node {node_id}: expected an op type (a one-line string), got "
             f"{_shown(op_type)}"
         )
     name = f"'{path}': node {node_id} ({op_type})"
     if not isinstance(text, str):
-        raise ToolError(f"{name}: expected a text string, got {_shown(text)}")
+        raise T10Error(f"{name}: expected a text string, got {_shown(text)}")
     if not (
         isinstance(producers, list)
         and all(
@@ -188,7 +188,7 @@ def _node(path: str, position: int, entry: Any) -> GraphNode:
             for p in producers
         )
     ):
-        raise ToolError(
+        raise T10Error(
             f"{name}: expected inputs [[node id, output index], ...], got "
             f"{_shown(producers)}"
         )
@@ -198,13 +198,13 @@ def _node(path: str, position: int, entry: Any) -> GraphNode:
         try:
             expr, input_dict = split_nnfusion_node(text)
         except ExprError as error:
-            raise ToolError(f"{name}: {error.message}") from None
+            raise T10Error(f"{name}: {error.message}") from None
         inputs = _input_specs(name, input_dict)
         if not inputs:
             # The result's dtype is its first input's: a node computes from one at least.
-            raise ToolError(f"{name}: has an expression but no inputs")
+            raise T10Error(f"{name}: has an expression but no inputs")
         if len(inputs) != len(producers):
-            raise ToolError(
+            raise T10Error(
                 f"{name}: lists {len(producers)} producers but its input_dict "
                 f"declares {len(inputs)} inputs"
             )
@@ -220,10 +220,10 @@ def _node(path: str, position: int, entry: Any) -> GraphNode:
 def _input_specs(name: str, input_dict: Any) -> tuple[TensorSpec, ...]:
     """`input0`, `input1`, ... of an input_dict, in order: each a dtype and a shape."""
     if not isinstance(input_dict, dict):
-        raise ToolError(f"{name}: input_dict is not an object")
+        raise T10Error(f"{name}: input_dict is not an object")
     expected = [f"input{k}" for k in range(len(input_dict))]
     if sorted(input_dict, key=_input_order) != expected:
-        raise ToolError(
+        raise T10Error(
             f"{name}: input_dict keys must be {', '.join(expected) or 'none'}, "
             f"got {', '.join(input_dict)}"
         )
@@ -231,15 +231,15 @@ def _input_specs(name: str, input_dict: Any) -> tuple[TensorSpec, ...]:
     for key in expected:
         spec = input_dict[key]
         if not isinstance(spec, dict):
-            raise ToolError(
+            raise T10Error(
                 f"{name}: {key}: expected {{dtype, shape}}, got {_shown(spec)}"
             )
         for field_name in ("dtype", "shape"):
             if field_name not in spec:
-                raise ToolError(f"{name}: {key} has no {field_name}")
+                raise T10Error(f"{name}: {key} has no {field_name}")
         dtype, shape = spec["dtype"], spec["shape"]
         if not (isinstance(dtype, str) and dtype in _DTYPES):
-            raise ToolError(
+            raise T10Error(
                 f"{name}: {key}: unsupported dtype {_shown(dtype)} (expected one of "
                 f"{', '.join(_DTYPES)})"
             )
@@ -247,7 +247,7 @@ def _input_specs(name: str, input_dict: Any) -> tuple[TensorSpec, ...]:
             isinstance(shape, list)
             and all(_is_count(v) and 0 < v <= MAX_EXTENT for v in shape)
         ):
-            raise ToolError(
+            raise T10Error(
                 f"{name}: {key}: expected a shape of extents from 1 to {MAX_EXTENT}, "
                 f"got {_shown(shape)}"
             )
@@ -419,10 +419,10 @@ class GraphImporter:
 
     def error(
         self, node: GraphNode, message: str, column: int | None = None
-    ) -> ToolError:
+    ) -> T10Error:
         line = self.lines.get(node.id)
         where = f"{self.path}:{line}:{column or 1}" if line else self.path
-        return ToolError(f"node {node.id} ({node.op_type}): {message}", where)
+        return T10Error(f"node {node.id} ({node.op_type}): {message}", where)
 
     def build(self, name: str) -> ModuleOp:
         defined = {node.id for node in self.nodes}
@@ -529,7 +529,7 @@ def import_nnfusion(
     declared otherwise (T10's graphs declare float32, but T10's published figures run
     them in fp16)."""
     if float_type is not None and float_type not in FLOAT_TYPES:
-        raise ToolError(
+        raise T10Error(
             f"unknown float type '{float_type}' (expected {', '.join(FLOAT_TYPES)})"
         )
     function = name or re.sub(r"\W", "_", Path(path).stem)

@@ -54,7 +54,8 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.dialects import top
-from t10ir.tools.diagnostics import ToolError, verify_module
+from t10ir.errors import T10Error
+from t10ir.tools.diagnostics import verify_module
 
 Value = SSAValue | np.ndarray
 """A tensor during import: computed at run time, or known now."""
@@ -81,7 +82,6 @@ _LEGACY = 7
 _UNNAMED = "t10-import.unnamed#"
 """The name of the unnamed node #K of the user's graph (`K`) in its converted graph,
 where the converter's new nodes shift the positions."""
-
 
 
 def default_opset(model: ModelProto) -> int:
@@ -164,12 +164,12 @@ class ImportedModel:
         if isinstance(activations, Mapping):
             missing = [n for n in self.activations if n not in activations]
             if missing:
-                raise ToolError(f"no value for input '{missing[0]}'")
+                raise T10Error(f"no value for input '{missing[0]}'")
             ordered = [np.asarray(activations[n]) for n in self.activations]
         else:
             ordered = [np.asarray(a) for a in activations]
             if len(ordered) != len(self.activations):
-                raise ToolError(
+                raise T10Error(
                     f"the model takes {len(self.activations)} inputs, got {len(ordered)}"
                 )
         return [*ordered, *self.weights.values()]
@@ -180,9 +180,9 @@ def load_model(path: str) -> ModelProto:
     try:
         model = onnx.load(path, load_external_data=True)
     except OSError as error:
-        raise ToolError(f"cannot read '{path}': {error.strerror or error}") from None
+        raise T10Error(f"cannot read '{path}': {error.strerror or error}") from None
     except Exception as error:  # protobuf's DecodeError and friends
-        raise ToolError(f"not an ONNX model: {error}", path) from None
+        raise T10Error(f"not an ONNX model: {error}", path) from None
     return model
 
 
@@ -232,10 +232,10 @@ class _Node:
     def inputs(self) -> list[str]:
         return list(self.proto.input)
 
-    def error(self, message: str) -> ToolError:
-        return ToolError(f"{self.label}: {message}", self.where)
+    def error(self, message: str) -> T10Error:
+        return T10Error(f"{self.label}: {message}", self.where)
 
-    def unsupported(self, name: str) -> ToolError:
+    def unsupported(self, name: str) -> T10Error:
         return self.error(f"unsupported attribute {name}={_format(self.attr(name))}")
 
     def attr(self, name: str) -> Any:
@@ -283,7 +283,7 @@ class _Importer:
                 kind = str(init.data_type)
                 if init.data_type in TensorProto.DataType.values():
                     kind += f" ({TensorProto.DataType.Name(init.data_type)})"
-                raise ToolError(
+                raise T10Error(
                     f"initializer '{init.name}' has data_type {kind}, which is not "
                     "an ONNX tensor element type",
                     where,
@@ -291,7 +291,7 @@ class _Importer:
             try:
                 self.env[init.name] = numpy_helper.to_array(init)
             except ValueError as error:  # data that does not fill its dims
-                raise ToolError(
+                raise T10Error(
                     f"initializer '{init.name}' is malformed: {error}", where
                 ) from None
         self.block = Block()
@@ -355,7 +355,7 @@ class _Importer:
             problem = "is empty"
         if problem is not None:
             prefix = f"{node.label}: " if node is not None else ""
-            raise ToolError(f"{prefix}constant '{name}' {problem}", self.where)
+            raise T10Error(f"{prefix}constant '{name}' {problem}", self.where)
         for key in itertools.chain([name], (f"{name}.{i}" for i in itertools.count(1))):
             if key not in self.weights:
                 break
@@ -439,7 +439,7 @@ class _Importer:
         outputs = []
         for info in graph.output:
             if info.name not in self.env:
-                raise ToolError(
+                raise T10Error(
                     f"graph output '{info.name}' is never computed", self.where
                 )
             value = self.env[info.name]
@@ -474,7 +474,7 @@ class _Importer:
         elif not domain_ok or not supported:
             kind = f"{proto.domain}.{proto.op_type}" if not domain_ok else proto.op_type
             node = _Node(proto, index, self.where, {})
-            raise ToolError(f"{node.label}: unsupported operator {kind}", self.where)
+            raise T10Error(f"{node.label}: unsupported operator {kind}", self.where)
         else:
             convert, defaults = _CONVERTERS[proto.op_type]
             node = _Node(proto, index, self.where, defaults)
@@ -1216,7 +1216,7 @@ def _inferred(model: ModelProto, where: str | None) -> ModelProto:
         return inferred
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         message = str(error).strip().splitlines()[0]
-        raise ToolError(f"invalid ONNX model: {message}", where) from None
+        raise T10Error(f"invalid ONNX model: {message}", where) from None
 
 
 def upgrade(model: ModelProto, where: str | None) -> ModelProto:
@@ -1250,12 +1250,12 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
             continue
         tensor_type = info.type.tensor_type
         if not info.type.HasField("tensor_type") or not tensor_type.HasField("shape"):
-            raise ToolError(f"input '{info.name}' has no tensor shape", where)
+            raise T10Error(f"input '{info.name}' has no tensor shape", where)
         if _onnx_dtype(tensor_type.elem_type) is None:
             elem_type = tensor_type.elem_type
             valid = elem_type in TensorProto.DataType.values()
             name = TensorProto.DataType.Name(elem_type) if valid else str(elem_type)
-            raise ToolError(
+            raise T10Error(
                 f"input '{info.name}' has unsupported element type {name}", where
             )
         for number, dim in enumerate(tensor_type.shape.dim):
@@ -1263,7 +1263,7 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
                 continue
             if batch is None:
                 symbol = f"'{dim.dim_param}'" if dim.dim_param else "of unknown size"
-                raise ToolError(
+                raise T10Error(
                     f"input '{info.name}' has a symbolic dim {symbol} (dim {number}); "
                     "give it a size with --batch",
                     where,
@@ -1281,7 +1281,7 @@ def import_onnx(
     `batch` fixes every symbolic dim of the graph inputs; `name` names the function
     (default: the file's stem, else the graph's name)."""
     if batch is not None and batch < 1:
-        raise ToolError("--batch must be positive")
+        raise T10Error("--batch must be positive")
     if isinstance(model, ModelProto):
         where = None
         default_name = model.graph.name or "model"

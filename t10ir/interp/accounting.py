@@ -33,10 +33,10 @@ from xdsl.ir import Operation, SSAValue
 from t10ir.cost import program
 from t10ir.dialects import core
 from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.errors import T10Error, op_location
 from t10ir.interp.mesh import Event, MeshRun, function_layouts
 from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
 from t10ir.target import Machine
-from t10ir.tools.diagnostics import ToolError, op_location
 
 PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
 HISTOGRAM_BINS = 10
@@ -178,7 +178,7 @@ def _records(func_op: func.FuncOp) -> list[OpAccount]:
         return ops
     for index, record in enumerate(records.data):
         if not isinstance(record, DictionaryAttr):
-            raise ToolError(
+            raise T10Error(
                 f"'{func_op.name}' op {OPS_ATTR}[{index}] is {record}: expected a "
                 "dictionary (the record of one `top` op)",
                 op_location(func_op),
@@ -213,7 +213,7 @@ def _tags(func_op: func.FuncOp, count: int) -> dict[Operation, int | None]:
         index: int | None = None
         if tag is not None and count:
             if not isinstance(tag, IntegerAttr) or not 0 <= tag.value.data < count:
-                raise ToolError(
+                raise T10Error(
                     f"'{top_level.name}' op has {OP_ATTR} = {tag}: expected an index "
                     f"of the function's {OPS_ATTR} (0 to {count - 1})",
                     op_location(top_level),

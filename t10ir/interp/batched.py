@@ -25,12 +25,12 @@ import numpy as np
 from xdsl.ir import Operation
 
 from t10ir.dialects import top
-from t10ir.domain import GatheredIndex, LinearIndex
+from t10ir.errors import T10Error, op_location
 from t10ir.expr import ExprError, parse_expression
 from t10ir.expr import evaluate as expr_evaluate
 from t10ir.expr.plan import Plan, RApply, RCast, RNode, RRead, RWhen
 from t10ir.interp import kernels, reference
-from t10ir.tools.diagnostics import ToolError, op_location
+from t10ir.planning.domain import GatheredIndex, LinearIndex
 
 BatchedKernel = Callable[[Any, list[np.ndarray]], np.ndarray]
 
@@ -235,7 +235,7 @@ def _expr(op: top.ExprOp, xs: list[np.ndarray]) -> np.ndarray:
         )
         return expr_evaluate.evaluate(batched_plan(plan, xs[0].shape[0]), xs, dtype)
     except ExprError as error:
-        raise ToolError(f"'{op.name}' op {error}", op_location(op)) from None
+        raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
 
 
 _BROADCASTING = (
@@ -288,15 +288,15 @@ def run_op(
     the compute dtype, the result checked against the op's type and stored in it."""
     kernel = BATCHED.get(type(op))
     if kernel is None or len(op.results) != 1:
-        raise ToolError(f"'{op.name}' op cannot run in a kernel body", op_location(op))
+        raise T10Error(f"'{op.name}' op cannot run in a kernel body", op_location(op))
     widened = [kernels.widen(x, compute_dtype) for x in operands]
     try:
         result = np.asarray(kernel(op, widened))
     except kernels.KernelError as error:
-        raise ToolError(f"'{op.name}' op {error}", op_location(op)) from None
+        raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
     shape, dtype = reference.tensor_spec(op.results[0].type)
     if result.shape != (operands[0].shape[0], *shape):
-        raise ToolError(
+        raise T10Error(
             f"'{op.name}' op computed a {reference.format_shape(result.shape[1:])} "
             f"tile per core, but its result type is {op.results[0].type}",
             op_location(op),

@@ -34,12 +34,12 @@ from xdsl.ir.affine import AffineMap
 
 from t10ir.cost.relayout import Transfers, relayout_transfers, rotation_transfers
 from t10ir.dialects import core
-from t10ir.domain import COMBINER_IDENTITY
+from t10ir.errors import T10Error, op_location
 from t10ir.interp import batched, kernels
 from t10ir.interp.reference import format_shape, numpy_dtype, tensor_spec
-from t10ir.layout import Grid, Layout, evaluate_map
+from t10ir.planning.domain import COMBINER_IDENTITY
+from t10ir.planning.layout import Grid, Layout, evaluate_map
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import ToolError, op_location
 
 LAYOUT_ATTR = "core.layout"
 """The argument and result attribute giving the layout of a core-level function's
@@ -95,14 +95,14 @@ def _layouts(
         if not isinstance(attr, core.LayoutAttr) or not isinstance(
             type_, core.BufferType
         ):
-            raise ToolError(
+            raise T10Error(
                 f"{what} #{number} of @{func_op.sym_name.data} must be a !core.buffer "
                 f"with a `{LAYOUT_ATTR}` attribute to run on the mesh",
                 op_location(func_op),
             )
         layout = attr.layout
         if type_.get_shape() != layout.piece:
-            raise ToolError(
+            raise T10Error(
                 f"{what} #{number} is a {type_} but its layout's piece is "
                 f"{list(layout.piece)}",
                 op_location(func_op),
@@ -133,7 +133,7 @@ def scatter_inputs(
     layouts, _ = function_layouts(func_op)
     types = func_op.function_type.inputs.data
     if len(inputs) != len(layouts):
-        raise ToolError(
+        raise T10Error(
             f"@{func_op.sym_name.data} takes {len(layouts)} inputs, got {len(inputs)}"
         )
     pieces: list[np.ndarray] = []
@@ -142,7 +142,7 @@ def scatter_inputs(
     ):
         dtype = _element_dtype(type_)
         if value.shape != layout.shape or value.dtype != dtype:
-            raise ToolError(
+            raise T10Error(
                 f"input arg{number} is {format_shape(value.shape)} {value.dtype}, "
                 f"expected {format_shape(layout.shape)} {dtype}"
             )
@@ -228,9 +228,9 @@ class _Mesh:
 
     # ---- helpers
 
-    def _error(self, op: Operation, message: str) -> ToolError:
+    def _error(self, op: Operation, message: str) -> T10Error:
         when = f" (steps {self.steps})" if self.steps else ""
-        return ToolError(f"'{op.name}' op {message}{when}", op_location(op))
+        return T10Error(f"'{op.name}' op {message}{when}", op_location(op))
 
     def _event(self, op: Operation, transfers: Transfers | None = None) -> None:
         """Records `op`; an exchange with its transfers (read-only, shared by the
@@ -354,7 +354,7 @@ class _Mesh:
         self, func_op: func.FuncOp, inputs: Sequence[np.ndarray]
     ) -> list[np.ndarray]:
         if len(func_op.body.blocks) != 1:
-            raise ToolError(
+            raise T10Error(
                 f"@{func_op.sym_name.data} must have exactly one block to be run",
                 op_location(func_op),
             )
@@ -373,7 +373,7 @@ class _Mesh:
             self.buffers[arg] = buffer
         terminator = self._run_block(func_op.body.block)
         if not isinstance(terminator, func.ReturnOp):
-            raise ToolError(
+            raise T10Error(
                 f"@{func_op.sym_name.data} does not end in 'func.return'",
                 op_location(func_op),
             )
@@ -591,7 +591,7 @@ def run_core_function(
     """Run a core-level function on `machine`: `inputs` are the full tensors of its
     arguments (unused, and may be empty, when `numerics` is False); kernels compute in
     `compute_dtype` and store in their buffers' element types, as the reference
-    interpreter does. Raises ToolError, located at the op, on any error."""
+    interpreter does. Raises T10Error, located at the op, on any error."""
     mesh = _Mesh(machine, numerics, np.dtype(compute_dtype))
     # NaN/inf from log, sqrt, div of random data are results, not warnings to print.
     with np.errstate(all="ignore"):

@@ -29,8 +29,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from t10ir.dialects import top
+from t10ir.errors import T10Error, op_location
 from t10ir.interp import kernels
-from t10ir.tools.diagnostics import ToolError, op_location
 
 # --- types ------------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
             return np.dtype(np.bool_)
         if width in (8, 16, 32, 64):
             return np.dtype(f"int{width}")
-    raise ToolError(f"unsupported element type {element_type}")
+    raise T10Error(f"unsupported element type {element_type}")
 
 
 MAX_TENSOR_BYTES = 1 << 32
@@ -66,7 +66,7 @@ def check_tensor_size(
     asks for every tile's spec, and printing a type costs ten times the check."""
     elements = prod(shape)
     if elements * dtype.itemsize > MAX_TENSOR_BYTES:
-        raise ToolError(
+        raise T10Error(
             f"{what} has {elements} elements of {dtype.itemsize} bytes: more than the "
             f"{MAX_TENSOR_BYTES >> 30} GiB a tensor may take to be run"
         )
@@ -75,10 +75,10 @@ def check_tensor_size(
 def tensor_spec(type_: Attribute) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and numpy dtype of a statically shaped tensor type small enough to run."""
     if not isinstance(type_, TensorType):
-        raise ToolError(f"unsupported type {type_}: only tensors can be run")
+        raise T10Error(f"unsupported type {type_}: only tensors can be run")
     shape = tuple(type_.get_shape())
     if any(dim < 0 for dim in shape):
-        raise ToolError(f"unsupported dynamic shape in {type_}")
+        raise T10Error(f"unsupported dynamic shape in {type_}")
     dtype = numpy_dtype(type_.get_element_type())
     check_tensor_size(shape, dtype, type_)
     return shape, dtype
@@ -92,13 +92,13 @@ def check_inputs(func_op: func.FuncOp, inputs: Sequence[np.ndarray]) -> None:
     """Inputs must match the argument types exactly: no silent casts or broadcasts."""
     arg_types = func_op.function_type.inputs.data
     if len(inputs) != len(arg_types):
-        raise ToolError(
+        raise T10Error(
             f"@{func_op.sym_name.data} takes {len(arg_types)} inputs, got {len(inputs)}"
         )
     for index, (value, type_) in enumerate(zip(inputs, arg_types, strict=True)):
         shape, dtype = tensor_spec(type_)
         if value.shape != shape or value.dtype != dtype:
-            raise ToolError(
+            raise T10Error(
                 f"input arg{index} is {format_shape(value.shape)} {value.dtype}, "
                 f"expected {type_} ({format_shape(shape)} {dtype})"
             )
@@ -113,7 +113,7 @@ def find_entry(module: ModuleOp, entry: str | None) -> func.FuncOp:
     if entry is not None:
         found = SymbolTable.lookup_symbol(module, entry)
         if not isinstance(found, func.FuncOp):
-            raise ToolError(f"no function named '@{entry}' in the module")
+            raise T10Error(f"no function named '@{entry}' in the module")
         return found
     called = {
         op.callee.string_value() for op in module.walk() if isinstance(op, func.CallOp)
@@ -121,7 +121,7 @@ def find_entry(module: ModuleOp, entry: str | None) -> func.FuncOp:
     roots = [f for f in functions if f.sym_name.data not in called and f.body.blocks]
     if len(roots) != 1:
         names = ", ".join(f"@{f.sym_name.data}" for f in roots) or "none"
-        raise ToolError(
+        raise T10Error(
             f"cannot choose an entry function (candidates: {names}); use --entry"
         )
     return roots[0]
@@ -183,14 +183,12 @@ def _prop(op: Operation, name: str) -> Attribute:
     if attr is None:
         attr = op.attributes.get(name)
     if attr is None:
-        raise ToolError(f"'{op.name}' op is missing property '{name}'", op_location(op))
+        raise T10Error(f"'{op.name}' op is missing property '{name}'", op_location(op))
     return attr
 
 
-def _bad_prop(op: Operation, name: str, kind: str) -> ToolError:
-    return ToolError(
-        f"'{op.name}' op property '{name}' must be {kind}", op_location(op)
-    )
+def _bad_prop(op: Operation, name: str, kind: str) -> T10Error:
+    return T10Error(f"'{op.name}' op property '{name}' must be {kind}", op_location(op))
 
 
 def _ints(op: Operation, name: str) -> tuple[int, ...]:
@@ -258,7 +256,7 @@ def _expr(op: Operation, xs: list[np.ndarray]) -> np.ndarray:
     try:
         return parse_expression(_str(op, "expr")).evaluate(xs, dtype)
     except ExprError as error:
-        raise ToolError(f"'{op.name}' op {error}", op_location(op)) from None
+        raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
 
 
 ADAPTERS: dict[type[Operation], Adapter] = {
@@ -328,7 +326,7 @@ def _constant(op: arith.ConstantOp) -> np.ndarray:
         return np.array(value.get_values(), dtype=dtype).reshape(shape)
     if isinstance(value, IntegerAttr | FloatAttr):
         return np.array(value.value.data, dtype=numpy_dtype(value.type))
-    raise ToolError(
+    raise T10Error(
         f"'{op.name}' op with {type(value).__name__} is not supported", op_location(op)
     )
 
@@ -344,11 +342,11 @@ class _Interpreter:
     ) -> list[np.ndarray]:
         name = func_op.sym_name.data
         if len(func_op.body.blocks) != 1:
-            raise ToolError(
+            raise T10Error(
                 f"@{name} must have exactly one block to be run", op_location(func_op)
             )
         if name in self.active:
-            raise ToolError(
+            raise T10Error(
                 f"recursive call to @{name} cannot be run", op_location(func_op)
             )
         self.active.add(name)
@@ -367,7 +365,7 @@ class _Interpreter:
             if isinstance(op, func.CallOp):
                 callee = SymbolTable.lookup_symbol(op, op.callee)
                 if not isinstance(callee, func.FuncOp) or not callee.body.blocks:
-                    raise ToolError(
+                    raise T10Error(
                         f"'{op.name}' op callee {op.callee} has no body",
                         op_location(op),
                     )
@@ -377,28 +375,28 @@ class _Interpreter:
             else:
                 results = [self.run_op(op, operands)]
             env.update(zip(op.results, results, strict=True))
-        raise ToolError(f"@{name} does not end in 'func.return'", op_location(func_op))
+        raise T10Error(f"@{name} does not end in 'func.return'", op_location(func_op))
 
     def run_op(self, op: Operation, operands: list[np.ndarray]) -> np.ndarray:
         """One top op: kernel in the compute dtype, result in its storage type."""
         adapter = ADAPTERS.get(type(op))
         if adapter is None or len(op.results) != 1:
-            raise ToolError(
+            raise T10Error(
                 f"'{op.name}' op has no reference implementation", op_location(op)
             )
         try:  # before the kernel: it must not start on a result too large to hold
             shape, dtype = tensor_spec(op.results[0].type)
-        except ToolError as error:
-            raise ToolError(
+        except T10Error as error:
+            raise T10Error(
                 f"'{op.name}' op result {error.message}", op_location(op)
             ) from None
         widened = [kernels.widen(x, self.compute_dtype) for x in operands]
         try:
             result = np.asarray(adapter(op, widened))
         except kernels.KernelError as error:
-            raise ToolError(f"'{op.name}' op {error}", op_location(op)) from None
+            raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
         if result.shape != shape:
-            raise ToolError(
+            raise T10Error(
                 f"'{op.name}' op computed shape {format_shape(result.shape)}, "
                 f"but its result type is {op.results[0].type}",
                 op_location(op),

@@ -16,12 +16,12 @@ from typing import Any
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import VerifyException
 
+from t10ir.errors import T10Error
 from t10ir.models.builder import Init, Model, parameter_count
 from t10ir.models.nerf import NerfConfig, build_nerf
 from t10ir.models.resnet import ResNetConfig, build_resnet
 from t10ir.models.transformer import BertConfig, Gpt2Config, build_bert, build_gpt2
 from t10ir.models.vit import VitConfig, build_vit
-from t10ir.tools.diagnostics import ToolError
 
 __all__ = [
     "MODELS",
@@ -89,7 +89,7 @@ MODELS: dict[str, ZooModel] = {
 
 def _lookup(name: str) -> ZooModel:
     if name not in MODELS:
-        raise ToolError(f"unknown model '{name}' (models: {', '.join(sorted(MODELS))})")
+        raise T10Error(f"unknown model '{name}' (models: {', '.join(sorted(MODELS))})")
     return MODELS[name]
 
 
@@ -103,7 +103,7 @@ def build_model(name: str, **overrides: Any) -> Model:
     model = _lookup(name)
     unknown = sorted(set(overrides) - set(options(name)))
     if unknown:
-        raise ToolError(
+        raise T10Error(
             f"model '{name}' has no option '{unknown[0]}' "
             f"(options: {', '.join(options(name))})"
         )
@@ -113,7 +113,7 @@ def build_model(name: str, **overrides: Any) -> Model:
         return model.builder(config, name.replace("-", "_"))
     except VerifyException as error:  # an op built from these options is invalid
         message = str(error.args[0]) if error.args else str(error)
-        raise ToolError(f"model '{name}': {message.splitlines()[0]}") from None
+        raise T10Error(f"model '{name}': {message.splitlines()[0]}") from None
 
 
 MAX_REPEATS = 1024
@@ -135,7 +135,7 @@ def check_bounds(config: Any) -> None:
         for item in value if isinstance(value, tuple) else (value,):
             if isinstance(item, int) and not isinstance(item, bool) and item > bound:
                 shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
-                raise ToolError(f"{f.name} must be at most {bound}, got {shown}")
+                raise T10Error(f"{f.name} must be at most {bound}, got {shown}")
 
 
 def build(name: str, **overrides: Any) -> ModuleOp:

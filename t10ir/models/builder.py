@@ -26,8 +26,8 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from t10ir.dialects.top import WEIGHT_ATTR, AddOp, ExprOp, MatmulOp, is_weight
+from t10ir.errors import T10Error
 from t10ir.interp.reference import tensor_spec
-from t10ir.tools.diagnostics import ToolError
 
 DTYPES: dict[str, Attribute] = {"f16": Float16Type(), "f32": Float32Type()}
 
@@ -94,7 +94,7 @@ class Model:
 def check_positive(**values: int) -> None:
     for name, value in values.items():
         if value < 1:
-            raise ToolError(f"{name} must be positive, got {value}")
+            raise T10Error(f"{name} must be positive, got {value}")
 
 
 def parameter_count(func: FuncOp) -> int:
@@ -112,7 +112,7 @@ class FunctionBuilder:
 
     def __init__(self, dtype: str) -> None:
         if dtype not in DTYPES:
-            raise ToolError(f"dtype must be one of {', '.join(DTYPES)}, got '{dtype}'")
+            raise T10Error(f"dtype must be one of {', '.join(DTYPES)}, got '{dtype}'")
         self.element = DTYPES[dtype]
         self.block = Block()
         self.names: list[str] = []

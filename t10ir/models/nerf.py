@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 
 from t10ir.dialects.top import ConcatOp, ReluOp, SigmoidOp
+from t10ir.errors import T10Error
 from t10ir.models.builder import FunctionBuilder, Model, check_positive
-from t10ir.tools.diagnostics import ToolError
 
 RELU_GAIN = math.sqrt(2)
 
@@ -33,11 +33,11 @@ def build_nerf(config: NerfConfig, name: str) -> Model:
         batch=c.batch, layers=c.layers, width=c.width, inputs=c.inputs, views=c.views
     )
     if c.width < 2:
-        raise ToolError(
+        raise T10Error(
             f"width must be >= 2 (the view layer has width / 2), got {c.width}"
         )
     if not 0 <= c.skip < c.layers - 1:
-        raise ToolError(
+        raise T10Error(
             f"skip must be in [0, {c.layers - 1}) so a layer reads it, got {c.skip}"
         )
     b = FunctionBuilder(c.dtype)

@@ -17,6 +17,7 @@ from t10ir.dialects.top import (
     ReluOp,
     ReshapeOp,
 )
+from t10ir.errors import T10Error
 from t10ir.models.builder import (
     ONES,
     ZEROS,
@@ -26,7 +27,6 @@ from t10ir.models.builder import (
     check_positive,
     fan_in,
 )
-from t10ir.tools.diagnostics import ToolError
 
 EXPANSION = 4
 """A bottleneck's output has 4x the channels of its 3x3 convolution."""
@@ -105,11 +105,11 @@ def build_resnet(config: ResNetConfig, name: str) -> Model:
     c = config
     check_positive(batch=c.batch, image=c.image, channels=c.channels, width=c.width)
     if not c.blocks or min(c.blocks) < 1:
-        raise ToolError(f"blocks must be positive counts per stage, got {c.blocks}")
+        raise T10Error(f"blocks must be positive counts per stage, got {c.blocks}")
     if c.classes < 0:
-        raise ToolError(f"classes must be >= 0, got {c.classes}")
+        raise T10Error(f"classes must be >= 0, got {c.classes}")
     if c.image < 2 ** (len(c.blocks) + 1):
-        raise ToolError(f"image size {c.image} is too small for {len(c.blocks)} stages")
+        raise T10Error(f"image size {c.image} is too small for {len(c.blocks)} stages")
     b = FunctionBuilder(c.dtype)
     x = b.activation("pixels", (c.batch, c.channels, c.image, c.image))
     x = conv_bn(b, x, "stem", c.width, 7, 2)

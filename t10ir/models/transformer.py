@@ -23,6 +23,7 @@ from t10ir.dialects.top import (
     SoftmaxOp,
     TransposeOp,
 )
+from t10ir.errors import T10Error
 from t10ir.models.builder import (
     MASKED,
     ONES,
@@ -32,7 +33,6 @@ from t10ir.models.builder import (
     Model,
     check_positive,
 )
-from t10ir.tools.diagnostics import ToolError
 
 CAUSAL_MASKS = ("expr", "weight")
 """GPT-2's mask: computed in the scores' `top.expr` from the indices, or a [seq, seq]
@@ -131,7 +131,7 @@ def encoder_layer(
 def check_heads(hidden: int, heads: int) -> None:
     check_positive(hidden=hidden, heads=heads)
     if hidden % heads:
-        raise ToolError(f"hidden size {hidden} is not a multiple of {heads} heads")
+        raise T10Error(f"hidden size {hidden} is not a multiple of {heads} heads")
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def build_gpt2(config: Gpt2Config, name: str) -> Model:
     check_positive(batch=c.batch, seq=c.seq, layers=c.layers, ffn=c.ffn)
     check_heads(c.hidden, c.heads)
     if c.causal_mask not in CAUSAL_MASKS:
-        raise ToolError(
+        raise T10Error(
             f"causal_mask must be one of {', '.join(CAUSAL_MASKS)}, got '{c.causal_mask}'"
         )
     block = BlockShape(

@@ -13,9 +13,9 @@ from t10ir.dialects.top import (
     SliceOp,
     TransposeOp,
 )
+from t10ir.errors import T10Error
 from t10ir.models.builder import SMALL, FunctionBuilder, Model, check_positive, fan_in
 from t10ir.models.transformer import BlockShape, check_heads, encoder_layer, layernorm
-from t10ir.tools.diagnostics import ToolError
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def build_vit(config: VitConfig, name: str) -> Model:
     )
     check_heads(c.hidden, c.heads)
     if c.image % c.patch:
-        raise ToolError(f"image size {c.image} is not a multiple of patch {c.patch}")
+        raise T10Error(f"image size {c.image} is not a multiple of patch {c.patch}")
     n, h, grid = c.batch, c.hidden, c.image // c.patch
     tokens = grid * grid + 1
     b = FunctionBuilder(c.dtype)

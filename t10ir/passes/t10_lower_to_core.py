@@ -39,9 +39,9 @@ from xdsl.passes import ModulePass
 
 from t10ir.dialects import core, shift
 from t10ir.dialects.top import is_weight
-from t10ir.layout import Grid
-from t10ir.passes.diagnostics import OpError
+from t10ir.errors import OpError
 from t10ir.passes.t10_lower_to_shift import OP_ATTR
+from t10ir.planning.layout import Grid
 
 LAYOUT_ATTR = "core.layout"
 

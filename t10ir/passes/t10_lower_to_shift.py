@@ -2,7 +2,7 @@
 
 Reads the plans `t10-select-plans` chose (`rtensor.plan`, and `rtensor.weights = "hot"`
 for ops whose weights stay in their working layout) and writes, per op, what
-`t10ir.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
+`t10ir.planning.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
 shift`): the prologue relayouts, the accumulator, the `scf.for` step loops with the
 sub-operator and the ring rotations, the rotations that restore the rotated inputs, and
 the epilogue relayout to the default layout (combining partial results). A reshape
@@ -50,17 +50,17 @@ from t10ir.dialects.shift import (
     YieldOp,
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
-from t10ir.domain import COMBINER_IDENTITY
-from t10ir.layout import Layout, const, default_layout, floordiv, sym
-from t10ir.passes.diagnostics import OpError
+from t10ir.errors import OpError
 from t10ir.passes.t10_partition import (
     COST_ATTR,
     PLAN_ATTR,
     module_target,
 )
 from t10ir.passes.t10_select_plans import PREDICTED_ATTR, WEIGHTS_ATTR
-from t10ir.plan import PlanError
-from t10ir.schedule import OpSchedule, Rotation, op_schedule
+from t10ir.planning.domain import COMBINER_IDENTITY
+from t10ir.planning.layout import Layout, const, default_layout, floordiv, sym
+from t10ir.planning.plan import PlanError
+from t10ir.planning.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
 

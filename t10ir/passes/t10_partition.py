@@ -1,6 +1,6 @@
 """`t10-partition`: search every `top` op's compute-shift plans and attach the frontier.
 
-For each op with an iteration domain, the pass runs the plan search of `t10ir.search`
+For each op with an iteration domain, the pass runs the plan search of `t10ir.planning.search`
 on the target machine and records:
 
 - on the op, `rtensor.plan` and `rtensor.cost`: the fastest plan whose memory per core
@@ -35,8 +35,8 @@ from xdsl.passes import ModulePass
 from t10ir.cost.plan_cost import OpSpec
 from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface
-from t10ir.passes.diagnostics import OpError, PassOptionError
-from t10ir.search import Frontier, SearchOptions, search_plans
+from t10ir.errors import DoesNotFitError, OpError, PassOptionError
+from t10ir.planning.search import Frontier, SearchOptions, search_plans
 from t10ir.target import DEFAULT_TARGET, Machine, TargetError, load_machine
 
 PLAN_ATTR = "rtensor.plan"
@@ -111,7 +111,7 @@ def op_frontier(module: ModuleOp, op: Operation) -> tuple[ChoiceAttr, ...]:
 
 @dataclass(frozen=True)
 class T10PartitionPass(ModulePass):
-    """Per-operator plan search (options: see `t10ir.search.SearchOptions`; the float
+    """Per-operator plan search (options: see `t10ir.planning.search.SearchOptions`; the float
     options also take integers, which xDSL's pipeline parser reads as ints)."""
 
     name = "t10-partition"
@@ -143,7 +143,7 @@ class T10PartitionPass(ModulePass):
                 frontiers[names[spec]] = frontier_attr(frontier)
             chosen = frontier.fastest_fitting(machine.sram_bytes)
             if chosen is None:
-                raise OpError(
+                raise DoesNotFitError(
                     child,
                     f"no plan fits in SRAM: the smallest needs "
                     f"{frontier.smallest.cost.memory} bytes per core, and "

@@ -19,7 +19,7 @@ from xdsl.passes import ModulePass
 
 from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface
-from t10ir.passes.diagnostics import PassOptionError
+from t10ir.errors import PassOptionError, op_location
 from t10ir.passes.t10_partition import (
     COST_ATTR,
     FRONTIER_ATTR,
@@ -29,8 +29,7 @@ from t10ir.passes.t10_partition import (
     load_target,
     op_frontier,
 )
-from t10ir.plan import Factors, OpPlan
-from t10ir.tools.diagnostics import op_location
+from t10ir.planning.plan import Factors, OpPlan
 
 _COLUMNS = (
     "#",

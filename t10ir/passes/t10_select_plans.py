@@ -1,6 +1,6 @@
 """`t10-select-plans`: one plan per op for the whole function, fitting SRAM at every op.
 
-Reads the frontiers `t10-partition` attached, builds the selection problem of `t10ir.select` and solves it with the
+Reads the frontiers `t10-partition` attached, builds the selection problem of `t10ir.planning.select` and solves it with the
 chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
 `rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue`
 (cycles to bring its inputs into the plan's layout) and `rtensor.predicted` (the op's
@@ -55,7 +55,7 @@ from t10ir.cost.plan_cost import (
 from t10ir.cost.relayout import plan_moves
 from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
 from t10ir.dialects.top import IterationDomainInterface, is_weight
-from t10ir.passes.diagnostics import OpError, PassOptionError
+from t10ir.errors import DoesNotFitError, OpError, PassOptionError
 from t10ir.passes.t10_partition import (
     COST_ATTR,
     PLAN_ATTR,
@@ -65,9 +65,9 @@ from t10ir.passes.t10_partition import (
     op_frontier,
     op_spec,
 )
-from t10ir.plan import PlanError
-from t10ir.search import FrontierPoint, SearchOptions, search_plans
-from t10ir.select import (
+from t10ir.planning.plan import PlanError
+from t10ir.planning.search import FrontierPoint, SearchOptions, search_plans
+from t10ir.planning.select import (
     Option,
     Problem,
     Selection,
@@ -305,7 +305,7 @@ class T10SelectPlansPass(ModulePass):
         )
         if not ops:  # nothing to choose, but the chip still allocates every argument
             if fixed + entry > machine.sram_bytes:
-                raise OpError(
+                raise DoesNotFitError(
                     function, str(SelectionError(fixed + entry, machine.sram_bytes))
                 )
             return
@@ -330,7 +330,7 @@ class T10SelectPlansPass(ModulePass):
             else:
                 selection = greedy(problem)
         except SelectionError as error:
-            raise OpError(function, str(error)) from None
+            raise DoesNotFitError(function, str(error)) from None
         if record:
             self._record(function, machine, contexts, problem, selection)
 

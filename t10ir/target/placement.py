@@ -17,9 +17,9 @@ from math import prod
 
 import numpy as np
 
-from t10ir.domain import IterationDomain
-from t10ir.layout import Grid
-from t10ir.plan import OpPlan, tensor_names
+from t10ir.planning.domain import IterationDomain
+from t10ir.planning.layout import Grid
+from t10ir.planning.plan import OpPlan, tensor_names
 from t10ir.target.machine import Machine
 
 

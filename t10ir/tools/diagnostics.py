@@ -15,7 +15,6 @@ import sys
 import traceback
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -28,6 +27,8 @@ from xdsl.parser.core import ForwardDeclaredValue
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.mlir_lexer import MLIRLexer
 
+from t10ir.errors import T10Error, op_location
+
 # xDSL 0.74 lexes a string literal with `"(?:[^"...]+|\\...)*"`, a nested quantifier that
 # backtracks exponentially when the closing quote is missing (an 80-character unterminated
 # string hangs the parser). The same language with possessive quantifiers cannot backtrack.
@@ -36,16 +37,9 @@ MLIRLexer._unescaped_characters_regex = re.compile(
 )
 
 
-class ToolError(Exception):
-    """An error caused by the tool's input: printed as one diagnostic, exit code 1."""
-
-    def __init__(self, message: str, location: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.location = location
-
-    def render(self, tool: str) -> str:
-        return one_line(f"{self.location or tool}: error: {self.message}")
+def render(error: T10Error, tool: str) -> str:
+    """The one line a tool prints for `error`: `location: error: message`."""
+    return one_line(f"{error.location or tool}: error: {error.message}")
 
 
 _LINE_BREAKING = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
@@ -66,34 +60,13 @@ class ToolArgumentParser(argparse.ArgumentParser):
     prints its usage and exits with 2); `--help` still prints the usage and exits 0."""
 
     def error(self, message: str) -> NoReturn:
-        raise ToolError(message)
+        raise T10Error(message)
 
 
 MAX_INTEGER_WIDTH = (1 << 24) - 1
 """The widest integer type a module may use: MLIR's `IntegerType::kMaxWidth`, so any
 width mlir-opt accepts is accepted. xDSL has no bound and computes `1 << width` to check
 values, which takes minutes (or fails) for widths like `i99999999999`."""
-
-
-@dataclass(frozen=True)
-class SourceLocation:
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-def op_location(op: Operation) -> str | None:
-    """`file:line:col` of an op parsed from a file, or of its closest located ancestor."""
-    current: Operation | None = op
-    while current is not None:
-        loc = current.location
-        if isinstance(loc, FileLineColLoc):
-            return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
-        current = current.parent_op()
-    return None
 
 
 class LocatingParser(Parser):
@@ -160,18 +133,18 @@ def parse_error_location(error: ParseError, name: str, line_offset: int = 0) -> 
 
 def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> ModuleOp:
     """Parse `text` into a module, turning a parse error, or a verifier error raised
-    while building an attribute or property, into a located ToolError."""
+    while building an attribute or property, into a located T10Error."""
     try:
         parser = LocatingParser(ctx, text, name, line_offset)  # lexes the first token
         module = parser.parse_module()
     except VerifyException as error:
         message = str(error.args[0]) if error.args else str(error)
-        raise ToolError(message.splitlines()[0], parser.here()) from None
+        raise T10Error(message.splitlines()[0], parser.here()) from None
     except (NotImplementedError, ZeroDivisionError) as error:
         # xDSL's builders fail so on what they cannot represent (dense arrays of i0
         # or i1000, f80 values): a limit of the parser, reached by the input.
         detail = f": {error}" if str(error) else ""
-        raise ToolError(
+        raise T10Error(
             f"xDSL cannot represent this ({type(error).__name__}{detail})",
             parser.here(),
         ) from None
@@ -179,7 +152,7 @@ def parse_module(ctx: Context, text: str, name: str, line_offset: int = 0) -> Mo
         message = error.msg.strip()
         if not message or message.startswith("in "):
             message = f"unexpected '{error.span.text}' {message}".strip()
-        raise ToolError(
+        raise T10Error(
             message, parse_error_location(error, name, line_offset)
         ) from None
     _check_forward_references(module)
@@ -198,7 +171,7 @@ def _check_forward_references(module: ModuleOp) -> None:
     for op in module.walk():
         for number, operand in enumerate(op.operands):
             if isinstance(operand, ForwardDeclaredValue):
-                raise ToolError(
+                raise T10Error(
                     f"'{op.name}' op operand #{number} does not dominate this use: "
                     "it is defined only inside the op's own regions",
                     op_location(op),
@@ -209,7 +182,7 @@ def read_file(path: str) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as error:
-        raise ToolError(f"cannot read '{path}': {error.strerror}") from None
+        raise T10Error(f"cannot read '{path}': {error.strerror}") from None
     return decode(data, path)
 
 
@@ -223,7 +196,7 @@ def decode(data: bytes, name: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise ToolError(
+        raise T10Error(
             f"cannot read '{name}': not UTF-8 text (byte 0x{data[error.start]:02x} "
             f"on line {line})"
         ) from None
@@ -234,7 +207,7 @@ def write_file(path: str, text: str) -> None:
     try:
         Path(path).write_text(text)
     except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+        raise T10Error(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the time; this keeps bytes fixed
@@ -253,7 +226,7 @@ def write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> None:
                         member, np.asarray(array, order="C"), allow_pickle=False
                     )
     except OSError as error:
-        raise ToolError(f"cannot write '{path}': {error.strerror or error}") from None
+        raise T10Error(f"cannot write '{path}': {error.strerror or error}") from None
 
 
 def _raise_unannotated(message: str, underlying_error: Exception) -> NoReturn:
@@ -319,14 +292,14 @@ def _check_dominance(module: ModuleOp) -> None:
     for op in module.walk(reverse=False):
         for number, operand in enumerate(op.operands):
             if not _dominates(operand, op, position):
-                raise ToolError(
+                raise T10Error(
                     f"'{op.name}' op operand #{number} does not dominate this use",
                     op_location(op),
                 )
 
 
 def verify_module(module: ModuleOp) -> None:
-    """Verify every op in order, raising a ToolError located at the first bad op."""
+    """Verify every op in order, raising a T10Error located at the first bad op."""
     _check_dominance(module)
     for op in module.walk(reverse=False):
         try:
@@ -334,15 +307,15 @@ def verify_module(module: ModuleOp) -> None:
         except (VerifyException, DiagnosticException) as error:
             message = str(error.args[0]) if error.args else str(error)
             message = message.removeprefix("Operation does not verify: ")
-            raise ToolError(f"'{op.name}' op {message}", op_location(op)) from None
+            raise T10Error(f"'{op.name}' op {message}", op_location(op)) from None
 
 
 def run_tool(tool: str, body: Callable[[], int]) -> None:
     """Run a tool's body, turning every user-caused error into one diagnostic line."""
     try:
         code = body()
-    except ToolError as error:
-        print(error.render(tool), file=sys.stderr)
+    except T10Error as error:
+        print(render(error, tool), file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

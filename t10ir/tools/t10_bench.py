@@ -36,8 +36,9 @@ from t10ir.bench.matrix import (
     write_csv,
     write_markdown,
 )
+from t10ir.errors import T10Error
 from t10ir.target import TargetError, load_machine
-from t10ir.tools.diagnostics import ToolArgumentParser, ToolError, run_tool
+from t10ir.tools.diagnostics import ToolArgumentParser, run_tool
 
 DEFAULT_BATCHES = (1, 8)
 DEFAULT_TARGETS = ("ipu-mk2",)
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _items(option: str, text: str) -> list[str]:
     items = [item.strip() for item in text.split(",")]
     if not all(items):
-        raise ToolError(f"{option}: empty item in '{text}'")
+        raise T10Error(f"{option}: empty item in '{text}'")
     return items
 
 
@@ -137,7 +138,7 @@ def _batches(text: str | None) -> list[int]:
     batches = []
     for item in _items("--batches", text):
         if not item.isdigit() or int(item) < 1:
-            raise ToolError(f"--batches: expected integers >= 1, got '{item}'")
+            raise T10Error(f"--batches: expected integers >= 1, got '{item}'")
         batches.append(int(item))
     return batches
 
@@ -148,7 +149,7 @@ def _targets(text: str | None) -> list[str]:
         try:
             load_machine(target)
         except TargetError as error:
-            raise ToolError(f"--targets: {error.message}") from None
+            raise T10Error(f"--targets: {error.message}") from None
     return targets
 
 
@@ -158,7 +159,7 @@ def _strategies(text: str | None) -> list[str]:
     strategies = _items("--strategies", text)
     for strategy in strategies:
         if strategy not in STRATEGY_ORDER:
-            raise ToolError(
+            raise T10Error(
                 f"--strategies: unknown strategy '{strategy}' (expected "
                 f"{', '.join(STRATEGY_ORDER)})"
             )
@@ -210,19 +211,19 @@ def _check_subset(args: argparse.Namespace) -> None:
     fixed = ("models", "batches", "targets", "strategies", "scaling", "plots")
     given = [f"--{name}" for name in fixed if getattr(args, name)]
     if given:
-        raise ToolError(
+        raise T10Error(
             f"--subset regression fixes its runs and writes regression.csv only: "
             f"drop {', '.join(given)}"
         )
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """The tool without exiting: raises ToolError on bad input."""
+    """The tool without exiting: raises T10Error on bad input."""
     args = build_parser().parse_args(argv)
     if not math.isfinite(args.time_limit) or args.time_limit <= 0:
-        raise ToolError(f"--time-limit must be > 0, got {args.time_limit:g}")
+        raise T10Error(f"--time-limit must be > 0, got {args.time_limit:g}")
     if args.jobs < 1:
-        raise ToolError(f"--jobs must be >= 1, got {args.jobs}")
+        raise T10Error(f"--jobs must be >= 1, got {args.jobs}")
     if args.subset:
         _check_subset(args)
         matrix = list(REGRESSION)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 from xdsl.printer import Printer
 
+from t10ir.errors import T10Error
 from t10ir.tools.diagnostics import (
     ToolArgumentParser,
-    ToolError,
     run_tool,
     verify_module,
     write_file,
@@ -44,13 +44,13 @@ def default_weights_path(module_path: str) -> str:
 
 def _import_onnx(args: argparse.Namespace) -> ImportedModel:
     if args.seq is not None:
-        raise ToolError("--seq is for NNFusion graphs; ONNX models need no placeholder")
+        raise T10Error("--seq is for NNFusion graphs; ONNX models need no placeholder")
     if args.dtype is not None:
-        raise ToolError("--dtype is for NNFusion graphs; ONNX models keep their types")
+        raise T10Error("--dtype is for NNFusion graphs; ONNX models keep their types")
     try:
         from t10ir.frontend.onnx_import import import_onnx
     except ImportError as error:
-        raise ToolError(
+        raise T10Error(
             f"importing ONNX needs the 'onnx' package ({error}): pip install onnx"
         ) from None
     return import_onnx(args.input, args.batch, args.name)
@@ -92,26 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """The tool without exiting: raises ToolError on bad input."""
+    """The tool without exiting: raises T10Error on bad input."""
     args = build_parser().parse_args(argv)
     if (args.batch is not None and args.batch < 1) or (
         args.seq is not None and args.seq < 1
     ):
-        raise ToolError("--batch and --seq must be positive")
+        raise T10Error("--batch and --seq must be positive")
     imported: ImportedModel | None = None
     if args.input.endswith(".onnx"):
         imported = _import_onnx(args)
         module = imported.module
     elif args.input.endswith(".json"):
         if args.weights is not None:
-            raise ToolError("--weights is for ONNX models")
+            raise T10Error("--weights is for ONNX models")
         from t10ir.frontend.nnfusion import import_nnfusion
 
         module = import_nnfusion(
             args.input, args.batch or 1, args.seq or 128, args.name, args.dtype
         )
     else:
-        raise ToolError(
+        raise T10Error(
             f"cannot import '{args.input}': expected an NNFusion .json graph or "
             "an .onnx model"
         )

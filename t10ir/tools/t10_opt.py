@@ -27,14 +27,13 @@ from xdsl.utils.exceptions import (
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from t10ir.passes.diagnostics import OpError, PassOptionError
+from t10ir.errors import T10Error, op_location
 from t10ir.tools.diagnostics import (
     ToolArgumentParser,
-    ToolError,
-    op_location,
     parse_module,
     read_file,
     read_stdin,
+    render,
     run_tool,
     verify_module,
     write_file,
@@ -49,9 +48,8 @@ def pipeline_to_passes(pipeline: str) -> str:
     """MLIR's `builtin.module(a{x=1}, b)` as the passes it holds, `a{x=1}, b`."""
     match = re.fullmatch(r"\s*builtin\.module\((?P<body>.*)\)\s*", pipeline, re.DOTALL)
     if match is None:
-        raise ToolError(
-            f"invalid pass pipeline '{pipeline}': expected "
-            "'builtin.module(pass, ...)'"
+        raise T10Error(
+            f"invalid pass pipeline '{pipeline}': expected 'builtin.module(pass, ...)'"
         )
     return match.group("body")
 
@@ -72,7 +70,7 @@ def translate_arguments(argv: Sequence[str]) -> list[str]:
         else:
             args.append(arg)
     if pending:
-        raise ToolError("--pass-pipeline expects a pipeline")
+        raise T10Error("--pass-pipeline expects a pipeline")
     return args
 
 
@@ -98,7 +96,7 @@ class _PipelineScanner:
         self.pos = 0
 
     def fail(self, message: str) -> NoReturn:
-        raise ToolError(
+        raise T10Error(
             f"invalid pass pipeline '{self.text}': {message} "
             f"at character {self.pos + 1}"
         )
@@ -152,7 +150,7 @@ class _PipelineScanner:
                 value = self.value(name, key)
             normal = key.replace("_", "-")
             if normal in options:
-                raise ToolError(f"pass '{name}': option '{normal}' is given twice")
+                raise T10Error(f"pass '{name}': option '{normal}' is given twice")
             options[normal] = value
 
     def value(self, name: str, key: str) -> str:
@@ -228,18 +226,18 @@ def option_values(
     if text is None:  # a bare `flag`: true, as mlir-opt reads it
         if bool in kinds:
             return (True,)
-        raise ToolError(f"pass '{pass_name}': option '{key}' needs a value ({key}=...)")
+        raise T10Error(f"pass '{pass_name}': option '{key}' needs a value ({key}=...)")
     items = text.split(",") if _is_list(hint) else [text]
     values: list[ParameterType] = []
     for item in items:
         value = _scalar(item, kinds)
         if value is None:
             expected = " or ".join(sorted(k.__name__ for k in kinds))
-            raise ToolError(
+            raise T10Error(
                 f"pass '{pass_name}': option '{key}' expects {expected}, got '{item}'"
             )
         if isinstance(value, float) and not math.isfinite(value):
-            raise ToolError(
+            raise T10Error(
                 f"pass '{pass_name}': option '{key}' must be a finite number, got "
                 f"'{item}'"
             )
@@ -247,7 +245,7 @@ def option_values(
     if key in _POSITIVE and not all(
         isinstance(v, (int, float)) and v > 0 for v in values
     ):
-        raise ToolError(f"pass '{pass_name}': option '{key}' must be > 0, got '{text}'")
+        raise T10Error(f"pass '{pass_name}': option '{key}' must be > 0, got '{text}'")
     return tuple(values)
 
 
@@ -338,7 +336,7 @@ class T10OptMain(xDSLOptMain):
 
     def _make_pass(self, text: PassText) -> ModulePass:
         if text.name not in self.available_passes:
-            raise ToolError(f"unknown pass '{text.name}'")
+            raise T10Error(f"unknown pass '{text.name}'")
         pass_class = self.available_passes[text.name]()
         hints = get_type_hints(pass_class)
         options = {f.name.replace("_", "-"): f.name for f in fields(pass_class)}
@@ -346,14 +344,14 @@ class T10OptMain(xDSLOptMain):
         for key, value in text.options.items():
             if key not in options:
                 known = ", ".join(sorted(options)) if options else "none"
-                raise ToolError(
+                raise T10Error(
                     f"pass '{text.name}' has no option '{key}' (its options: {known})"
                 )
             parameters[key] = option_values(text.name, key, value, hints[options[key]])
         try:
             return pass_class.from_pass_spec(ArgSpec(text.name, parameters))
         except ValueError as error:
-            raise ToolError(
+            raise T10Error(
                 f"pass '{text.name}': {str(error).splitlines()[0]}"
             ) from None
 
@@ -369,7 +367,7 @@ class T10OptMain(xDSLOptMain):
                 outputs.append(self._process(chunk, name, line_offset))
                 if self.args.verify_diagnostics:
                     failed |= self._report_missing(chunk, name, line_offset)
-            except ToolError as error:
+            except T10Error as error:
                 if not self.args.verify_diagnostics:
                     raise
                 failed |= self._check_expected(error, chunk, name, line_offset)
@@ -391,7 +389,7 @@ class T10OptMain(xDSLOptMain):
             return self.output_resulting_program(module)
         except NotImplementedError as error:  # xDSL packs f16/f32/f64 floats only
             detail = f": {error}" if str(error) else ""
-            raise ToolError(
+            raise T10Error(
                 "xDSL cannot print a value of this module (an f80 or f128 float?)"
                 f"{detail}"
             ) from None
@@ -399,30 +397,26 @@ class T10OptMain(xDSLOptMain):
     def _apply_passes(self, module: ModuleOp) -> None:
         try:
             self.apply_passes(module)
-        except ToolError:
+        except T10Error:
             raise
-        except OpError as error:
-            raise ToolError(error.message, op_location(error.op)) from None
-        except PassOptionError as error:
-            raise ToolError(error.message) from None
         except (VerifyException, DiagnosticException) as error:
             message = str(error.args[0]) if error.args else str(error)
-            raise ToolError(message.splitlines()[0], op_location(module)) from None
+            raise T10Error(message.splitlines()[0], op_location(module)) from None
 
     @staticmethod
     def _check_expected(
-        error: ToolError, chunk: str, name: str, line_offset: int
+        error: T10Error, chunk: str, name: str, line_offset: int
     ) -> bool:
         """Match a diagnostic against the chunk's annotations; True when they disagree."""
         expected = expected_errors(chunk, line_offset)
         if not expected:
-            print(error.render("t10-opt"))
+            print(render(error, "t10-opt"))
             return False
         line = int(error.location.split(":")[-2]) if error.location else None
         for item in expected:
             if item.line == line and item.message in error.message:
                 return False
-        print(f"{error.render('t10-opt')}", file=sys.stderr)
+        print(f"{render(error, 't10-opt')}", file=sys.stderr)
         return T10OptMain._report_missing(chunk, name, line_offset)
 
     @staticmethod

@@ -28,6 +28,7 @@ from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from t10ir.context import make_context
 from t10ir.dialects import core, shift
+from t10ir.errors import T10Error, op_location
 from t10ir.interp.accounting import (
     Account,
     account,
@@ -46,7 +47,6 @@ from t10ir.interp.reference import (
     run_function,
     tensor_spec,
 )
-from t10ir.passes.diagnostics import OpError, PassOptionError
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_partition import TARGET_ATTR
@@ -54,8 +54,6 @@ from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target import Machine, TargetError, load_machine
 from t10ir.tools.diagnostics import (
     ToolArgumentParser,
-    ToolError,
-    op_location,
     parse_module,
     read_file,
     read_stdin,
@@ -197,14 +195,14 @@ def read_archive(path: str, what: str) -> dict[str, np.ndarray]:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ToolError(f"cannot read {what} '{path}': {error}") from None
+        raise T10Error(f"cannot read {what} '{path}': {error}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ToolError(f"{what} '{path}' is not an .npz archive")
+        raise T10Error(f"{what} '{path}' is not an .npz archive")
     with archive:
         try:
             return {name: archive[name] for name in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise ToolError(f"cannot read {what} '{path}': {error}") from None
+            raise T10Error(f"cannot read {what} '{path}': {error}") from None
 
 
 def load_inputs(
@@ -226,7 +224,7 @@ def load_inputs(
             continue
         for name, array in read_archive(path, what).items():
             if name in origin:
-                raise ToolError(
+                raise T10Error(
                     f"weights hold {name}, which inputs '{origin[name]}' also hold: "
                     "give each argument once",
                     path,
@@ -246,7 +244,7 @@ def load_inputs(
             else f"{have} unexpected {', '.join(extra)}"
         )
         hint = "; --weights gives the weights t10-import wrote" if not weights else ""
-        raise ToolError(
+        raise T10Error(
             f"{label} {problem}; @{func_op.sym_name.data} takes {len(expected)} "
             f"(arg0..arg{len(expected) - 1}){hint if missing else ''}",
             location,
@@ -259,7 +257,7 @@ def load_inputs(
         zip(values, _argument_specs(func_op), strict=True)
     ):
         if value.shape != shape or value.dtype != dtype:
-            raise ToolError(
+            raise T10Error(
                 f"input arg{index} is {format_shape(value.shape)} {value.dtype}, "
                 f"expected {shown}",
                 origin.get(f"arg{index}", location),
@@ -375,21 +373,21 @@ def check_outputs(
     saying how close the outputs came."""
     margins: list[str] = []
     if len(outputs) != len(expected):
-        raise ToolError(
+        raise T10Error(
             f"--check: the chip gives {len(outputs)} outputs, the reference "
             f"{len(expected)}",
             location,
         )
     for number, (got, want) in enumerate(zip(outputs, expected, strict=True)):
         if got.shape != want.shape or got.dtype != want.dtype:
-            raise ToolError(
+            raise T10Error(
                 f"--check: out{number} is {format_shape(got.shape)} {got.dtype} on "
                 f"the chip, {format_shape(want.shape)} {want.dtype} in the reference",
                 location,
             )
         wide, reference = got.astype(np.float64), want.astype(np.float64)
         if want.dtype.kind == "f" and want.size and not np.isfinite(reference).any():
-            raise ToolError(
+            raise T10Error(
                 f"--check: out{number} cannot be checked: the reference gives no "
                 "finite element on these inputs (give --inputs the model is defined "
                 "on)",
@@ -417,7 +415,7 @@ def check_outputs(
         worst_off = np.where(bad, np.where(np.isnan(off), np.inf, off), -1.0)
         worst = np.unravel_index(int(np.argmax(worst_off)), got.shape)
         index = ", ".join(str(int(i)) for i in worst)
-        raise ToolError(
+        raise T10Error(
             f"--check: out{number}[{index}] is {got[worst]:.7g} on the chip and "
             f"{want[worst]:.7g} in the reference, off by {worst_off[worst]:.3g}: more "
             f"than the tolerance {tolerance:.3g} ({why})",
@@ -432,20 +430,18 @@ def _apply(passes: Sequence[ModulePass], module: ModuleOp) -> None:
     try:
         for step in passes:
             step.apply(ctx, module)
-    except OpError as error:
-        raise ToolError(error.message, op_location(error.op)) from None
-    except PassOptionError as error:
-        raise ToolError(error.message) from None
+    except T10Error:
+        raise
     except (VerifyException, DiagnosticException) as error:
         message = str(error.args[0]) if error.args else str(error)
-        raise ToolError(message.splitlines()[0], op_location(module)) from None
+        raise T10Error(message.splitlines()[0], op_location(module)) from None
 
 
 def _load_machine(target: str) -> Machine:
     try:
         return load_machine(target)
     except TargetError as error:
-        raise ToolError(error.message) from None
+        raise T10Error(error.message) from None
 
 
 def _read_module(path: str) -> ModuleOp:
@@ -467,22 +463,22 @@ def _check_options(args: argparse.Namespace, level: Level) -> None:
         )
         for flag, given in chip:
             if given:
-                raise ToolError(
+                raise T10Error(
                     f"{flag} needs --target: without it a top-level module runs on "
                     "the reference interpreter"
                 )
     if level != "top" and args.strategy is not None:
-        raise ToolError(f"--strategy compiles a top-level module; this one is {level}")
+        raise T10Error(f"--strategy compiles a top-level module; this one is {level}")
     if args.timing_only:
         for flag, given in (("--check", args.check), ("--output", args.output)):
             if given:
-                raise ToolError(f"{flag} needs the numbers: drop --timing-only")
+                raise T10Error(f"{flag} needs the numbers: drop --timing-only")
     if args.trace_cores and not args.trace:
-        raise ToolError("--trace-cores needs --trace")
+        raise T10Error("--trace-cores needs --trace")
     if args.reference and not args.check:
-        raise ToolError("--reference is read by --check only")
+        raise T10Error("--reference is read by --check only")
     if args.reference and level == "top":
-        raise ToolError(
+        raise T10Error(
             "--reference is for shift- and core-level modules: a top-level module is "
             "its own reference"
         )
@@ -511,7 +507,7 @@ def _run_chip(
     if target is None:
         recorded = module.attributes.get(TARGET_ATTR)
         if not isinstance(recorded, StringAttr):
-            raise ToolError(
+            raise T10Error(
                 f"a {level}-level module runs on a target: give --target (the module "
                 f"records none in {TARGET_ATTR})"
             )
@@ -529,7 +525,7 @@ def _run_chip(
         if level == "shift":
             _apply([T10LowerToCorePass()], module)
     if args.check and reference is None:
-        raise ToolError(
+        raise T10Error(
             f"--check of a {level}-level module needs --reference: the top-level "
             "module it was compiled from"
         )

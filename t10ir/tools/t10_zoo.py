@@ -17,9 +17,9 @@ from typing import Any
 
 from xdsl.printer import Printer
 
+from t10ir.errors import T10Error
 from t10ir.tools.diagnostics import (
     ToolArgumentParser,
-    ToolError,
     run_tool,
     verify_module,
     write_file,
@@ -65,7 +65,7 @@ def _parse_value(name: str, text: str, default: Any) -> Any:
     except ValueError:
         kind = "comma-separated integers" if isinstance(default, tuple) else None
         kind = kind or type(default).__name__
-        raise ToolError(f"option '{name}' expects {kind}, got '{text}'") from None
+        raise T10Error(f"option '{name}' expects {kind}, got '{text}'") from None
 
 
 def overrides(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -74,9 +74,9 @@ def overrides(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, A
     for item in args.set:
         name, equals, text = item.partition("=")
         if not equals:
-            raise ToolError(f"--set expects NAME=VALUE, got '{item}'")
+            raise T10Error(f"--set expects NAME=VALUE, got '{item}'")
         if name not in defaults:
-            raise ToolError(
+            raise T10Error(
                 f"model '{args.model}' has no option '{name}' "
                 f"(options: {', '.join(defaults)})"
             )
@@ -86,7 +86,7 @@ def overrides(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, A
         if value is None:
             continue
         if name not in defaults:
-            raise ToolError(f"model '{args.model}' has no --{name}")
+            raise T10Error(f"model '{args.model}' has no --{name}")
         values[name] = value
     return values
 
@@ -117,15 +117,15 @@ def _write_module(path: str | None, module: Any) -> None:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """The tool without exiting: raises ToolError on bad input."""
+    """The tool without exiting: raises T10Error on bad input."""
     args = build_parser().parse_args(argv)
     if args.list:
         sys.stdout.write(listing())
         return 0
     if args.model is None:
-        raise ToolError("no model given (t10-zoo --list lists them)")
+        raise T10Error("no model given (t10-zoo --list lists them)")
     if args.seed < 0:
-        raise ToolError(f"--seed must be >= 0, got {args.seed}")
+        raise T10Error(f"--seed must be >= 0, got {args.seed}")
     from t10ir.models import build_model, options
 
     model = build_model(args.model, **overrides(args, options(args.model)))

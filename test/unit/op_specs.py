@@ -1,7 +1,13 @@
 """Op specs shared by the cost and search tests (test/unit is on sys.path)."""
 
 from t10ir.cost.plan_cost import OpSpec
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
+from t10ir.planning.domain import (
+    DimKind,
+    IterationDomain,
+    LinearIndex,
+    LoopDim,
+    TensorMap,
+)
 
 
 def matmul(m: int, n: int, k: int, elem: int) -> OpSpec:

@@ -21,6 +21,7 @@ from t10ir.cost.model import elementwise_cycles, shift_cycles, unary_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, PlanCost
 from t10ir.dialects import core
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.errors import T10Error
 from t10ir.interp.accounting import (
     PHASES,
     Account,
@@ -39,12 +40,7 @@ from t10ir.passes.t10_partition import COST_ATTR, T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import (
-    LocatingParser,
-    ToolError,
-    parse_module,
-    read_file,
-)
+from t10ir.tools.diagnostics import LocatingParser, parse_module, read_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID16 = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "grid16-9k.json")
@@ -440,7 +436,7 @@ def test_a_tag_that_names_no_record_is_refused(tag: int | str) -> None:
     )
     machine = load_machine(GRID16)
     run = run_core_function(function, [], machine, numerics=False)
-    with pytest.raises(ToolError, match=r"has t10\.op = .*expected an index of the "):
+    with pytest.raises(T10Error, match=r"has t10\.op = .*expected an index of the "):
         account(function, run, machine)
 
 
@@ -452,5 +448,5 @@ def test_a_record_that_is_not_a_dictionary_is_refused() -> None:
     function.attributes[OPS_ATTR] = ArrayAttr([IntegerAttr(1, 64), *records.data[1:]])
     machine = load_machine(GRID16)
     run = run_core_function(function, [], machine, numerics=False)
-    with pytest.raises(ToolError, match=r"t10\.ops\[0\] is 1 : i64: expected a dict"):
+    with pytest.raises(T10Error, match=r"t10\.ops\[0\] is 1 : i64: expected a dict"):
         account(function, run, machine)

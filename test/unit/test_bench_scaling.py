@@ -10,7 +10,7 @@ import pytest
 from t10ir.bench import scaling
 from t10ir.bench.matrix import build_module, read_csv
 from t10ir.context import make_context
-from t10ir.passes.diagnostics import OpError
+from t10ir.errors import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import PREDICTED_ATTR, T10SelectPlansPass
 from t10ir.tools.t10_bench import main

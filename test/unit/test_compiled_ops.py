@@ -25,11 +25,11 @@ from t10ir.context import make_context
 from t10ir.cost.plan_cost import plan_cost
 from t10ir.dialects import top
 from t10ir.dialects.rtensor import OpPlanAttr
-from t10ir.passes.diagnostics import OpError
+from t10ir.errors import OpError
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass, op_spec
-from t10ir.plan import OpPlan
-from t10ir.search import search_plans
+from t10ir.planning.plan import OpPlan
+from t10ir.planning.search import search_plans
 from t10ir.target import load_machine
 from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run

@@ -16,7 +16,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 from t10ir.context import make_context
 from t10ir.dialects import core
 from t10ir.dialects.top import MatmulOp
-from t10ir.layout import Grid, Layout, Ring, const, dim, evaluate_checked, sym
+from t10ir.planning.layout import Grid, Layout, Ring, const, dim, evaluate_checked, sym
 
 FLAT = (
     "#core.layout<[8, 8], piece = [16], grid = [4], "

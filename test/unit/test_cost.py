@@ -26,7 +26,13 @@ from t10ir.cost import (
     unary_cycles,
 )
 from t10ir.dialects import top
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
+from t10ir.planning.domain import (
+    DimKind,
+    IterationDomain,
+    LinearIndex,
+    LoopDim,
+    TensorMap,
+)
 from t10ir.target import PRESETS, ComputeModel
 
 IPU = PRESETS["ipu-mk2"]

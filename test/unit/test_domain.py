@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from t10ir.domain import (
+from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
     IterationDomain,

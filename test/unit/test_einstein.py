@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 
 import t10ir.expr.evaluate as evaluate_module
-from t10ir.domain import (
+from t10ir.expr import ExprError, parse_expression
+from t10ir.frontend.nnfusion import split_nnfusion_node
+from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
     GatheredIndex,
     LinearIndex,
     TensorMap,
 )
-from t10ir.expr import ExprError, parse_expression
-from t10ir.frontend.nnfusion import split_nnfusion_node
 
 MODELS = Path(__file__).parents[2].parent / "shared" / "models" / "t10-eval"
 RNG = np.random.default_rng(10)

@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 
 from t10ir.context import make_context
+from t10ir.errors import T10Error
 from t10ir.interp.reference import find_entry, tensor_spec
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import ToolError, parse_module
+from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,7 +270,7 @@ def test_spatial_plans_alone_do_not_fit_the_small_sram(
     sizes above make the compiler rotate."""
     path = tmp_path / f"{name}.mlir"
     path.write_text(MODELS[name].text)
-    with pytest.raises(ToolError, match=r"no choice of plans fits"):
+    with pytest.raises(T10Error, match=r"no choice of plans fits"):
         run([str(path), "--target", SMALL_SRAM, "--strategy", "vgm"])
 
 
@@ -355,7 +356,7 @@ def test_check_catches_a_planted_fault_on_the_mesh(
     bad.write_text(fault(program))
     assert run([str(good), *reference]) == 0
     with pytest.raises(
-        ToolError, match=r"^--check: out0\[\d+, \d+\] is .* more than the tolerance"
+        T10Error, match=r"^--check: out0\[\d+, \d+\] is .* more than the tolerance"
     ):
         run([str(bad), *reference])
 

@@ -28,7 +28,7 @@ from t10ir.cost.model import (
     shift_cycles,
     unary_cycles,
 )
-from t10ir.search import search_plans
+from t10ir.planning.search import search_plans
 from t10ir.target import ComputeModel, Machine, TargetError, load_machine
 from t10ir.target.machine import _COMPUTE_BOUNDS, _MACHINE_BOUNDS
 

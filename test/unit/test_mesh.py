@@ -15,11 +15,12 @@ from xdsl.dialects.builtin import ModuleOp
 
 from t10ir.context import make_context
 from t10ir.dialects import core
+from t10ir.errors import T10Error
 from t10ir.interp import batched, reference
 from t10ir.interp.mesh import run_core_function, scatter_inputs
-from t10ir.layout import Layout
+from t10ir.planning.layout import Layout
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import LocatingParser, ToolError
+from t10ir.tools.diagnostics import LocatingParser
 
 FILE = "test.mlir"
 
@@ -342,8 +343,8 @@ def test_layout_holding_part_of_a_tensor():
 
 def run_error(
     text: str, inputs: list[np.ndarray], cores: int = 16, sram: int = 4096
-) -> ToolError:
-    with pytest.raises(ToolError) as caught:
+) -> T10Error:
+    with pytest.raises(T10Error) as caught:
         run_core_function(parse_func(text), inputs, machine(cores, sram))
     return caught.value
 
@@ -461,7 +462,7 @@ def test_redistributing_elements_the_source_does_not_hold():
 def test_inputs_must_match_the_layouts():
     x = np.ones((8, 8), dtype=np.float64)
     with pytest.raises(
-        ToolError, match=re.escape("input arg0 is 8x8 float64, expected 8x8 float32")
+        T10Error, match=re.escape("input arg0 is 8x8 float64, expected 8x8 float32")
     ):
         scatter_inputs(parse_func(cannon(2, 4)), [x, x])
 

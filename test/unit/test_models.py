@@ -14,9 +14,10 @@ from xdsl.dialects.func import FuncOp
 
 from t10ir.context import make_context
 from t10ir.dialects.top import WEIGHT_ATTR
+from t10ir.errors import T10Error
 from t10ir.interp.reference import run_function
 from t10ir.models import MODELS, Model, build, build_model
-from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
+from t10ir.tools.diagnostics import parse_module, verify_module
 from t10ir.tools.t10_zoo import main as zoo_main
 
 # --- numpy from the math ----------------------------------------------------------------
@@ -380,7 +381,7 @@ def test_modules_verify_and_are_deterministic(name: str):
     ],
 )
 def test_bad_options_are_tool_errors(name: str, overrides: dict, message: str):
-    with pytest.raises(ToolError, match=re.escape(message)):
+    with pytest.raises(T10Error, match=re.escape(message)):
         build_model(name, **overrides)
 
 

@@ -14,10 +14,11 @@ from xdsl.printer import Printer
 
 from t10ir.context import make_context
 from t10ir.dialects.top import ExprOp, ReshapeOp, TransposeOp, is_weight
+from t10ir.errors import T10Error
 from t10ir.frontend import nnfusion
 from t10ir.frontend.nnfusion import Placeholders, import_nnfusion
 from t10ir.interp.reference import run_function
-from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
+from t10ir.tools.diagnostics import parse_module, render, verify_module
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT.parent / "shared" / "models" / "t10-eval"
@@ -144,7 +145,7 @@ def test_bad_expression_is_located(tmp_path: Path) -> None:
     nodes[0][1] = nodes[0][1].replace("input0[S0, N, K]", "input0[S0, N,, K]")
     graph = tmp_path / "bad.json"
     graph.write_text(json.dumps(nodes, indent=2))
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(T10Error) as caught:
         import_nnfusion(str(graph))
     assert caught.value.message.startswith("node 10 (Dot): invalid expression")
     assert caught.value.location is not None
@@ -324,10 +325,10 @@ def test_malformed_node_is_named_in_one_line(
     mutate(nodes)
     graph = tmp_path / "graph.json"
     graph.write_text(json.dumps(nodes))
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(T10Error) as caught:
         import_nnfusion(str(graph), batch=2, seq=3)
     assert message in caught.value.message
-    assert "\n" not in caught.value.render("t10-import")
+    assert "\n" not in render(caught.value, "t10-import")
 
 
 def test_malformed_nodes_through_the_tool(tmp_path: Path) -> None:
@@ -386,7 +387,7 @@ def test_float_type_keeps_integer_tensors() -> None:
 
 
 def test_unknown_float_type_is_a_tool_error() -> None:
-    with pytest.raises(ToolError, match="unknown float type 'bf16'"):
+    with pytest.raises(T10Error, match="unknown float type 'bf16'"):
         import_nnfusion(str(TINY), float_type="bf16")
 
 
@@ -416,7 +417,7 @@ def test_views_found_block_by_block_are_the_same(
 
 
 def test_placeholders_too_large_for_the_interpreters_are_diagnosed() -> None:
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(T10Error) as caught:
         import_nnfusion(str(TINY), batch=100000, seq=100000)
     assert caught.value.message.startswith("node 10 (Dot): has a tensor of ")
     assert "more than the 2147483648" in caught.value.message

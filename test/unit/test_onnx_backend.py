@@ -20,7 +20,7 @@ from onnx import ModelProto, TensorProto, numpy_helper  # noqa: E402
 
 from t10ir.frontend.onnx_import import import_onnx, onnx_shape  # noqa: E402
 from t10ir.interp.reference import run_function  # noqa: E402
-from t10ir.tools.diagnostics import ToolError  # noqa: E402
+from t10ir.tools.diagnostics import T10Error, render  # noqa: E402
 
 DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
 DIRECTORIES = ("pytorch-converted", "pytorch-operator")
@@ -125,8 +125,8 @@ def test_imports_and_matches_or_is_diagnosed(source: str, name: str) -> None:
     first = feeds(model, data_sets[0][0]) if data_sets else {}
     try:
         imported = import_onnx(model, batch=batch_of(model, first), name="model")
-    except ToolError as error:
-        assert len(error.render("t10-import").splitlines()) == 1, error.message
+    except T10Error as error:
+        assert len(render(error, "t10-import").splitlines()) == 1, error.message
         return
     uses_f64 = any(
         v.dtype == np.float64 for v in (*first.values(), *imported.weights.values())

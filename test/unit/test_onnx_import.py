@@ -20,7 +20,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from t10ir.frontend.onnx_import import ImportedModel, import_onnx  # noqa: E402
 from t10ir.interp.reference import run_function  # noqa: E402
 from t10ir.tools import t10_import, t10_run  # noqa: E402
-from t10ir.tools.diagnostics import ToolError  # noqa: E402
+from t10ir.tools.diagnostics import T10Error  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 IR_VERSION = 10  # onnxruntime loads IR versions <= 13; onnx writes 14 unless told
@@ -772,9 +772,9 @@ def test_inputs_by_name_and_order() -> None:
     by_name = imported.inputs(case.inputs)
     by_order = imported.inputs([case.inputs["a"], case.inputs["b"]])
     assert all(np.array_equal(a, b) for a, b in zip(by_name, by_order, strict=True))
-    with pytest.raises(ToolError, match="no value for input 'b'"):
+    with pytest.raises(T10Error, match="no value for input 'b'"):
         imported.inputs({"a": case.inputs["a"]})
-    with pytest.raises(ToolError, match="takes 2 inputs, got 1"):
+    with pytest.raises(T10Error, match="takes 2 inputs, got 1"):
         imported.inputs([case.inputs["a"]])
 
 

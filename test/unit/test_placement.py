@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
-from t10ir.plan import OpPlan
+from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
+from t10ir.planning.plan import OpPlan
 from t10ir.target.placement import fold, grid_cores
 from t10ir.target.presets import load_machine
 

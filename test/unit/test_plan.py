@@ -10,8 +10,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from t10ir.dialects.rtensor import OpPlanAttr, RTensorAttr
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
-from t10ir.plan import OpPlan, Placement, RTensor, tensor_map, tensor_names
+from t10ir.planning.domain import (
+    DimKind,
+    IterationDomain,
+    LinearIndex,
+    LoopDim,
+    TensorMap,
+)
+from t10ir.planning.plan import OpPlan, Placement, RTensor, tensor_map, tensor_names
 
 
 def matmul(m: int, n: int, k: int, batch: tuple[int, bool, bool] | None = None):

@@ -25,8 +25,8 @@ from t10ir.cost.plan_cost import (
     plan_cost,
     plan_of,
 )
-from t10ir.domain import IterationDomain, LoopDim, TensorMap
-from t10ir.plan import OpPlan, tensor_dims, tensor_names
+from t10ir.planning.domain import IterationDomain, LoopDim, TensorMap
+from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine, load_machine
 
 IPU = load_machine("ipu-mk2")

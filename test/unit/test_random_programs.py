@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from t10ir.errors import T10Error
 from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import ToolError
+from t10ir.tools.diagnostics import render
 from t10ir.tools.t10_run import run
 
 DOES_NOT_FIT = (
@@ -236,11 +237,11 @@ def test_random_program_agrees_or_does_not_fit(
     try:
         assert run(argv) == 0
         event("ran and agreed")
-    except ToolError as error:
+    except T10Error as error:
         if not any(re.search(pattern, error.message) for pattern in DOES_NOT_FIT):
             target_json = machine.to_json()
             pytest.fail(
-                f"{error.render('t10-run')}\n{strategy} on {target_json}\n{text}"
+                f"{render(error, 't10-run')}\n{strategy} on {target_json}\n{text}"
             )
         event("does not fit")
 
@@ -276,6 +277,6 @@ def test_an_unused_argument_counts_where_the_chip_allocates_it(
     if fits:
         assert run(argv) == 0
         return
-    with pytest.raises(ToolError) as raised:
+    with pytest.raises(T10Error) as raised:
         run(argv)
     assert re.search(DOES_NOT_FIT[1], raised.value.message), raised.value.message

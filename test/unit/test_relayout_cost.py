@@ -37,7 +37,7 @@ from t10ir.cost.relayout import (
     rotation_transfers,
 )
 from t10ir.cost.routing import route_hops
-from t10ir.layout import Grid, Layout, Ring, const, default_layout, dim
+from t10ir.planning.layout import Grid, Layout, Ring, const, default_layout, dim
 from t10ir.target import Machine, load_machine
 
 SHAPE = (6, 8)

@@ -11,10 +11,16 @@ from itertools import product
 import numpy as np
 import pytest
 
-from t10ir.domain import DimKind, IterationDomain, LinearIndex, LoopDim, TensorMap
-from t10ir.layout import evaluate_map
-from t10ir.plan import OpPlan
-from t10ir.schedule import OpSchedule, op_schedule
+from t10ir.planning.domain import (
+    DimKind,
+    IterationDomain,
+    LinearIndex,
+    LoopDim,
+    TensorMap,
+)
+from t10ir.planning.layout import evaluate_map
+from t10ir.planning.plan import OpPlan
+from t10ir.planning.schedule import OpSchedule, op_schedule
 
 
 def matmul_domain(m: int, n: int, k: int) -> IterationDomain:

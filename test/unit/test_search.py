@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from op_specs import conv1d, grouped_conv1d, matmul
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, plan_cost
-from t10ir.domain import DimKind, IterationDomain, LoopDim, TensorMap
-from t10ir.plan import OpPlan, tensor_map, tensor_names
-from t10ir.search import Frontier, SearchOptions, pareto, search_plans
+from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
+from t10ir.planning.plan import OpPlan, tensor_map, tensor_names
+from t10ir.planning.search import Frontier, SearchOptions, pareto, search_plans
 from t10ir.target import Machine, load_machine
 
 IPU = load_machine("ipu-mk2")

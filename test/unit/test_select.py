@@ -1,4 +1,4 @@
-"""Whole-model plan selection (`t10ir.select`, T10 primer section 6) against brute force.
+"""Whole-model plan selection (`t10ir.planning.select`, T10 primer section 6) against brute force.
 
 A choice picks one option per op; it fits when for every op `j`
 
@@ -33,9 +33,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from t10ir.context import make_context
-from t10ir.passes.diagnostics import PassOptionError
+from t10ir.errors import PassOptionError
 from t10ir.passes.t10_compile import T10CompilePass
-from t10ir.select import (
+from t10ir.planning.select import (
     Option,
     Problem,
     Selection,

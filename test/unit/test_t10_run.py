@@ -13,12 +13,13 @@ import pytest
 
 from t10ir.context import make_context
 from t10ir.dialects.top import Top
+from t10ir.errors import T10Error
 from t10ir.interp import kernels
 from t10ir.interp.reference import ADAPTERS, find_entry, random_inputs, run_function
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import ToolError, parse_module, verify_module
+from t10ir.tools.diagnostics import parse_module, verify_module
 from t10ir.tools.t10_run import check_outputs, main
 
 MODEL = """\
@@ -232,7 +233,7 @@ def test_without_entry_the_uncalled_function_runs(tmp_path: Path) -> None:
     module = parse_module(make_context(), MODEL, "m.mlir")
     assert find_entry(module, None).sym_name.data == "main"
     ambiguous = parse_module(make_context(), GATHER, "g.mlir")
-    with pytest.raises(ToolError, match="@lookup, @main"):
+    with pytest.raises(T10Error, match="@lookup, @main"):
         find_entry(ambiguous, None)
 
 
@@ -660,18 +661,18 @@ def test_check_outputs_tolerances() -> None:
     check_outputs([want + np.float32(1e-3)], [want], f32, None)  # 1e-3 <= 1e-4 * 20
     off = want.copy()
     off[0] += np.float32(2.5e-3)
-    with pytest.raises(ToolError, match=r"out0\[0\] is 1\.0025 on the chip and 1 "):
+    with pytest.raises(T10Error, match=r"out0\[0\] is 1\.0025 on the chip and 1 "):
         check_outputs([off], [want], f32, None)
-    with pytest.raises(ToolError, match=r"out0\[2\] is 0 .* and nan"):
+    with pytest.raises(T10Error, match=r"out0\[2\] is 0 .* and nan"):
         check_outputs([np.nan_to_num(want, posinf=np.inf)], [want], f32, None)
-    with pytest.raises(ToolError, match=r"out0\[3\] is -inf"):
+    with pytest.raises(T10Error, match=r"out0\[3\] is -inf"):
         check_outputs([np.where(np.isinf(want), -np.inf, want)], [want], f32, None)
     half = np.array([100.0], dtype=np.float16)
     check_outputs([half + np.float16(0.5)], [half], f32, None)  # f16: 1e-2 x 100
     check_outputs(
         [want.astype(np.float64) + 1e-3], [want.astype(np.float64)], f32, None
     )
-    with pytest.raises(ToolError, match=r"integers must be equal"):
+    with pytest.raises(T10Error, match=r"integers must be equal"):
         check_outputs([np.array([1, 3])], [np.array([1, 2])], f32, None)
 
 

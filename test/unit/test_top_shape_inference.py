@@ -23,7 +23,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.test_value import create_ssa_value
 
 from t10ir.dialects import top
-from t10ir.domain import (
+from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
     GatheredIndex,

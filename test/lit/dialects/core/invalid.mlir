@@ -1,9 +1,9 @@
 // The core verifiers, parsers and attribute checks reject ill-formed IR with a located
 // diagnostic: one case per message of t10ir/dialects/core.py, and per structural
-// problem t10ir.layout reports for a #core.grid, #core.layout or #core.ring.
+// problem t10ir.planning.layout reports for a #core.grid, #core.layout or #core.ring.
 // RUN: t10-opt %s --split-input-file --verify-diagnostics
 
-// The attributes: every structural problem t10ir.layout finds in a grid, a layout or a ring.
+// The attributes: every structural problem t10ir.planning.layout finds in a grid, a layout or a ring.
 // expected-error@+1 {{invalid grid: grid radices [2, 0] must be >= 1}}
 "test.op"() {g = #core.grid<[2, 0]>} : () -> ()
 

@@ -40,7 +40,7 @@ from math import ceil, prod
 
 import numpy as np
 
-from t10ir.domain import (
+from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
     GatheredIndex,

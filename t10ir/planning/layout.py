@@ -35,7 +35,7 @@ from xdsl.ir.affine import (
     AffineSymExpr,
 )
 
-from t10ir.domain import COMBINER_IDENTITY
+from t10ir.planning.domain import COMBINER_IDENTITY
 
 Values = Sequence[np.ndarray | int]
 

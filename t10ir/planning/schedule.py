@@ -1,7 +1,7 @@
 """An op's compute-shift schedule, derived from its iteration domain and plan, in plain
 Python: the facts `t10-lower-to-shift` writes into IR.
 
-It is `OpPlan`'s placement rule (see `t10ir.plan`) written as affine maps over a core's
+It is `OpPlan`'s placement rule (see `t10ir.planning.plan`) written as affine maps over a core's
 grid digits and the step indices (symbols, one per rotated loop dim, outermost first):
 
 - every input's *hot layout*: the piece each core holds before the first step (the
@@ -26,7 +26,7 @@ from math import prod
 
 from xdsl.ir.affine import AffineExpr, AffineMap
 
-from t10ir.domain import (
+from t10ir.planning.domain import (
     DelinearizedIndex,
     GatheredIndex,
     Index,
@@ -34,7 +34,7 @@ from t10ir.domain import (
     TensorMap,
     index_span,
 )
-from t10ir.layout import (
+from t10ir.planning.layout import (
     Grid,
     Layout,
     Ring,
@@ -50,7 +50,7 @@ from t10ir.layout import (
     sym,
     unflatten,
 )
-from t10ir.plan import OpPlan, PlanError, tensor_names
+from t10ir.planning.plan import OpPlan, PlanError, tensor_names
 
 Box = dict[str, AffineExpr]
 

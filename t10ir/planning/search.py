@@ -33,8 +33,8 @@ from math import inf
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
-from t10ir.domain import DimKind
-from t10ir.plan import OpPlan, tensor_dims, tensor_names
+from t10ir.planning.domain import DimKind
+from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine
 
 CHUNK_ROWS = 1 << 19
