@@ -16,18 +16,15 @@ import platform  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import t10ir.planning.search  # noqa: E402
+from t10ir.memo import clear_caches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def clear_search_caches() -> None:
-    """Every cache of `t10ir.planning.search` (the frontiers and the factor tables)."""
-    for obj in vars(t10ir.planning.search).values():
-        if getattr(
-            obj, "__module__", None
-        ) == t10ir.planning.search.__name__ and hasattr(obj, "cache_clear"):
-            obj.cache_clear()
+    """Every memo cache of T10ir (`t10ir.memo`): the frontiers and the factor tables of
+    the plan search among them."""
+    clear_caches()
 
 
 def pin_to_one_cpu() -> int | None:

@@ -27,7 +27,6 @@ import csv
 import math
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -41,6 +40,7 @@ from typing import Any
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
+from t10ir import memo
 from t10ir.bench.t10_reference import T10_PLANS
 from t10ir.context import make_context
 from t10ir.errors import DoesNotFitError, T10Error
@@ -293,15 +293,10 @@ def _op_gap(op: dict[str, Any]) -> float | None:
 
 
 def clear_caches() -> None:
-    """Empty T10ir's memo caches (plan searches, parsed expressions, relayout
-    transfers), so that what a process computed before does not speed a run up."""
-    for name, module in list(sys.modules.items()):
-        if name.startswith("t10ir."):
-            for value in vars(module).values():
-                if getattr(value, "__module__", None) == name and hasattr(
-                    value, "cache_clear"
-                ):
-                    value.cache_clear()
+    """Empty T10ir's memo caches (`t10ir.memo`: plan searches, schedules, parsed
+    expressions, relayout transfers), so that what a process computed before does not
+    speed a run up."""
+    memo.clear_caches()
 
 
 def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Row]]:

@@ -27,14 +27,14 @@ where the cells would outnumber the elements. All give the same transfers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, cached_property
 from math import prod
 
 import numpy as np
 
 from t10ir.cost.model import elementwise_cycles, sync_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
-from t10ir.cost.routing import exchange_time
+from t10ir.cost.routing import Transfers, exchange_time
+from t10ir.memo import memo
 from t10ir.planning.layout import (
     Layout,
     Ring,
@@ -85,60 +85,7 @@ def holds(layout: Layout, cores: np.ndarray, elements: np.ndarray) -> np.ndarray
     return result
 
 
-@dataclass(frozen=True, eq=False)
-class Transfers:
-    """The point-to-point transfers of one exchange: `elements[i]` elements go from
-    physical core `senders[i]` to `receivers[i]`, one entry per pair, sorted by sender
-    then receiver, so that a router sees every pair once and in the same order on every
-    run. `cores` is the length of the per-core counts `sent` and `received`."""
-
-    senders: np.ndarray
-    receivers: np.ndarray
-    elements: np.ndarray
-    cores: int
-
-    @staticmethod
-    def of(
-        senders: np.ndarray,
-        receivers: np.ndarray,
-        elements: np.ndarray | int,
-        cores: int,
-    ) -> Transfers:
-        """The transfers of `elements` (per entry, or the same for all) from
-        `senders` to `receivers`, aggregated per pair; pairs moving nothing are
-        left out."""
-        senders, receivers = np.asarray(senders), np.asarray(receivers)
-        weights = np.broadcast_to(np.asarray(elements, dtype=np.int64), senders.shape)
-        pairs, which = np.unique(senders * cores + receivers, return_inverse=True)
-        counts = np.bincount(which, weights=weights, minlength=len(pairs))
-        moving = counts > 0
-        pairs = pairs[moving].astype(np.int64)
-        return Transfers(
-            pairs // cores, pairs % cores, counts[moving].astype(np.int64), cores
-        )
-
-    def __post_init__(self) -> None:
-        for array in (self.senders, self.receivers, self.elements):
-            array.flags.writeable = False
-
-    @cached_property
-    def sent(self) -> np.ndarray:
-        """Elements each physical core sends (read-only)."""
-        return self._per_core(self.senders)
-
-    @cached_property
-    def received(self) -> np.ndarray:
-        """Elements each physical core receives (read-only)."""
-        return self._per_core(self.receivers)
-
-    def _per_core(self, cores: np.ndarray) -> np.ndarray:
-        counts = np.bincount(cores, weights=self.elements, minlength=self.cores)
-        counts = counts.astype(np.int64)
-        counts.flags.writeable = False
-        return counts
-
-
-@cache
+@memo(maxsize=4096)
 def relayout_transfers(
     src: Layout, dst: Layout, combine: bool = False, cores: int = 0
 ) -> Transfers:
@@ -626,7 +573,7 @@ class PlanMoves:
     epilogue: float
 
 
-@cache
+@memo(maxsize=4096)
 def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
     """The relayouts and rotations `t10-lower-to-shift` writes for an op of `spec` run
     with `plan` (its `OpSchedule`), costed as the simulated chip costs them: the plan

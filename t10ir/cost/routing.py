@@ -18,15 +18,67 @@ row and column), so that an exchange of thousands of pairs costs a few numpy cal
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from t10ir.cost.model import shift_cycles
 from t10ir.target import Machine
 
-if TYPE_CHECKING:
-    from t10ir.cost.relayout import Transfers
+
+@dataclass(frozen=True, eq=False)
+class Transfers:
+    """The point-to-point transfers of one exchange: `elements[i]` elements go from
+    physical core `senders[i]` to `receivers[i]`, one entry per pair, sorted by sender
+    then receiver, so that a router sees every pair once and in the same order on every
+    run. `cores` is the length of the per-core counts `sent` and `received`."""
+
+    senders: np.ndarray
+    receivers: np.ndarray
+    elements: np.ndarray
+    cores: int
+
+    @staticmethod
+    def of(
+        senders: np.ndarray,
+        receivers: np.ndarray,
+        elements: np.ndarray | int,
+        cores: int,
+    ) -> Transfers:
+        """The transfers of `elements` (per entry, or the same for all) from
+        `senders` to `receivers`, aggregated per pair; pairs moving nothing are
+        left out."""
+        senders, receivers = np.asarray(senders), np.asarray(receivers)
+        weights = np.broadcast_to(np.asarray(elements, dtype=np.int64), senders.shape)
+        pairs, which = np.unique(senders * cores + receivers, return_inverse=True)
+        counts = np.bincount(which, weights=weights, minlength=len(pairs))
+        moving = counts > 0
+        pairs = pairs[moving].astype(np.int64)
+        return Transfers(
+            pairs // cores, pairs % cores, counts[moving].astype(np.int64), cores
+        )
+
+    def __post_init__(self) -> None:
+        for array in (self.senders, self.receivers, self.elements):
+            array.flags.writeable = False
+
+    @cached_property
+    def sent(self) -> np.ndarray:
+        """Elements each physical core sends (read-only)."""
+        return self._per_core(self.senders)
+
+    @cached_property
+    def received(self) -> np.ndarray:
+        """Elements each physical core receives (read-only)."""
+        return self._per_core(self.receivers)
+
+    def _per_core(self, cores: np.ndarray) -> np.ndarray:
+        counts = np.bincount(cores, weights=self.elements, minlength=self.cores)
+        counts = counts.astype(np.int64)
+        counts.flags.writeable = False
+        return counts
+
 
 DIRECTIONS = ("east", "west", "south", "north")
 """The order of the directed links leaving a core in `link_loads`: east is towards

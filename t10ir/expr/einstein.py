@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from t10ir.expr import evaluate as _evaluate
+import t10ir.expr.evaluate as _evaluate
 from t10ir.expr.plan import Plan, resolve
 from t10ir.expr.syntax import Access, Statement, parse_statement
+from t10ir.memo import memo
 from t10ir.planning.domain import IterationDomain
 
 
-@functools.lru_cache(maxsize=1024)
+@memo(maxsize=1024)
 def _plan(
     statement: Statement,
     shapes: tuple[tuple[int, ...], ...],
@@ -84,7 +84,7 @@ class EinsteinExpr:
         return self.text.strip()
 
 
-@functools.lru_cache(maxsize=4096)
+@memo(maxsize=4096)
 def parse_expression(text: str) -> EinsteinExpr:
     """Parse once per distinct text: a model repeats the same expression many times."""
     return EinsteinExpr(text, parse_statement(text))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from math import ceil, prod
 
 import numpy as np
@@ -35,6 +34,7 @@ from xdsl.ir.affine import (
     AffineSymExpr,
 )
 
+from t10ir.memo import memo
 from t10ir.planning.domain import COMBINER_IDENTITY
 
 Values = Sequence[np.ndarray | int]
@@ -293,7 +293,7 @@ class Layout:
         return result.reshape(self.shape)
 
 
-@lru_cache(maxsize=64)
+@memo(maxsize=64)
 def _indices(
     view: tuple[int, ...], piece: tuple[int, ...], grid: Grid, origin: AffineMap
 ) -> tuple[np.ndarray, np.ndarray]:

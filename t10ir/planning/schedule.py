@@ -26,6 +26,7 @@ from math import prod
 
 from xdsl.ir.affine import AffineExpr, AffineMap
 
+from t10ir.memo import memo
 from t10ir.planning.domain import (
     DelinearizedIndex,
     GatheredIndex,
@@ -153,7 +154,26 @@ def op_schedule(
     result_shape: Sequence[int],
     grid_cores: tuple[int, ...] | None = None,
 ) -> OpSchedule:
-    """The schedule of `plan` for an op of this domain (see the module docstring)."""
+    """The schedule of `plan` for an op of this domain (see the module docstring).
+    Memoized on these plain-data arguments, so that the cost model
+    (`relayout.plan_moves`) and the lowering share one schedule per op and plan."""
+    return _op_schedule(
+        domain,
+        plan,
+        tuple(tuple(int(s) for s in shape) for shape in operand_shapes),
+        tuple(int(s) for s in result_shape),
+        grid_cores,
+    )
+
+
+@memo(maxsize=4096)
+def _op_schedule(
+    domain: IterationDomain,
+    plan: OpPlan,
+    operand_shapes: tuple[tuple[int, ...], ...],
+    result_shape: tuple[int, ...],
+    grid_cores: tuple[int, ...] | None,
+) -> OpSchedule:
     if len(domain.results) != 1:
         raise PlanError("only single-result ops can be scheduled")
     names = tensor_names(domain)

@@ -27,12 +27,12 @@ is cached), so no IR is built inside the loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
 from math import inf
 
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
+from t10ir.memo import memo
 from t10ir.planning.domain import DimKind
 from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine
@@ -130,12 +130,12 @@ def spatial_candidates(spec: OpSpec, cores: int, options: SearchOptions) -> np.n
     return rows[keep]
 
 
-@cache
+@memo(maxsize=4096)
 def _divisors(n: int) -> tuple[int, ...]:
     return tuple(d for d in range(1, n + 1) if n % d == 0)
 
 
-@cache
+@memo(maxsize=16384)
 def factor_tuples(replicas: int, slots: int, max_split: int) -> np.ndarray:
     """Every `slots`-tuple of temporal factors whose product divides `replicas`, with
     at most `max_split` factors above 1 (one row per tuple, the unsplit tuple first)."""
@@ -306,7 +306,7 @@ def pareto(memory: np.ndarray, cycles: np.ndarray) -> np.ndarray:
     return order[cycles[order] < before]
 
 
-@lru_cache(maxsize=4096)
+@memo(maxsize=4096)
 def search_plans(
     machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
 ) -> Frontier:
