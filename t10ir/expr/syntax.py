@@ -12,8 +12,10 @@ from pathlib import Path
 import lark
 from lark import v_args
 
+from t10ir.errors import T10Error
 
-class ExprError(Exception):
+
+class ExprError(T10Error):
     """A syntax or semantic error in an expression, at `column` (0-based) when known."""
 
     def __init__(self, message: str, column: int | None = None) -> None:

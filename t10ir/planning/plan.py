@@ -40,6 +40,7 @@ from math import ceil, prod
 
 import numpy as np
 
+from t10ir.errors import T10Error
 from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
@@ -56,7 +57,7 @@ Factors = tuple[tuple[str, int], ...]
 """`(name, factor)` pairs; a name not listed has factor 1."""
 
 
-class PlanError(Exception):
+class PlanError(T10Error):
     """A plan that does not fit its op's iteration domain."""
 
 

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from t10ir.errors import T10Error
 
-class SelectionError(Exception):
+
+class SelectionError(T10Error):
     """No choice fits; carries the smallest achievable peak."""
 
     def __init__(self, smallest_peak: int, capacity: int) -> None:
