@@ -37,6 +37,7 @@ from t10ir.dialects import core
 from t10ir.errors import T10Error, op_location
 from t10ir.interp import batched, kernels
 from t10ir.interp.reference import format_shape, numpy_dtype, tensor_spec
+from t10ir.interp.registry import Implementations, impl, register_impls
 from t10ir.planning.domain import COMBINER_IDENTITY
 from t10ir.planning.layout import Grid, Layout, evaluate_map
 from t10ir.target.machine import Machine
@@ -205,9 +206,13 @@ class _Buffer:
 # --- the interpreter --------------------------------------------------------------------
 
 
-class _Mesh:
+@register_impls
+class MeshInterpreter(Implementations):
     """One run: the buffers of the SSA values, the step indices in scope, SRAM in
-    use per physical core, and the events so far."""
+    use per physical core, and the events so far. Each `core` op is run by its `@impl`
+    method."""
+
+    missing = "cannot run on the mesh"
 
     def __init__(self, machine: Machine, numerics: bool, compute_dtype: np.dtype):
         self.machine = machine
@@ -381,31 +386,15 @@ class _Mesh:
 
     def _run_block(self, block: Block) -> Operation | None:
         """Runs the ops of `block` up to its terminator, which it returns."""
+        lookup = self.lookup
         for op in block.ops:
-            if isinstance(op, core.YieldOp | func.ReturnOp):
+            run = lookup(type(op))
+            if run is not None:
+                run(self, op)
+            elif isinstance(op, core.YieldOp | func.ReturnOp):
                 return op
-            if isinstance(op, core.AllocOp):
-                grid = op.grid.grid
-                type_ = op.buffer.type
-                assert isinstance(type_, core.BufferType)
-                self.buffers[op.buffer] = self._allocate(op, grid, type_, "allocation")
-                self._event(op)
-            elif isinstance(op, core.FreeOp):
-                self._free(op)
-            elif isinstance(op, core.FillOp):
-                self._fill(op)
-            elif isinstance(op, core.SyncOp):
-                self._event(op)
-            elif isinstance(op, core.StepsOp):
-                self._steps(op)
-            elif isinstance(op, core.KernelOp):
-                self._kernel(op)
-            elif isinstance(op, core.ShiftOp):
-                self._shift(op)
-            elif isinstance(op, core.RedistributeOp):
-                self._redistribute(op)
             else:
-                raise self._error(op, "cannot run on the mesh")
+                raise self._error(op, self.missing)
         return None
 
     def _return(self, op: func.ReturnOp, layouts: Sequence[Layout]) -> list[np.ndarray]:
@@ -429,12 +418,25 @@ class _Mesh:
 
     # ---- ops
 
+    @impl(core.AllocOp)
+    def _alloc(self, op: core.AllocOp) -> None:
+        type_ = op.buffer.type
+        assert isinstance(type_, core.BufferType)
+        self.buffers[op.buffer] = self._allocate(op, op.grid.grid, type_, "allocation")
+        self._event(op)
+
+    @impl(core.SyncOp)
+    def _sync(self, op: core.SyncOp) -> None:
+        self._event(op)
+
+    @impl(core.FreeOp)
     def _free(self, op: core.FreeOp) -> None:
         buffer = self._live(op, op.buffer, "the buffer")
         self.used[buffer.grid.physical()] -= buffer.type.bytes_per_core
         buffer.live, buffer.data, buffer.written = False, None, None
         self._event(op)
 
+    @impl(core.FillOp)
     def _fill(self, op: core.FillOp) -> None:
         buffer = self._live(op, op.buffer, "the buffer")
         if buffer.data is not None and buffer.written is not None:
@@ -442,6 +444,7 @@ class _Mesh:
             buffer.written[...] = True
         self._event(op)
 
+    @impl(core.StepsOp)
     def _steps(self, op: core.StepsOp) -> None:
         for step in range(op.count.value.data):
             self.step_values[op.index] = step
@@ -450,6 +453,7 @@ class _Mesh:
             self.steps.pop()
         del self.step_values[op.index]
 
+    @impl(core.KernelOp)
     def _kernel(self, op: core.KernelOp) -> None:
         grid = op.grid.grid
         args = op.body.block.args
@@ -505,6 +509,7 @@ class _Mesh:
         out.data[target.index] = result
         out.written[target.index] = True
 
+    @impl(core.ShiftOp)
     def _shift(self, op: core.ShiftOp) -> None:
         ring = op.ring.ring
         grid = ring.grid
@@ -538,6 +543,7 @@ class _Mesh:
             buffer.data = buffer.data[source]
             buffer.written = buffer.written[source]
 
+    @impl(core.RedistributeOp)
     def _redistribute(self, op: core.RedistributeOp) -> None:
         """Every element a destination core holds becomes the source's copy (or the
         combination of all copies); padding becomes the destination's padding. Works
@@ -592,7 +598,7 @@ def run_core_function(
     arguments (unused, and may be empty, when `numerics` is False); kernels compute in
     `compute_dtype` and store in their buffers' element types, as the reference
     interpreter does. Raises T10Error, located at the op, on any error."""
-    mesh = _Mesh(machine, numerics, np.dtype(compute_dtype))
+    mesh = MeshInterpreter(machine, numerics, np.dtype(compute_dtype))
     # NaN/inf from log, sqrt, div of random data are results, not warnings to print.
     with np.errstate(all="ignore"):
         outputs = mesh.run(func_op, inputs)

@@ -1,14 +1,16 @@
 """Runs a `func.func` of a `top`-level module on numpy arrays, op by op.
 
 This is the semantic ground truth of the `top` level: every op maps to one kernel of
-`t10ir.interp.kernels` through a small adapter that reads the op's properties, so later
-levels can be checked against it on the same inputs.
+`t10ir.interp.kernels` through a small adapter that reads the op's properties,
+registered by op class in `ReferenceKernels` (`t10ir.interp.registry`), so later levels
+can be checked against it on the same inputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from math import prod
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import arith, func
@@ -31,6 +33,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from t10ir.dialects import top
 from t10ir.errors import T10Error, op_location
 from t10ir.interp import kernels
+from t10ir.interp.registry import Implementations, impl, register_impls
 
 # --- types ------------------------------------------------------------------------------
 
@@ -223,97 +226,135 @@ def _str(op: Operation, name: str) -> str:
     return attr.data
 
 
-# --- adapters ---------------------------------------------------------------------------
+# --- kernels ----------------------------------------------------------------------------
 
-Adapter = Callable[[Operation, list[np.ndarray]], np.ndarray]
-
-
-def _binary(kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Adapter:
-    return lambda op, xs: kernel(xs[0], xs[1])
+Kernel = Callable[[Any, Operation, list[np.ndarray]], np.ndarray]
 
 
-def _unary(kernel: Callable[[np.ndarray], np.ndarray]) -> Adapter:
-    return lambda op, xs: kernel(xs[0])
+def _binary(kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Kernel:
+    return lambda self, op, xs: kernel(xs[0], xs[1])
 
 
-def _conv2d(op: Operation, xs: list[np.ndarray]) -> np.ndarray:
-    return kernels.conv2d(
-        xs[0],
-        xs[1],
-        xs[2] if len(xs) > 2 else None,
-        _ints(op, "strides"),
-        _ints(op, "dilations"),
-        _ints(op, "pads"),
-        _int(op, "group"),
-    )
+def _unary(kernel: Callable[[np.ndarray], np.ndarray]) -> Kernel:
+    return lambda self, op, xs: kernel(xs[0])
 
 
-def _expr(op: Operation, xs: list[np.ndarray]) -> np.ndarray:
-    # Imported here so the expression engine (a lark grammar) loads only when needed.
-    from t10ir.expr import ExprError, parse_expression
+@register_impls
+class ReferenceKernels(Implementations):
+    """The reference kernel of every `top` op: its `kernels` function through a small
+    adapter that reads the op's properties, on operands already in the compute dtype."""
 
-    _, dtype = tensor_spec(op.results[0].type)
-    try:
-        return parse_expression(_str(op, "expr")).evaluate(xs, dtype)
-    except ExprError as error:
-        raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
+    missing = "has no reference implementation"
+
+    matmul = impl(top.MatmulOp)(_binary(kernels.matmul))
+    add = impl(top.AddOp)(_binary(kernels.add))
+    sub = impl(top.SubOp)(_binary(kernels.sub))
+    mul = impl(top.MulOp)(_binary(kernels.mul))
+    div = impl(top.DivOp)(_binary(kernels.div))
+    maximum = impl(top.MaxOp)(_binary(kernels.maximum))
+    minimum = impl(top.MinOp)(_binary(kernels.minimum))
+    power = impl(top.PowOp)(_binary(kernels.power))
+    relu = impl(top.ReluOp)(_unary(kernels.relu))
+    gelu = impl(top.GeluOp)(_unary(kernels.gelu))
+    tanh = impl(top.TanhOp)(_unary(kernels.tanh))
+    sigmoid = impl(top.SigmoidOp)(_unary(kernels.sigmoid))
+    exp = impl(top.ExpOp)(_unary(kernels.exp))
+    log = impl(top.LogOp)(_unary(kernels.log))
+    sqrt = impl(top.SqrtOp)(_unary(kernels.sqrt))
+    rsqrt = impl(top.RsqrtOp)(_unary(kernels.rsqrt))
+    neg = impl(top.NegOp)(_unary(kernels.neg))
+    erf = impl(top.ErfOp)(_unary(kernels.erf))
+    global_avgpool = impl(top.GlobalAvgPoolOp)(_unary(kernels.global_avgpool))
+
+    @impl(top.Conv2dOp)
+    def conv2d(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.conv2d(
+            xs[0],
+            xs[1],
+            xs[2] if len(xs) > 2 else None,
+            _ints(op, "strides"),
+            _ints(op, "dilations"),
+            _ints(op, "pads"),
+            _int(op, "group"),
+        )
+
+    @impl(top.ClipOp)
+    def clip(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.clip(xs[0], _float(op, "min"), _float(op, "max"))
+
+    @impl(top.SoftmaxOp)
+    def softmax(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.softmax(xs[0], _int(op, "axis"))
+
+    @impl(top.LayerNormOp)
+    def layernorm(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.layernorm(
+            xs[0], xs[1], xs[2], _int(op, "axis"), _float(op, "epsilon")
+        )
+
+    @impl(top.BatchNormOp)
+    def batchnorm(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.batchnorm(
+            xs[0], xs[1], xs[2], xs[3], xs[4], _float(op, "epsilon")
+        )
+
+    @impl(top.ReduceOp)
+    def reduce(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.reduce(
+            xs[0], _str(op, "kind"), _ints(op, "axes"), _bool(op, "keepdims")
+        )
+
+    @impl(top.TransposeOp)
+    def transpose(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.transpose(xs[0], _ints(op, "perm"))
+
+    @impl(top.ReshapeOp)
+    def reshape(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.reshape(xs[0], tensor_spec(op.results[0].type)[0])
+
+    @impl(top.ConcatOp)
+    def concat(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.concat(xs, _int(op, "axis"))
+
+    @impl(top.SliceOp)
+    def slice_(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.slice_(
+            xs[0], _ints(op, "starts"), _ints(op, "ends"), _ints(op, "steps")
+        )
+
+    @impl(top.GatherOp)
+    def gather(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.gather(xs[0], xs[1], _int(op, "axis"))
+
+    @impl(top.MaxPoolOp)
+    def maxpool(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.maxpool(
+            xs[0], _ints(op, "kernel"), _ints(op, "strides"), _ints(op, "pads")
+        )
+
+    @impl(top.AvgPoolOp)
+    def avgpool(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.avgpool(
+            xs[0],
+            _ints(op, "kernel"),
+            _ints(op, "strides"),
+            _ints(op, "pads"),
+            _bool(op, "count_include_pad"),
+        )
+
+    @impl(top.ExprOp)
+    def expr(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        # Imported here so the expression engine (a lark grammar) loads only when needed.
+        from t10ir.expr import ExprError, parse_expression
+
+        _, dtype = tensor_spec(op.results[0].type)
+        try:
+            return parse_expression(_str(op, "expr")).evaluate(xs, dtype)
+        except ExprError as error:
+            raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
 
 
-ADAPTERS: dict[type[Operation], Adapter] = {
-    top.MatmulOp: _binary(kernels.matmul),
-    top.Conv2dOp: _conv2d,
-    top.AddOp: _binary(kernels.add),
-    top.SubOp: _binary(kernels.sub),
-    top.MulOp: _binary(kernels.mul),
-    top.DivOp: _binary(kernels.div),
-    top.MaxOp: _binary(kernels.maximum),
-    top.MinOp: _binary(kernels.minimum),
-    top.PowOp: _binary(kernels.power),
-    top.ReluOp: _unary(kernels.relu),
-    top.GeluOp: _unary(kernels.gelu),
-    top.TanhOp: _unary(kernels.tanh),
-    top.SigmoidOp: _unary(kernels.sigmoid),
-    top.ExpOp: _unary(kernels.exp),
-    top.LogOp: _unary(kernels.log),
-    top.SqrtOp: _unary(kernels.sqrt),
-    top.RsqrtOp: _unary(kernels.rsqrt),
-    top.NegOp: _unary(kernels.neg),
-    top.ErfOp: _unary(kernels.erf),
-    top.ClipOp: lambda op, xs: kernels.clip(
-        xs[0], _float(op, "min"), _float(op, "max")
-    ),
-    top.SoftmaxOp: lambda op, xs: kernels.softmax(xs[0], _int(op, "axis")),
-    top.LayerNormOp: lambda op, xs: kernels.layernorm(
-        xs[0], xs[1], xs[2], _int(op, "axis"), _float(op, "epsilon")
-    ),
-    top.BatchNormOp: lambda op, xs: kernels.batchnorm(
-        xs[0], xs[1], xs[2], xs[3], xs[4], _float(op, "epsilon")
-    ),
-    top.ReduceOp: lambda op, xs: kernels.reduce(
-        xs[0], _str(op, "kind"), _ints(op, "axes"), _bool(op, "keepdims")
-    ),
-    top.TransposeOp: lambda op, xs: kernels.transpose(xs[0], _ints(op, "perm")),
-    top.ReshapeOp: lambda op, xs: kernels.reshape(
-        xs[0], tensor_spec(op.results[0].type)[0]
-    ),
-    top.ConcatOp: lambda op, xs: kernels.concat(xs, _int(op, "axis")),
-    top.SliceOp: lambda op, xs: kernels.slice_(
-        xs[0], _ints(op, "starts"), _ints(op, "ends"), _ints(op, "steps")
-    ),
-    top.GatherOp: lambda op, xs: kernels.gather(xs[0], xs[1], _int(op, "axis")),
-    top.MaxPoolOp: lambda op, xs: kernels.maxpool(
-        xs[0], _ints(op, "kernel"), _ints(op, "strides"), _ints(op, "pads")
-    ),
-    top.AvgPoolOp: lambda op, xs: kernels.avgpool(
-        xs[0],
-        _ints(op, "kernel"),
-        _ints(op, "strides"),
-        _ints(op, "pads"),
-        _bool(op, "count_include_pad"),
-    ),
-    top.GlobalAvgPoolOp: _unary(kernels.global_avgpool),
-    top.ExprOp: _expr,
-}
+REFERENCE_KERNELS = ReferenceKernels()
 
 
 # --- interpreter ------------------------------------------------------------------------
@@ -331,7 +372,13 @@ def _constant(op: arith.ConstantOp) -> np.ndarray:
     )
 
 
-class _Interpreter:
+@register_impls
+class _Interpreter(Implementations):
+    """One run: calls and constants here, every `top` op through its reference kernel
+    in the compute dtype."""
+
+    missing = ReferenceKernels.missing
+
     def __init__(self, module: ModuleOp, compute_dtype: np.dtype) -> None:
         self.module = module
         self.compute_dtype = compute_dtype
@@ -362,28 +409,29 @@ class _Interpreter:
             if isinstance(op, func.ReturnOp):
                 self.active.remove(name)
                 return operands
-            if isinstance(op, func.CallOp):
-                callee = SymbolTable.lookup_symbol(op, op.callee)
-                if not isinstance(callee, func.FuncOp) or not callee.body.blocks:
-                    raise T10Error(
-                        f"'{op.name}' op callee {op.callee} has no body",
-                        op_location(op),
-                    )
-                results = self.call(callee, operands)
-            elif isinstance(op, arith.ConstantOp):
-                results = [_constant(op)]
-            else:
-                results = [self.run_op(op, operands)]
+            results = self.implementation(op)(op, operands)
             env.update(zip(op.results, results, strict=True))
         raise T10Error(f"@{name} does not end in 'func.return'", op_location(func_op))
 
-    def run_op(self, op: Operation, operands: list[np.ndarray]) -> np.ndarray:
-        """One top op: kernel in the compute dtype, result in its storage type."""
-        adapter = ADAPTERS.get(type(op))
-        if adapter is None or len(op.results) != 1:
+    @impl(func.CallOp)
+    def _call(self, op: func.CallOp, operands: list[np.ndarray]) -> list[np.ndarray]:
+        callee = SymbolTable.lookup_symbol(op, op.callee)
+        if not isinstance(callee, func.FuncOp) or not callee.body.blocks:
             raise T10Error(
-                f"'{op.name}' op has no reference implementation", op_location(op)
+                f"'{op.name}' op callee {op.callee} has no body", op_location(op)
             )
+        return self.call(callee, operands)
+
+    @impl(arith.ConstantOp)
+    def _constant(
+        self, op: arith.ConstantOp, operands: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        return [_constant(op)]
+
+    @impl(top.TopOperation)
+    def _top(self, op: Operation, operands: list[np.ndarray]) -> list[np.ndarray]:
+        """One top op: kernel in the compute dtype, result in its storage type."""
+        kernel = REFERENCE_KERNELS.implementation(op)
         try:  # before the kernel: it must not start on a result too large to hold
             shape, dtype = tensor_spec(op.results[0].type)
         except T10Error as error:
@@ -392,7 +440,7 @@ class _Interpreter:
             ) from None
         widened = [kernels.widen(x, self.compute_dtype) for x in operands]
         try:
-            result = np.asarray(adapter(op, widened))
+            result = np.asarray(kernel(op, widened))
         except kernels.KernelError as error:
             raise T10Error(f"'{op.name}' op {error}", op_location(op)) from None
         if result.shape != shape:
@@ -401,7 +449,7 @@ class _Interpreter:
                 f"but its result type is {op.results[0].type}",
                 op_location(op),
             )
-        return result.astype(dtype)
+        return [result.astype(dtype)]
 
 
 def run_function(

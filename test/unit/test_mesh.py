@@ -444,6 +444,23 @@ def test_kernels_stay_on_their_buffers(old: str, new: str, message: str):
     assert run_error(SPLIT_K.replace(old, new), [x, w]).message == message
 
 
+def test_ops_without_a_mesh_implementation_are_located_errors():
+    """An op the mesh has no `@impl` for, in the function or in a kernel body, is
+    named at its line, never a KeyError."""
+    x, w = np.ones((4, 5), np.float32), np.ones((5, 3), np.float32)
+    text = SPLIT_K.replace("  core.sync\n", "  %c = arith.constant 1.0 : f32\n", 1)
+    error = run_error(text, [x, w])
+    assert error.message == "'arith.constant' op cannot run on the mesh"
+    assert error.location == f"{FILE}:{line_of(text, 'arith.constant')}:3"
+    text = SPLIT_K.replace(
+        "top.matmul %a, %b : (tensor<4x3xf32>, tensor<3x3xf32>) -> tensor<4x3xf32>",
+        "arith.constant dense<1.0> : tensor<4x3xf32>",
+    )
+    error = run_error(text, [x, w])
+    assert error.message == "'arith.constant' op cannot run in a kernel body"
+    assert error.location == f"{FILE}:{line_of(text, 'arith.constant')}:5"
+
+
 def test_redistributing_elements_the_source_does_not_hold():
     halves = layout([4, 3], [2, 3], [2], "(d0) -> (d0 * 2, 0)")
     text = ROWS.replace(
@@ -539,10 +556,6 @@ def op_module() -> tuple[ModuleOp, dict[str, func.FuncOp]]:
 
 
 MODULE, FUNCTIONS = op_module()
-
-
-def test_every_reference_op_is_batched():
-    assert set(batched.BATCHED) == set(reference.ADAPTERS)
 
 
 @pytest.mark.parametrize("name", list(TOP_OPS))
