@@ -37,7 +37,7 @@ import numpy as np
 
 from t10ir.bench.t10_reference import T10_MATMUL, T10_PLANS
 from t10ir.context import make_context
-from t10ir.cost.plan_cost import OpSpec, plan_cost
+from t10ir.cost.plan_cost import OpSpec, cost_plans, plan_arrays
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.passes.t10_partition import op_spec
@@ -127,7 +127,8 @@ def bench_matmul(machine: Machine, options: SearchOptions, repeat: int) -> dict:
     fastest = min(points, key=lambda p: (p.cost.cycles, p.cost.memory))
     fitting = frontier.fastest_fitting(machine.sram_bytes)
     t10_plan = OpPlan.of(T10_MATMUL["spatial"])
-    t10_point = FrontierPoint(t10_plan, plan_cost(machine, spec, t10_plan))
+    t10_cost = cost_plans(machine, spec, *plan_arrays(spec, [t10_plan])).row(0)
+    t10_point = FrontierPoint(t10_plan, t10_cost)
     return {
         "shape": {"m": 128, "k": 5120, "n": 15360, "dtype": "f16"},
         "search_s": statistics.median(times),

@@ -1,8 +1,8 @@
 """Time and memory per core of compute-shift plans (T10 primer, section 5).
 
 `cost_plans` costs many plans of one op at once, as numpy arrays with one row per plan:
-the plan search calls it on hundreds of thousands of candidates, and `plan_cost` (one
-plan) is the same code on one row, which is what the interpreter and the reports use.
+the plan search calls it on hundreds of thousands of candidates, and one plan's cost is
+the same code on one row (`PlanCosts.row`).
 
 The model, for an op with loop extents `L`, spatial factors `F` and temporal factors
 `t[v][d]` of each input `v` (outputs stay where they are computed):
@@ -297,11 +297,6 @@ def plan_arrays(spec: OpSpec, plans: Sequence[OpPlan]) -> tuple[np.ndarray, np.n
         dtype=np.int64,
     ).reshape(len(plans), len(inputs), len(dims))
     return spatial, temporal
-
-
-def plan_cost(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanCost:
-    """The cost of one plan (`cost_plans` on one row)."""
-    return cost_plans(machine, spec, *plan_arrays(spec, [plan])).row(0)
 
 
 def plan_of(spec: OpSpec, spatial: np.ndarray, temporal: np.ndarray) -> OpPlan:

@@ -439,16 +439,6 @@ def _same_as_next(
     return same & (np.bincount(elements[compared[differ]], minlength=len(same)) == 0)
 
 
-def relayout_traffic(
-    src: Layout, dst: Layout, combine: bool = False, cores: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Elements each physical core sends and receives when a tensor moves from `src`
-    to `dst`: two read-only arrays indexed by physical core, the sums of
-    `relayout_transfers` (same arguments) by sender and by receiver. Cached with it."""
-    transfers = relayout_transfers(src, dst, combine, cores)
-    return transfers.sent, transfers.received
-
-
 def transfer_cycles(
     machine: Machine,
     transfers: Transfers,

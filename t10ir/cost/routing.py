@@ -81,21 +81,8 @@ class Transfers:
 
 
 DIRECTIONS = ("east", "west", "south", "north")
-"""The order of the directed links leaving a core in `link_loads`: east is towards
+"""The order of the directed links leaving a core in `route`'s loads: east is towards
 the next column, south towards the next row."""
-
-
-def link_loads(machine: Machine, transfers: Transfers) -> np.ndarray:
-    """`[4, rows, cols]`: the elements routed over the link leaving each core in each
-    of `DIRECTIONS` (links off the edge of a mesh that is no torus carry nothing)."""
-    loads, _ = _route(machine, transfers)
-    return loads
-
-
-def route_hops(machine: Machine, transfers: Transfers) -> np.ndarray:
-    """The hops of every transfer's route on the mesh."""
-    _, hops = _route(machine, transfers)
-    return hops
 
 
 def routed_cycles(
@@ -109,7 +96,7 @@ def routed_cycles(
     `cores_used` is given (as `model.shift_cycles`). Nothing moved costs nothing."""
     if not len(transfers.elements):
         return 0.0
-    loads, hops = _route(machine, transfers)
+    loads, hops = route(machine, transfers)
     return float(
         shift_cycles(machine, int(loads.max()), elem_bytes, int(hops.max()), cores_used)
     )
@@ -140,8 +127,10 @@ def exchange_time(
     return port_cycles(machine, transfers, elem_bytes, cores_used)
 
 
-def _route(machine: Machine, transfers: Transfers) -> tuple[np.ndarray, np.ndarray]:
-    """Link loads (`link_loads`) and route hops of XY routing."""
+def route(machine: Machine, transfers: Transfers) -> tuple[np.ndarray, np.ndarray]:
+    """XY routing of `transfers`: the link loads, `[4, rows, cols]` elements routed
+    over the link leaving each core in each of `DIRECTIONS` (links off the edge of a
+    mesh that is no torus carry nothing), and the hops of every transfer's route."""
     if machine.mesh is None:
         raise ValueError(f"'{machine.name}' has no mesh to route on")
     rows, cols = machine.mesh

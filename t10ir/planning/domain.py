@@ -65,9 +65,6 @@ class LinearIndex:
     def dims(self) -> tuple[str, ...]:
         return tuple(d for d, c in self.terms if c != 0)
 
-    def coefficient(self, dim: str) -> int:
-        return sum(c for d, c in self.terms if d == dim)
-
     def bounds(self, extents: Mapping[str, int]) -> tuple[int, int]:
         """Smallest and largest value over the loop nest."""
         lo = hi = self.offset

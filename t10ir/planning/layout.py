@@ -255,12 +255,6 @@ class Layout:
         the simulator ask for the same layouts again and again."""
         return _indices(self.view, self.piece, self.grid, self.origin)
 
-    def coverage(self) -> np.ndarray:
-        """How many cores hold each element of the view."""
-        flat, inside = self.indices()
-        counts = np.bincount(flat[inside], minlength=prod(self.view))
-        return counts.reshape(self.view)
-
     def scatter(self, array: np.ndarray) -> np.ndarray:
         """`[cores, *piece]`: every core's piece of `array` (padding outside it)."""
         flat, inside = self.indices()

@@ -25,7 +25,7 @@ is how many step-slices one piece of `v` spans. Tensor `v` then holds piece
 `j[d] div g[d][v]` along `d`. Because every tensor reads its piece from the same `j[d]`, all
 pieces a core holds at a step cover the same slice of every loop dim (alignment), and as
 `s[d]` runs through `n[d]` steps a core sees every slice once. Every other tensor's term of
-`o[d]` is constant over a ring of `v` (they use other free axes; `validate` checks this),
+`o[d]` is constant over a ring of `v` (they use other free axes; the search keeps only such plans),
 so a ring of `v` holds each of its pieces exactly once at every step, all cores of a ring
 change piece at the same steps, and the new piece comes from the ring neighbour whose digit
 `p[d]` is one larger: a rotation. For Cannon's plan this is core `(i, j)` starting with
@@ -34,23 +34,18 @@ piece `(i + j) mod k` of both A and B.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import ceil, prod
-
-import numpy as np
 
 from t10ir.errors import T10Error
 from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
-    GatheredIndex,
     Index,
     IterationDomain,
     LinearIndex,
     TensorMap,
-    index_span,
-    span_cap,
 )
 
 Factors = tuple[tuple[str, int], ...]
@@ -107,21 +102,6 @@ def tensor_dims(domain: IterationDomain, tensor: str) -> tuple[str | None, ...]:
             seen.add(dim)
         result.append(dim)
     return tuple(result)
-
-
-def _flatten(coords: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
-    flat = np.zeros_like(coords[0]) if coords else np.zeros((), dtype=np.int64)
-    for coord, radix in zip(coords, radices, strict=True):
-        flat = flat * radix + coord
-    return flat
-
-
-def _unflatten(flat: np.ndarray, radices: Sequence[int]) -> list[np.ndarray]:
-    coords: list[np.ndarray] = []
-    for radix in reversed(radices):
-        coords.append(flat % radix)
-        flat = flat // radix
-    return coords[::-1]
 
 
 @dataclass(frozen=True)
@@ -313,112 +293,9 @@ class OpPlan:
 
     # ---- derived from the op's domain --------------------------------------------
 
-    def validate(self, domain: IterationDomain, machine_cores: int) -> list[str]:
-        """Every rule the plan breaks for this op on a machine of `machine_cores` cores."""
-        problems = self.check()
-        extents = domain.extents
-        names = tensor_names(domain)
-        for d, _ in self.spatial:
-            if d not in extents:
-                problems.append(f"unknown loop dim {d} in the spatial factors")
-        for v, factors in self.temporal:
-            if v not in names:
-                problems.append(f"unknown tensor {v} (the op has {', '.join(names)})")
-                continue
-            for d, _ in factors:
-                if d not in extents:
-                    problems.append(
-                        f"unknown loop dim {d} in the temporal factors of {v}"
-                    )
-        if problems:
-            return problems
-        if self.cores > machine_cores:
-            problems.append(
-                f"the spatial factors use {self.cores} cores but the machine has "
-                f"{machine_cores}"
-            )
-        for d, f in self.spatial:
-            if f > extents[d]:
-                problems.append(
-                    f"spatial factor {f} of {d} exceeds its extent {extents[d]}"
-                )
-        for d in sorted(domain.normalized_dims):
-            if self.spatial_factor(d) > 1 or any(
-                self.temporal_factor(v, d) > 1 for v, _ in self.temporal
-            ):
-                why = (
-                    "its sub-operator needs it whole"
-                    if d in domain.whole
-                    else "it is reduced and broadcast back (it indexes the result)"
-                )
-                problems.append(f"{d} cannot be split: {why}")
-        for dim in domain.reduction_dims:
-            if domain.padding is None and dim.extent % self.spatial_factor(dim.name):
-                problems.append(
-                    f"reduction dim {dim.name} of extent {dim.extent} is split over "
-                    f"{self.spatial_factor(dim.name)} cores unevenly, and the op has no "
-                    "padding value that adds nothing to its reduction"
-                )
-        share = self.core_extents(domain)
-        for d in dict.fromkeys(d for _, factors in self.temporal for d, _ in factors):
-            if share[d] % self.steps_along(d):
-                problems.append(
-                    f"{self.steps_along(d)} steps along {d} do not divide its per-core "
-                    f"extent {share[d]}: a step's slice would cross into another core's"
-                    " share"
-                )
-        box = self.step_extents(domain)
-        for outer, inner in domain.nested:
-            cut = [d for d in inner if box[d] < extents[d]]
-            if box[outer] > 1 and cut:
-                problems.append(
-                    f"a step spans {box[outer]} positions of {outer} but only part of "
-                    f"{', '.join(cut)}: its sub-operator needs {', '.join(inner)} whole "
-                    f"when it spans several of {outer}"
-                )
-        for v, factors in self.temporal:
-            indexing = tensor_map(domain, v).dims()
-            attributed = tensor_dims(domain, v)
-            for d, t in factors:
-                if t > 1 and d not in indexing:
-                    problems.append(
-                        f"{v} is split in time along {d}, which does not index it"
-                    )
-                elif t > 1 and d not in attributed:
-                    problems.append(
-                        f"{v} is split in time along {d}, which indexes it only inside a "
-                        "window or a reshape"
-                    )
-            if self.replicas(domain, v) % self.ring_size(v):
-                problems.append(
-                    f"{v} is cut into {self.ring_size(v)} pieces in time, which does not "
-                    f"divide its {self.replicas(domain, v)} replicas"
-                )
-        return problems or self._placement_conflicts(domain)
-
-    def _placement_conflicts(self, domain: IterationDomain) -> list[str]:
-        """Two tensors rotating along one dim over a shared free axis would skew each
-        other's rings; the skew rule cannot align them."""
-        problems: list[str] = []
-        rotating = [v for v, _ in self.temporal if self.ring_size(v) > 1]
-        for i, u in enumerate(rotating):
-            for v in rotating[i + 1 :]:
-                dims = set(self.split_dims(domain, u)) & set(self.split_dims(domain, v))
-                shared = set(self.free_axes(domain, u)) & set(self.free_axes(domain, v))
-                if dims and shared:
-                    problems.append(
-                        f"{u} and {v} both rotate along {min(dims)} and are both "
-                        f"replicated along {min(shared)}: their pieces cannot be aligned"
-                    )
-        return problems
-
     def replicas(self, domain: IterationDomain, tensor: str) -> int:
         """`r_v`: cores that need the same spatial sub-tensor of `tensor`."""
         return prod(self.spatial_factor(d) for d in self.free_axes(domain, tensor))
-
-    def rings(self, domain: IterationDomain, tensor: str) -> int:
-        """Rings per replica group, `r_v / T_v`."""
-        return self.replicas(domain, tensor) // self.ring_size(tensor)
 
     def free_axes(self, domain: IterationDomain, tensor: str) -> tuple[str, ...]:
         """Split loop dims that do not index `tensor`: its rings run along them."""
@@ -437,203 +314,6 @@ class OpPlan:
         return {
             d.name: ceil(d.extent / self.spatial_factor(d.name)) for d in domain.dims
         }
-
-    def step_extents(self, domain: IterationDomain) -> dict[str, int]:
-        """Each loop dim's extent in the sub-operator one core runs at one step."""
-        share = self.core_extents(domain)
-        return {d: ceil(e / self.steps_along(d)) for d, e in share.items()}
-
-    def padding(self, domain: IterationDomain) -> float:
-        """Work wasted on padding, as a fraction of the op's work: ceil divisions
-        round each core's share and each step's slice up."""
-        steps = self.step_extents(domain)
-        padded = prod(
-            steps[d.name] * self.steps_along(d.name) * self.spatial_factor(d.name)
-            for d in domain.dims
-        )
-        return padded / domain.points - 1
-
-    def sub_tensor_shape(
-        self,
-        domain: IterationDomain,
-        tensor: str,
-        shape: Sequence[int] | None = None,
-        temporal: bool = False,
-    ) -> tuple[int, ...]:
-        """The part of `tensor` one core's sub-operator reads (or, with `temporal`, the
-        piece it stores): the span of each index over the core's loop box, capped by
-        the tensor's `shape` when given (needed for gathered dims)."""
-        box = self.core_extents(domain)
-        if temporal:
-            factors = dict(self.temporal_factors(tensor))
-            box = {d: ceil(e / factors.get(d, 1)) for d, e in box.items()}
-        tmap = tensor_map(domain, tensor)
-        indices = tmap.indices
-        for axis, index in enumerate(indices):
-            if shape is None and isinstance(index, GatheredIndex):
-                raise PlanError(
-                    f"dim {axis} of {tensor} is gathered: its size needs the tensor shape"
-                )
-        return tuple(
-            int(
-                index_span(
-                    index,
-                    box,
-                    None if shape is None else span_cap(tmap, index, shape[axis]),
-                )
-            )
-            for axis, index in enumerate(indices)
-        )
-
-    def piece_shape(
-        self, domain: IterationDomain, tensor: str, shape: Sequence[int] | None = None
-    ) -> tuple[int, ...]:
-        """The piece of `tensor` one core stores: its sub-tensor cut by `T_v`."""
-        return self.sub_tensor_shape(domain, tensor, shape, temporal=True)
-
-    # ---- placement: numpy over cores ---------------------------------------------
-
-    def all_cores(self) -> np.ndarray:
-        return np.arange(self.cores, dtype=np.int64)
-
-    def coordinates(self, cores: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Each core's coordinate along every spatially split loop dim."""
-        cores = self.all_cores() if cores is None else np.asarray(cores, dtype=np.int64)
-        dims = [d for d, _ in self.spatial]
-        coords = _unflatten(cores, [f for _, f in self.spatial])
-        return dict(zip(dims, coords, strict=True))
-
-    def _core_ids(self, coords: Mapping[str, np.ndarray]) -> np.ndarray:
-        return _flatten(
-            [coords[d] for d, _ in self.spatial], [f for _, f in self.spatial]
-        )
-
-    def _ring_rank(
-        self, domain: IterationDomain, tensor: str, coords: Mapping[str, np.ndarray]
-    ) -> np.ndarray:
-        """`rho`: a core's rank in its replica group of `tensor`."""
-        axes = self.free_axes(domain, tensor)
-        return _flatten(
-            [coords[e] for e in axes], [self.spatial_factor(e) for e in axes]
-        )
-
-    def ring_positions(
-        self, domain: IterationDomain, tensor: str, cores: np.ndarray | None = None
-    ) -> dict[str, np.ndarray]:
-        """Each core's digit `p[d]` of its ring position, per dim splitting `tensor`."""
-        rho = self._ring_rank(domain, tensor, self.coordinates(cores))
-        dims = self.split_dims(domain, tensor)
-        radices = [self.temporal_factor(tensor, d) for d in dims]
-        return dict(zip(dims, _unflatten(rho % prod(radices), radices), strict=True))
-
-    def ring_ids(
-        self, domain: IterationDomain, tensor: str, cores: np.ndarray | None = None
-    ) -> np.ndarray:
-        """A number per core, equal for the cores of one ring of `tensor`."""
-        coords = self.coordinates(cores)
-        free = set(self.free_axes(domain, tensor))
-        group_axes = [d for d, _ in self.spatial if d not in free]
-        group = _flatten(
-            [coords[d] for d in group_axes],
-            [self.spatial_factor(d) for d in group_axes],
-        )
-        ring = self._ring_rank(domain, tensor, coords) // self.ring_size(tensor)
-        return group * self.rings(domain, tensor) + ring
-
-    def offsets(
-        self, domain: IterationDomain, cores: np.ndarray | None = None
-    ) -> dict[str, np.ndarray]:
-        """`o[d]` per core for every loop dim: the step-slice it processes at step 0."""
-        cores = self.all_cores() if cores is None else np.asarray(cores, dtype=np.int64)
-        result = {d.name: np.zeros_like(cores) for d in domain.dims}
-        for v, _ in self.temporal:
-            for d, p in self.ring_positions(domain, v, cores).items():
-                n = self.steps_along(d)
-                result[d] = (result[d] + n // self.temporal_factor(v, d) * p) % n
-        return result
-
-    def slices(
-        self,
-        domain: IterationDomain,
-        step: Mapping[str, int],
-        cores: np.ndarray | None = None,
-    ) -> dict[str, np.ndarray]:
-        """`j[d]`: the step-slice of each loop dim every core processes at `step`
-        (a step index per loop dim; missing dims are at step 0)."""
-        return {
-            d: (o + step.get(d, 0)) % self.steps_along(d)
-            for d, o in self.offsets(domain, cores).items()
-        }
-
-    def pieces(
-        self,
-        domain: IterationDomain,
-        tensor: str,
-        step: Mapping[str, int] | None = None,
-        cores: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """The piece of `tensor` each core holds at `step`: the mixed-radix number of its
-        piece coordinates `j[d] div g[d][v]` over the dims that split it in time."""
-        cores = self.all_cores() if cores is None else np.asarray(cores, dtype=np.int64)
-        slices = self.slices(domain, step or {}, cores)
-        dims = self.split_dims(domain, tensor)
-        radices = [self.temporal_factor(tensor, d) for d in dims]
-        coords = [
-            slices[d] // (self.steps_along(d) // t)
-            for d, t in zip(dims, radices, strict=True)
-        ]
-        return _flatten(coords, radices) if coords else np.zeros_like(cores)
-
-    def placement(
-        self, domain: IterationDomain, tensor: str
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        """Core ids -> the piece of `tensor` each holds at step 0."""
-        return lambda cores: self.pieces(domain, tensor, None, cores)
-
-    def shifts(
-        self,
-        domain: IterationDomain,
-        tensor: str,
-        dim: str,
-        step: Mapping[str, int],
-        cores: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Per core, whether `tensor` shifts along `dim` on arriving at `step` (from
-        the step before it along `dim`): when the slice enters a new piece."""
-        t = self.temporal_factor(tensor, dim)
-        j = self.slices(domain, step, cores)[dim]
-        return (j % (self.steps_along(dim) // t) == 0) & (t > 1)
-
-    def shift_sources(
-        self,
-        domain: IterationDomain,
-        tensor: str,
-        dim: str,
-        cores: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """The core each core receives its next piece of `tensor` from when it shifts
-        along `dim`: its ring neighbour one digit further along `dim`."""
-        coords = self.coordinates(cores)
-        dims = self.split_dims(domain, tensor)
-        if dim not in dims:
-            return self._core_ids(coords)
-        radices = [self.temporal_factor(tensor, d) for d in dims]
-        size = prod(radices)
-        rho = self._ring_rank(domain, tensor, coords)
-        digits = _unflatten(rho % size, radices)
-        at = dims.index(dim)
-        digits[at] = (digits[at] + 1) % radices[at]
-        rho = rho - rho % size + _flatten(digits, radices)
-        axes = self.free_axes(domain, tensor)
-        moved = dict(coords)
-        moved.update(
-            zip(
-                axes,
-                _unflatten(rho, [self.spatial_factor(e) for e in axes]),
-                strict=True,
-            )
-        )
-        return self._core_ids(moved)
 
     # ---- one tensor's view -------------------------------------------------------
 

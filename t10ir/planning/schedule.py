@@ -14,8 +14,8 @@ grid digits and the step indices (symbols, one per rotated loop dim, outermost f
   and the steps after which it does (a core moves to its next piece when the step slice
   enters it).
 
-Step slices never cross a core's share (`OpPlan.validate`), so windows stay inside the
-pieces and shares.
+Step slices never cross a core's share (a rule of every plan the search keeps), so
+windows stay inside the pieces and shares.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@ compute-shift plans on a machine (T10 primer, section 6).
 
 The plan space comes from the iteration domain alone. A plan is a spatial factor per loop
 dim and, for every input, temporal factors along the loop dims that index it (one factor
-per tensor dim, `tensor_dims`), subject to the rules of `OpPlan.validate`: temporal
-factors of an input divide its replica count, form divisibility chains per dim, and their
-steps divide the per-core extent; reduction dims are split over cores evenly; and two
-inputs rotating along one dim never share a replication axis.
+per tensor dim, `tensor_dims`), subject to the rules the tests' plan validator states
+(`t10ir.testing.oracles.validate`): temporal factors of an input divide its replica
+count, form divisibility chains per dim, and their steps divide the per-core extent;
+reduction dims are split over cores evenly; and two inputs rotating along one dim never
+share a replication axis.
 
 The space is vast, so it is pruned as T10 does, by three documented options:
 
@@ -18,7 +19,7 @@ The space is vast, so it is pruned as T10 does, by three documented options:
 - `rotation_dims`: how many loop dims one input may rotate along (1: a ring is a single
   cycle, as in T10; a torus ring rotates twice as often for the same memory).
 
-With `SearchOptions.exhaustive()` nothing is pruned and the frontier is that of every
+With nothing pruned (the tests' `oracles.EXHAUSTIVE`) the frontier is that of every
 valid plan. The enumeration and costing are numpy over all candidates at once (in
 chunks of bounded size), and ops of identical shape share one search (`search_plans`
 is cached), so no IR is built inside the loop.
@@ -27,7 +28,6 @@ is cached), so no IR is built inside the loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import inf
 
 import numpy as np
 
@@ -54,10 +54,6 @@ class SearchOptions:
         """Looser pruning, for an op no plan of the default space fits: any core
         count, padding up to the work itself, rings over two dims."""
         return SearchOptions(min_core_fraction=0.0, max_padding=1.0, rotation_dims=2)
-
-    @staticmethod
-    def exhaustive() -> SearchOptions:
-        return SearchOptions(min_core_fraction=0.0, max_padding=inf, rotation_dims=64)
 
     def check(self) -> list[str]:
         problems: list[str] = []
@@ -258,7 +254,7 @@ def _temporal_candidates(
 def _valid(
     spec: OpSpec, spaces: list[_InputSpace], spatial: np.ndarray, temporal: np.ndarray
 ) -> np.ndarray:
-    """The rules of `OpPlan.validate` the construction does not already ensure, per
+    """The rules of `oracles.validate` the construction does not already ensure, per
     candidate: the cheap ones on every candidate, the rules between inputs (sorting
     every candidate's factors) only on those that pass them. Steps divide the shares,
     so they add no padding to the spatial candidates' (already bounded)."""

@@ -22,7 +22,6 @@ import pytest
 from xdsl.dialects import func
 
 from t10ir.context import make_context
-from t10ir.cost.plan_cost import plan_cost
 from t10ir.dialects import top
 from t10ir.dialects.rtensor import OpPlanAttr
 from t10ir.errors import OpError
@@ -31,6 +30,7 @@ from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass, op_spec
 from t10ir.planning.plan import OpPlan
 from t10ir.planning.search import search_plans
 from t10ir.target import load_machine
+from t10ir.testing import oracles
 from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run
 
@@ -539,9 +539,9 @@ def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op
     assert isinstance(op, top.IterationDomainInterface)
-    assert plan.validate(op.iteration_domain(), 16) == []
+    assert oracles.validate(plan, op.iteration_domain(), 16) == []
     op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
-    planned = plan_cost(load_machine(SMALL_SRAM), op_spec(op), plan)
+    planned = oracles.plan_cost(load_machine(SMALL_SRAM), op_spec(op), plan)
     T10LowerToShiftPass().apply(make_context(), module)
     lowered = tmp_path / "shift.mlir"
     lowered.write_text(str(module))
@@ -578,11 +578,11 @@ def test_windows_with_part_of_several_groups_are_refused(
     op = function.body.block.first_op
     assert isinstance(op, top.Conv2dOp)
     domain = op.iteration_domain()
-    (problem,) = plan.validate(domain, 16)
+    (problem,) = oracles.validate(plan, domain, 16)
     assert "only part of" in problem and "needs f, c whole" in problem
     for target in ("ipu-mk2", SMALL_SRAM):
         frontier = search_plans(load_machine(target), op_spec(op))
-        assert [p.plan.validate(domain, 1472) for p in frontier.points] == [
+        assert [oracles.validate(p.plan, domain, 1472) for p in frontier.points] == [
             [] for _ in frontier.points
         ]
     op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
@@ -600,7 +600,7 @@ def test_exclude_pad_avgpool_keeps_its_window_whole(plan: OpPlan) -> None:
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op
     assert isinstance(op, top.AvgPoolOp)
-    assert plan.validate(op.iteration_domain(), 16) != []
+    assert oracles.validate(plan, op.iteration_domain(), 16) != []
 
 
 @pytest.mark.parametrize(
@@ -637,7 +637,7 @@ def test_expr_keeps_whole_the_dims_it_needs_global(
             d for _, factors in plan.temporal for d, _ in factors
         }
         (dim,) = split & whole
-        problems = plan.validate(domain, 16)
+        problems = oracles.validate(plan, domain, 16)
         assert f"{dim} cannot be split: its sub-operator needs it whole" in problems
 
 

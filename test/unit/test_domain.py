@@ -30,7 +30,6 @@ def test_linear_index_bounds_and_text() -> None:
     assert index.bounds({"oh": 112, "kh": 7}) == (-3, 225)
     assert str(index) == "oh * 2 + kh - 3"
     assert index.dims() == ("oh", "kh")
-    assert index.coefficient("oh") == 2
     assert str(LinearIndex.constant(0)) == "0"
 
 

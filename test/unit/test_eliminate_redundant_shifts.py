@@ -2,7 +2,7 @@
 interpreter: the optimized program computes what the lowered one does, it still lowers
 to `core` (in-place updates stay legal), the saved cycles are the cost of the
 relayouts that disappear less those fused in their place, and the interpreter's exchange counts are
-`relayout_traffic`'s."""
+`relayout_transfers`'."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 
 from t10ir.context import make_context
-from t10ir.cost.relayout import relayout_cycles, relayout_traffic
+from t10ir.cost.relayout import relayout_cycles, relayout_transfers
 from t10ir.dialects import core
 from t10ir.dialects.shift import RelayoutOp, RotateOp
 from t10ir.interp.mesh import function_layouts, run_core_function
@@ -83,12 +83,13 @@ def run(module: ModuleOp, target: str, seed: int = 0) -> list[np.ndarray]:
     result = run_core_function(body, inputs, machine)
     for event in result.events:
         if isinstance(event.op, core.RedistributeOp):
-            sent, received = relayout_traffic(
+            moves = relayout_transfers(
                 event.op.src_layout.layout,
                 event.op.dst_layout.layout,
                 event.op.combine is not None,
                 machine.cores,
             )
+            sent, received = moves.sent, moves.received
             assert np.array_equal(sent, event.sent)
             assert np.array_equal(received, event.received)
     return result.outputs

@@ -63,9 +63,17 @@ XDSL_IN_PLAIN_PYTHON = ("xdsl.ir.affine",)
 """What of xDSL the plain-Python floors may import: affine maps are plain data."""
 
 KNOWN: set[tuple[str, str]] = {
-    # Moves other engineers of issue 17 have not finished; remove each edge with the
-    # move that ends it.
+    # Moves other engineers of issue 17 have not finished; remove each entry with the
+    # move that ends it. (importer, imported): the imported module or a package of it.
+    # cost/program.py (reads core ops) moves to the interpreter:
+    ("t10ir.cost.program", "t10ir.dialects"),
+    ("t10ir.cost.program", "t10ir.passes"),
+    ("t10ir.cost.program", "xdsl"),
+    # accounting reads the per-op record through the lowering pass's constants:
+    ("t10ir.interp.accounting", "t10ir.passes"),
+    # the expression evaluator borrows the interpreter's erf:
     ("t10ir.expr.evaluate", "t10ir.interp.kernels"),
+    # verify_module belongs below the tools:
     ("t10ir.frontend.onnx_import", "t10ir.tools.diagnostics"),
     ("t10ir.bench.matrix", "t10ir.tools.diagnostics"),
     # (b): the canonicalization traits of top's ops import their patterns in a
@@ -73,6 +81,13 @@ KNOWN: set[tuple[str, str]] = {
     ("t10ir.dialects.top.ops", "t10ir.dialects.top.canonicalize"),
 }
 """Imports that break (a), (b) or (c) today."""
+
+
+def _known(importer: str, imported: str) -> bool:
+    return any(
+        importer == known and (imported == prefix or imported.startswith(f"{prefix}."))
+        for known, prefix in KNOWN
+    )
 
 
 def _modules() -> dict[str, Path]:
@@ -153,7 +168,7 @@ def test_floors_import_downward_only() -> None:
         for importer, imported in INTERNAL
         if _floor(imported) != _floor(importer)
         and _floor(imported) not in ALLOWED.get(_floor(importer), set())
-        and (importer, imported) not in KNOWN
+        and not _known(importer, imported)
     )
     assert not upward, "\n".join(upward)
 
@@ -168,6 +183,7 @@ def test_plain_python_floors_import_no_ir() -> None:
             name == allowed or name.startswith(f"{allowed}.")
             for allowed in XDSL_IN_PLAIN_PYTHON
         )
+        and not _known(importer, name)
     )
     assert not found, "\n".join(found)
 
@@ -178,7 +194,7 @@ def test_only_tools_import_tools() -> None:
         for importer, imported in INTERNAL
         if _floor(imported) == "tools"
         and _floor(importer) != "tools"
-        and (importer, imported) not in KNOWN
+        and not _known(importer, imported)
     )
     assert not found, "\n".join(found)
 
@@ -219,7 +235,7 @@ def _cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
 
 
 def test_no_import_cycle() -> None:
-    cycles = _cycles(INTERNAL - KNOWN)
+    cycles = _cycles({(a, b) for a, b in INTERNAL if not _known(a, b)})
     assert not cycles, "\n".join(" <-> ".join(c) for c in cycles)
 
 

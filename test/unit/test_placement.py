@@ -11,6 +11,7 @@ from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.planning.plan import OpPlan
 from t10ir.target.placement import fold, grid_cores
 from t10ir.target.presets import load_machine
+from t10ir.testing import oracles
 
 
 @pytest.mark.parametrize("block", [1, 2, 3, 4, 5, 8, 9])
@@ -56,7 +57,7 @@ def test_rings_step_at_most_two_hops_on_a_mesh(
     for tensor in ("in0", "in1"):
         if plan.ring_size(tensor) == 1:
             continue
-        src = plan.shift_sources(domain, tensor, "k")
+        src = oracles.shift_sources(plan, domain, tensor, "k")
         hops = np.abs(row - row[src]) + np.abs(col - col[src])
         assert hops.max() <= 2
 

@@ -5,7 +5,7 @@ plan_cost's docstring, with the link bandwidth and sync from the `Machine`: Cann
 plan, a spatial-only plan with the reduction split, an elementwise op with a rotating
 broadcast operand, a convolution whose input pieces carry a halo, a plan spanning two
 chips, and T10's 128x5120x15360 reference matmul. Then the vectorized `cost_plans`
-against `plan_cost` row by row, and `plan_arrays` / `plan_of` round trips.
+against `oracles.plan_cost` row by row, and `plan_arrays` / `plan_of` round trips.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from t10ir.cost.plan_cost import (
     PlanCost,
     cost_plans,
     plan_arrays,
-    plan_cost,
     plan_of,
 )
 from t10ir.planning.domain import IterationDomain, LoopDim, TensorMap
 from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
 from t10ir.target import Machine, load_machine
+from t10ir.testing import oracles
 
 IPU = load_machine("ipu-mk2")
 SIXTEEN = dataclasses.replace(IPU, name="ipu-16", cores=16)
@@ -100,7 +100,7 @@ def test_cannon_64_cubed_f32_on_16_cores() -> None:
         reduce=0,
         relayout=ceil(relayout),
     )
-    cost = plan_cost(SIXTEEN, op, plan)
+    cost = oracles.plan_cost(SIXTEEN, op, plan)
     assert cost_fields(cost) == cost_fields(expected)
     assert (cost.memory, cost.compute, cost.shift, cost.sync, cost.relayout) == (
         6144,
@@ -135,7 +135,7 @@ def test_spatial_plan_with_the_reduction_split() -> None:
         reduce=ceil(reduce),
         relayout=ceil(relayout),
     )
-    cost = plan_cost(SIXTEEN, op, plan)
+    cost = oracles.plan_cost(SIXTEEN, op, plan)
     assert cost_fields(cost) == cost_fields(expected)
     assert (cost.memory, cost.compute, cost.reduce, cost.relayout) == (
         11264,
@@ -168,7 +168,7 @@ def test_elementwise_with_a_rotating_broadcast_operand() -> None:
         reduce=0,
         relayout=ceil(relayout),
     )
-    cost = plan_cost(SIXTEEN, op, plan)
+    cost = oracles.plan_cost(SIXTEEN, op, plan)
     assert cost_fields(cost) == cost_fields(expected)
     assert (cost.memory, cost.compute, cost.shift, cost.sync) == (3104, 1456, 18, 944)
 
@@ -179,7 +179,7 @@ def test_convolution_pieces_carry_their_halo() -> None:
     piece covers 4 output rows plus a halo of 2: 2 channels x 6 columns."""
     op = conv1d(8, 16, 4, 3)
     plan = OpPlan.of({"f": 2, "oh": 4}, {"in0": {"c": 2}, "in1": {"c": 4}})
-    assert plan.validate(op.domain, 8) == []
+    assert oracles.validate(plan, op.domain, 8) == []
     machine = dataclasses.replace(IPU, name="ipu-8", cores=8)
     b, sync = 4, machine.sync_cycles
     steps = 4  # along c: max(2, 4)
@@ -204,7 +204,7 @@ def test_convolution_pieces_carry_their_halo() -> None:
         reduce=0,
         relayout=ceil(relayout),
     )
-    cost = plan_cost(machine, op, plan)
+    cost = oracles.plan_cost(machine, op, plan)
     assert cost_fields(cost) == cost_fields(expected)
     assert (cost.memory, cost.compute, cost.shift, cost.sync) == (320, 3392, 81, 1416)
 
@@ -243,7 +243,7 @@ def test_a_plan_over_two_chips_pays_the_factor_on_communication(chips: int) -> N
         reduce=0,
         relayout=ceil(relayout),
     )
-    assert cost_fields(plan_cost(machine, op, plan)) == cost_fields(expected)
+    assert cost_fields(oracles.plan_cost(machine, op, plan)) == cost_fields(expected)
 
 
 def test_t10_reference_matmul_on_ipu_mk2() -> None:
@@ -254,7 +254,7 @@ def test_t10_reference_matmul_on_ipu_mk2() -> None:
     chunks, 35,126 bytes."""
     op = matmul(128, 15360, 5120, 2)
     plan = OpPlan.of({"m": 4, "n": 26, "k": 14})
-    assert plan.validate(op.domain, IPU.cores) == []
+    assert oracles.validate(plan, op.domain, IPU.cores) == []
     b, sync = 2, IPU.sync_cycles
     m, n, k = ceil(128 / 4), ceil(15360 / 26), ceil(5120 / 14)
     assert (m, n, k) == (32, 591, 366)
@@ -274,7 +274,7 @@ def test_t10_reference_matmul_on_ipu_mk2() -> None:
         reduce=ceil(shift(IPU, received, b) + sync + primer_elementwise(received)),
         relayout=ceil(shift(IPU, max(chunk, default), b) + sync),
     )
-    cost = plan_cost(IPU, op, plan)
+    cost = oracles.plan_cost(IPU, op, plan)
     assert cost_fields(cost) == cost_fields(expected)
     assert cost.memory == 528_986 <= IPU.sram_bytes
     assert (cost.compute, cost.reduce, cost.relayout, cost.cycles) == (
@@ -304,7 +304,7 @@ def random_rows(
     while len(spatial_rows) < count:
         spatial = rng.choice([1, 2, 4, 8], size=len(names))
         temporal = np.where(cuttable, rng.choice([1, 1, 2, 4], size=cuttable.shape), 1)
-        if plan_of(op, spatial, temporal).validate(op.domain, cores) == []:
+        if oracles.validate(plan_of(op, spatial, temporal), op.domain, cores) == []:
             spatial_rows.append(spatial)
             temporal_rows.append(temporal)
     return np.array(spatial_rows), np.array(temporal_rows)
@@ -324,7 +324,7 @@ def test_cost_plans_equals_plan_cost_row_by_row(op: OpSpec) -> None:
     machine = dataclasses.replace(IPU, name="ipu-64", cores=64)
     costs = cost_plans(machine, op, spatial, temporal)
     for i in range(len(spatial)):
-        one = plan_cost(machine, op, plan_of(op, spatial[i], temporal[i]))
+        one = oracles.plan_cost(machine, op, plan_of(op, spatial[i], temporal[i]))
         assert costs.row(i) == one
         assert costs.cycles[i] == one.cycles
 

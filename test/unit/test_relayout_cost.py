@@ -1,6 +1,6 @@
 """The traffic and cycles of relayouts and rotations (`t10ir.cost.relayout`).
 
-`relayout_traffic` is checked against brute-force counting, one core and element at a
+`relayout_transfers` is checked against brute-force counting, one core and element at a
 time with plain Python, on every pair of a dozen small layouts of one 6x8 tensor:
 contiguous chunks (one with ceil padding), row blocks, tiles on permuted physical cores,
 replicas, a Cannon skew, halos reaching outside the tensor, and a grid on other physical
@@ -31,12 +31,11 @@ from t10ir.cost.relayout import (
     _to_chunks,
     chunk_share,
     relayout_cycles,
-    relayout_traffic,
     relayout_transfers,
     rotation_cycles,
     rotation_transfers,
 )
-from t10ir.cost.routing import route_hops
+from t10ir.cost.routing import route
 from t10ir.planning.layout import Grid, Layout, Ring, const, default_layout, dim
 from t10ir.target import Machine, load_machine
 
@@ -129,9 +128,10 @@ def test_traffic_matches_brute_force(src: str, dst: str, combine: bool) -> None:
         )
     except ValueError:
         with pytest.raises(ValueError, match="no core of the source holds"):
-            relayout_traffic(LAYOUTS[src], LAYOUTS[dst], combine)
+            relayout_transfers(LAYOUTS[src], LAYOUTS[dst], combine)
         return
-    send, receive = relayout_traffic(LAYOUTS[src], LAYOUTS[dst], combine)
+    moves = relayout_transfers(LAYOUTS[src], LAYOUTS[dst], combine)
+    send, receive = moves.sent, moves.received
     top = max(int(LAYOUTS[n].grid.physical().max()) for n in (src, dst)) + 1
     assert len(send) == len(receive) == top
     assert send.tolist() == [expected_send[c] for c in range(top)]
@@ -143,27 +143,32 @@ def test_traffic_counted_by_hand() -> None:
     rows, default = LAYOUTS["rows"], LAYOUTS["default16"]
     # Row block i is elements 16i to 16i + 15; default chunk i is 3i to 3i + 2: core 0
     # keeps its three, cores 1 and 2 receive all sixteen.
-    send, receive = relayout_traffic(default, rows)
+    moves = relayout_transfers(default, rows)
+    send, receive = moves.sent, moves.received
     assert receive.tolist() == [13, 16, 16] + [0] * 13
     assert send.tolist() == [0] + [3] * 15
-    assert len(relayout_traffic(default, rows, cores=20)[0]) == 20
+    assert len(relayout_transfers(default, rows, cores=20).sent) == 20
     # Nothing moves into the layout a tensor has.
-    send, receive = relayout_traffic(rows, rows)
+    moves = relayout_transfers(rows, rows)
+    send, receive = moves.sent, moves.received
     assert not send.any() and not receive.any()
     # Six partial sums of the whole tensor onto rows: core 0 receives five copies of
     # each of its 16 elements; each holder sends what the three row cores need but it.
-    send, receive = relayout_traffic(LAYOUTS["replicas"], rows, combine=True)
+    moves = relayout_transfers(LAYOUTS["replicas"], rows, combine=True)
+    send, receive = moves.sent, moves.received
     assert receive.tolist() == [80, 80, 80, 0, 0, 0]
     assert send.tolist() == [32, 32, 32, 48, 48, 48]
     # Without combining, the replicas share the sending: none sends everything.
-    send, receive = relayout_traffic(LAYOUTS["replicas"], default)
+    moves = relayout_transfers(LAYOUTS["replicas"], default)
+    send, receive = moves.sent, moves.received
     assert receive.sum() == 48 - 3 * 6 and send.max() < 48 - 3 * 6
 
 
 def test_relayout_cycles_is_one_exchange() -> None:
     machine = dataclasses.replace(load_machine("ipu-mk2"), name="ipu-16", cores=16)
     src, dst = LAYOUTS["replicas"], LAYOUTS["far-cores"]
-    send, receive = relayout_traffic(src, dst, combine=True)
+    moves = relayout_transfers(src, dst, combine=True)
+    send, receive = moves.sent, moves.received
     cores_used = len(set(range(6)) | {10, 5, 7, 12})
     assert relayout_cycles(machine, src, dst, 2, combine=True) == pytest.approx(
         exchange_cycles(machine, int(send.max()), int(receive.max()), 2, cores_used)
@@ -175,7 +180,7 @@ def test_relayout_cycles_is_one_exchange() -> None:
 
 def test_relayout_of_another_tensor_is_refused() -> None:
     with pytest.raises(ValueError, match="different tensors"):
-        relayout_traffic(default_layout(4, (2, 2)), LAYOUTS["rows"])
+        relayout_transfers(default_layout(4, (2, 2)), LAYOUTS["rows"])
 
 
 def _ring(cores: tuple[int, ...]) -> Ring:
@@ -189,7 +194,7 @@ def _hops(machine: Machine, ring: Ring, distance: int) -> int:
     transfers = rotation_transfers(ring, distance, 1)
     if machine.topology != "mesh2d":
         return int(len(transfers.elements) > 0)
-    return int(route_hops(machine, transfers).max(initial=0))
+    return int(route(machine, transfers)[1].max(initial=0))
 
 
 def test_rotation_hops() -> None:
@@ -226,9 +231,11 @@ def test_cores_are_physical() -> None:
     # One tile moved to the physical core that already holds it costs nothing.
     tiles, far = LAYOUTS["tiles"], LAYOUTS["far-cores"]
     moved = dataclasses.replace(far, grid=Grid((2, 2), (3, 0, 2, 1)))
-    send, receive = relayout_traffic(tiles, moved)
+    moves = relayout_transfers(tiles, moved)
+    send, receive = moves.sent, moves.received
     assert not send.any() and not receive.any()
-    send, receive = relayout_traffic(tiles, far)
+    moves = relayout_transfers(tiles, far)
+    send, receive = moves.sent, moves.received
     assert receive.sum() == prod(SHAPE)
 
 
@@ -236,10 +243,12 @@ def test_scalar_is_held_by_every_core_of_its_grid() -> None:
     """A rank-0 tensor's one element: every core of a replicated layout holds it, so
     spreading it from the default layout's single core sends it to the three others."""
     replicated = Layout((), (), Grid((4,)), AffineMap(1, 0, ()))
-    send, receive = relayout_traffic(default_layout(4, ()), replicated)
+    moves = relayout_transfers(default_layout(4, ()), replicated)
+    send, receive = moves.sent, moves.received
     assert send.tolist() == [3, 0, 0, 0]
     assert receive.tolist() == [0, 1, 1, 1]
-    send, receive = relayout_traffic(replicated, default_layout(4, ()))
+    moves = relayout_transfers(replicated, default_layout(4, ()))
+    send, receive = moves.sent, moves.received
     assert send.sum() == receive.sum() == 0
 
 

@@ -2,8 +2,8 @@
 
 On small ops and small machines every plan is enumerated here with itertools (every
 spatial factor tuple, every temporal factor of every input along every loop dim that
-indexes it), kept when `OpPlan.validate` accepts it, costed with `plan_cost` and reduced
-to its Pareto set by a quadratic scan: the exhaustive search must find the same
+indexes it), kept when `oracles.validate` accepts it, costed with `oracles.plan_cost` and
+reduced to its Pareto set by a quadratic scan: the exhaustive search must find the same
 (memory, cycles) frontier from as many valid plans. Then: the pruned search stays valid
 and close; Cannon's algorithm is what a k x k machine picks when nothing faster fits;
 memory is monotone in the temporal and spatial factors where the model says it must be;
@@ -28,12 +28,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from op_specs import conv1d, grouped_conv1d, matmul
 
-from t10ir.cost.plan_cost import OpSpec, PlanCost, plan_cost
+from t10ir.cost.plan_cost import OpSpec, PlanCost
 from t10ir.memo import clear_caches
 from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.planning.plan import OpPlan, tensor_map, tensor_names
 from t10ir.planning.search import Frontier, SearchOptions, pareto, search_plans
 from t10ir.target import Machine, load_machine
+from t10ir.testing import oracles
 
 IPU = load_machine("ipu-mk2")
 
@@ -152,9 +153,9 @@ def brute_force_plans(op: OpSpec, cores: int) -> Iterator[OpPlan]:
 def valid_plans(case: Case) -> tuple[tuple[OpPlan, PlanCost], ...]:
     """The case's valid plans and their costs, by brute force."""
     return tuple(
-        (plan, plan_cost(case.machine, case.spec, plan))
+        (plan, oracles.plan_cost(case.machine, case.spec, plan))
         for plan in brute_force_plans(case.spec, case.cores)
-        if plan.validate(case.spec.domain, case.cores) == []
+        if oracles.validate(plan, case.spec.domain, case.cores) == []
     )
 
 
@@ -179,14 +180,14 @@ def frontier_pairs(frontier: Frontier) -> list[Pair]:
 def test_exhaustive_search_finds_the_brute_force_frontier(case: Case) -> None:
     plans = valid_plans(case)
     expected = pareto_pairs((c.memory, c.cycles) for _, c in plans)
-    frontier = search_plans(case.machine, case.spec, SearchOptions.exhaustive())
+    frontier = search_plans(case.machine, case.spec, oracles.EXHAUSTIVE)
     assert set(frontier_pairs(frontier)) == expected
     assert len(frontier.points) == len(expected)
     # The search costs every valid plan once: none missed, none twice.
     assert frontier.candidates == len(plans)
     for point in frontier.points:
-        assert point.plan.validate(case.spec.domain, case.cores) == []
-        assert plan_cost(case.machine, case.spec, point.plan) == point.cost
+        assert oracles.validate(point.plan, case.spec.domain, case.cores) == []
+        assert oracles.plan_cost(case.machine, case.spec, point.plan) == point.cost
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -205,11 +206,11 @@ def test_pruned_search_is_valid_and_close_to_the_exhaustive_one(case: Case) -> N
     (2428 bytes, 12% padding) are pruned, so the pruned frontier starts at 568 and
     2450 bytes.
     """
-    exhaustive = search_plans(case.machine, case.spec, SearchOptions.exhaustive())
+    exhaustive = search_plans(case.machine, case.spec, oracles.EXHAUSTIVE)
     pruned = search_plans(case.machine, case.spec, SearchOptions())
     assert 0 < pruned.candidates <= exhaustive.candidates
     for point in pruned.points:
-        assert point.plan.validate(case.spec.domain, case.cores) == []
+        assert oracles.validate(point.plan, case.spec.domain, case.cores) == []
         assert any(
             q.cost.memory <= point.cost.memory and q.cost.cycles <= point.cost.cycles
             for q in exhaustive.points
@@ -252,7 +253,7 @@ def rotated_memory(size: int, k: int, elem: int, pieces: int) -> int:
     return 2 * buffers * piece + output + epilogue
 
 
-@pytest.mark.parametrize("options", [SearchOptions(), SearchOptions.exhaustive()])
+@pytest.mark.parametrize("options", [SearchOptions(), oracles.EXHAUSTIVE])
 @pytest.mark.parametrize(("size", "k"), [(64, 4), (48, 4), (128, 8)])
 def test_cannon_is_chosen_when_replication_does_not_fit(
     size: int, k: int, options: SearchOptions
@@ -270,8 +271,10 @@ def test_cannon_is_chosen_when_replication_does_not_fit(
     assert unrotated == half_rotated > cannon_memory
     machine = target(k * k, sram_bytes=cannon_memory)
     half = OpPlan.of({"m": k, "n": k}, {"in0": {"k": 2}, "in1": {"k": 2}})
-    assert plan_cost(machine, op, OpPlan.of({"m": k, "n": k})).memory == unrotated
-    assert plan_cost(machine, op, half).memory == half_rotated
+    assert (
+        oracles.plan_cost(machine, op, OpPlan.of({"m": k, "n": k})).memory == unrotated
+    )
+    assert oracles.plan_cost(machine, op, half).memory == half_rotated
 
     chosen = search_plans(machine, op, options).fastest_fitting(machine.sram_bytes)
     assert chosen is not None
@@ -291,7 +294,7 @@ def test_nothing_chosen_at_cannons_memory_is_slower_than_cannon(
     needs the same 6912 bytes and is faster (12,846 cycles)."""
     op = matmul(size, size, size, elem)
     machine = target(k * k)
-    reference = plan_cost(machine, op, cannon(k))
+    reference = oracles.plan_cost(machine, op, cannon(k))
     assert reference.memory == rotated_memory(size, k, elem, k)
     chosen = search_plans(machine, op).fastest_fitting(reference.memory)
     assert chosen is not None
@@ -304,7 +307,7 @@ def test_nothing_chosen_at_cannons_memory_is_slower_than_cannon(
 def held_bytes(op: OpSpec, plan: OpPlan, v: int) -> int:
     """Bytes input `v` takes per core: its piece, twice when it rotates."""
     name = inputs(op.domain)[v]
-    piece = prod(plan.piece_shape(op.domain, name, op.operand_shapes[v]))
+    piece = prod(oracles.piece_shape(plan, op.domain, name, op.operand_shapes[v]))
     buffers = 2 if plan.ring_size(name) > 1 else 1
     return buffers * piece * op.operand_bytes[v]
 
@@ -317,7 +320,7 @@ def plans_by_factors(case: Case) -> dict[Factors, tuple[OpPlan, PlanCost]]:
 
 
 def piece(plan: OpPlan, domain: IterationDomain, name: str) -> int:
-    return prod(plan.piece_shape(domain, name))
+    return prod(oracles.piece_shape(plan, domain, name))
 
 
 def test_finer_rotation_never_grows_memory_by_brute_force() -> None:
@@ -409,7 +412,8 @@ def rotated_matmuls(draw: st.DrawFn) -> tuple[OpSpec, OpPlan, OpPlan, int]:
         spatial, {u: {d: 2**e for d, e in f.items()} for u, f in exponents.items()}
     )
     assume(
-        before.validate(op.domain, 512) == [] and after.validate(op.domain, 512) == []
+        oracles.validate(before, op.domain, 512) == []
+        and oracles.validate(after, op.domain, 512) == []
     )
     return op, before, after, v
 
@@ -425,7 +429,10 @@ def test_finer_rotation_never_grows_memory_on_random_matmuls(
     machine = target(512)
     name = f"in{v}"
     assert piece(after, op.domain, name) <= piece(before, op.domain, name)
-    old, new = plan_cost(machine, op, before), plan_cost(machine, op, after)
+    old, new = (
+        oracles.plan_cost(machine, op, before),
+        oracles.plan_cost(machine, op, after),
+    )
     assert new.memory - old.memory == held_bytes(op, after, v) - held_bytes(
         op, before, v
     )
@@ -443,7 +450,7 @@ MID_SIZE = [
 ]
 
 
-@pytest.mark.parametrize("options", [SearchOptions(), SearchOptions.exhaustive()])
+@pytest.mark.parametrize("options", [SearchOptions(), oracles.EXHAUSTIVE])
 @pytest.mark.parametrize("case", CASES + MID_SIZE, ids=lambda c: c.name)
 def test_frontier_is_strictly_ordered(case: Case, options: SearchOptions) -> None:
     frontier = search_plans(case.machine, case.spec, options)
@@ -481,9 +488,9 @@ def test_pareto_is_the_frontier_in_any_order(pairs: list[Pair], rng: Random) -> 
 @pytest.mark.parametrize("case", [CASES[0], MID_SIZE[1]], ids=lambda c: c.name)
 def test_search_is_deterministic(case: Case) -> None:
     clear_caches()
-    first = search_plans(case.machine, case.spec, SearchOptions.exhaustive())
+    first = search_plans(case.machine, case.spec, oracles.EXHAUSTIVE)
     clear_caches()
-    second = search_plans(case.machine, case.spec, SearchOptions.exhaustive())
+    second = search_plans(case.machine, case.spec, oracles.EXHAUSTIVE)
     assert first is not second
     assert first == second
 
@@ -495,6 +502,6 @@ def test_relaxed_search_reaches_plans_the_pruning_drops() -> None:
     op, machine = conv1d(16, 30, 8, 3), target(16)
     pruned = search_plans(machine, op, SearchOptions())
     relaxed = search_plans(machine, op, SearchOptions.relaxed())
-    exhaustive = search_plans(machine, op, SearchOptions.exhaustive())
+    exhaustive = search_plans(machine, op, oracles.EXHAUSTIVE)
     assert relaxed.smallest.cost.memory == exhaustive.smallest.cost.memory
     assert relaxed.smallest.cost.memory < pruned.smallest.cost.memory
