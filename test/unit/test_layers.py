@@ -23,8 +23,8 @@ import t10ir
 ROOT = Path(t10ir.__file__).resolve().parent
 
 _NEUTRAL = {"t10ir", "errors", "memo"}
-"""Imported by every floor: the root package, the error classes and the memo caches
-(which import xDSL only)."""
+"""Imported by every floor: the root package, the error classes and the memo caches,
+which import nothing of T10ir."""
 _PLANNING = _NEUTRAL | {"planning", "cost", "target"}
 """The plain-Python floor: domains, plans, layouts, schedules, the plan search and the
 selection (`planning`), the cost model (`cost`) and the machines (`target`). They
