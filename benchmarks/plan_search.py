@@ -40,7 +40,7 @@ from t10ir.context import make_context
 from t10ir.cost.plan_cost import OpSpec, cost_plans, plan_arrays
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
-from t10ir.passes.t10_partition import op_spec
+from t10ir.lowering.op_spec import op_spec
 from t10ir.planning.plan import Factors, OpPlan
 from t10ir.planning.search import Frontier, FrontierPoint, SearchOptions, search_plans
 from t10ir.target import Machine, load_machine

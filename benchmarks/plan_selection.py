@@ -53,8 +53,9 @@ from t10ir.context import make_context
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import OpError
 from t10ir.frontend.nnfusion import import_nnfusion
+from t10ir.lowering.op_spec import op_spec
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
-from t10ir.passes.t10_partition import T10PartitionPass, op_spec
+from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import STRATEGIES, T10SelectPlansPass
 from t10ir.planning.select import Problem, Selection, SelectionError
 from t10ir.target import Machine, load_machine

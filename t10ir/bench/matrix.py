@@ -65,7 +65,7 @@ DTYPE = "f16"
 NERF_POINTS_PER_BATCH = 1024
 
 STEPS = ("partition", "select", "lower_to_shift", "eliminate", "lower_to_core")
-"""The passes of `T10CompilePass.passes()`, in order, by their column `<step>_s`."""
+"""The passes of `T10CompilePass.steps()`, in order, by their column `<step>_s`."""
 """The diagnostics of `t10-select-plans` and `t10-partition` saying nothing fits."""
 
 COLUMNS = (
@@ -310,12 +310,12 @@ def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Ro
     module = build_module(config.model, config.batch)
     ctx = make_context()
     compile_pass = T10CompilePass(config.target, config.strategy, time_limit)
-    passes = compile_pass.passes()
-    assert len(passes) == len(STEPS), "STEPS names the passes of t10-compile"
-    for step, pass_ in zip(STEPS, passes, strict=True):
+    steps = compile_pass.steps(ctx)
+    assert len(steps) == len(STEPS), "STEPS names the passes of t10-compile"
+    for step, run_step in zip(STEPS, steps, strict=True):
         start = time.perf_counter()
         try:
-            pass_.apply(ctx, module)
+            run_step(module)
         except DoesNotFitError:
             row[f"{step}_s"] = _seconds(time.perf_counter() - start)
             row["fits"] = "OOM"

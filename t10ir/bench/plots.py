@@ -34,22 +34,15 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from xdsl.dialects.builtin import StringAttr
+from xdsl.ir import Operation
 
 from t10ir.bench.matrix import BASELINE, STRATEGY_ORDER, zoo_options
-from t10ir.context import make_context
-from t10ir.dialects.top import IterationDomainInterface
+from t10ir.cost.plan_cost import OpSpec
+from t10ir.dialects.rtensor import get_plan
 from t10ir.errors import DoesNotFitError, T10Error
 from t10ir.interp.accounting import PHASES
 from t10ir.models import build_model, options
-from t10ir.passes.t10_partition import (
-    FRONTIER_ATTR,
-    PLAN_ATTR,
-    T10PartitionPass,
-    load_target,
-    op_frontier,
-    op_spec,
-)
+from t10ir.passes.t10_partition import T10PartitionPass, load_target
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import Machine
 
@@ -314,34 +307,31 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
     base, overrides = zoo
     defaults = {k: v for k, v in PARETO_CONFIG.items() if k in options(base)}
     module = build_model(base, **{**defaults, **overrides}).module
-    ctx = make_context()
-    T10PartitionPass(target=target).apply(ctx, module)
+    state = T10PartitionPass(target=target).search(module)
     try:
-        T10SelectPlansPass(strategy="greedy").apply(ctx, module)
+        T10SelectPlansPass(strategy="greedy").select(module, state)
         selected = True
     except DoesNotFitError:
         selected = False
-    groups: dict[str, list[IterationDomainInterface]] = {}
-    for op in module.walk():
-        label = op.attributes.get(FRONTIER_ATTR)
-        if isinstance(op, IterationDomainInterface) and isinstance(label, StringAttr):
-            groups.setdefault(label.data, []).append(op)
-    choices = {name: op_frontier(module, ops[0]) for name, ops in groups.items()}
+    groups: dict[OpSpec, list[Operation]] = {}
+    for op, searched in state.frontiers.items():
+        groups.setdefault(searched.spec, []).append(op)
+    choices = {spec: state.frontiers[ops[0]].points for spec, ops in groups.items()}
     slowest = sorted(
-        groups, key=lambda name: -min(c.cost.to_cost().cycles for c in choices[name])
+        groups, key=lambda spec: -min(c.cost.cycles for c in choices[spec])
     )[:PARETO_OPS]
     frontiers = []
-    for name in slowest:
-        ops = groups[name]
-        costs = [c.cost.to_cost() for c in choices[name]]
-        chosen = {op.attributes[PLAN_ATTR] for op in ops} if selected else set()
-        dims = " ".join(f"{d.name}={d.extent}" for d in op_spec(ops[0]).domain.dims)
+    for spec in slowest:
+        ops = groups[spec]
+        costs = [c.cost for c in choices[spec]]
+        chosen = {get_plan(op) for op in ops} if selected else set()
+        dims = " ".join(f"{d.name}={d.extent}" for d in spec.domain.dims)
         frontiers.append(
             OpFrontier(
                 f"{ops[0].name.removeprefix('top.')} x{len(ops)}: {dims}",
                 tuple(c.memory for c in costs),
                 tuple(c.cycles for c in costs),
-                tuple(j for j, c in enumerate(choices[name]) if c.plan in chosen),
+                tuple(j for j, c in enumerate(choices[spec]) if c.plan in chosen),
             )
         )
     return frontiers

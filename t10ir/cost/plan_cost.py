@@ -206,7 +206,7 @@ def step_cycles(
 ) -> Cycles:
     """One step's sub-operator on loop boxes `box` (one row per plan, domain order),
     `cut[p, d]` telling whether plan `p` cuts dim `d`: the cycles of every op of the
-    body (`OpSpec.body`), as `program.kernel_cost` charges the ops the lowering built."""
+    body (`OpSpec.body`), as `program_cost.kernel_cost` charges the ops the lowering built."""
     dims, b = spec.dims, spec.compute_bytes
     tensors = (*spec.domain.operands, *spec.domain.results)
     shapes = (*spec.operand_shapes, *spec.result_shapes)

@@ -1,11 +1,11 @@
 """Time, memory and traffic of a mesh run, per `top` op: the report and the trace.
 
 The chip is bulk-synchronous: the executed ops (`MeshRun.events`) run one after another
-on a single clock, each costing what `t10ir.cost.program` says (the planner's formulas
-on what actually ran), so the program's time is their sum. Every event belongs to the
-`top` op it was written for (the `t10.op` tag of its top-level ancestor, an index into
-the function's `t10.ops`), and to one phase of that op, as the planner splits its
-prediction:
+on a single clock, each costing what `t10ir.interp.program_cost` says (the planner's
+formulas on what actually ran), so the program's time is their sum. Every event belongs
+to the `top` op it was written for (the `t10.op` tag of its top-level ancestor, an index
+into the function's `t10.ops` records, `rtensor.OpRecord`), and to one phase of that op,
+as the planner splits its prediction:
 
 - compute: kernels;
 - shift: ring rotations; sync: the barriers ending them;
@@ -27,15 +27,20 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr
 from xdsl.ir import Operation, SSAValue
 
-from t10ir.cost import program
 from t10ir.dialects import core
-from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.dialects.rtensor import (
+    OP_ATTR,
+    OPS_ATTR,
+    OpPlanAttr,
+    OpRecordAttr,
+)
 from t10ir.errors import T10Error, op_location
+from t10ir.interp import program_cost
 from t10ir.interp.mesh import Event, MeshRun, function_layouts
-from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
+from t10ir.planning.plan import OpPlan
 from t10ir.target import Machine
 
 PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
@@ -63,7 +68,7 @@ class OpAccount:
 
     index: int | None
     kind: str | None = None
-    plan: OpPlanAttr | None = None
+    plan: OpPlan | None = None
     loc: str | None = None
     predicted: int | None = None
     planned: int | None = None
@@ -171,32 +176,28 @@ class Account:
 
 
 def _records(func_op: func.FuncOp) -> list[OpAccount]:
-    """The ops of the function's `t10.ops` record, with what the planner predicted."""
+    """The ops of the function's `t10.ops` records, with what the planner predicted."""
     records = func_op.attributes.get(OPS_ATTR)
     ops: list[OpAccount] = []
     if not isinstance(records, ArrayAttr):
         return ops
-    for index, record in enumerate(records.data):
-        if not isinstance(record, DictionaryAttr):
+    for index, attr in enumerate(records.data):
+        if not isinstance(attr, OpRecordAttr):
             raise T10Error(
-                f"'{func_op.name}' op {OPS_ATTR}[{index}] is {record}: expected a "
-                "dictionary (the record of one `top` op)",
+                f"'{func_op.name}' op {OPS_ATTR}[{index}] is {attr}: expected a "
+                "#rtensor.record<...> (the record of one `top` op)",
                 op_location(func_op),
             )
-        data = record.data
-        kind, plan = data.get("kind"), data.get("plan")
-        loc, predicted = data.get("loc"), data.get("predicted")
-        planned = data.get("planned", predicted)
-        compute = data.get("compute")
+        record = attr.data
         ops.append(
             OpAccount(
                 index,
-                kind.data if isinstance(kind, StringAttr) else None,
-                plan if isinstance(plan, OpPlanAttr) else None,
-                loc.data if isinstance(loc, StringAttr) else None,
-                predicted.value.data if isinstance(predicted, IntegerAttr) else None,
-                planned.value.data if isinstance(planned, IntegerAttr) else None,
-                compute.value.data if isinstance(compute, IntegerAttr) else None,
+                record.kind,
+                record.plan,
+                record.loc,
+                record.predicted,
+                record.planned if record.planned is not None else record.predicted,
+                record.compute,
             )
         )
     return ops
@@ -262,13 +263,13 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
         index = tags.get(op)
         return ops[index] if index is not None else untagged
 
-    kernels: dict[core.KernelOp, program.KernelCost] = {}
+    kernels: dict[core.KernelOp, program_cost.KernelCost] = {}
     first_kernel: dict[OpAccount, int] = {}
     for position, event in enumerate(run.events):
         if isinstance(event.op, core.KernelOp):
             first_kernel.setdefault(owner(event.op), position)
             if event.op not in kernels:
-                kernels[event.op] = program.kernel_cost(machine, event.op)
+                kernels[event.op] = program_cost.kernel_cost(machine, event.op)
     flops_by_size: dict[int, int] = {}
     memory = _Memory(func_op, machine)
     slices: list[Slice] = []
@@ -289,9 +290,9 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
         elif isinstance(op, core.ShiftOp | core.RedistributeOp):
             assert event.sent is not None and event.received is not None
             assert event.transfers is not None
-            cycles = program.exchange_cycles(machine, op, event.transfers)
+            cycles = program_cost.exchange_cycles(machine, op, event.transfers)
             account_of.bytes_exchanged += int(event.received.sum()) * (
-                program.element_bytes(op)
+                program_cost.element_bytes(op)
             )
             if isinstance(op, core.ShiftOp):
                 phase = "shift"
@@ -302,7 +303,7 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
             if event.sent.any():
                 moved.append((op, phase))
         elif isinstance(op, core.SyncOp):
-            cycles = program.sync_cycles(machine, [o for o, _ in moved])
+            cycles = program_cost.sync_cycles(machine, [o for o, _ in moved])
             phases = {p for _, p in moved}
             phase = "sync" if "shift" in phases or not moved else moved[-1][1]
             moved = []
@@ -328,11 +329,10 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
 # --- the report ----------------------------------------------------------------------
 
 
-def _plan_text(plan: OpPlanAttr | None) -> str:
+def _plan_text(value: OpPlan | None) -> str:
     """A plan as the plan report prints it: `m=2 k=2; in0: k=4`."""
-    if plan is None:
+    if value is None:
         return "-"
-    value = plan.to_plan()
 
     def factors(items: tuple[tuple[str, int], ...]) -> str:
         return " ".join(f"{d}={f}" for d, f in items)
@@ -348,7 +348,7 @@ def _op_report(op: OpAccount) -> dict[str, Any]:
         "name": op.name,
         "kind": op.kind,
         "loc": op.loc,
-        "plan": str(op.plan) if op.plan is not None else None,
+        "plan": str(OpPlanAttr.from_plan(op.plan)) if op.plan is not None else None,
         "cycles": op.cycles,
         **{f"{phase}_cycles": op.cycles_of(phase) for phase in PHASES},
         "predicted_cycles": op.predicted,

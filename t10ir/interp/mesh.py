@@ -33,7 +33,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import AffineMap
 
 from t10ir.cost.relayout import Transfers, relayout_transfers, rotation_transfers
-from t10ir.dialects import core
+from t10ir.dialects import core, rtensor
 from t10ir.errors import T10Error, op_location
 from t10ir.interp import batched, kernels
 from t10ir.interp.reference import format_shape, numpy_dtype, tensor_spec
@@ -42,7 +42,7 @@ from t10ir.planning.domain import COMBINER_IDENTITY
 from t10ir.planning.layout import Grid, Layout, evaluate_map
 from t10ir.target.machine import Machine
 
-LAYOUT_ATTR = "core.layout"
+LAYOUT_ATTR = rtensor.LAYOUT_ATTR
 """The argument and result attribute giving the layout of a core-level function's
 tensors."""
 

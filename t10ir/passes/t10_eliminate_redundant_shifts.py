@@ -36,12 +36,12 @@ feeds, the epilogue it absorbed to no one any more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xdsl.context import Context
 from xdsl.dialects import func, scf
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, i64
-from xdsl.ir import Attribute, BlockArgument, Operation, OpResult, SSAValue
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 from xdsl.ir.affine import AffineBinaryOpExpr, AffineDimExpr, AffineExpr
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -54,6 +54,14 @@ from xdsl.pattern_rewriter import (
 
 from t10ir.cost.relayout import relayout_cycles, rotation_cycles
 from t10ir.dialects.core import RingAttr
+from t10ir.dialects.rtensor import (
+    ShiftSavings,
+    get_op_index,
+    get_records,
+    get_savings,
+    set_records,
+    set_savings,
+)
 from t10ir.dialects.shift import (
     ComputeOp,
     DTensorType,
@@ -62,12 +70,10 @@ from t10ir.dialects.shift import (
     RotateOp,
     ViewOp,
 )
-from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR
-from t10ir.passes.t10_partition import element_bytes, module_target
+from t10ir.lowering.op_spec import element_bytes
+from t10ir.passes.compile_state import module_machine
 from t10ir.target import Machine
 
-SAVED_ATTR = "shift.saved_cycles"
-REMOVED_ATTR = "shift.removed"
 RULES = (
     "zero_rotations",
     "merged_rotations",
@@ -102,9 +108,8 @@ class _Ledger:
         self.counts[rule] += 1
         for op, cycles in savings:
             self.cycles += cycles
-            tag = op.attributes.get(OP_ATTR)
-            if isinstance(tag, IntegerAttr):
-                index = tag.value.data
+            index = get_op_index(op)
+            if index is not None:
                 self.by_op[index] = self.by_op.get(index, 0.0) + cycles
 
     def relayout(self, src: DTensorType, dst: DTensorType, combine: bool) -> float:
@@ -352,42 +357,36 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
             GreedyRewritePatternApplier(patterns, dce_enabled=False)
         ).rewrite_region(function.body)
     _update_predictions(function, ledger.by_op)
-    saved = round(ledger.cycles) + _count(function.attributes.get(SAVED_ATTR))
-    function.attributes[SAVED_ATTR] = IntegerAttr(saved, i64)
-    removed = function.attributes.get(REMOVED_ATTR)
-    earlier = removed.data if isinstance(removed, DictionaryAttr) else {}
-    function.attributes[REMOVED_ATTR] = DictionaryAttr(
-        {
-            rule: IntegerAttr(count + _count(earlier.get(rule)), i64)
-            for rule, count in ledger.counts.items()
-        }
+    earlier = get_savings(function) or ShiftSavings(0, {})
+    set_savings(
+        function,
+        ShiftSavings(
+            round(ledger.cycles) + earlier.saved_cycles,
+            {
+                rule: count + earlier.removed.get(rule, 0)
+                for rule, count in ledger.counts.items()
+            },
+        ),
     )
 
 
 def _update_predictions(function: func.FuncOp, saved: dict[int, float]) -> None:
     """Takes what the rewrites saved off each op's `predicted` in the function's
-    `t10.ops`, so that reports compare the run with what the compiled program should
+    records, so that reports compare the run with what the compiled program should
     cost; `planned` keeps the selection's figure."""
-    records = function.attributes.get(OPS_ATTR)
-    if not isinstance(records, ArrayAttr) or not saved:
+    records = get_records(function)
+    if records is None or not saved:
         return
-    updated: list[Attribute] = []
-    for index, record in enumerate(records.data):
-        assert isinstance(record, DictionaryAttr)
-        entry = dict(record.data)
-        predicted = entry.get("predicted")
-        if index in saved and isinstance(predicted, IntegerAttr):
-            entry.setdefault("planned", predicted)
-            entry["predicted"] = IntegerAttr(
-                max(0, round(predicted.value.data - saved[index])), i64
+    updated = []
+    for index, record in enumerate(records):
+        if index in saved and record.predicted is not None:
+            record = replace(
+                record,
+                planned=record.predicted if record.planned is None else record.planned,
+                predicted=max(0, round(record.predicted - saved[index])),
             )
-        updated.append(DictionaryAttr(entry))
-    function.attributes[OPS_ATTR] = ArrayAttr(updated)
-
-
-def _count(value: Attribute | None) -> int:
-    """What an earlier run recorded (0 if none)."""
-    return value.value.data if isinstance(value, IntegerAttr) else 0
+        updated.append(record)
+    set_records(function, updated)
 
 
 @dataclass(frozen=True)
@@ -397,7 +396,7 @@ class T10EliminateRedundantShiftsPass(ModulePass):
     name = "t10-eliminate-redundant-shifts"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        machine = module_target(self.name, op)
+        machine = module_machine(op)
         for function in list(op.walk()):
             if isinstance(function, func.FuncOp) and not function.is_declaration:
                 eliminate_redundant_shifts(function, machine)

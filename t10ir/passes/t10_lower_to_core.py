@@ -38,12 +38,10 @@ from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from t10ir.dialects import core, shift
+from t10ir.dialects.rtensor import copy_op_index, with_layout
 from t10ir.dialects.top import is_weight
 from t10ir.errors import OpError
-from t10ir.passes.t10_lower_to_shift import OP_ATTR
 from t10ir.planning.layout import Grid
-
-LAYOUT_ATTR = "core.layout"
 
 
 def buffer_type(type: Attribute) -> core.BufferType:
@@ -144,11 +142,10 @@ class _FunctionLowering:
             else:
                 before = target.last_op
                 self.lower_op(op, target)
-                if OP_ATTR in op.attributes:
-                    new = before.next_op if before is not None else target.first_op
-                    while new is not None:
-                        new.attributes[OP_ATTR] = op.attributes[OP_ATTR]
-                        new = new.next_op
+                new = before.next_op if before is not None else target.first_op
+                while new is not None:
+                    copy_op_index(new, op)
+                    new = new.next_op
 
     def lower_op(self, op: Operation, target: Block) -> None:
         if isinstance(op, shift.RelayoutOp):
@@ -271,8 +268,7 @@ class _FunctionLowering:
 
 def _tagged(op: Operation, like: Operation) -> Operation:
     """`op`, attributed to the same `top` op as `like` (for reports)."""
-    if OP_ATTR in like.attributes:
-        op.attributes[OP_ATTR] = like.attributes[OP_ATTR]
+    copy_op_index(op, like)
     return op
 
 
@@ -319,8 +315,7 @@ def _with_layouts(
 ) -> ArrayAttr[DictionaryAttr]:
     old = attrs.data if attrs is not None else [DictionaryAttr({})] * len(values)
     return ArrayAttr(
-        DictionaryAttr({**a.data, LAYOUT_ATTR: _layout_attr(v)})
-        for a, v in zip(old, values, strict=True)
+        with_layout(a, _layout_attr(v)) for a, v in zip(old, values, strict=True)
     )
 
 

@@ -22,24 +22,27 @@ from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import (
     AffineMapAttr,
-    ArrayAttr,
-    DictionaryAttr,
     FileLineColLoc,
     IndexType,
     IntegerAttr,
     ModuleOp,
-    StringAttr,
     TensorType,
-    i64,
 )
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineMap
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.dialects.core import LayoutAttr, RingAttr
-from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
+from t10ir.dialects.rtensor import (
+    OpRecord,
+    get_cost,
+    get_op_selection,
+    get_plan,
+    set_op_index,
+    set_records,
+)
 from t10ir.dialects.shift import (
     ComputeOp,
     DTensorType,
@@ -51,23 +54,13 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
-from t10ir.passes.t10_partition import (
-    COST_ATTR,
-    PLAN_ATTR,
-    module_target,
-)
-from t10ir.passes.t10_select_plans import PREDICTED_ATTR, WEIGHTS_ATTR
+from t10ir.passes.compile_state import module_machine
 from t10ir.planning.domain import COMBINER_IDENTITY
 from t10ir.planning.layout import Layout, const, default_layout, floordiv, sym
 from t10ir.planning.plan import PlanError
 from t10ir.planning.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.target import Machine
 from t10ir.target.placement import grid_cores
-
-OP_ATTR = "t10.op"
-"""On every op written for a `top` op: its index in the function's `OPS_ATTR`."""
-OPS_ATTR = "t10.ops"
-"""On the function: per lowered `top` op, its kind, plan, predicted cycles, location."""
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -131,10 +124,9 @@ class _Lowering:
 def _schedule(op: Operation, machine: Machine) -> OpSchedule:
     """The op's schedule under the plan `t10-select-plans` chose."""
     assert isinstance(op, IterationDomainInterface)
-    plan_attr = op.attributes.get(PLAN_ATTR)
-    if not isinstance(plan_attr, OpPlanAttr):
+    plan = get_plan(op)
+    if plan is None:
         raise OpError(op, "has no plan: run t10-select-plans first")
-    plan = plan_attr.to_plan()
     domain = op.iteration_domain()
     try:
         return op_schedule(
@@ -283,29 +275,30 @@ class T10LowerToShiftPass(ModulePass):
     name = "t10-lower-to-shift"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        machine = module_target(self.name, op)
+        machine = module_machine(op)
         for function in list(op.walk()):
             if isinstance(function, func.FuncOp) and not function.is_declaration:
                 _lower_function(function, machine)
 
 
-def _record(op: Operation) -> DictionaryAttr:
-    """What reports say about a lowered op: its kind, plan, predicted cycles, source
-    location and the compute its plan costs (to tell a report's gaps in compute from
-    those in moving data)."""
-    record: dict[str, Attribute] = {"kind": StringAttr(op.name)}
-    for key, name in ((PLAN_ATTR, "plan"), (PREDICTED_ATTR, "predicted")):
-        if key in op.attributes:
-            record[name] = op.attributes[key]
-    if isinstance(op.location, FileLineColLoc):
-        loc = op.location
-        record["loc"] = StringAttr(
-            f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
-        )
-    cost = op.attributes.get(COST_ATTR)
-    if PREDICTED_ATTR in op.attributes and isinstance(cost, PlanCostAttr):
-        record["compute"] = IntegerAttr(cost.to_cost().compute, i64)
-    return DictionaryAttr(record)
+def _record(op: Operation) -> OpRecord:
+    """What reports say about a lowered op (`rtensor.OpRecord`)."""
+    loc = op.location
+    where = (
+        f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+        if isinstance(loc, FileLineColLoc)
+        else None
+    )
+    selected = get_op_selection(op)
+    cost = get_cost(op)
+    return OpRecord(
+        op.name,
+        where,
+        get_plan(op),
+        selected.predicted if selected is not None else None,
+        None,
+        cost.compute if selected is not None and cost is not None else None,
+    )
 
 
 def _view(op: Operation, machine: Machine, rewriter: Rewriter) -> SSAValue:
@@ -358,7 +351,8 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
             is_weight(arg)
             and len(users) == 1
             and users[0] in schedules
-            and users[0].attributes.get(WEIGHTS_ATTR) == StringAttr("hot")
+            and (selected := get_op_selection(users[0])) is not None
+            and selected.weights == "hot"
         )
         if hot:
             layouts.append(schedules[users[0]].inputs[next(iter(arg.uses)).index])
@@ -367,7 +361,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     for arg, layout in zip(list(block.args), layouts, strict=True):
         assert isinstance(arg.type, TensorType)
         rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
-    records: list[Attribute] = []
+    records: list[OpRecord] = []
     for op in list(block.ops):
         before = op.prev_op
         if op in schedules:
@@ -378,13 +372,12 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
             result = _view(op, machine, rewriter)
         else:
             continue
-        tag = IntegerAttr(len(records), i64)
         new = before.next_op if before is not None else block.first_op
         while new is not op and new is not None:
-            new.attributes[OP_ATTR] = tag
+            set_op_index(new, len(records))
             new = new.next_op
         records.append(_record(op))
         op.results[0].replace_all_uses_with(result)
         rewriter.erase_op(op)
-    function.attributes[OPS_ATTR] = ArrayAttr(records)
+    set_records(function, records)
     function.update_function_type()

@@ -1,75 +1,40 @@
 """`t10-partition`: search every `top` op's compute-shift plans and attach the frontier.
 
-For each op with an iteration domain, the pass runs the plan search of `t10ir.planning.search`
-on the target machine and records:
+For each op with an iteration domain, the pass runs the plan search of
+`t10ir.planning.search` on the target machine and records (through the `rtensor`
+dialect's accessors):
 
-- on the op, `rtensor.plan` and `rtensor.cost`: the fastest plan whose memory per core
-  fits the target's SRAM, and its predicted cost; `rtensor.frontier`: the name of its
-  frontier;
-- on the module, `rtensor.target` (the target searched for) and `rtensor.frontiers`: a
-  dictionary from frontier names to the Pareto frontiers, lists of
-  `#rtensor.choice<plan, cost>` by increasing memory. Ops of identical shape share one
-  frontier (and one search).
+- on the module, the machine (`rtensor.machine`), which every later pass and `t10-run`
+  read from the IR, and the Pareto frontiers (`rtensor.frontiers`, by name, lists of
+  `#rtensor.choice<plan, cost>` by increasing memory); ops of identical shape share
+  one frontier (and one search);
+- on each op, `rtensor.plan` and `rtensor.cost`: the fastest plan whose memory per
+  core fits the target's SRAM, and its predicted cost; `rtensor.frontier`: the name of
+  its frontier.
 
-When no plan of the pruned space fits, the op is searched again with relaxed pruning
-(`SearchOptions.relaxed`); an op for which no plan fits even then is an error naming
-the smallest memory any plan needs and the SRAM size.
+Within `t10-compile` the frontiers stay in memory (`search`, a `CompileState`) and are
+not written. When no plan of the pruned space fits, the op is searched again with
+relaxed pruning (`SearchOptions.relaxed`); an op for which no plan fits even then is
+an error naming the smallest memory any plan needs and the SRAM size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import (
-    ArrayAttr,
-    DictionaryAttr,
-    FixedBitwidthType,
-    ModuleOp,
-    StringAttr,
-    TensorType,
-)
-from xdsl.ir import Attribute, Operation
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from t10ir.cost.plan_cost import OpSpec
-from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
+from t10ir.dialects.rtensor import set_cost, set_frontiers, set_machine, set_plan
 from t10ir.dialects.top import IterationDomainInterface
-from t10ir.errors import DoesNotFitError, OpError, PassOptionError
+from t10ir.errors import DoesNotFitError, PassOptionError
+from t10ir.lowering.op_spec import op_spec
+from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.planning.search import Frontier, SearchOptions, search_plans
 from t10ir.target import DEFAULT_TARGET, Machine, TargetError, load_machine
-
-PLAN_ATTR = "rtensor.plan"
-COST_ATTR = "rtensor.cost"
-FRONTIER_ATTR = "rtensor.frontier"
-FRONTIERS_ATTR = "rtensor.frontiers"
-TARGET_ATTR = "rtensor.target"
-
-
-def element_bytes(tensor: Attribute) -> int:
-    assert isinstance(tensor, TensorType)
-    element = tensor.get_element_type()
-    assert isinstance(element, FixedBitwidthType)
-    return max(1, element.bitwidth // 8)
-
-
-def op_spec(op: IterationDomainInterface) -> OpSpec:
-    """The op as the cost model sees it (plain data: the search's cache key)."""
-    assert isinstance(op, Operation)
-    types = [o.type for o in op.operands], [r.type for r in op.results]
-    shapes = [
-        tuple(tuple(t.get_shape()) for t in group if isinstance(t, TensorType))
-        for group in types
-    ]
-    return OpSpec(
-        domain=op.iteration_domain(),
-        operand_shapes=shapes[0],
-        result_shapes=shapes[1],
-        operand_bytes=tuple(element_bytes(t) for t in types[0]),
-        result_bytes=tuple(element_bytes(t) for t in types[1]),
-        is_copy=op.moves_data_only(),
-        body=op.sub_operator_body(),
-    )
 
 
 def load_target(pass_name: str, target: str) -> Machine:
@@ -79,34 +44,13 @@ def load_target(pass_name: str, target: str) -> Machine:
         raise PassOptionError(pass_name, error.message) from None
 
 
-def module_target(pass_name: str, module: ModuleOp) -> Machine:
-    """The machine `t10-partition` recorded on the module, for the passes after it."""
-    target = module.attributes.get(TARGET_ATTR)
-    if not isinstance(target, StringAttr):
-        raise OpError(module, "has no target: run t10-partition first")
-    return load_target(pass_name, target.data)
-
-
-def frontier_attr(frontier: Frontier) -> ArrayAttr[ChoiceAttr]:
-    return ArrayAttr(
-        ChoiceAttr(OpPlanAttr.from_plan(p.plan), PlanCostAttr.from_cost(p.cost))
-        for p in frontier.points
-    )
-
-
-def op_frontier(module: ModuleOp, op: Operation) -> tuple[ChoiceAttr, ...]:
-    """The frontier `t10-partition` attached to `op`, by increasing memory."""
-    frontiers = module.attributes.get(FRONTIERS_ATTR)
-    name = op.attributes.get(FRONTIER_ATTR)
-    if (
-        not isinstance(frontiers, DictionaryAttr)
-        or not isinstance(name, StringAttr)
-        or name.data not in frontiers.data
-    ):
-        raise OpError(op, "has no plan frontier: run t10-partition first")
-    choices = frontiers.data[name.data]
-    assert isinstance(choices, ArrayAttr)
-    return tuple(c for c in choices.data if isinstance(c, ChoiceAttr))
+def _fitting_search(machine: Machine, spec: OpSpec, options: SearchOptions) -> Frontier:
+    """The op's frontier, searched again with relaxed pruning when no plan fits (the
+    pruning may have dropped the only plans that fit)."""
+    frontier = search_plans(machine, spec, options)
+    if frontier.fastest_fitting(machine.sram_bytes) is None:
+        frontier = search_plans(machine, spec, SearchOptions.relaxed())
+    return frontier
 
 
 @dataclass(frozen=True)
@@ -122,35 +66,49 @@ class T10PartitionPass(ModulePass):
     rotation_dims: int = 1
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        state = self.search(op)
+        names: dict[OpSpec, str] = {}
+        for frontier in state.frontiers.values():
+            names.setdefault(frontier.spec, f"f{len(names)}")
+        set_frontiers(
+            op,
+            [(child, names[f.spec], f.points) for child, f in state.frontiers.items()],
+        )
+
+    def search(self, op: ModuleOp, spatial_only: bool = False) -> CompileState:
+        """Searches every op, records the machine and each op's fastest fitting plan,
+        and returns the frontiers (not written to the IR). `spatial_only`: for the
+        strategies that rotate nothing, the frontiers are searched with rotation off
+        (the plans they select among); the space with rotation is searched only
+        where none of them fits, to say whether any plan does."""
         machine = load_target(self.name, self.target)
         options = SearchOptions(
             self.min_core_fraction, self.max_padding, self.rotation_dims
         )
         if problems := options.check():
             raise PassOptionError(self.name, "; ".join(problems))
-        names: dict[OpSpec, str] = {}
-        frontiers: dict[str, Attribute] = {}
+        spatial = replace(options, rotation_dims=0)
+        frontiers: dict[Operation, OpFrontier] = {}
         for child in op.walk():
             if not isinstance(child, IterationDomainInterface):
                 continue
             spec = op_spec(child)
-            frontier = search_plans(machine, spec, options)
-            if frontier.fastest_fitting(machine.sram_bytes) is None:
-                # The pruning may have dropped the only plans that fit.
-                frontier = search_plans(machine, spec, SearchOptions.relaxed())
-            if spec not in names:
-                names[spec] = f"f{len(names)}"
-                frontiers[names[spec]] = frontier_attr(frontier)
-            chosen = frontier.fastest_fitting(machine.sram_bytes)
+            if spatial_only:
+                frontier = fitting = search_plans(machine, spec, spatial)
+                if frontier.fastest_fitting(machine.sram_bytes) is None:
+                    fitting = _fitting_search(machine, spec, options)
+            else:
+                frontier = fitting = _fitting_search(machine, spec, options)
+            chosen = fitting.fastest_fitting(machine.sram_bytes)
             if chosen is None:
                 raise DoesNotFitError(
                     child,
                     f"no plan fits in SRAM: the smallest needs "
-                    f"{frontier.smallest.cost.memory} bytes per core, and "
+                    f"{fitting.smallest.cost.memory} bytes per core, and "
                     f"'{machine.name}' has {machine.sram_bytes}",
                 )
-            child.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(chosen.plan)
-            child.attributes[COST_ATTR] = PlanCostAttr.from_cost(chosen.cost)
-            child.attributes[FRONTIER_ATTR] = StringAttr(names[spec])
-        op.attributes[TARGET_ATTR] = StringAttr(self.target)
-        op.attributes[FRONTIERS_ATTR] = DictionaryAttr(frontiers)
+            set_plan(child, chosen.plan)
+            set_cost(child, chosen.cost)
+            frontiers[child] = OpFrontier(spec, frontier.points)
+        set_machine(op, machine)
+        return CompileState(machine, frontiers, spatial_only)

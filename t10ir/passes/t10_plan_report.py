@@ -13,23 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from t10ir.dialects.rtensor import ChoiceAttr, OpPlanAttr, PlanCostAttr
-from t10ir.dialects.top import IterationDomainInterface
-from t10ir.errors import PassOptionError, op_location
-from t10ir.passes.t10_partition import (
-    COST_ATTR,
-    FRONTIER_ATTR,
-    FRONTIERS_ATTR,
-    PLAN_ATTR,
-    TARGET_ATTR,
-    load_target,
-    op_frontier,
+from t10ir.dialects.rtensor import (
+    get_cost,
+    get_frontier,
+    get_frontier_name,
+    get_machine,
+    get_plan,
+    has_frontiers,
 )
+from t10ir.dialects.top import IterationDomainInterface
+from t10ir.errors import OpError, PassOptionError, op_location
 from t10ir.planning.plan import Factors, OpPlan
+from t10ir.planning.search import FrontierPoint
 
 _COLUMNS = (
     "#",
@@ -53,11 +52,11 @@ def _temporal(plan: OpPlan) -> str:
     return "; ".join(f"{v}: {_factors(fs)}" for v, fs in plan.temporal) or "-"
 
 
-def frontier_table(choices: Sequence[ChoiceAttr], chosen: OpPlan | None) -> list[str]:
+def frontier_table(points: Sequence[FrontierPoint], chosen: OpPlan | None) -> list[str]:
     """The frontier as aligned text rows, the chosen plan marked `*`."""
     rows = [list(_COLUMNS)]
-    for i, choice in enumerate(choices):
-        plan, cost = choice.plan.to_plan(), choice.cost.to_cost()
+    for i, point in enumerate(points):
+        plan, cost = point.plan, point.cost
         mark = "*" if plan == chosen else " "
         rows.append(
             [
@@ -112,15 +111,11 @@ class T10PlanReportPass(ModulePass):
             ) from None
 
     def report(self, module: ModuleOp) -> list[str]:
-        target = module.attributes.get(TARGET_ATTR)
-        frontiers = module.attributes.get(FRONTIERS_ATTR)
-        if not isinstance(target, StringAttr) or not isinstance(
-            frontiers, DictionaryAttr
-        ):
+        machine = get_machine(module)
+        if machine is None or not has_frontiers(module):
             raise PassOptionError(
                 self.name, "the module has no plan frontiers: run t10-partition first"
             )
-        machine = load_target(self.name, target.data)
         lines = [
             f"// t10-plan-report: target {machine.name}, {machine.cores} cores, "
             f"{machine.sram_bytes} bytes of SRAM per core"
@@ -131,20 +126,20 @@ class T10PlanReportPass(ModulePass):
             if not isinstance(child, IterationDomainInterface):
                 continue
             assert isinstance(child, Operation)
-            choices = op_frontier(module, child)
-            plan = child.attributes.get(PLAN_ATTR)
-            cost = child.attributes.get(COST_ATTR)
-            chosen = plan.to_plan() if isinstance(plan, OpPlanAttr) else None
-            total += cost.to_cost().cycles if isinstance(cost, PlanCostAttr) else 0
+            points = get_frontier(module, child)
+            if points is None:
+                raise OpError(child, "has no plan frontier: run t10-partition first")
+            chosen = get_plan(child)
+            cost = get_cost(child)
+            total += cost.cycles if cost is not None else 0
             count += 1
             where = op_location(child) or "unknown location"
-            name = child.attributes[FRONTIER_ATTR]
-            assert isinstance(name, StringAttr)
             lines += [
                 "",
-                f"{child.name} at {where}: frontier {name.data}, {len(choices)} plans",
+                f"{child.name} at {where}: frontier {get_frontier_name(child)}, "
+                f"{len(points)} plans",
                 f"  domain: {child.iteration_domain()}",
-                *(f"  {row}" for row in frontier_table(choices, chosen)),
+                *(f"  {row}" for row in frontier_table(points, chosen)),
             ]
         lines += ["", f"// {count} ops, {total} cycles in the chosen plans"]
         return lines

@@ -1,7 +1,9 @@
 """`t10-select-plans`: one plan per op for the whole function, fitting SRAM at every op.
 
-Reads the frontiers `t10-partition` attached, builds the selection problem of `t10ir.planning.select` and solves it with the
-chosen strategy. Records, per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
+Reads the frontiers `t10-partition` attached (within `t10-compile`, the `CompileState`
+it returned; run alone, the module's `rtensor.frontiers`, which it removes: only the
+decisions stay in the IR), builds the selection problem of `t10ir.planning.select` and
+solves it with the chosen strategy. Records (through the `rtensor` accessors), per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
 `rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue`
 (cycles to bring its inputs into the plan's layout) and `rtensor.predicted` (the op's
 cycles: prologue, compute, shifts, syncs and epilogue); per function:
@@ -34,15 +36,7 @@ from math import ceil, isfinite, prod
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import (
-    FloatAttr,
-    IntegerAttr,
-    ModuleOp,
-    StringAttr,
-    TensorType,
-    f64,
-    i64,
-)
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 
@@ -53,18 +47,23 @@ from t10ir.cost.plan_cost import (
     redistribution_cycles,
 )
 from t10ir.cost.relayout import plan_moves
-from t10ir.dialects.rtensor import OpPlanAttr, PlanCostAttr
+from t10ir.dialects.rtensor import (
+    OpSelection,
+    PlanSelection,
+    get_frontier,
+    get_machine,
+    remove_frontiers,
+    set_cost,
+    set_machine,
+    set_op_selection,
+    set_plan,
+    set_selection,
+)
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.errors import DoesNotFitError, OpError, PassOptionError
-from t10ir.passes.t10_partition import (
-    COST_ATTR,
-    PLAN_ATTR,
-    TARGET_ATTR,
-    element_bytes,
-    load_target,
-    op_frontier,
-    op_spec,
-)
+from t10ir.lowering.op_spec import element_bytes, op_spec
+from t10ir.passes.compile_state import CompileState, OpFrontier
+from t10ir.passes.t10_partition import load_target
 from t10ir.planning.plan import PlanError
 from t10ir.planning.search import FrontierPoint, SearchOptions, search_plans
 from t10ir.planning.select import (
@@ -84,9 +83,7 @@ evaluation compares with search spatial-only plans (no input rotates: every core
 whole copies of the pieces it needs): `no-rotation` is T10 without rotation (selected
 greedily, weights may stay resident in a plan's layout), `vgm` the virtual-global-memory
 baseline (every op fetches all its inputs, weights included, from the default layout)."""
-WEIGHTS_ATTR = "rtensor.weights"
-PREDICTED_ATTR = "rtensor.predicted"
-PROLOGUE_ATTR = "rtensor.prologue"
+SPATIAL_ONLY = ("no-rotation", "vgm")
 
 
 def _is_weight(value: SSAValue) -> bool:
@@ -211,16 +208,27 @@ class T10SelectPlansPass(ModulePass):
     time_limit: float | int = 60
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        self._select_all(op, record=True)
+        machine = self._machine(op)
+        self._select_all(op, self._recorded_frontiers(op, machine), record=True)
+        remove_frontiers(op)
+
+    def select(self, op: ModuleOp, state: CompileState) -> None:
+        """Selects among the frontiers `t10-partition` handed on in memory."""
+        self.check_options()
+        assert state.spatial_only == (self.strategy in SPATIAL_ONLY)
+        self._select_all(op, state, record=True)
 
     def check_fits(self, module: ModuleOp) -> None:
         """Select plans for every function of `module` without recording them: raises
         the pass's "no choice of plans fits" diagnostic where one does not fit. Skips
         costing the chosen plans exactly, most of the pass's time (97% on bert-base at
         batch 32 on ipu-mk2), for callers that only ask whether a model fits."""
-        self._select_all(module, record=False)
+        machine = self._machine(module)
+        self._select_all(
+            module, self._recorded_frontiers(module, machine), record=False
+        )
 
-    def _select_all(self, op: ModuleOp, record: bool) -> None:
+    def check_options(self) -> None:
         if self.strategy not in STRATEGIES:
             raise PassOptionError(
                 self.name,
@@ -231,37 +239,54 @@ class T10SelectPlansPass(ModulePass):
                 self.name,
                 f"option 'time-limit' must be a finite number > 0, got {self.time_limit}",
             )
-        recorded = op.attributes.get(TARGET_ATTR)
-        target = self.target or (
-            recorded.data if isinstance(recorded, StringAttr) else ""
-        )
-        if not target:
-            raise PassOptionError(
-                self.name, "no target: give target=... or run t10-partition first"
-            )
-        if isinstance(recorded, StringAttr) and recorded.data != target:
+
+    def _machine(self, module: ModuleOp) -> Machine:
+        """The module's machine, or `target`'s for a module that has none yet."""
+        self.check_options()
+        recorded = get_machine(module)
+        if not self.target:
+            if recorded is None:
+                raise PassOptionError(
+                    self.name, "no target: give target=... or run t10-partition first"
+                )
+            return recorded
+        machine = load_target(self.name, self.target)
+        if recorded is not None and recorded != machine:
             raise PassOptionError(
                 self.name,
-                f"the frontiers were searched for '{recorded.data}', not '{target}'",
+                f"the frontiers were searched for '{recorded.name}', not "
+                f"'{machine.name}'",
             )
-        machine = load_target(self.name, target)
+        return machine
+
+    def _recorded_frontiers(self, module: ModuleOp, machine: Machine) -> CompileState:
+        """The frontiers the module records (searched again, spatial-only, for the
+        strategies that rotate nothing: `t10-compile` searches those once)."""
+        spatial_only = self.strategy in SPATIAL_ONLY
+        frontiers: dict[Operation, OpFrontier] = {}
+        for op in module.walk():
+            if not isinstance(op, IterationDomainInterface):
+                continue
+            spec = op_spec(op)
+            if spatial_only:
+                options = SearchOptions(rotation_dims=0)
+                points = search_plans(machine, spec, options).points
+            elif (recorded := get_frontier(module, op)) is not None:
+                points = recorded
+            else:
+                raise OpError(op, "has no plan frontier: run t10-partition first")
+            frontiers[op] = OpFrontier(spec, points)
+        return CompileState(machine, frontiers, spatial_only)
+
+    def _select_all(self, op: ModuleOp, state: CompileState, record: bool) -> None:
+        if record and get_machine(op) is None:
+            set_machine(op, state.machine)
         for function in op.walk():
             if isinstance(function, func.FuncOp):
-                self._select(op, function, machine, record)
+                self._select(function, state, record)
 
-    def _frontier(
-        self, module: ModuleOp, op: Operation, spec: OpSpec, machine: Machine
-    ) -> tuple[FrontierPoint, ...]:
-        if self.strategy in ("no-rotation", "vgm"):
-            return search_plans(machine, spec, SearchOptions(rotation_dims=0)).points
-        return tuple(
-            FrontierPoint(c.plan.to_plan(), c.cost.to_cost())
-            for c in op_frontier(module, op)
-        )
-
-    def _select(
-        self, module: ModuleOp, function: func.FuncOp, machine: Machine, record: bool
-    ) -> None:
+    def _select(self, function: func.FuncOp, state: CompileState, record: bool) -> None:
+        machine = state.machine
         ops = [o for o in function.walk() if isinstance(o, IterationDomainInterface)]
         users: dict[SSAValue, set[int]] = {}
         for i, o in enumerate(ops):
@@ -312,8 +337,8 @@ class T10SelectPlansPass(ModulePass):
         contexts = [
             _OpContext(
                 o,
-                spec := op_spec(o),
-                self._frontier(module, o, spec, machine),
+                state.frontiers[o].spec,
+                state.frontiers[o].points,
                 tuple(
                     v
                     for v, x in enumerate(o.operands)
@@ -347,23 +372,26 @@ class T10SelectPlansPass(ModulePass):
             contexts, problem.options, selection.choice, strict=True
         ):
             if c.op.flat_view():
-                c.op.attributes[PREDICTED_ATTR] = IntegerAttr(0, i64)
+                set_op_selection(c.op, OpSelection(None, None, 0))
                 continue
             option = options[pick]
             point = c.points[option.index]
-            c.op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(point.plan)
-            c.op.attributes[COST_ATTR] = PlanCostAttr.from_cost(point.cost)
-            if option.weights != "none":
-                c.op.attributes[WEIGHTS_ATTR] = StringAttr(option.weights)
+            set_plan(c.op, point.plan)
+            set_cost(c.op, point.cost)
             cycles, prologue = _exact(machine, c, point, option.weights == "hot")
-            c.op.attributes[PROLOGUE_ATTR] = IntegerAttr(prologue, i64)
-            c.op.attributes[PREDICTED_ATTR] = IntegerAttr(cycles, i64)
+            weights = option.weights if option.weights != "none" else None
+            set_op_selection(c.op, OpSelection(weights, prologue, cycles))
             predicted += cycles
-        function.attributes["rtensor.strategy"] = StringAttr(self.strategy)
-        function.attributes["rtensor.objective"] = IntegerAttr(selection.cycles, i64)
-        function.attributes["rtensor.predicted_cycles"] = IntegerAttr(predicted, i64)
-        function.attributes["rtensor.peak_sram"] = IntegerAttr(selection.peak, i64)
-        if self.strategy == "optimal":
-            function.attributes["rtensor.bound"] = IntegerAttr(selection.bound, i64)
-            function.attributes["rtensor.gap"] = FloatAttr(selection.gap, f64)
-            function.attributes["rtensor.status"] = StringAttr(selection.status)
+        optimal = self.strategy == "optimal"
+        set_selection(
+            function,
+            PlanSelection(
+                self.strategy,
+                selection.cycles,
+                predicted,
+                selection.peak,
+                selection.bound if optimal else None,
+                selection.gap if optimal else None,
+                selection.status if optimal else None,
+            ),
+        )

@@ -27,6 +27,7 @@ from xdsl.parser.core import ForwardDeclaredValue
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.mlir_lexer import MLIRLexer
 
+from t10ir.dialects.rtensor import verify_attributes
 from t10ir.errors import T10Error, op_location
 
 # xDSL 0.74 lexes a string literal with `"(?:[^"...]+|\\...)*"`, a nested quantifier that
@@ -245,6 +246,7 @@ def verify_op(op: Operation) -> None:
     op.emit_error = _raise_unannotated  # type: ignore[method-assign]
     try:
         op.verify(verify_nested_ops=False)
+        verify_attributes(op)
     finally:
         del op.emit_error
 

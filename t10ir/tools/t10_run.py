@@ -22,12 +22,13 @@ from typing import Any, Literal
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from t10ir.context import make_context
 from t10ir.dialects import core, shift
+from t10ir.dialects.rtensor import get_machine
 from t10ir.errors import T10Error, op_location
 from t10ir.interp.accounting import (
     Account,
@@ -49,7 +50,6 @@ from t10ir.interp.reference import (
 )
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
-from t10ir.passes.t10_partition import TARGET_ATTR
 from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target import Machine, TargetError, load_machine
 from t10ir.tools.diagnostics import (
@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     chip.add_argument(
         "--target",
         help="machine to compile for and run on: a preset (ipu-mk2, ipu-pod4, "
-        "wormhole-8x8) or a JSON file; for shift- and core-level modules the "
-        "module's rtensor.target by default",
+        "wormhole-8x8) or a JSON file; a shift- or core-level module runs on the "
+        "machine it embeds (rtensor.machine), which --target must then be",
     )
     chip.add_argument(
         "--strategy",
@@ -444,6 +444,32 @@ def _load_machine(target: str) -> Machine:
         raise T10Error(error.message) from None
 
 
+def _machine(module: ModuleOp, level: Level, target: str | None) -> Machine:
+    """The machine to run on: `target`'s for a top-level module (compiled for it),
+    else the one the module embeds (`target` must agree) or, for a hand-written one
+    that embeds none, `target`'s."""
+    recorded = get_machine(module) if level != "top" else None
+    if target is None:
+        if recorded is None:
+            raise T10Error(
+                f"a {level}-level module runs on a target: give --target (the module "
+                "embeds no rtensor.machine)"
+            )
+        return recorded
+    machine = _load_machine(target)
+    if recorded is not None and recorded != machine:
+        given = (
+            f"'{machine.name}'"
+            if machine.name != recorded.name
+            else "this one, whose figures differ"
+        )
+        raise T10Error(
+            f"--target {target}: the module was compiled for '{recorded.name}', not "
+            f"{given} (drop --target to run on the machine it embeds)"
+        )
+    return machine
+
+
 def _read_module(path: str) -> ModuleOp:
     text = read_stdin() if path == "-" else read_file(path)
     module = parse_module(make_context(), text, "<stdin>" if path == "-" else path)
@@ -503,22 +529,14 @@ def _run_chip(
 ) -> tuple[list[np.ndarray], Account, str | None]:
     """Compile (as needed) and run on the chip: the outputs (none without numbers),
     the run accounted, and with --check how close the outputs came."""
-    target = args.target
-    if target is None:
-        recorded = module.attributes.get(TARGET_ATTR)
-        if not isinstance(recorded, StringAttr):
-            raise T10Error(
-                f"a {level}-level module runs on a target: give --target (the module "
-                f"records none in {TARGET_ATTR})"
-            )
-        target = recorded.data
-    machine = _load_machine(target)
+    machine = _machine(module, level, args.target)
     name = func_op.sym_name.data
     reference: func.FuncOp | None = None
     if level == "top":
         if not args.timing_only:  # the module as it is, before compiling it
             reference = find_entry(module.clone(), name)
-        _apply([T10CompilePass(target, args.strategy or "greedy")], module)
+        assert args.target is not None  # else it ran on the reference interpreter
+        _apply([T10CompilePass(args.target, args.strategy or "greedy")], module)
     else:
         if args.reference is not None:
             reference = find_entry(_read_module(args.reference), name)

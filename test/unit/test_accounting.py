@@ -20,6 +20,7 @@ from t10ir.context import make_context
 from t10ir.cost.model import elementwise_cycles, shift_cycles, unary_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, PlanCost
 from t10ir.dialects import core
+from t10ir.dialects.rtensor import OP_ATTR, OPS_ATTR, get_cost
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error
 from t10ir.interp.accounting import (
@@ -35,8 +36,8 @@ from t10ir.interp.mesh import MeshRun, run_core_function
 from t10ir.interp.reference import find_entry, random_inputs
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
-from t10ir.passes.t10_lower_to_shift import OP_ATTR, OPS_ATTR, T10LowerToShiftPass
-from t10ir.passes.t10_partition import COST_ATTR, T10PartitionPass
+from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
@@ -151,9 +152,9 @@ def _compile(path: str, target: str, full: bool) -> tuple[ModuleOp, list[PlanCos
     T10PartitionPass(target=target).apply(ctx, module)
     T10SelectPlansPass().apply(ctx, module)
     planned = [
-        op.attributes[COST_ATTR].to_cost()
+        cost
         for op in find_entry(module, None).body.block.ops
-        if isinstance(op, IterationDomainInterface)
+        if isinstance(op, IterationDomainInterface) and (cost := get_cost(op))
     ]
     if full:
         module = parse_module(ctx, read_file(path), path)
@@ -440,7 +441,7 @@ def test_a_tag_that_names_no_record_is_refused(tag: int | str) -> None:
         account(function, run, machine)
 
 
-def test_a_record_that_is_not_a_dictionary_is_refused() -> None:
+def test_a_record_that_is_not_an_op_record_is_refused() -> None:
     module, _ = _compile(MLP, GRID16, full=True)
     function = find_entry(module, None)
     records = function.attributes[OPS_ATTR]
@@ -448,5 +449,7 @@ def test_a_record_that_is_not_a_dictionary_is_refused() -> None:
     function.attributes[OPS_ATTR] = ArrayAttr([IntegerAttr(1, 64), *records.data[1:]])
     machine = load_machine(GRID16)
     run = run_core_function(function, [], machine, numerics=False)
-    with pytest.raises(T10Error, match=r"t10\.ops\[0\] is 1 : i64: expected a dict"):
+    with pytest.raises(
+        T10Error, match=r"t10\.ops\[0\] is 1 : i64: expected a #rtensor.record"
+    ):
         account(function, run, machine)

@@ -10,9 +10,10 @@ import pytest
 from t10ir.bench import scaling
 from t10ir.bench.matrix import build_module, read_csv
 from t10ir.context import make_context
+from t10ir.dialects.rtensor import get_op_selection
 from t10ir.errors import OpError
 from t10ir.passes.t10_partition import T10PartitionPass
-from t10ir.passes.t10_select_plans import PREDICTED_ATTR, T10SelectPlansPass
+from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.tools.t10_bench import main
 
 GRID16 = str(Path(__file__).parents[1] / "lit/transforms/Inputs/grid16.json")
@@ -116,7 +117,7 @@ def test_check_fits_agrees_with_the_pass_and_records_nothing(batch: int) -> None
         == scaling.fits(TINY_BERT, batch, GRID16, "greedy", 60)
     )
     assert outcomes[0] == (batch < 64)
-    assert not any(PREDICTED_ATTR in op.attributes for op in modules[1].walk())
+    assert not any(get_op_selection(op) for op in modules[1].walk())
 
 
 def _fits_with_every_pass(model: str, batch: int, target: str, strategy: str) -> bool:

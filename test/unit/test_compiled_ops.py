@@ -23,10 +23,11 @@ from xdsl.dialects import func
 
 from t10ir.context import make_context
 from t10ir.dialects import top
-from t10ir.dialects.rtensor import OpPlanAttr
+from t10ir.dialects.rtensor import set_plan
 from t10ir.errors import OpError
+from t10ir.lowering.op_spec import op_spec
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
-from t10ir.passes.t10_partition import PLAN_ATTR, T10PartitionPass, op_spec
+from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.planning.plan import OpPlan
 from t10ir.planning.search import search_plans
 from t10ir.target import load_machine
@@ -540,7 +541,7 @@ def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
     op = function.body.block.first_op
     assert isinstance(op, top.IterationDomainInterface)
     assert oracles.validate(plan, op.iteration_domain(), 16) == []
-    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
+    set_plan(op, plan)
     planned = oracles.plan_cost(load_machine(SMALL_SRAM), op_spec(op), plan)
     T10LowerToShiftPass().apply(make_context(), module)
     lowered = tmp_path / "shift.mlir"
@@ -585,7 +586,7 @@ def test_windows_with_part_of_several_groups_are_refused(
         assert [oracles.validate(p.plan, domain, 1472) for p in frontier.points] == [
             [] for _ in frontier.points
         ]
-    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(plan)
+    set_plan(op, plan)
     with pytest.raises(OpError, match="holds only part of each"):
         T10LowerToShiftPass().apply(make_context(), module)
 
@@ -677,7 +678,7 @@ def test_delinearized_read_windows_start_on_block_bounds(
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op
     assert isinstance(op, top.IterationDomainInterface)
-    op.attributes[PLAN_ATTR] = OpPlanAttr.from_plan(_plan({"I": factor}))
+    set_plan(op, _plan({"I": factor}))
     if not aligned:
         with pytest.raises(OpError, match="do not start at multiples of 8"):
             T10LowerToShiftPass().apply(make_context(), module)

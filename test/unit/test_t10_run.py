@@ -16,6 +16,9 @@ from t10ir.errors import T10Error
 from t10ir.interp import kernels
 from t10ir.interp.reference import find_entry, random_inputs, run_function
 from t10ir.passes.t10_compile import T10CompilePass
+from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+from t10ir.passes.t10_partition import T10PartitionPass
+from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
 from t10ir.tools.diagnostics import parse_module, verify_module
@@ -601,7 +604,11 @@ def test_core_and_shift_level_modules_run(tmp_path: Path, capsys) -> None:
     )
     ctx = make_context()
     module = parse_module(ctx, Path(MLP).read_text(), MLP)
-    for step in T10CompilePass(target=GRID16).passes()[:3]:
+    for step in (
+        T10PartitionPass(target=GRID16),
+        T10SelectPlansPass(),
+        T10LowerToShiftPass(),
+    ):
         step.apply(ctx, module)
     code, out, err = run(
         [write(tmp_path, str(module), "shift.mlir"), "--timing-only"], capsys
@@ -723,17 +730,46 @@ def test_core_level_errors(tmp_path: Path, capsys) -> None:
         *run([program, "--strategy", "optimal"], capsys),
         r"^t10-run: error: --strategy compiles a top-level module; this one is core",
     )
-    untargeted = Path(program).read_text().replace("rtensor.target", "was.target")
-    assert_one_line_error(
-        *run([write(tmp_path, untargeted, "bare.mlir")], capsys),
-        r"^t10-run: error: a core-level module runs on a target: give --target",
-    )
     small = Machine("tiny", 16, 1024, 1e9, 4, 100)
     (tmp_path / "tiny.json").write_text(small.to_json())
     assert_one_line_error(
         *run([program, "--target", str(tmp_path / "tiny.json")], capsys),
-        r"core\.mlir:\d+:\d+: error: '[\w.]+' op .*out of SRAM on core 0",
+        r"^t10-run: error: --target .*tiny\.json: the module was compiled for "
+        r"'grid16-9k', not 'tiny' \(drop --target to run on the machine it embeds\)$",
     )
+    untargeted = re.sub(
+        r"rtensor\.machine = #rtensor\.machine<[^>]*>", "", Path(program).read_text()
+    )
+    bare = write(tmp_path, untargeted, "bare.mlir")
+    assert_one_line_error(
+        *run([bare], capsys),
+        r"^t10-run: error: a core-level module runs on a target: give --target",
+    )
+    assert_one_line_error(
+        *run([bare, "--target", str(tmp_path / "tiny.json")], capsys),
+        r"bare\.mlir:\d+:\d+: error: '[\w.]+' op .*out of SRAM on core 0",
+    )
+
+
+def test_a_compiled_module_runs_without_its_machine_file(
+    tmp_path: Path, capsys
+) -> None:
+    """The machine is embedded in the IR: deleting the JSON file the module was
+    compiled for changes nothing, at the shift level and the core level."""
+    machine = tmp_path / "chip.json"
+    machine.write_text(Path(GRID16).read_text())
+    ctx = make_context()
+    module = parse_module(ctx, Path(MLP).read_text(), MLP)
+    T10PartitionPass(target=str(machine)).apply(ctx, module)
+    for step in (T10SelectPlansPass(), T10LowerToShiftPass()):
+        step.apply(ctx, module)
+    shift = write(tmp_path, str(module), "shift.mlir")
+    core = write(tmp_path, core_program(MLP, str(machine)), "core.mlir")
+    machine.unlink()
+    for program in (shift, core):
+        code, out, err = run([program, "--check", "--reference", MLP], capsys)
+        assert (code, err) == (0, ""), err
+        assert "on grid16-9k (16 cores)" in out
 
 
 def test_help_documents_the_tolerances(capsys) -> None:

@@ -25,9 +25,10 @@ func.func @f(%a: tensor<8x64xf32>, %b: tensor<64x32xf32>) -> tensor<8x32xf32> {
   func.return %0 : tensor<8x32xf32>
 }
 
-// RELATIVE: builtin.module attributes {rtensor.target = "Inputs/chips/my-chip.v2.json"
-// PARENT: builtin.module attributes {rtensor.target = "../Inputs/chips/my-chip.v2.json"
-// ABSOLUTE: builtin.module attributes {rtensor.target = "{{.*}}/Inputs/chips/my-chip.v2.json"
+// The machine file is read where the path points and embedded in the module.
+// RELATIVE: builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k", cores = 16, sram_bytes = 9216,
+// PARENT: builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k", cores = 16, sram_bytes = 9216,
+// ABSOLUTE: builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k", cores = 16, sram_bytes = 9216,
 // COMPILED: rtensor.predicted_cycles
 // TWICE: t10-opt: error: pass 't10-partition': option 'target' is given twice
 // TWICE-LIMIT: t10-opt: error: pass 't10-compile': option 'time-limit' is given twice

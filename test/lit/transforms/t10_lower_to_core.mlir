@@ -3,11 +3,12 @@
 // an alloc and a redistribute between explicit layouts, a step loop core.steps with the
 // kernel accumulating in place and the rotation through a scratch receive buffer, and
 // every exchange ends in a sync; buffers are freed after their last use. The output
-// round-trips.
-// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s
-// RUN: t10-opt %S/Inputs/ops.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | t10-opt | filecheck %s
-// RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s --check-prefix=MLP
-// RUN: t10-opt %S/Inputs/reshape.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-lower-to-core)' | filecheck %s --check-prefix=VIEW
+// round-trips. The inputs are at the shift level, lowered for grid16-9k and checked in
+// (Inputs/*.shift.mlir, with the embedded machine).
+// RUN: t10-opt %S/Inputs/ops.shift.mlir -p t10-lower-to-core | filecheck %s
+// RUN: t10-opt %S/Inputs/ops.shift.mlir -p t10-lower-to-core | t10-opt | filecheck %s
+// RUN: t10-opt %S/Inputs/mlp.shift.mlir -p t10-lower-to-core | filecheck %s --check-prefix=MLP
+// RUN: t10-opt %S/Inputs/reshape.shift.mlir -p t10-lower-to-core | filecheck %s --check-prefix=VIEW
 
 // Arguments are buffers carrying their layout: activations flat, the hot weight %b in
 // its op's starting layout (a 32x16 piece on every core of the 2x4x2 grid).

@@ -10,8 +10,9 @@
 // On the default target the same ops spread over most of the chip's 1472 cores.
 // RUN: t10-opt %s -p t10-partition | filecheck %s --check-prefix=IPU
 
-// The module records the target and the frontiers, by increasing memory per core.
-// CHECK: builtin.module attributes {rtensor.target = "{{.*}}grid16.json", rtensor.frontiers = {
+// The module embeds the machine, every figure of the JSON file written out (the IR
+// needs no file), and the frontiers, by increasing memory per core.
+// CHECK: builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16", cores = 16, sram_bytes = 6144, clock_hz = 1000000000.0, link_bytes_per_cycle = 4, sync_cycles = 100, topology = "all-to-all", torus = false, hop_cycles = 0, chips = 1, inter_chip_comm_factor = 1.0, compute = {matmul_m_block = 6, {{.*}}, copy_fixed_cycles = 200}>, rtensor.frontiers = {
 // CHECK-SAME: f0 = [#rtensor.choice<#rtensor.plan<spatial = [n = 16], temporal = [in0 = [k = 16]]>, #rtensor.cost<cycles = 28900, steps = 16, cores = 16, memory = 5120, compute = 21248, shift = 4096, sync = 3200, reduce = 0, relayout = 356>>,
 // CHECK-SAME: #rtensor.choice<#rtensor.plan<spatial = [m = 4, n = 4], temporal = [in0 = [k = 4], in1 = [k = 4]]>, #rtensor.cost<cycles = 10412,
 // CHECK-SAME: f1 = [

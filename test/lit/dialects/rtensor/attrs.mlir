@@ -36,3 +36,16 @@ func.func @generic() {
   "test.op"() {p = #rtensor.plan<spatial = ["a-b" = 2]>, t = #rtensor.tensor<tensor<8xf16>, spatial = [2], replicas = 1, temporal = [1], pace = 1, ring = 1>} : () -> ()
   func.return
 }
+
+// The compiler's state: the machine a module is compiled for, every figure written out
+// (a hand-written one may leave out those that keep their defaults), and the record of
+// a lowered op, its fields after the kind optional.
+// CHECK-LABEL: func.func @state
+func.func @state() {
+  // CHECK: "test.op"() {m = #rtensor.machine<name = "mesh4", cores = 4, sram_bytes = 4096, clock_hz = 1000000000.0, link_bytes_per_cycle = 0.5, sync_cycles = 100, topology = "mesh2d", mesh = [2, 2], torus = true, hop_cycles = 3, chips = 1, inter_chip_comm_factor = 1.0, compute = {matmul_m_block = 8, matmul_k_block_bytes = 32,
+  // CHECK-SAME: copy_fixed_cycles = 200}>} : () -> ()
+  "test.op"() {m = #rtensor.machine<name = "mesh4", cores = 4, sram_bytes = 4096, clock_hz = 1.0e9, topology = "mesh2d", mesh = [2, 2], torus = true, hop_cycles = 3, link_bytes_per_cycle = 0.5, sync_cycles = 100, compute = {matmul_m_block = 8}>} : () -> ()
+  // CHECK: "test.op"() {t10.ops = [#rtensor.record<"top.matmul", loc = "a.mlir:4:3", plan = #rtensor.plan<spatial = [n = 5, k = 3]>, predicted = 3400, planned = 4408, compute = 3124>, #rtensor.record<"top.reshape", predicted = 0>]} : () -> ()
+  "test.op"() {t10.ops = [#rtensor.record<"top.matmul", compute = 3124, planned = 4408, predicted = 3400, plan = #rtensor.plan<spatial = [n = 5, k = 3]>, loc = "a.mlir:4:3">, #rtensor.record<"top.reshape", predicted = 0>]} : () -> ()
+  func.return
+}

@@ -1,5 +1,8 @@
 """The cost model applied to a `core` program: what each executed core op costs.
 
+It reads `core` ops, so it sits with the interpreter that runs them; the formulas are
+the cost model's (`t10ir.cost`), which reads no IR.
+
 The planner costs a plan before it exists (`t10ir.cost.plan_cost`); the interpreter's
 accountant (`t10ir.interp.accounting`) costs what actually ran. Both must charge the
 same formulas of `t10ir.cost.model` for the same work, or a predicted-vs-simulated gap
@@ -42,7 +45,7 @@ from t10ir.cost.relayout import Transfers, transfer_cycles
 from t10ir.dialects import core
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error, op_location
-from t10ir.passes.t10_partition import op_spec
+from t10ir.lowering.op_spec import op_spec
 from t10ir.target import Machine
 
 

@@ -1,0 +1,11 @@
+// Generated from test/lit/transforms/Inputs/reshape.mlir, do not edit: t10-opt test/lit/transforms/Inputs/reshape.mlir -p 't10-partition{target=test/lit/transforms/Inputs/grid16-9k.json},t10-select-plans'
+// (regenerate when the levels above change)
+builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k", cores = 16, sram_bytes = 9216, clock_hz = 1000000000.0, link_bytes_per_cycle = 4, sync_cycles = 100, topology = "all-to-all", torus = false, hop_cycles = 0, chips = 1, inter_chip_comm_factor = 1.0, compute = {matmul_m_block = 6, matmul_k_block_bytes = 32, matmul_n_block = 16, matmul_block_cycles_per_byte = 12, matmul_kn_block_cycles = 514, matmul_n_block_cycles = 113, matmul_fixed_cycles = 173, matmul_no_swap_max_m = 16, elementwise_cycles_per_element = 0.5, elementwise_fixed_cycles = 300, elementwise_small_cycles_per_element = 0.75, elementwise_small_fixed_cycles = 290, elementwise_small_max_elements = 16432, unary_cycles_per_element = 0.5, unary_fixed_cycles = 200, reduction_cycles_per_element = 0.5, reduction_fixed_cycles = 300, copy_bytes_per_cycle = 8, copy_fixed_cycles = 200}>} {
+  func.func @reshape(%x: tensor<8x48xf32>) -> tensor<12x32xf32> attributes {rtensor.strategy = "greedy", rtensor.objective = 920 : i64, rtensor.predicted_cycles = 920 : i64, rtensor.peak_sram = 384 : i64} {
+    %0 = top.relu %x {rtensor.plan = #rtensor.plan<spatial = [d1 = 16]>, rtensor.cost = #rtensor.cost<cycles = 336, steps = 1, cores = 16, memory = 288, compute = 212, shift = 0, sync = 0, reduce = 0, relayout = 124>, rtensor.prologue = 124 : i64, rtensor.predicted = 460 : i64} : (tensor<8x48xf32>) -> tensor<8x48xf32>
+    %1 = top.reshape %0 {rtensor.plan = #rtensor.plan<spatial = [d0 = 4, d1 = 4]>, rtensor.cost = #rtensor.cost<cycles = 336, steps = 1, cores = 16, memory = 576, compute = 212, shift = 0, sync = 0, reduce = 0, relayout = 124>, rtensor.predicted = 0 : i64} : (tensor<8x48xf32>) -> tensor<12x32xf32>
+    %2 = top.relu %1 {rtensor.plan = #rtensor.plan<spatial = [d1 = 16]>, rtensor.cost = #rtensor.cost<cycles = 336, steps = 1, cores = 16, memory = 288, compute = 212, shift = 0, sync = 0, reduce = 0, relayout = 124>, rtensor.prologue = 124 : i64, rtensor.predicted = 460 : i64} : (tensor<12x32xf32>) -> tensor<12x32xf32>
+    func.return %2 : tensor<12x32xf32>
+  }
+}
+
