@@ -1,4 +1,4 @@
-"""The accountant (`t10ir.interp.accounting`, costs from `t10ir.cost.program`): a
+"""The accountant (`t10ir.interp.accounting`, costs from `t10ir.interp.program_cost`): a
 hand-written program whose every charge is worked out from the model's formulas, then
 compiled programs against what the planner predicted for them: compute exactly,
 shift and sync exactly when nothing was eliminated, prologue and epilogue as the
