@@ -14,43 +14,36 @@ origin varies per core and step, so the expression cannot know the global positi
 loop dim in it: a dim used as a value, or in a guard that stays, is one the op keeps
 whole (`position_dims`), so that its windows start at 0 along it. An input read at two
 positions is refused: its one window holds what the first read reads.
+
+The rewrite is on the expression's syntax tree (`t10ir.expr.syntax`), which
+`print_statement` prints back as text that parses to the same tree.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import math
 from collections.abc import Iterator, Sequence
 
 from t10ir.expr.einstein import parse_expression
 from t10ir.expr.plan import RIndex, RNode, RRead, RWhen, _affine, children, walk
 from t10ir.expr.syntax import (
     Access,
+    Binary,
     Call,
     Cast,
     Compare,
     Dim,
+    DtypeOf,
     ExprError,
     Gather,
+    Negate,
+    Node,
     Number,
+    Statement,
     When,
 )
 from t10ir.planning.domain import LinearIndex
-
-
-def _accesses(node: object, guarded: bool = False) -> Iterator[tuple[Access, bool]]:
-    """Every input read, with whether it is under a `.when` guard."""
-    if isinstance(node, Access):
-        yield node, guarded
-    if isinstance(node, When):
-        guarded = True
-    if isinstance(node, Gather):
-        return
-    if dataclasses.is_dataclass(node):
-        for field in dataclasses.fields(node):
-            value = getattr(node, field.name)
-            for item in value if isinstance(value, tuple) else (value,):
-                yield from _accesses(item, guarded)
 
 
 def _guards(node: object) -> Iterator[When]:
@@ -121,72 +114,85 @@ def guard_padding(text: str, input_shapes: Sequence[Sequence[int]]) -> float | N
     return value if neutral is not None and neutral(value) else None
 
 
-def _call_end(text: str, start: int) -> int:
-    """Just past the `)` closing the first `(` at or after `start`."""
-    depth = 0
-    for position in range(text.index("(", start), len(text)):
-        depth += {"(": 1, ")": -1}.get(text[position], 0)
-        if depth == 0:
-            return position + 1
-    raise ValueError("unbalanced parentheses")
+def _linear(terms: dict[str, int], offset: int, column: int) -> Node:
+    """`sum(coef * dim) + offset` in the grammar's `+`, `-` and `*`: the positive
+    terms, then the offset, then the negative terms subtracted."""
 
+    def term(d: str, c: int) -> Node:
+        dim = Dim(d, column)
+        return dim if c == 1 else Binary("*", dim, Number(c, column), column)
 
-def _index_spans(text: str, access: Access) -> list[tuple[int, int]]:
-    """The text span of each index of `access` (split at its top-level commas)."""
-    start = text.index("[", access.column) + 1
-    spans, depth, begin = [], 0, start
-    for position in range(start, len(text)):
-        char = text[position]
-        if char in "([":
-            depth += 1
-        elif char in ")]" and depth:
-            depth -= 1
-        elif char == "]" or (char == "," and depth == 0):
-            spans.append((begin, position))
-            begin = position + 1
-            if char == "]":
-                break
-    return spans
-
-
-def _linear_text(terms: dict[str, int], offset: int) -> str:
-    """`sum(coef * dim) + offset`, written with the grammar's `+`, `-` and `*`."""
-    parts = [d if c == 1 else f"{d} * {c}" for d, c in terms.items() if c > 0]
+    parts = [term(d, c) for d, c in terms.items() if c > 0]
     if offset or not parts:
-        parts.append(str(offset))
-    text = " + ".join(parts)
+        parts.append(Number(offset, column))
+    node = parts[0]
+    for part in parts[1:]:
+        node = Binary("+", node, part, column)
     for d, c in terms.items():
         if c < 0:
-            text += f" - {d}" if c == -1 else f" - {d} * {-c}"
-    return text
+            node = Binary("-", node, term(d, -c), column)
+    return node
 
 
-def _local_indices(
-    text: str, access: Access, extents: dict[str, int]
-) -> list[tuple[int, int, str]]:
-    """Edits making `access`'s affine indices relative to its window's origin: where a
-    box of loop dims of `extents` (the window's) reads first. A dim with a negative
-    coefficient reads first at its box's last position."""
-    edits = []
-    for index, (begin, end) in zip(
-        access.indices, _index_spans(text, access), strict=True
-    ):
+@dataclasses.dataclass(frozen=True)
+class _Windowing:
+    """Rewrites an expression's tree to read windows (see the module docstring):
+    `extents` are the window's loop extents; `unguard` drops the bounds guards."""
+
+    extents: dict[str, int]
+    unguard: bool
+
+    def rewrite(self, node: Node) -> Node:
+        if isinstance(node, When):
+            if self.unguard:
+                assert isinstance(node.value, Access)
+                return self.read(node.value)
+            return dataclasses.replace(
+                node,
+                value=self.rewrite(node.value),
+                conditions=tuple(
+                    dataclasses.replace(
+                        c, lhs=self.rewrite(c.lhs), rhs=self.rewrite(c.rhs)
+                    )
+                    for c in node.conditions
+                ),
+                otherwise=self.rewrite(node.otherwise),
+            )
+        if isinstance(node, Access):
+            if node.tensor.startswith("input"):
+                return self.read(node)
+            return dataclasses.replace(
+                node, indices=tuple(self.rewrite(i) for i in node.indices)
+            )
+        if isinstance(node, Binary):
+            return dataclasses.replace(
+                node, lhs=self.rewrite(node.lhs), rhs=self.rewrite(node.rhs)
+            )
+        if isinstance(node, Negate | Cast):
+            return dataclasses.replace(node, operand=self.rewrite(node.operand))
+        if isinstance(node, Call):
+            return dataclasses.replace(
+                node, args=tuple(self.rewrite(a) for a in node.args)
+            )
+        return node
+
+    def read(self, access: Access) -> Access:
+        """`access` reading its window: each affine index relative to where the window
+        starts, which is where a box of the window's extents reads first (a dim with a
+        negative coefficient reads first at its box's last position)."""
+        return dataclasses.replace(
+            access, indices=tuple(self.local(i) for i in access.indices)
+        )
+
+    def local(self, index: Node) -> Node:
         affine = _affine(index)
         if affine is None:
-            continue
+            return self.rewrite(index)
         terms, offset = affine
         if offset == 0 and all(c >= 0 for c in terms.values()):
-            continue
-        origin = sum(-c * (extents[d] - 1) for d, c in terms.items() if c < 0)
-        local = _linear_text(terms, origin)
-        edits.append((begin, end, f" {local}" if text[begin] == " " else local))
-    return edits
-
-
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    for begin, end, replacement in sorted(edits, reverse=True):
-        text = text[:begin] + replacement + text[end:]
-    return text
+            return index
+        origin = sum(-c * (self.extents[d] - 1) for d, c in terms.items() if c < 0)
+        return _linear(terms, origin, index.column)
 
 
 def _index_dims(node: RNode, unguard: bool) -> Iterator[str]:
@@ -227,8 +233,11 @@ def window_expression(
     text: str, output_shape: Sequence[int], input_shapes: Sequence[Sequence[int]]
 ) -> str:
     """`text` on windows whose output has `output_shape`, reading inputs of
-    `input_shapes` (see the module docstring). ExprError when an input is read at
-    several positions: a window holds the part of it that one of them reads."""
+    `input_shapes` (see the module docstring): the tree rewritten and printed, with
+    what the tree has no place for (the space around the statement, its optional `;`)
+    kept as written; `text` itself when the windows change nothing. ExprError when an
+    input is read at several positions: a window holds the part of it that one of them
+    reads."""
     expr = parse_expression(text)
     statement, plan = expr.statement, expr.plan(input_shapes)
     first: dict[int, RRead] = {}
@@ -248,20 +257,108 @@ def window_expression(
     }
     extents = dict(plan.extents)
     extents.update({d: output_shape[axis] for d, axis in axes.items()})
-    edits: list[tuple[int, int, str]] = []
     unguard = guard_padding(text, input_shapes) is not None
-    for guard in _guards(statement.body) if unguard else ():
-        access = guard.value
-        assert isinstance(access, Access)
-        read_end = _index_spans(text, access)[-1][1] + 1
-        read = _apply(text[:read_end], _local_indices(text, access, extents))
-        edits.append((access.column, _call_end(text, read_end), read[access.column :]))
-    for access, guarded in _accesses(statement.body):
-        if access.tensor.startswith("input") and not (guarded and unguard):
-            edits += _local_indices(text, access, extents)
-    text = _apply(text, edits)
-    for dim, _, _ in statement.where:
-        if dim in axes:
-            extent = output_shape[axes[dim]]
-            text = re.sub(rf"\b({dim}\s+in\s+)\d+", rf"\g<1>{extent}", text)
-    return text
+    windowing = _Windowing(extents, unguard)
+    windowed = dataclasses.replace(
+        statement,
+        body=statement.body
+        if isinstance(statement.body, Gather)
+        else windowing.rewrite(statement.body),
+        where=tuple(
+            (dim, output_shape[axes[dim]] if dim in axes else extent, column)
+            for dim, extent, column in statement.where
+        ),
+    )
+    if windowed == statement:
+        return text
+    written = text.strip().removesuffix(";").rstrip()
+    start = len(text) - len(text.lstrip())
+    return text[:start] + print_statement(windowed) + text[start + len(written) :]
+
+
+# --------------------------------------------------------------------------------------
+# Printing a tree back as text that parses to it (columns aside).
+# --------------------------------------------------------------------------------------
+
+_ADDITIVE, _MULTIPLICATIVE, _UNARY, _POSTFIX, _ATOM = range(5)
+"""The grammar's precedence levels, loosest first (`einstein.lark`)."""
+
+_LEVEL = {op: _ADDITIVE for op in "+-"} | {op: _MULTIPLICATIVE for op in "*/%"}
+
+
+def print_statement(statement: Statement) -> str:
+    """The expression text of `statement`, in the canonical spacing of
+    `output0[N, M] +=! input0[N, K] * input1[K, M] where N in 4`."""
+    body = statement.body
+    if isinstance(body, Gather):
+        text = f"{_print(body.table)} g {_print(body.index)}"
+    else:
+        text = _print(body)
+    where = ", ".join(f"{dim} in {extent}" for dim, extent, _ in statement.where)
+    return f"{_print(statement.output)} {statement.op} {text}" + (
+        f" where {where}" if where else ""
+    )
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return "-1e999" if value < 0 else "1e999"
+    return repr(value)
+
+
+def _level(node: Node) -> int:
+    if isinstance(node, Binary):
+        return _LEVEL[node.op]
+    if isinstance(node, Negate) or (isinstance(node, Number) and node.value < 0):
+        return _UNARY
+    if isinstance(node, Call | Cast | When | DtypeOf):
+        return _POSTFIX
+    return _ATOM
+
+
+def _print(node: Node, at_least: int = _ADDITIVE) -> str:
+    """`node` as text, in parentheses when it binds looser than `at_least`."""
+    text = _print_bare(node)
+    return f"({text})" if _level(node) < at_least else text
+
+
+def _receiver(node: Node) -> str:
+    """The receiver of a `.call`, `.cast`, `.when`: a number as `const(...)` (a bare
+    `1.` would lex as a number ending in a dot)."""
+    if isinstance(node, Number):
+        return f"const({_number(node.value)})"
+    return _print(node, _POSTFIX)
+
+
+def _print_bare(node: Node) -> str:
+    if isinstance(node, Number):
+        return _number(node.value)
+    if isinstance(node, Dim):
+        return node.name
+    if isinstance(node, Access):
+        return f"{node.tensor}[{', '.join(_print(i) for i in node.indices)}]"
+    if isinstance(node, Binary):
+        level = _LEVEL[node.op]
+        lhs, rhs = _print(node.lhs, level), _print(node.rhs, level + 1)
+        return f"{lhs} {node.op} {rhs}"
+    if isinstance(node, Negate):
+        return f"-{_print(node.operand, _UNARY)}"
+    if isinstance(node, Call):
+        receiver, *args = node.args
+        listed = f", [{', '.join(_print(a) for a in args)}]" if args else ""
+        return f"{_receiver(receiver)}.call(`{node.function}`{listed})"
+    if isinstance(node, DtypeOf):
+        return f"{node.tensor}.dtype()"
+    if isinstance(node, Cast):
+        target = (
+            f"`{node.target}`" if isinstance(node.target, str) else _print(node.target)
+        )
+        return f"{_receiver(node.operand)}.cast({target})"
+    if isinstance(node, When):
+        conditions = ", ".join(
+            f"{_print(c.lhs)} {c.op} {_print(c.rhs)}" for c in node.conditions
+        )
+        return f"{_receiver(node.value)}.when([{conditions}], {_print(node.otherwise)})"
+    raise ValueError(f"a gather is a whole body, not part of one: {node}")

@@ -12,6 +12,7 @@ from xdsl.ir import Attribute, Operation
 
 from t10ir.cost.plan_cost import OpSpec
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.lowering.sub_operators import sub_operator_body
 
 
 def element_bytes(tensor: Attribute) -> int:
@@ -37,5 +38,5 @@ def op_spec(op: IterationDomainInterface) -> OpSpec:
         operand_bytes=tuple(element_bytes(t) for t in types[0]),
         result_bytes=tuple(element_bytes(t) for t in types[1]),
         is_copy=op.moves_data_only(),
-        body=op.sub_operator_body(),
+        body=sub_operator_body(op),
     )

@@ -54,6 +54,7 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
+from t10ir.lowering.sub_operators import sub_operator
 from t10ir.passes.compile_state import module_machine
 from t10ir.planning.domain import COMBINER_IDENTITY
 from t10ir.planning.layout import Layout, const, default_layout, floordiv, sym
@@ -232,7 +233,7 @@ def sub_operator_body(op: Operation, schedule: OpSchedule) -> Region:
     result_type = TensorType(element.get_element_type(), schedule.output_window_shape)
     assert isinstance(op, IterationDomainInterface)
     try:
-        subs = op.sub_operator(body.args, result_type, schedule.pieces)
+        subs = sub_operator(op, body.args, result_type, schedule.pieces)
         body.add_ops(subs)
         for sub in subs:
             sub.verify()

@@ -1,12 +1,15 @@
 """`window_expression`: an expression on one core's window, evaluated on a window of
 the data and compared with numpy's answer for that part of the whole result."""
 
+import re
+
 import numpy as np
 import pytest
 
 from t10ir.expr import ExprError, parse_expression
 from t10ir.expr.evaluate import evaluate
-from t10ir.expr.window import position_dims, window_expression
+from t10ir.expr.syntax import Statement, parse_statement
+from t10ir.expr.window import position_dims, print_statement, window_expression
 
 
 def _evaluate(text: str, inputs: list[np.ndarray]) -> np.ndarray:
@@ -81,7 +84,9 @@ def test_a_guard_that_stays_reads_the_window_at_the_global_condition() -> None:
     text = " output0[I, J] = input0[I - 1, J].when(I - 1 >= 0, 0.0) where I in 6; "
     assert position_dims(text, [(6, 4)]) == {"I"}
     local = window_expression(text, (6, 2), [(6, 4)])
-    assert local == " output0[I, J] = input0[I, J].when(I - 1 >= 0, 0.0) where I in 6; "
+    assert (
+        local == " output0[I, J] = input0[I, J].when([I - 1 >= 0], 0.0) where I in 6; "
+    )
     x = np.arange(24.0).reshape(6, 4)
     window = np.concatenate([np.zeros((1, 4)), x[:-1]])[:, 1:3]
     np.testing.assert_array_equal(_evaluate(local, [window]), window)
@@ -119,3 +124,36 @@ def test_an_input_read_at_two_positions_is_refused() -> None:
     text = " output0[I] = input0[I] + input0[I + 1] where I in 7; "
     with pytest.raises(ExprError, match="input0 is read at two positions"):
         window_expression(text, (3,), [(8,)])
+
+
+def _without_columns(statement: Statement) -> str:
+    """The tree, without the columns that differ between two texts of it."""
+    text = repr(statement)
+    return re.sub(
+        r"column=\d+", "", re.sub(r"\('(\w+)', (\d+), \d+\)", r"(\1, \2)", text)
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "output0[N, M] +=! input0[N, K] * input1[K, M] where N in 4, K in 8",
+        " output0[N0] = input0[N0].when([N0 < 4, N0 >= 1], const(0.0).cast(input0[N0].dtype())); ",
+        "output0[I, J] = (input0[I, J] + I.cast(`float32`)) * 0.5 - -1.5e-07 / (2 - J % 3)",
+        "output0[I] = -(input0[I] - 1) + const(1).call(`max`, [input0[I], 2.0]) * -input0[I]",
+        "output0[I] >=! (input0[I, K] * 2).call(`exp`).when(K <= I, -3.4e38) where K in 5",
+        "output0[N, M] = input0[G, M] g input1[N]",
+        "output0[] = input0[] / 1.0",
+        "output0[I] = input0[(I + 1) / 2 * 2, I - (1 - I)] * 1e999",
+    ],
+)
+def test_print_statement_gives_text_of_the_same_tree(text: str) -> None:
+    tree = parse_statement(text)
+    assert _without_columns(parse_statement(print_statement(tree))) == (
+        _without_columns(tree)
+    )
+
+
+def test_a_rank_0_expression_has_no_window_to_move() -> None:
+    text = "output0[] = input0[] / 4.0"
+    assert window_expression(text, (), [()]) == text
