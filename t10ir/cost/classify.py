@@ -93,9 +93,10 @@ class BodyOp:
     """One op of a sub-operator's body, as the cost model sees it.
 
     A sub-operator is by default the op's own loop nest on a step's box (`kind` None).
-    An op whose sub-operator (`top`'s `sub_operator`) adds work to it (a mean's scaling,
-    a share of a bias) or replaces it (a concatenation's sums) describes every op of
-    that body, so that the planner charges what the chip runs: an op of formula `kind`
+    An op whose sub-operator (`t10ir.lowering.sub_operators`) adds work to it (a mean's
+    scaling, a share of a bias) or replaces it (a concatenation's sums) has every op of
+    that body described, read off the ops the lowering builds, so that the planner
+    charges what the chip runs: an op of formula `kind`
     runs `count` times over the step window of tensor `tensor` (operands, then
     results), padding included unless `inside`; with `when_cut`, only under plans that
     cut one of those loop dims (over cores or steps).
