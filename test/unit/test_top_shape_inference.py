@@ -23,6 +23,7 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.test_value import create_ssa_value
 
 from t10ir.dialects import top
+from t10ir.dialects.top import domains
 from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
@@ -494,6 +495,18 @@ def test_conv_grouped_maps():
     )
     assert str(domain.operands[1]) == "[g * 3 + f, c, kh, kw]"
     assert str(domain.results[0]) == "[n, g * 3 + f, oh, ow]"
+
+
+def test_a_domain_is_built_from_shapes_without_an_op():
+    """`top.domains` builds an op's domain from its shapes and properties alone."""
+    op = top.Conv2dOp(
+        value((1, 4, 5, 5)), value((6, 2, 3, 3)), None, pads=(1,) * 4, group=2
+    )
+    assert op.iteration_domain() == domains.conv2d_domain(
+        (6, 2, 3, 3), (1, 6, 5, 5), (1, 1), (1, 1), (1, 1, 1, 1), 2, False
+    )
+    mean = top.ReduceOp(value((4, 6)), None, "mean", (1,), True)
+    assert mean.iteration_domain() == domains.reduce_domain((4, 6), (1,), True, "sum")
 
 
 def test_expr_op_domain():
