@@ -427,7 +427,11 @@ def _built_body(
     body: list[BodyOp] = []
     for sub in built:
         item = _body_op(op, sub, block.args, result_type, kind)
-        if item.kind and body and dataclasses.replace(body[-1], count=1) == item:
+        if (
+            item.kind is not None
+            and body
+            and dataclasses.replace(body[-1], count=1) == item
+        ):
             body[-1] = dataclasses.replace(item, count=body[-1].count + 1)
         else:
             body.append(item)
