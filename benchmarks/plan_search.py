@@ -41,10 +41,10 @@ from t10ir.cost.plan_cost import OpSpec, cost_plans, plan_arrays
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.lowering.op_spec import op_spec
+from t10ir.module_io import parse_module
 from t10ir.planning.plan import Factors, OpPlan
 from t10ir.planning.search import Frontier, FrontierPoint, SearchOptions, search_plans
 from t10ir.target import Machine, load_machine
-from t10ir.tools.diagnostics import parse_module
 
 ROOT = benchmark_env.ROOT
 TARGET = "ipu-mk2"

@@ -54,12 +54,12 @@ from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import OpError
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.lowering.op_spec import op_spec
+from t10ir.module_io import parse_module, verify_module
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import STRATEGIES, T10SelectPlansPass
 from t10ir.planning.select import Problem, Selection, SelectionError
 from t10ir.target import Machine, load_machine
-from t10ir.tools.diagnostics import parse_module, verify_module
 
 ROOT = benchmark_env.ROOT
 DEFAULT_TARGET = "ipu-mk2"

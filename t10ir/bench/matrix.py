@@ -49,9 +49,9 @@ from t10ir.interp.accounting import PHASES, account, report
 from t10ir.interp.mesh import run_core_function
 from t10ir.interp.reference import find_entry
 from t10ir.models import MODELS, build_model, options
+from t10ir.module_io import parse_module, read_file, verify_module
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.target import load_machine
-from t10ir.tools.diagnostics import parse_module, read_file, verify_module
 
 REPO = Path(__file__).resolve().parents[2]
 T10_EVAL = REPO.parent / "shared" / "models" / "t10-eval"

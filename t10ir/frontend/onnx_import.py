@@ -55,7 +55,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from t10ir.dialects import top
 from t10ir.errors import T10Error
-from t10ir.tools.diagnostics import verify_module
+from t10ir.module_io import verify_module
 
 Value = SSAValue | np.ndarray
 """A tensor during import: computed at run time, or known now."""

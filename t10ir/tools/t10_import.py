@@ -24,13 +24,8 @@ from typing import TYPE_CHECKING
 from xdsl.printer import Printer
 
 from t10ir.errors import T10Error
-from t10ir.tools.diagnostics import (
-    ToolArgumentParser,
-    run_tool,
-    verify_module,
-    write_file,
-    write_npz,
-)
+from t10ir.module_io import verify_module
+from t10ir.tools.diagnostics import ToolArgumentParser, run_tool, write_file, write_npz
 
 if TYPE_CHECKING:  # importing onnx is slow and optional: only for an .onnx input
     from t10ir.frontend.onnx_import import ImportedModel

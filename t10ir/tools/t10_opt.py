@@ -28,16 +28,8 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from t10ir.errors import T10Error, op_location
-from t10ir.tools.diagnostics import (
-    ToolArgumentParser,
-    parse_module,
-    read_file,
-    read_stdin,
-    render,
-    run_tool,
-    verify_module,
-    write_file,
-)
+from t10ir.module_io import parse_module, read_file, read_stdin, verify_module
+from t10ir.tools.diagnostics import ToolArgumentParser, render, run_tool, write_file
 
 _EXPECTED = re.compile(
     r"//\s*expected-error(@(?P<rel>[+-]\d+|above|below))?\s*\{\{(?P<msg>.*?)\}\}"

@@ -48,20 +48,12 @@ from t10ir.interp.reference import (
     run_function,
     tensor_spec,
 )
+from t10ir.module_io import parse_module, read_file, read_stdin, verify_module
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target import Machine, TargetError, load_machine
-from t10ir.tools.diagnostics import (
-    ToolArgumentParser,
-    parse_module,
-    read_file,
-    read_stdin,
-    run_tool,
-    verify_module,
-    write_file,
-    write_npz,
-)
+from t10ir.tools.diagnostics import ToolArgumentParser, run_tool, write_file, write_npz
 from t10ir.tools.t10_import import default_weights_path
 
 COMPUTE_DTYPES: dict[str, type[np.floating[Any]]] = {

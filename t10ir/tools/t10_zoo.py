@@ -18,13 +18,8 @@ from typing import Any
 from xdsl.printer import Printer
 
 from t10ir.errors import T10Error
-from t10ir.tools.diagnostics import (
-    ToolArgumentParser,
-    run_tool,
-    verify_module,
-    write_file,
-    write_npz,
-)
+from t10ir.module_io import verify_module
+from t10ir.tools.diagnostics import ToolArgumentParser, run_tool, write_file, write_npz
 
 
 def build_parser() -> argparse.ArgumentParser:

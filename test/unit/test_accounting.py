@@ -34,6 +34,7 @@ from t10ir.interp.accounting import (
 )
 from t10ir.interp.mesh import MeshRun, run_core_function
 from t10ir.interp.reference import find_entry, random_inputs
+from t10ir.module_io import LocatingParser, parse_module, read_file
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
@@ -41,7 +42,6 @@ from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import LocatingParser, parse_module, read_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID16 = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "grid16-9k.json")

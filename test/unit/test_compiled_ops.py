@@ -26,13 +26,13 @@ from t10ir.dialects import top
 from t10ir.dialects.rtensor import set_plan
 from t10ir.errors import OpError
 from t10ir.lowering.op_spec import op_spec
+from t10ir.module_io import parse_module
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.planning.plan import OpPlan
 from t10ir.planning.search import search_plans
 from t10ir.target import load_machine
 from t10ir.testing import oracles
-from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run
 
 INPUTS = Path(__file__).resolve().parents[1] / "lit" / "transforms" / "Inputs"

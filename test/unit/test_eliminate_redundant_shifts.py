@@ -21,6 +21,7 @@ from t10ir.dialects.shift import RelayoutOp, RotateOp
 from t10ir.interp.mesh import function_layouts, run_core_function
 from t10ir.interp.reference import numpy_dtype
 from t10ir.lowering.op_spec import element_bytes
+from t10ir.module_io import LocatingParser
 from t10ir.passes.t10_eliminate_redundant_shifts import (
     T10EliminateRedundantShiftsPass,
 )
@@ -29,7 +30,6 @@ from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
-from t10ir.tools.diagnostics import LocatingParser
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "test" / "lit" / "transforms" / "Inputs"

@@ -22,9 +22,9 @@ import pytest
 from t10ir.context import make_context
 from t10ir.errors import T10Error
 from t10ir.interp.reference import find_entry, tensor_spec
+from t10ir.module_io import parse_module
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import parse_module
 from t10ir.tools.t10_run import run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from t10ir.interp.reference import (
     run_function,
 )
 from t10ir.interp.registry import Implementations, impl, register_impls
-from t10ir.tools.diagnostics import LocatingParser
+from t10ir.module_io import LocatingParser
 
 
 def _name(op_type: type[Operation]) -> str:

@@ -18,9 +18,9 @@ from t10ir.dialects import core
 from t10ir.errors import T10Error
 from t10ir.interp import batched, reference
 from t10ir.interp.mesh import run_core_function, scatter_inputs
+from t10ir.module_io import LocatingParser
 from t10ir.planning.layout import Layout
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import LocatingParser
 
 FILE = "test.mlir"
 

@@ -17,7 +17,7 @@ from t10ir.dialects.top import WEIGHT_ATTR
 from t10ir.errors import T10Error
 from t10ir.interp.reference import run_function
 from t10ir.models import MODELS, Model, build, build_model
-from t10ir.tools.diagnostics import parse_module, verify_module
+from t10ir.module_io import parse_module, verify_module
 from t10ir.tools.t10_zoo import main as zoo_main
 
 # --- numpy from the math ----------------------------------------------------------------

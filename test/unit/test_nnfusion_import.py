@@ -18,7 +18,8 @@ from t10ir.errors import T10Error
 from t10ir.frontend import nnfusion
 from t10ir.frontend.nnfusion import Placeholders, import_nnfusion
 from t10ir.interp.reference import run_function
-from t10ir.tools.diagnostics import parse_module, render, verify_module
+from t10ir.module_io import parse_module, verify_module
+from t10ir.tools.diagnostics import render
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT.parent / "shared" / "models" / "t10-eval"

@@ -37,13 +37,13 @@ from t10ir.cost.routing import (
 )
 from t10ir.dialects import core
 from t10ir.interp.mesh import run_core_function
+from t10ir.module_io import LocatingParser
 from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.planning.layout import Grid, Layout, Ring, const, default_layout, dim
 from t10ir.planning.plan import OpPlan
 from t10ir.target import Machine, load_machine
 from t10ir.target.placement import fold, grid_cores
 from t10ir.testing import oracles
-from t10ir.tools.diagnostics import LocatingParser
 
 
 def mesh(rows: int, cols: int, torus: bool = False) -> Machine:

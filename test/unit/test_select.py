@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from t10ir.context import make_context
 from t10ir.errors import PassOptionError
+from t10ir.module_io import parse_module, read_file
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.planning.select import (
     Option,
@@ -45,7 +46,6 @@ from t10ir.planning.select import (
     optimal,
     prune,
 )
-from t10ir.tools.diagnostics import parse_module, read_file
 
 # (cycles, resident, working) of one option
 Spec = tuple[int, int, int]

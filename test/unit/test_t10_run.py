@@ -15,13 +15,13 @@ from t10ir.context import make_context
 from t10ir.errors import T10Error
 from t10ir.interp import kernels
 from t10ir.interp.reference import find_entry, random_inputs, run_function
+from t10ir.module_io import parse_module, verify_module
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.diagnostics import parse_module, verify_module
 from t10ir.tools.t10_run import check_outputs, main
 
 MODEL = """\

@@ -13,9 +13,9 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from t10ir.context import make_context
 from t10ir.frontend.nnfusion import import_nnfusion
+from t10ir.module_io import LocatingParser
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
-from t10ir.tools.diagnostics import LocatingParser
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TARGETS = [
