@@ -44,12 +44,13 @@ import benchmark_env  # one BLAS thread: imported before numpy and t10ir
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 import t10ir.passes.t10_select_plans as select_plans_pass
 from t10ir.bench.t10_reference import T10_PLANS
 from t10ir.context import make_context
+from t10ir.dialects.rtensor import get_savings, get_selection
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import OpError
 from t10ir.frontend.nnfusion import import_nnfusion
@@ -152,12 +153,6 @@ def functions(module: ModuleOp) -> list[func.FuncOp]:
     ]
 
 
-def int_attr(op: func.FuncOp, name: str) -> int:
-    attr = op.attributes[name]
-    assert isinstance(attr, IntegerAttr)
-    return attr.value.data
-
-
 def load_module(ctx: Context, path: Path, batch: int, seq: int) -> ModuleOp:
     """An `.mlir` file parsed, or an NNFusion graph imported as `t10-import --dtype f16`
     does (T10's figures are fp16)."""
@@ -172,29 +167,22 @@ def load_module(ctx: Context, path: Path, batch: int, seq: int) -> ModuleOp:
 def selection_record(module: ModuleOp, strategy: str) -> dict:
     """What the pass recorded on the functions (summed over them: cycles and bound;
     the largest peak)."""
-    funcs = functions(module)
-    cycles = sum(int_attr(f, "rtensor.predicted_cycles") for f in funcs)
-    objective = sum(int_attr(f, "rtensor.objective") for f in funcs)
+    selections = [get_selection(f) for f in functions(module)]
+    chosen = [s for s in selections if s is not None]
+    assert len(chosen) == len(selections), "t10-select-plans records every function"
+    objective = sum(s.objective for s in chosen)
     record: dict = {
         "fits": True,
-        "predicted_cycles": cycles,
+        "predicted_cycles": sum(s.predicted_cycles for s in chosen),
         "objective_cycles": objective,
-        "peak_sram_bytes": max(int_attr(f, "rtensor.peak_sram") for f in funcs),
+        "peak_sram_bytes": max(s.peak_sram for s in chosen),
     }
     if strategy == "optimal":
-        bound = sum(int_attr(f, "rtensor.bound") for f in funcs)
-        gaps = [f.attributes["rtensor.gap"] for f in funcs]
-        statuses = [f.attributes["rtensor.status"] for f in funcs]
-        assert all(isinstance(g, FloatAttr) for g in gaps)
-        assert all(isinstance(s, StringAttr) for s in statuses)
-        record["status"] = ", ".join(
-            dict.fromkeys(s.data for s in statuses if isinstance(s, StringAttr))
-        )
+        bound = sum(s.bound or 0 for s in chosen)
+        record["status"] = ", ".join(dict.fromkeys(s.status or "" for s in chosen))
         record["bound"] = bound
         record["gap"] = (objective - bound) / objective if objective else 0.0
-        record["gap_recorded"] = [
-            g.value.data for g in gaps if isinstance(g, FloatAttr)
-        ]
+        record["gap_recorded"] = [s.gap for s in chosen]
     return record
 
 
@@ -263,17 +251,12 @@ def shift_elimination(
     if error is not None:
         return {"error": f"{pass_class.name}: {error.message}"}
     funcs = [f for f in module.walk() if isinstance(f, func.FuncOp)]
-    saved = sum(
-        int_attr(f, "shift.saved_cycles")
-        for f in funcs
-        if "shift.saved_cycles" in f.attributes
-    )
+    savings = [s for f in funcs if (s := get_savings(f)) is not None]
+    saved = sum(s.saved_cycles for s in savings)
     removed: dict[str, int] = {}
-    for f in funcs:
-        counts = f.attributes.get("shift.removed")
-        for rule, count in getattr(counts, "data", {}).items():
-            if isinstance(count, IntegerAttr):
-                removed[rule] = removed.get(rule, 0) + count.value.data
+    for s in savings:
+        for rule, count in s.removed.items():
+            removed[rule] = removed.get(rule, 0) + count
     return {
         "saved_cycles": saved,
         "removed": removed,

@@ -752,11 +752,9 @@ class PlanSelection:
 
 
 def set_selection(function: Operation, selection: PlanSelection) -> None:
-    for key in ("strategy", "objective", "predicted_cycles", "peak_sram", "bound"):
-        value = getattr(selection, key)
-        if isinstance(value, str):
-            function.attributes[f"rtensor.{key}"] = StringAttr(value)
-        elif value is not None:
+    function.attributes["rtensor.strategy"] = StringAttr(selection.strategy)
+    for key in _SELECTION_INTS:
+        if (value := getattr(selection, key)) is not None:
             function.attributes[f"rtensor.{key}"] = IntegerAttr(value, i64)
     if selection.gap is not None:
         function.attributes["rtensor.gap"] = FloatAttr(selection.gap, f64)

@@ -92,10 +92,8 @@ def _layouts(
 ) -> list[Layout]:
     layouts: list[Layout] = []
     for number, type_ in enumerate(types):
-        attr = attrs.data[number].data.get(LAYOUT_ATTR) if attrs is not None else None
-        if not isinstance(attr, core.LayoutAttr) or not isinstance(
-            type_, core.BufferType
-        ):
+        attr = rtensor.get_layout(attrs.data[number]) if attrs is not None else None
+        if attr is None or not isinstance(type_, core.BufferType):
             raise T10Error(
                 f"{what} #{number} of @{func_op.sym_name.data} must be a !core.buffer "
                 f"with a `{LAYOUT_ATTR}` attribute to run on the mesh",
