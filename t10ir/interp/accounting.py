@@ -1,8 +1,9 @@
 """Time, memory and traffic of a mesh run, per `top` op: the report and the trace.
 
 The chip is bulk-synchronous: the executed ops (`MeshRun.events`) run one after another
-on a single clock, each costing what `t10ir.interp.program_cost` says (the planner's
-formulas on what actually ran), so the program's time is their sum. Every event belongs
+on a single clock, each costing what `t10ir.lowering.program_cost.Charges` says (the
+planner's formulas on what actually ran, charged as `t10-lower-to-core` charged the
+program to predict it), so the program's time is their sum. Every event belongs
 to the `top` op it was written for (the `t10.op` tag of its top-level ancestor, an index
 into the function's `t10.ops` records, `rtensor.OpRecord`), and to one phase of that op,
 as the planner splits its prediction:
@@ -38,12 +39,17 @@ from t10ir.dialects.rtensor import (
     OpRecordAttr,
 )
 from t10ir.errors import T10Error, op_location
-from t10ir.interp import program_cost
 from t10ir.interp.mesh import Event, MeshRun, function_layouts
+from t10ir.lowering.program_cost import (
+    PHASES,
+    Charges,
+    element_bytes,
+    total,
+    whole,
+)
 from t10ir.planning.plan import OpPlan
 from t10ir.target import Machine
 
-PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
 HISTOGRAM_BINS = 10
 EXPLAINED_GAP = 0.05
 """A report explains every op whose run differs from its prediction by more."""
@@ -52,18 +58,12 @@ that it shows how evenly the cores are loaded (the largest over the capacity say
 full they are)."""
 
 
-def whole(cycles: float) -> int:
-    """Cycles rounded up, as the planner rounds each phase; a sum of many equal float
-    terms may land an ulp above the integer it stands for."""
-    return ceil(round(cycles, 6))
-
-
 @dataclass(eq=False)
 class OpAccount:
     """One `top` op of the program (`index` None: events written for no op), what
     the compiler predicted for it (`planned`: the plan selection's figure;
-    `predicted`: that less what eliminating redundant shifts saved it) and what it
-    cost: cycles per phase (unrounded), flops, bytes received by all cores, and the
+    `predicted`: the program `t10-lower-to-core` wrote, charged as a run is) and what
+    it cost: cycles per phase (unrounded), flops, bytes received by all cores, and the
     most SRAM any core used while it ran."""
 
     index: int | None
@@ -90,7 +90,7 @@ class OpAccount:
 
     @property
     def cycles(self) -> int:
-        return sum(self.cycles_of(phase) for phase in PHASES)
+        return total(self.phases)
 
     @property
     def gap(self) -> float | None:
@@ -263,50 +263,32 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
         index = tags.get(op)
         return ops[index] if index is not None else untagged
 
-    kernels: dict[core.KernelOp, program_cost.KernelCost] = {}
     first_kernel: dict[OpAccount, int] = {}
     for position, event in enumerate(run.events):
         if isinstance(event.op, core.KernelOp):
             first_kernel.setdefault(owner(event.op), position)
-            if event.op not in kernels:
-                kernels[event.op] = program_cost.kernel_cost(machine, event.op)
+    charges = Charges(machine)
     flops_by_size: dict[int, int] = {}
     memory = _Memory(func_op, machine)
     slices: list[Slice] = []
-    moved: list[tuple[Operation, str]] = []  # exchanges of this superstep that moved
     clock = 0.0
     for position, event in enumerate(run.events):
         op, account_of = event.op, owner(event.op)
         memory.apply(op)
         account_of.sram_peak_bytes = max(account_of.sram_peak_bytes, memory.in_use)
-        cycles, phase = 0.0, "compute"
+        before_kernel = position < first_kernel.get(account_of, len(run.events))
+        cycles, phase = charges.charge(op, event.transfers, before_kernel)
         if isinstance(op, core.KernelOp):
-            cost = kernels[op]
-            cycles = cost.cycles
+            cost = charges.kernel(op)
             account_of.flops += cost.flops
             flops_by_size[cost.elem_bytes] = (
                 flops_by_size.get(cost.elem_bytes, 0) + cost.flops
             )
         elif isinstance(op, core.ShiftOp | core.RedistributeOp):
-            assert event.sent is not None and event.received is not None
-            assert event.transfers is not None
-            cycles = program_cost.exchange_cycles(machine, op, event.transfers)
+            assert event.received is not None
             account_of.bytes_exchanged += int(event.received.sum()) * (
-                program_cost.element_bytes(op)
+                element_bytes(op)
             )
-            if isinstance(op, core.ShiftOp):
-                phase = "shift"
-            elif position < first_kernel.get(account_of, len(run.events)):
-                phase = "prologue"
-            else:
-                phase = "epilogue"
-            if event.sent.any():
-                moved.append((op, phase))
-        elif isinstance(op, core.SyncOp):
-            cycles = program_cost.sync_cycles(machine, [o for o, _ in moved])
-            phases = {p for _, p in moved}
-            phase = "sync" if "shift" in phases or not moved else moved[-1][1]
-            moved = []
         if cycles:
             account_of.phases[phase] += cycles
             slices.append(Slice(clock, cycles, account_of, phase, event))

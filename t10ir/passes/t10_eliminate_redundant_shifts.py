@@ -28,15 +28,15 @@ or merged rotation keeps the attributes (`t10.op`) of the op it replaces.
 
 Each function gets `shift.saved_cycles` (the cost model's cycles of the removed
 communication, less that of what replaces it: `t10ir.cost.relayout`) and
-`shift.removed` (rewrites applied, per rule); a second run adds to them. What each
-`top` op saves comes off its `predicted` in the function's `t10.ops` (the first run
-keeps the selection's figure as `planned`): a fused relayout belongs to the op it
-feeds, the epilogue it absorbed to no one any more.
+`shift.removed` (rewrites applied, per rule); a second run adds to them. The ops'
+predictions in the function's `t10.ops` are not patched here: `t10-lower-to-core`
+costs the program as written, where a fused relayout belongs to the op it feeds and
+the epilogue it absorbed to no one any more.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import func, scf
@@ -54,14 +54,7 @@ from xdsl.pattern_rewriter import (
 
 from t10ir.cost.relayout import relayout_cycles, rotation_cycles
 from t10ir.dialects.core import RingAttr
-from t10ir.dialects.rtensor import (
-    ShiftSavings,
-    get_op_index,
-    get_records,
-    get_savings,
-    set_records,
-    set_savings,
-)
+from t10ir.dialects.rtensor import ShiftSavings, get_savings, set_savings
 from t10ir.dialects.shift import (
     ComputeOp,
     DTensorType,
@@ -97,20 +90,16 @@ class _Ledger:
     machine: Machine
     cycles: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
-    by_op: dict[int, float] = field(default_factory=dict)
-    """Cycles saved per `top` op (its `t10.op` tag), so its prediction can follow."""
     relayouts: dict[tuple[DTensorType, DTensorType, bool], float] = field(
         default_factory=dict
     )
 
-    def record(self, rule: str, *savings: tuple[Operation, float]) -> None:
-        """One rewrite, saving `cycles` of the op each `(op, cycles)` was written for."""
+    def record(self, rule: str, *savings: float) -> None:
+        """One rewrite, saving the sum of `savings` (the cycles of each op it
+        removed or replaced)."""
         self.counts[rule] += 1
-        for op, cycles in savings:
+        for cycles in savings:
             self.cycles += cycles
-            index = get_op_index(op)
-            if index is not None:
-                self.by_op[index] = self.by_op.get(index, 0.0) + cycles
 
     def relayout(self, src: DTensorType, dst: DTensorType, combine: bool) -> float:
         """Memoized: counting the traffic is the pass's main work, and a walk asks
@@ -234,7 +223,7 @@ class _ZeroRotation(RewritePattern):
     def match_and_rewrite(self, op: RotateOp, rewriter: PatternRewriter) -> None:
         if op.distance.value.data % op.ring.size.data:
             return
-        self.ledger.record("zero_rotations", (op, self.ledger.cost(op)))
+        self.ledger.record("zero_rotations", self.ledger.cost(op))
         rewriter.replace(op, [], [op.input])
 
 
@@ -261,11 +250,11 @@ class _MergeRotations(RewritePattern):
         )
         merged = RotateOp(inner.input, op.ring, distance, op.when, list(op.steps))
         merged.attributes.update(op.attributes)
-        savings = (
-            (inner, self.ledger.cost(inner)),
-            (op, self.ledger.cost(op) - self.ledger.cost(merged)),
+        self.ledger.record(
+            "merged_rotations",
+            self.ledger.cost(inner),
+            self.ledger.cost(op) - self.ledger.cost(merged),
         )
-        self.ledger.record("merged_rotations", *savings)
         rewriter.replace(op, merged)
         rewriter.erase(inner)
 
@@ -285,10 +274,10 @@ class _FuseRelayouts(RewritePattern):
         fused = RelayoutOp(first.input, _dtensor(op.output).layout, combine)
         fused.attributes.update(op.attributes)
         alone = first.output.has_one_use()
-        savings = [(op, self.ledger.cost(op) - self.ledger.cost(fused))]
+        savings = [self.ledger.cost(op) - self.ledger.cost(fused)]
         if alone:
-            savings.append((first, self.ledger.cost(first)))
-        if sum(cycles for _, cycles in savings) < 0:
+            savings.append(self.ledger.cost(first))
+        if sum(savings) < 0:
             return
         self.ledger.record("fused_relayouts", *savings)
         rewriter.replace(op, fused)
@@ -315,7 +304,7 @@ class _IdentityRelayout(RewritePattern):
             _updated_in_place(op.input) or _updated_in_place(op.output)
         ):
             return
-        self.ledger.record("identity_relayouts", (op, self.ledger.cost(op)))
+        self.ledger.record("identity_relayouts", self.ledger.cost(op))
         rewriter.replace(op, [], [op.input])
 
 
@@ -337,7 +326,7 @@ class _DeadOp(RewritePattern):
             if not self.unrestore or not _private(op.input):
                 return
             rule = "unrestored_rotations"
-        self.ledger.record(rule, (op, self.ledger.cost(op)))
+        self.ledger.record(rule, self.ledger.cost(op))
         rewriter.erase(op)
 
 
@@ -356,7 +345,6 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
         PatternRewriteWalker(
             GreedyRewritePatternApplier(patterns, dce_enabled=False)
         ).rewrite_region(function.body)
-    _update_predictions(function, ledger.by_op)
     earlier = get_savings(function) or ShiftSavings(0, {})
     set_savings(
         function,
@@ -368,25 +356,6 @@ def eliminate_redundant_shifts(function: func.FuncOp, machine: Machine) -> None:
             },
         ),
     )
-
-
-def _update_predictions(function: func.FuncOp, saved: dict[int, float]) -> None:
-    """Takes what the rewrites saved off each op's `predicted` in the function's
-    records, so that reports compare the run with what the compiled program should
-    cost; `planned` keeps the selection's figure."""
-    records = get_records(function)
-    if records is None or not saved:
-        return
-    updated = []
-    for index, record in enumerate(records):
-        if index in saved and record.predicted is not None:
-            record = replace(
-                record,
-                planned=record.predicted if record.planned is None else record.planned,
-                predicted=max(0, round(record.predicted - saved[index])),
-            )
-        updated.append(record)
-    set_records(function, updated)
 
 
 @dataclass(frozen=True)

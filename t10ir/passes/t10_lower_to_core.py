@@ -14,6 +14,13 @@ piece (`!core.buffer`), and every op the per-core steps that implement it:
   activation arguments' too: as `t10-select-plans` counts them, activations live from
   their producer to their last user, and only weights stay for the whole run.
 
+The pass then predicts each `top` op's cycles from the program it wrote: the ops tagged
+with the op's index (`t10.op`) charged once, statically, as the interpreter's
+accountant charges a run (`t10ir.lowering.program_cost.predict`), written as
+`predicted` in the function's records (`t10.ops`). Predicting here rather than at the
+`shift` level reuses the accountant's costing of `core` ops as it is, and predicts the
+program every pipeline ends in, whether or not it eliminated redundant shifts.
+
 Function arguments and results become buffers carrying their layout as the
 `core.layout` argument/result attribute, which is how a runner scatters inputs and
 gathers outputs. Updating a value in place is only right if nothing reads the value
@@ -24,7 +31,7 @@ is rotated back to where the caller keeps it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
@@ -38,9 +45,11 @@ from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from t10ir.dialects import core, shift
-from t10ir.dialects.rtensor import copy_op_index, with_layout
+from t10ir.dialects.rtensor import copy_op_index, get_records, set_records, with_layout
 from t10ir.dialects.top import is_weight
 from t10ir.errors import OpError
+from t10ir.lowering.program_cost import predict
+from t10ir.passes.compile_state import module_machine
 from t10ir.planning.layout import Grid
 
 
@@ -367,3 +376,25 @@ class T10LowerToCorePass(ModulePass):
                             "t10-lower-to-shift first",
                         )
                 lower_function(function)
+                _predict(function, op)
+
+
+def _predict(function: func.FuncOp, module: ModuleOp) -> None:
+    """Each recorded `top` op's `predicted` cycles, from the core program written for
+    it (see the module doc). A function without records (hand-written) has none, nor
+    one the chip would refuse to run (a redistribution whose destination holds an
+    element its source does not): `t10-run` reports that at the op."""
+    records = get_records(function)
+    if records is None:
+        return
+    try:
+        cycles = predict(module_machine(module), function, len(records))
+    except ValueError:
+        return
+    set_records(
+        function,
+        [
+            replace(record, predicted=predicted)
+            for record, predicted in zip(records, cycles, strict=True)
+        ],
+    )

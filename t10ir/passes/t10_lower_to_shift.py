@@ -283,7 +283,8 @@ class T10LowerToShiftPass(ModulePass):
 
 
 def _record(op: Operation) -> OpRecord:
-    """What reports say about a lowered op (`rtensor.OpRecord`)."""
+    """What reports say about a lowered op (`rtensor.OpRecord`): the selection's
+    figure as `planned`; `t10-lower-to-core` predicts it from the program written."""
     loc = op.location
     where = (
         f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
@@ -296,8 +297,8 @@ def _record(op: Operation) -> OpRecord:
         op.name,
         where,
         get_plan(op),
-        selected.predicted if selected is not None else None,
         None,
+        selected.predicted if selected is not None else None,
         cost.compute if selected is not None and cost is not None else None,
     )
 

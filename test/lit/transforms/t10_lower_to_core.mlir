@@ -2,12 +2,15 @@
 // distributed tensor becomes a buffer of its piece on every core of its grid, a relayout
 // an alloc and a redistribute between explicit layouts, a step loop core.steps with the
 // kernel accumulating in place and the rotation through a scratch receive buffer, and
-// every exchange ends in a sync; buffers are freed after their last use. The output
-// round-trips. The inputs are at the shift level, lowered for grid16-9k and checked in
+// every exchange ends in a sync; buffers are freed after their last use. Each op's
+// `predicted` cycles in the records are the program written, costed as the simulated
+// chip's accountant costs a run (without elimination, the selection's `planned`). The
+// output round-trips. The inputs are at the shift level, lowered for grid16-9k and checked in
 // (Inputs/*.shift.mlir, with the embedded machine).
 // RUN: t10-opt %S/Inputs/ops.shift.mlir -p t10-lower-to-core | filecheck %s
 // RUN: t10-opt %S/Inputs/ops.shift.mlir -p t10-lower-to-core | t10-opt | filecheck %s
 // RUN: t10-opt %S/Inputs/mlp.shift.mlir -p t10-lower-to-core | filecheck %s --check-prefix=MLP
+// RUN: t10-opt %S/Inputs/mlp.shift.mlir -p t10-lower-to-core | filecheck %s --check-prefix=RECORDS
 // RUN: t10-opt %S/Inputs/reshape.shift.mlir -p t10-lower-to-core | filecheck %s --check-prefix=VIEW
 
 // Arguments are buffers carrying their layout: activations flat, the hot weight %b in
@@ -61,3 +64,5 @@
 // VIEW-NEXT: core.redistribute %{{.*}} to %[[FLAT]]
 // VIEW-NEXT: core.sync
 // VIEW: core.redistribute %[[FLAT]] to %{{.*}} from #core.layout<[12, 32], piece = [24], grid = [16], {{.*}}, flat> to #core.layout<[12, 32], piece = [12, 2]
+
+// RECORDS: t10.ops = [#rtensor.record<"top.matmul", {{.*}}, predicted = 4408, planned = 4408, compute = 3124>, #rtensor.record<"top.gelu", {{.*}}, predicted = 720, planned = 720, compute = 264>, #rtensor.record<"top.expr", {{.*}}, predicted = 2314, planned = 2314, compute = 1506>, #rtensor.record<"top.softmax", {{.*}}, predicted = 540, planned = 540, compute = 308>]
