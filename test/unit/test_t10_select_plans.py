@@ -14,6 +14,8 @@ from xdsl.utils.exceptions import DiagnosticException
 from t10ir.context import make_context
 from t10ir.frontend.nnfusion import import_nnfusion
 from t10ir.module_io import LocatingParser
+from t10ir.passes import t10_select_plans
+from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 
@@ -58,3 +60,27 @@ def test_optimal_greedy_vgm_order(name: str, target: str) -> None:
     assert greedy is not None and optimal <= greedy
     if vgm is not None:
         assert greedy <= vgm
+
+
+
+@pytest.mark.parametrize("strategy", ["vgm", "no-rotation"])
+def test_spatial_only_strategy_uses_a_spatial_frontier_as_recorded(
+    strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run pass by pass, `t10-partition{rotation-dims=0}` already searched what a
+    strategy that rotates nothing selects among: the selection searches no more,
+    and chooses the plans `t10-compile`'s search and selection choose."""
+    ctx = make_context()
+    search, choose = T10CompilePass(strategy=strategy).steps(ctx)[:2]
+    compiled = _example("mlp.mlir")
+    search(compiled)
+    choose(compiled)
+
+    def no_search(*args: object) -> None:
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(t10_select_plans, "search_plans", no_search)
+    by_pass = _example("mlp.mlir")
+    T10PartitionPass(rotation_dims=0).apply(ctx, by_pass)
+    T10SelectPlansPass(strategy=strategy).apply(ctx, by_pass)
+    assert str(by_pass) == str(compiled)
