@@ -1,16 +1,18 @@
 """The `rtensor` dialect: compute-shift plans carried in IR (T10 primer, section 4).
 
-Two attributes, each the IR form of a plain-Python type of `t10ir.planning.plan`:
+A plan is the IR form of `t10ir.planning.plan.OpPlan`:
 
     #rtensor.plan<spatial = [m = 4, n = 4, k = 1], temporal = [in0 = [k = 4], in1 = [k = 4]]>
-    #rtensor.tensor<tensor<64x64xf32>, spatial = [4, 1], replicas = 4, temporal = [1, 4],
-                    pace = 1, ring = 4, along = [n], skew = [m]>
 
-A plan names loop dims of its op's iteration domain and the op's tensors (`in0, ...`,
-`out0, ...`); `temporal` is omitted when nothing is cut in time, `along` and `skew` when
-the tensor does not rotate. Verifiers check the rules that need no domain
-(`OpPlan.check`, `RTensor.check`); `OpPlan.validate` checks a plan against its op.
-Parsing reports a broken rule at the attribute, as a parse error.
+It names loop dims of its op's iteration domain and the op's tensors (`in0, ...`,
+`out0, ...`); `temporal` is omitted when nothing is cut in time. The verifier checks
+the rules that need no domain (`OpPlan.check`); parsing reports a broken rule at the
+attribute, as a parse error. Whether a plan fits its op is the search's business: it
+builds only plans that do (`t10ir.testing.oracles.validate` states the rules, for the
+tests). The other attributes are the IR forms of a plan's cost (`#rtensor.cost`, a
+`PlanCost`), a frontier point (`#rtensor.choice`, a plan and its cost), the machine
+(`#rtensor.machine`, a `Machine`) and a lowered op's record (`#rtensor.record`, an
+`OpRecord`).
 
 The dialect also owns the state the compiler's passes hand each other in the IR, for
 every level (`top`, `shift`, `core`): each attribute below is read and written only
@@ -25,7 +27,7 @@ one, or an unknown `rtensor.` name, with one diagnostic.
 | `rtensor.plan`, `rtensor.cost` | op | `#rtensor.plan<...>`, `#rtensor.cost<...>` | `get_plan`, `set_plan`, `get_cost`, `set_cost` | `t10-partition`, then `t10-select-plans` |
 | `rtensor.weights`, `rtensor.prologue`, `rtensor.predicted` | op | `"hot"`/`"cold"`, cycles, cycles | `get_op_selection`, `set_op_selection` (`OpSelection`) | `t10-select-plans` |
 | `rtensor.strategy`, `.objective`, `.predicted_cycles`, `.peak_sram`, `.bound`, `.gap`, `.status` | function | string, integers, float | `get_selection`, `set_selection` (`PlanSelection`) | `t10-select-plans` |
-| `t10.ops` | function | `[#rtensor.record<"top.matmul", loc = "...", plan = ..., predicted = N, planned = N, compute = N>, ...]` | `get_records`, `set_records` (`OpRecord`) | `t10-lower-to-shift`; predictions updated by `t10-eliminate-redundant-shifts` |
+| `t10.ops` | function | `[#rtensor.record<"top.matmul", loc = "...", plan = ..., predicted = N, planned = N, compute = N>, ...]` | `get_records`, `set_records` (`OpRecord`) | `t10-lower-to-shift`; each record's `predicted` by `t10-lower-to-core`, which costs the core program it writes |
 | `t10.op` | shift and core ops | the index of the `top` op it was written for in `t10.ops` | `get_op_index`, `set_op_index`, `copy_op_index` | `t10-lower-to-shift`, kept by the later passes |
 | `shift.saved_cycles`, `shift.removed` | function | cycles, rewrites per rule | `get_savings`, `set_savings` (`ShiftSavings`) | `t10-eliminate-redundant-shifts` |
 | `core.layout` | core function argument, result | `#core.layout<...>` | `with_layout`, `get_layout` | `t10-lower-to-core` |
@@ -43,7 +45,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from xdsl.context import Context
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DictionaryAttr,
@@ -51,7 +52,6 @@ from xdsl.dialects.builtin import (
     IntAttr,
     IntegerAttr,
     StringAttr,
-    TensorType,
     f64,
     i64,
 )
@@ -61,16 +61,15 @@ from xdsl.ir import (
     Dialect,
     Operation,
     ParametrizedAttribute,
-    TypeAttribute,
 )
 from xdsl.irdl import irdl_attr_definition
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
 from t10ir.cost.plan_cost import PlanCost
 from t10ir.dialects.core import LayoutAttr
-from t10ir.planning.plan import Factors, OpPlan, Placement, RTensor
+from t10ir.planning.plan import Factors, OpPlan
 from t10ir.planning.search import FrontierPoint
 from t10ir.target.machine import Machine, TargetError
 
@@ -234,124 +233,6 @@ class OpPlanAttr(ParametrizedAttribute):
 
 def _pairs(names: ArrayAttr[StringAttr], factors: ArrayAttr[IntAttr]) -> Factors:
     return tuple((n.data, f.data) for n, f in zip(names, factors, strict=True))
-
-
-def element_type(name: str) -> TypeAttribute:
-    """The builtin type spelled `name` (`f16`, `bf16`, `i8`, ...)."""
-    return Parser(Context(), name).parse_type()
-
-
-@irdl_attr_definition
-class RTensorAttr(ParametrizedAttribute):
-    """An `RTensor`: one tensor's split over cores and time, and its rings."""
-
-    name = "rtensor.tensor"
-
-    type: TensorType
-    spatial: ArrayAttr[IntAttr]
-    replicas: IntAttr
-    temporal: ArrayAttr[IntAttr]
-    pace: IntAttr
-    ring: IntAttr
-    along: ArrayAttr[StringAttr]
-    skew: ArrayAttr[StringAttr]
-
-    @staticmethod
-    def from_rtensor(rtensor: RTensor) -> RTensorAttr:
-        placement = rtensor.placement
-        return RTensorAttr(
-            TensorType(element_type(rtensor.element), rtensor.shape),
-            _ints(rtensor.spatial),
-            IntAttr(rtensor.replicas),
-            _ints(rtensor.temporal),
-            IntAttr(rtensor.pace),
-            IntAttr(placement.ring_size),
-            _names(placement.along),
-            _names(placement.skew),
-        )
-
-    def to_rtensor(self) -> RTensor:
-        return RTensor(
-            shape=tuple(self.type.get_shape()),
-            element=str(self.type.element_type),
-            spatial=tuple(f.data for f in self.spatial),
-            replicas=self.replicas.data,
-            temporal=tuple(t.data for t in self.temporal),
-            pace=self.pace.data,
-            placement=Placement(
-                self.ring.data,
-                tuple(d.data for d in self.along),
-                tuple(d.data for d in self.skew),
-            ),
-        )
-
-    def verify(self) -> None:
-        _raise(self.to_rtensor().check())
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        with parser.in_angle_brackets():
-            start = parser.pos
-            type = parser.parse_type()
-            if not isinstance(type, TensorType):
-                parser.raise_error(f"expected a ranked tensor type, got {type}", start)
-            parser.parse_punctuation(",")
-
-            def ints() -> list[int]:
-                return _parse_list(parser, lambda: _parse_int(parser))
-
-            def names() -> list[str]:
-                return _parse_list(parser, lambda: _parse_name(parser))
-
-            spatial = _parse_field(parser, "spatial", ints)
-            parser.parse_punctuation(",")
-            replicas = _parse_field(parser, "replicas", lambda: _parse_int(parser))
-            parser.parse_punctuation(",")
-            temporal = _parse_field(parser, "temporal", ints)
-            parser.parse_punctuation(",")
-            pace = _parse_field(parser, "pace", lambda: _parse_int(parser))
-            parser.parse_punctuation(",")
-            ring = _parse_field(parser, "ring", lambda: _parse_int(parser))
-            along: list[str] = []
-            skew: list[str] = []
-            if parser.parse_optional_punctuation(","):
-                along = _parse_field(parser, "along", names)
-                if parser.parse_optional_punctuation(","):
-                    skew = _parse_field(parser, "skew", names)
-            rtensor = RTensor(
-                tuple(type.get_shape()),
-                str(type.element_type),
-                tuple(spatial),
-                replicas,
-                tuple(temporal),
-                pace,
-                Placement(ring, tuple(along), tuple(skew)),
-            )
-            _report(parser, start, rtensor.check())
-        return RTensorAttr.from_rtensor(rtensor).parameters
-
-    def print_parameters(self, printer: Printer) -> None:
-        def ints(values: ArrayAttr[IntAttr]) -> None:
-            with printer.in_square_brackets():
-                printer.print_list(values, lambda v: printer.print_string(str(v.data)))
-
-        def names(values: ArrayAttr[StringAttr]) -> None:
-            with printer.in_square_brackets():
-                printer.print_list(values, lambda v: _print_name(printer, v.data))
-
-        with printer.in_angle_brackets():
-            printer.print_attribute(self.type)
-            printer.print_string(", spatial = ")
-            ints(self.spatial)
-            printer.print_string(f", replicas = {self.replicas.data}, temporal = ")
-            ints(self.temporal)
-            printer.print_string(f", pace = {self.pace.data}, ring = {self.ring.data}")
-            if self.along or self.skew:
-                printer.print_string(", along = ")
-                names(self.along)
-            if self.skew:
-                printer.print_string(", skew = ")
-                names(self.skew)
 
 
 _COST_FIELDS = tuple(PlanCost.__dataclass_fields__)
@@ -529,8 +410,8 @@ class MachineAttr(Data[Machine]):
 @dataclass(frozen=True)
 class OpRecord:
     """What reports say about one lowered `top` op: its kind, source location, plan,
-    the cycles predicted for it (`planned`: the plan selection's figure, when
-    eliminating redundant shifts changed it) and the compute its plan costs (to tell
+    the cycles predicted for it (`predicted`: the cost of the core program written for
+    it; `planned`: the plan selection's figure) and the compute its plan costs (to tell
     a report's gaps in compute from those in moving data)."""
 
     kind: str
@@ -930,5 +811,5 @@ def verify_attributes(op: Operation) -> None:
 Rtensor = Dialect(
     "rtensor",
     [],
-    [RTensorAttr, OpPlanAttr, PlanCostAttr, ChoiceAttr, MachineAttr, OpRecordAttr],
+    [OpPlanAttr, PlanCostAttr, ChoiceAttr, MachineAttr, OpRecordAttr],
 )

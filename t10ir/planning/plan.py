@@ -4,7 +4,7 @@ An `OpPlan` says how an op's iteration domain is spread over cores (a spatial fa
 `F[d]` per loop dim) and how each core's share of every tensor is cut in time (a temporal
 factor `t[d][v]` per loop dim `d` and tensor `v`). Everything else follows from the plan and
 the domain: replica groups, rings, steps, per-core shapes, and where each piece lives at
-step 0. `RTensor` is the paper's rTensor, the same plan seen from one tensor.
+step 0.
 
 Tensors are named `in0, in1, ...` (the op's operands, in order) and `out0, ...` (its
 results), as `input0`/`output0` in T10's einstein expressions.
@@ -34,7 +34,7 @@ piece `(i + j) mod k` of both A and B.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import ceil, prod
 
@@ -102,104 +102,6 @@ def tensor_dims(domain: IterationDomain, tensor: str) -> tuple[str | None, ...]:
             seen.add(dim)
         result.append(dim)
     return tuple(result)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where the pieces of one rotating tensor live (the module docstring has the rule).
-
-    `along` are the loop dims the rings run along (the tensor's free axes, first slowest);
-    `skew` are the loop dims whose core coordinate shifts the starting piece, as `i` does
-    for A in Cannon's `(i + j) mod k`: the free axes of the other tensors that rotate along
-    the same dims.
-    """
-
-    ring_size: int = 1
-    along: tuple[str, ...] = ()
-    skew: tuple[str, ...] = ()
-
-    def check(self) -> list[str]:
-        problems: list[str] = []
-        if self.ring_size < 1:
-            problems.append(f"ring size {self.ring_size} must be >= 1")
-        if self.ring_size > 1 and not self.along:
-            problems.append(f"a ring of {self.ring_size} cores must run along some dim")
-        if self.ring_size == 1 and (self.along or self.skew):
-            problems.append("a tensor that does not rotate has no ring dims or skew")
-        for name, dims in (("ring", self.along), ("skew", self.skew)):
-            if len(set(dims)) != len(dims):
-                problems.append(f"{name} dims repeat: {', '.join(dims)}")
-        if both := sorted(set(self.along) & set(self.skew)):
-            problems.append(f"dims {', '.join(both)} are both ring and skew dims")
-        return problems
-
-
-@dataclass(frozen=True)
-class RTensor:
-    """T10's rTensor: how one tensor is split over cores (`spatial`, per tensor dim),
-    how many cores share each spatial sub-tensor (`replicas`), how each core's share is
-    cut in time (`temporal`, per tensor dim), how many pieces move per shift (`pace`,
-    T10 uses 1), and where the pieces start (`placement`)."""
-
-    shape: tuple[int, ...]
-    element: str
-    spatial: tuple[int, ...]
-    replicas: int
-    temporal: tuple[int, ...]
-    pace: int = 1
-    placement: Placement = Placement()
-
-    @property
-    def ring_size(self) -> int:
-        return prod(self.temporal)
-
-    @property
-    def piece_shape(self) -> tuple[int, ...]:
-        """Shape of the piece one core stores (ceil division: pieces are padded)."""
-        return tuple(
-            ceil(ceil(size / f) / t)
-            for size, f, t in zip(self.shape, self.spatial, self.temporal, strict=True)
-        )
-
-    def check(self) -> list[str]:
-        """Why this rTensor is inconsistent (empty when it is not)."""
-        rank = len(self.shape)
-        if len(self.spatial) != rank or len(self.temporal) != rank:
-            return [
-                f"a rank-{rank} tensor needs {rank} spatial and temporal factors, got "
-                f"{len(self.spatial)} and {len(self.temporal)}"
-            ]
-        problems: list[str] = []
-        for axis, (size, f, t) in enumerate(
-            zip(self.shape, self.spatial, self.temporal, strict=True)
-        ):
-            if min(size, f, t) < 1:
-                problems.append(f"dim {axis}: size and factors must be >= 1")
-            elif f > size:
-                problems.append(
-                    f"dim {axis}: spatial factor {f} exceeds its size {size}"
-                )
-            elif t > ceil(size / f):
-                problems.append(
-                    f"dim {axis}: temporal factor {t} exceeds the per-core size "
-                    f"{ceil(size / f)}"
-                )
-        if self.replicas < 1:
-            problems.append(f"replicas {self.replicas} must be >= 1")
-        elif self.replicas % self.ring_size:
-            problems.append(
-                f"{self.ring_size} temporal pieces do not divide {self.replicas} replicas"
-            )
-        if not 1 <= self.pace <= self.ring_size or self.ring_size % self.pace:
-            problems.append(
-                f"rotating pace {self.pace} must divide the ring size {self.ring_size}"
-            )
-        if self.placement.ring_size != self.ring_size:
-            problems.append(
-                f"placement ring of {self.placement.ring_size} cores, but the tensor has "
-                f"{self.ring_size} temporal pieces"
-            )
-        return problems + self.placement.check()
 
 
 @dataclass(frozen=True)
@@ -314,41 +216,3 @@ class OpPlan:
         return {
             d.name: ceil(d.extent / self.spatial_factor(d.name)) for d in domain.dims
         }
-
-    # ---- one tensor's view -------------------------------------------------------
-
-    def rtensor(
-        self,
-        domain: IterationDomain,
-        tensor: str,
-        shape: Sequence[int],
-        element: str,
-        pace: int = 1,
-    ) -> RTensor:
-        """`tensor`'s rTensor under this plan. Each tensor dim takes the factors of the
-        loop dim that indexes it (`tensor_dims`: the parallel term of a window, the
-        outermost dim of a reshape); constant and gathered dims are not split."""
-        dims = tensor_dims(domain, tensor)
-        split = self.split_dims(domain, tensor)
-        skew = dict.fromkeys(
-            e
-            for v, _ in self.temporal
-            if v != tensor and set(self.split_dims(domain, v)) & set(split)
-            for e in self.free_axes(domain, v)
-        )
-        rotates = self.ring_size(tensor) > 1
-        return RTensor(
-            shape=tuple(shape),
-            element=element,
-            spatial=tuple(1 if d is None else self.spatial_factor(d) for d in dims),
-            replicas=self.replicas(domain, tensor),
-            temporal=tuple(
-                1 if d is None else self.temporal_factor(tensor, d) for d in dims
-            ),
-            pace=pace,
-            placement=Placement(
-                self.ring_size(tensor),
-                self.free_axes(domain, tensor) if rotates else (),
-                tuple(skew) if rotates else (),
-            ),
-        )
