@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from t10ir.expr.numerics import erf
 from t10ir.expr.plan import (
     Plan,
     RApply,
@@ -36,7 +37,6 @@ from t10ir.expr.plan import (
     walk,
 )
 from t10ir.expr.syntax import ExprError
-from t10ir.interp.kernels import erf
 from t10ir.planning.domain import GatheredIndex, LinearIndex
 
 _LIMIT_BYTES = 256 * 2**20
