@@ -64,24 +64,6 @@ PLAIN_PYTHON = {"planning", "cost", "target", "expr"}
 XDSL_IN_PLAIN_PYTHON = ("xdsl.ir.affine",)
 """What of xDSL the plain-Python floors may import: affine maps are plain data."""
 
-KNOWN: set[tuple[str, str]] = {
-    # Moves other engineers of issue 17 have not finished; remove each entry with the
-    # move that ends it. (importer, imported): the imported module or a package of it.
-    # the expression evaluator borrows the interpreter's erf:
-    ("t10ir.expr.evaluate", "t10ir.interp.kernels"),
-    # (b): the canonicalization traits of top's ops import their patterns in a
-    # function, and the patterns match those ops.
-    ("t10ir.dialects.top.ops", "t10ir.dialects.top.canonicalize"),
-}
-"""Imports that break (a), (b) or (c) today."""
-
-
-def _known(importer: str, imported: str) -> bool:
-    return any(
-        importer == known and (imported == prefix or imported.startswith(f"{prefix}."))
-        for known, prefix in KNOWN
-    )
-
 
 def _modules() -> dict[str, Path]:
     """Every module of T10ir by dotted name (a package by its `__init__.py`)."""
@@ -161,7 +143,6 @@ def test_floors_import_downward_only() -> None:
         for importer, imported in INTERNAL
         if _floor(imported) != _floor(importer)
         and _floor(imported) not in ALLOWED.get(_floor(importer), set())
-        and not _known(importer, imported)
     )
     assert not upward, "\n".join(upward)
 
@@ -176,7 +157,6 @@ def test_plain_python_floors_import_no_ir() -> None:
             name == allowed or name.startswith(f"{allowed}.")
             for allowed in XDSL_IN_PLAIN_PYTHON
         )
-        and not _known(importer, name)
     )
     assert not found, "\n".join(found)
 
@@ -185,9 +165,7 @@ def test_only_tools_import_tools() -> None:
     found = sorted(
         f"{importer} imports {imported}"
         for importer, imported in INTERNAL
-        if _floor(imported) == "tools"
-        and _floor(importer) != "tools"
-        and not _known(importer, imported)
+        if _floor(imported) == "tools" and _floor(importer) != "tools"
     )
     assert not found, "\n".join(found)
 
@@ -228,20 +206,8 @@ def _cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
 
 
 def test_no_import_cycle() -> None:
-    cycles = _cycles({(a, b) for a, b in INTERNAL if not _known(a, b)})
+    cycles = _cycles(INTERNAL)
     assert not cycles, "\n".join(" <-> ".join(c) for c in cycles)
-
-
-def test_known_exceptions_are_still_needed() -> None:
-    """An entry of `KNOWN` goes with the move that ends it."""
-    used = {
-        (known, prefix)
-        for known, prefix in KNOWN
-        for importer, imported in INTERNAL | EXTERNAL
-        if importer == known
-        and (imported == prefix or imported.startswith(f"{prefix}."))
-    }
-    assert used == KNOWN, f"remove from KNOWN: {sorted(KNOWN - used)}"
 
 
 def test_the_checks_see_every_kind_of_import() -> None:

@@ -6,7 +6,8 @@ One package, one module per concern:
 - `domains`: `IterationDomainInterface` and every op's iteration domain, on plain
   shapes and property values;
 - `ops`: the ops (operands, properties, builders, verification) and `Top`, the dialect;
-- `canonicalize`: the canonicalization patterns the ops' traits register.
+- `canonicalize`: the canonicalization patterns, registered for the ops'
+  `CanonicalizationTrait` to find (the ops do not import them).
 
 The per-core sub-operators that lowering builds from these ops live with the lowering
 (`t10ir.lowering.sub_operators`). Every public name is exported here, so that
@@ -28,6 +29,7 @@ from t10ir.dialects.top.ops import (
     AddOp,
     AvgPoolOp,
     BatchNormOp,
+    CanonicalizationTrait,
     ClipOp,
     ConcatOp,
     Conv2dOp,
@@ -65,6 +67,7 @@ from t10ir.dialects.top.ops import (
     TransposeOp,
     TwoOperandOperation,
     is_weight,
+    register_canonicalization_patterns,
 )
 from t10ir.dialects.top.shapes import (
     FLOAT_TYPES,
@@ -97,6 +100,7 @@ __all__ = [
     "AddOp",
     "AvgPoolOp",
     "BatchNormOp",
+    "CanonicalizationTrait",
     "ClipOp",
     "ConcatOp",
     "Conv2dOp",
@@ -153,6 +157,7 @@ __all__ = [
     "pool_shape",
     "reduce_shape",
     "reduced_axes",
+    "register_canonicalization_patterns",
     "slice_ranges",
     "slice_shape",
     "tensor_shape",

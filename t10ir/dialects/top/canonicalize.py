@@ -1,5 +1,6 @@
-"""Canonicalization patterns of the `top` ops, registered through the ops'
-canonicalization traits (`t10ir.dialects.top.ops`), which load them when asked."""
+"""Canonicalization patterns of the `top` ops, registered here for the ops'
+`CanonicalizationTrait` (`t10ir.dialects.top.ops`) to find: the patterns match and
+build the ops, so the ops cannot import them without an import cycle."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from t10ir.dialects.top.ops import ConcatOp, ReshapeOp, SliceOp, TransposeOp
+from t10ir.dialects.top.ops import (
+    ConcatOp,
+    ReshapeOp,
+    SliceOp,
+    TransposeOp,
+    register_canonicalization_patterns,
+)
 from t10ir.dialects.top.shapes import tensor_shape
 
 
@@ -67,3 +74,13 @@ class RemoveSingleConcat(RewritePattern):
     def match_and_rewrite(self, op: ConcatOp, rewriter: PatternRewriter, /) -> None:
         if len(op.inputs) == 1:
             rewriter.replace_matched_op([], [op.inputs[0]])
+
+
+register_canonicalization_patterns(
+    ReshapeOp, FoldReshapeChain(), RemoveIdentityReshape()
+)
+register_canonicalization_patterns(
+    TransposeOp, FoldTransposeChain(), RemoveIdentityTranspose()
+)
+register_canonicalization_patterns(SliceOp, RemoveWholeSlice())
+register_canonicalization_patterns(ConcatOp, RemoveSingleConcat())

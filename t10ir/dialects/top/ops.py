@@ -8,8 +8,8 @@ so that later passes can rely on the domain alone.
 Builders take the operands, then the result type (None: inferred), then the properties;
 `ExprOp(inputs, expr, result_type)` is the exception, as its result type is never inferred.
 
-The canonicalization traits load their patterns (`t10ir.dialects.top.canonicalize`,
-which matches these ops) when asked, as xDSL's dialects do.
+`CanonicalizationTrait` finds an op's patterns in a table that
+`t10ir.dialects.top.canonicalize` (which matches these ops) fills.
 """
 
 from __future__ import annotations
@@ -660,42 +660,36 @@ class ReduceOp(TopOperation):
         )
 
 
-class ReshapeCanonicalizationTrait(HasCanonicalizationPatternsTrait):
+_CANONICALIZATION_PATTERNS: dict[type[Operation], tuple[RewritePattern, ...]] = {}
+
+
+def register_canonicalization_patterns(
+    op: type[Operation], *patterns: RewritePattern
+) -> None:
+    """Give `op`, which has `CanonicalizationTrait`, its patterns.
+
+    Called by `t10ir.dialects.top.canonicalize`: its patterns match and build these ops,
+    so this module cannot import them (as xDSL's dialects do, in a function) without an
+    import cycle. The package imports both, so the patterns are in place once any op is.
+    """
+    _CANONICALIZATION_PATTERNS[op] = patterns
+
+
+class CanonicalizationTrait(HasCanonicalizationPatternsTrait):
+    """The op's patterns, from those `t10ir.dialects.top.canonicalize` registered."""
+
+    def get_patterns(self, op: type[Operation]) -> tuple[RewritePattern, ...]:
+        return _CANONICALIZATION_PATTERNS[op]
+
     @classmethod
     def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from t10ir.dialects.top.canonicalize import (
-            FoldReshapeChain,
-            RemoveIdentityReshape,
+        """Every op's patterns, for a caller that does not say which op (each pattern
+        matches only its own op)."""
+        return tuple(
+            pattern
+            for patterns in _CANONICALIZATION_PATTERNS.values()
+            for pattern in patterns
         )
-
-        return (FoldReshapeChain(), RemoveIdentityReshape())
-
-
-class TransposeCanonicalizationTrait(HasCanonicalizationPatternsTrait):
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from t10ir.dialects.top.canonicalize import (
-            FoldTransposeChain,
-            RemoveIdentityTranspose,
-        )
-
-        return (FoldTransposeChain(), RemoveIdentityTranspose())
-
-
-class SliceCanonicalizationTrait(HasCanonicalizationPatternsTrait):
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from t10ir.dialects.top.canonicalize import RemoveWholeSlice
-
-        return (RemoveWholeSlice(),)
-
-
-class ConcatCanonicalizationTrait(HasCanonicalizationPatternsTrait):
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from t10ir.dialects.top.canonicalize import RemoveSingleConcat
-
-        return (RemoveSingleConcat(),)
 
 
 @irdl_op_definition
@@ -705,7 +699,7 @@ class TransposeOp(TopOperation):
     input = operand_def(TensorType)
     perm = prop_def(DenseArrayBase.constr(i64))
 
-    traits = traits_def(TransposeCanonicalizationTrait())
+    traits = traits_def(CanonicalizationTrait())
 
     assembly_format = "$input attr-dict `:` functional-type(operands, results)"
 
@@ -745,7 +739,7 @@ class ReshapeOp(TopOperation):
 
     input = operand_def(TensorType)
 
-    traits = traits_def(ReshapeCanonicalizationTrait())
+    traits = traits_def(CanonicalizationTrait())
 
     assembly_format = "$input attr-dict `:` functional-type(operands, results)"
 
@@ -783,7 +777,7 @@ class ConcatOp(TopOperation):
     inputs = var_operand_def(TensorType)
     axis = prop_def(IntegerAttr[I64])
 
-    traits = traits_def(ConcatCanonicalizationTrait())
+    traits = traits_def(CanonicalizationTrait())
 
     assembly_format = "$inputs attr-dict `:` functional-type(operands, results)"
 
@@ -837,7 +831,7 @@ class SliceOp(TopOperation):
     ends = prop_def(DenseArrayBase.constr(i64))
     steps = prop_def(DenseArrayBase.constr(i64))
 
-    traits = traits_def(SliceCanonicalizationTrait())
+    traits = traits_def(CanonicalizationTrait())
 
     assembly_format = "$input attr-dict `:` functional-type(operands, results)"
 
