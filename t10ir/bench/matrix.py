@@ -102,23 +102,6 @@ OP_COLUMNS = (
     *(f"{phase}_cycles" for phase in PHASES),
     "gap",
 )
-INT_COLUMNS = frozenset(
-    {
-        "batch",
-        "cycles",
-        "sram_peak_bytes",
-        "sram_capacity_bytes",
-        "bytes_exchanged",
-        "flops",
-        "predicted_cycles",
-        *(f"{phase}_cycles" for phase in PHASES),
-    }
-)
-FLOAT_COLUMNS = frozenset(
-    {"ms", "speedup_vs_vgm", "peak_fraction", "op_gap_worst", "op_gap_median", "gap"}
-    | {c for c in COLUMNS if c.endswith("_s")}
-)
-
 Row = dict[str, Any]
 Progress = Callable[["Config", Row], None]
 """Called in the main process as each run finishes (in completion order)."""
@@ -364,11 +347,6 @@ def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Ro
     return row, ops
 
 
-def run_config(config: Config, time_limit: float) -> Row:
-    """The row of `results.csv` of `config` (`run_config_with_ops`)."""
-    return run_config_with_ops(config, time_limit)[0]
-
-
 def fill_speedups(rows: Sequence[Row]) -> list[Row]:
     """The rows with `speedup_vs_vgm`: vgm's cycles over the row's, for the vgm row of
     the same model, batch and target; empty when either does not fit or there is no
@@ -550,24 +528,6 @@ def write_csv(
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
-
-
-def _parse(column: str, text: str) -> Any:
-    if text == "":
-        return None
-    if column in INT_COLUMNS:
-        return int(text)
-    if column in FLOAT_COLUMNS:
-        return float(text)
-    return text
-
-
-def read_csv(path: Path) -> list[Row]:
-    """Rows written by `write_csv`, with numbers as numbers and empty cells None."""
-    with path.open(newline="") as file:
-        return [
-            {k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(file)
-        ]
 
 
 # ---- Markdown -----------------------------------------------------------------------

@@ -286,21 +286,9 @@ class Machine:
     def cores_per_chip(self) -> int:
         return self.cores // self.chips
 
-    @property
-    def total_sram_bytes(self) -> int:
-        return self.cores * self.sram_bytes
-
     def peak_flops(self, elem_bytes: int) -> float:
         """Peak matmul FLOP/s of all cores, from the matmul fit's block throughput."""
         return 2 * self.compute.macs_per_cycle(elem_bytes) * self.clock_hz * self.cores
-
-    @property
-    def peak_flops_f16(self) -> float:
-        return self.peak_flops(2)
-
-    @property
-    def peak_flops_f32(self) -> float:
-        return self.peak_flops(4)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -309,10 +297,6 @@ class Machine:
         else:
             data["mesh"] = list(self.mesh)
         return data
-
-    def to_json(self) -> str:
-        """The JSON that `Machine.from_dict(json.loads(...))` reads back equal."""
-        return json.dumps(self.to_dict(), indent=2)
 
     @staticmethod
     def from_dict(data: Any, source: str = "machine description") -> Machine:

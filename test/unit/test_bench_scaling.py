@@ -3,12 +3,13 @@ it stands on, on a tiny BERT and a 16-core chip with 6 KiB of SRAM per core."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
 from t10ir.bench import scaling
-from t10ir.bench.matrix import build_module, read_csv
+from t10ir.bench.matrix import build_module
 from t10ir.context import make_context
 from t10ir.dialects.rtensor import get_op_selection
 from t10ir.errors import OpError
@@ -198,7 +199,8 @@ def test_tool_writes_the_largest_batch_per_target(
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0, capsys.readouterr().err
-    rows = read_csv(tmp_path / "scaling.csv")
+    with (tmp_path / "scaling.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [(r["target"], r["strategy"]) for r in rows] == [
         (GRID16, "vgm"),
         (mesh16, "vgm"),

@@ -419,7 +419,7 @@ func.func @random(%a0: tensor<2x2x4xf32>, %a1: tensor<2x4xf32>, %a2: tensor<2x4x
 
 def test_activation_arguments_are_freed_after_their_last_use(tmp_path: Path) -> None:
     target = tmp_path / "tiny.json"
-    target.write_text(Machine("tiny", 3, 256, 1e9, 16, 200).to_json())
+    target.write_text(json.dumps(Machine("tiny", 3, 256, 1e9, 16, 200).to_dict()))
     program = core_program(DEAD_ARGUMENTS, str(target))
     freed = set(re.findall(r"core\.free (%\d+) ", program))
     assert {"%0", "%1", "%2"} <= freed and "%3" not in freed  # %3 is the weight

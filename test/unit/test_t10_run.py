@@ -731,7 +731,7 @@ def test_core_level_errors(tmp_path: Path, capsys) -> None:
         r"^t10-run: error: --strategy compiles a top-level module; this one is core",
     )
     small = Machine("tiny", 16, 1024, 1e9, 4, 100)
-    (tmp_path / "tiny.json").write_text(small.to_json())
+    (tmp_path / "tiny.json").write_text(json.dumps(small.to_dict()))
     assert_one_line_error(
         *run([program, "--target", str(tmp_path / "tiny.json")], capsys),
         r"^t10-run: error: --target .*tiny\.json: the module was compiled for "
