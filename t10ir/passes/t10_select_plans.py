@@ -263,20 +263,21 @@ class T10SelectPlansPass(ModulePass):
         """The frontiers the module records. The strategies that rotate nothing use
         a recorded frontier as it is when it holds no rotating plan (as
         `t10-partition{rotation-dims=0}` writes), and search one without rotation
-        otherwise (`t10-compile` searches those once)."""
+        where it does or where none is recorded (`t10-compile` searches once)."""
         spatial_only = self.strategy in SPATIAL_ONLY
         frontiers: dict[Operation, OpFrontier] = {}
         for op in module.walk():
             if not isinstance(op, IterationDomainInterface):
                 continue
             spec = op_spec(op)
-            recorded = get_frontier(module, op)
-            if recorded is None:
-                raise OpError(op, "has no plan frontier: run t10-partition first")
-            points = recorded
-            if spatial_only and any(p.plan.steps > 1 for p in recorded):
+            points = get_frontier(module, op)
+            if spatial_only and (
+                points is None or any(p.plan.steps > 1 for p in points)
+            ):
                 options = SearchOptions(rotation_dims=0)
                 points = search_plans(machine, spec, options).points
+            elif points is None:
+                raise OpError(op, "has no plan frontier: run t10-partition first")
             frontiers[op] = OpFrontier(spec, points)
         return CompileState(machine, frontiers, spatial_only)
 
