@@ -170,14 +170,13 @@ def shift_transfers(
     )
 
 
-def redistribute_transfers(machine: Machine, op: core.RedistributeOp) -> Transfers:
+def redistribute_transfers(op: core.RedistributeOp) -> Transfers:
     """The transfers of `op` (raises ValueError if its destination holds an element
-    its source does not)."""
+    its source does not), counted over the cores of its layouts: the cached answer
+    the selection's exact costing and `t10-eliminate-redundant-shifts` already asked
+    for (`relayout_cycles`), which costs what the machine-wide count does."""
     return relayout_transfers(
-        op.src_layout.layout,
-        op.dst_layout.layout,
-        op.combine is not None,
-        machine.cores,
+        op.src_layout.layout, op.dst_layout.layout, op.combine is not None
     )
 
 
@@ -244,7 +243,7 @@ class _Prediction:
         if isinstance(op, core.ShiftOp):
             transfers = self.shift(op)
         elif isinstance(op, core.RedistributeOp):
-            transfers = redistribute_transfers(self.charges.machine, op)
+            transfers = redistribute_transfers(op)
         cycles, phase = self.charges.charge(op, transfers, index not in self.started)
         if index is not None:
             if isinstance(op, core.KernelOp):
