@@ -290,3 +290,12 @@ def test_malformed_transitions_are_refused() -> None:
         Problem(options, (0, 0), 0, 1, 0, (Edge(1, 0, np.zeros((1, 1))),))
     with pytest.raises(ValueError, match="malformed value"):
         Problem(options, (0, 0), 0, 1, 0, (), (Value(0, 1, (1, 2)),))
+
+
+def test_optimal_stopped_at_once_falls_back_to_layout_greedy() -> None:
+    problem = random_dag(0)
+    selection = optimal(problem, time_limit=0.0)
+    assert selection.choice == layout_greedy(problem).choice
+    assert selection.status == "time-limit, greedy"
+    assert selection.peak <= problem.capacity
+    assert selection.bound <= selection.cycles and 0.0 <= selection.gap <= 1.0
