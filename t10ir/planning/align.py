@@ -72,7 +72,7 @@ def aligned_plans(
         raise PlanError(f"the op has no operand #{operand}")
 
     def reads_in_place(plan: OpPlan) -> bool:
-        hot = _schedule(machine, spec, plan).inputs[operand]
+        hot = placed_schedule(machine, spec, plan).inputs[operand]
         return (
             relayout_cycles(machine, layout, hot, spec.operand_bytes[operand], combine)
             == 0
@@ -100,7 +100,7 @@ def output_aligned_plans(
     split reduction's partials always move, so those plans never qualify."""
 
     def leaves_in_place(plan: OpPlan) -> bool:
-        schedule = _schedule(machine, spec, plan)
+        schedule = placed_schedule(machine, spec, plan)
         cycles = relayout_cycles(
             machine,
             schedule.output,
@@ -275,8 +275,9 @@ def _orders(split: list[str], preferred: list[str]) -> Iterator[tuple[str, ...]]
         yield order
 
 
-def _schedule(machine: Machine, spec: OpSpec, plan: OpPlan) -> OpSchedule:
-    """The schedule as the lowering builds it, on the machine's placement."""
+def placed_schedule(machine: Machine, spec: OpSpec, plan: OpPlan) -> OpSchedule:
+    """The schedule as the lowering builds it, on the machine's placement: which
+    physical core holds which box decides what a relayout moves."""
     return op_schedule(
         spec.domain,
         plan,
