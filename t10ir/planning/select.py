@@ -32,9 +32,10 @@ Strategies:
 - `greedy`: T10's heuristic: the fastest option everywhere, then repeatedly the change
   that gives up the fewest op cycles per byte freed at the peak, until it fits (it
   does not look at edges; its reported cycles include them);
-- `layout_greedy`: the same objective with transitions: an exact tree DP (Viterbi on a
-  chain) over one incoming edge per op, local improvement over all edges, then T10's
-  memory repair with edge-aware cycle deltas; never worse than `greedy`;
+- `layout_greedy`: the same objective with transitions: exact DPs over forests of the
+  edges (one incoming edge per op; Viterbi on a chain), the other edges charged at the
+  current choice, local improvement over all edges, then T10's memory repair with
+  edge-aware cycle deltas; never worse than `greedy`;
 - `optimal`: a mixed-integer program solved by HiGHS, exact under the model (or its
   bound and gap when stopped by the time limit);
 - `vgm`: the baseline of primer section 2: the ops' options are spatial-only plans with
@@ -511,27 +512,21 @@ def greedy(problem: Problem) -> Selection:
     return _selection(problem, state.choice(), "heuristic, repaired")
 
 
-def _incidence(problem: Problem) -> tuple[list[list[Edge]], list[list[Edge]]]:
-    """Per op, its incoming and its outgoing edges."""
-    incoming: list[list[Edge]] = [[] for _ in problem.options]
-    outgoing: list[list[Edge]] = [[] for _ in problem.options]
-    for e in problem.edges:
-        incoming[e.consumer].append(e)
-        outgoing[e.producer].append(e)
-    return incoming, outgoing
-
-
-def _forest(problem: Problem, incoming: Sequence[Sequence[Edge]]) -> list[int]:
-    """The least op cycles plus one incoming edge per op (the one whose costs vary
-    most, the first among equals): the kept edges form a forest, solved exactly from
-    the leaves up (Viterbi on a chain), then read off from the roots down."""
+def _forest(
+    problem: Problem, parent: Sequence[Edge | None], around: Sequence[int] | None
+) -> list[int]:
+    """The least op cycles plus the `parent` edges (at most one into each op, so
+    they form a forest), solved exactly from the leaves up (Viterbi on a chain) and
+    read off from the roots down. With `around`, every other edge is charged to
+    both its ends as if the other end kept its option there."""
     totals = [
         np.array([o.cycles for o in ops], dtype=np.int64) for ops in problem.options
     ]
-    parent: list[Edge | None] = [
-        max(edges, key=lambda e: int(np.ptp(e.cycles)), default=None)
-        for edges in incoming
-    ]
+    if around is not None:
+        for e in problem.edges:
+            if parent[e.consumer] is not e:
+                totals[e.consumer] += e.cycles[around[e.producer], :]
+                totals[e.producer] += e.cycles[:, around[e.consumer]]
     best: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in problem.options]
     for j in reversed(range(len(problem.options))):
         edge = parent[j]
@@ -541,12 +536,43 @@ def _forest(problem: Problem, incoming: Sequence[Sequence[Edge]]) -> list[int]:
             totals[edge.producer] += through.min(axis=1)
     choice: list[int] = []
     for j, edge in enumerate(parent):
-        at = (
-            int(totals[j].argmin())
-            if edge is None
-            else int(best[j][choice[edge.producer]])
-        )
-        choice.append(at)
+        at = totals[j].argmin() if edge is None else best[j][choice[edge.producer]]
+        choice.append(int(at))
+    return choice
+
+
+_ROUNDS = 16
+"""At most this many re-solves over other forests in `_descend`."""
+
+
+def _descend(problem: Problem) -> list[int]:
+    """A choice of few cycles with transitions, memory aside: the forest of each op's
+    incoming edge whose costs vary most (the first among equals), settled
+    (`_settle`); then the forests of each op's r-th incoming edge (r = 1, 2, ...,
+    cyclically) around the current choice, settled, kept where they save cycles,
+    until as many rounds as an op has incoming edges save nothing."""
+    incoming: list[list[Edge]] = [[] for _ in problem.options]
+    outgoing: list[list[Edge]] = [[] for _ in problem.options]
+    for e in problem.edges:
+        incoming[e.consumer].append(e)
+        outgoing[e.producer].append(e)
+    parent = [
+        max(es, key=lambda e: int(np.ptp(e.cycles)), default=None) for es in incoming
+    ]
+    choice = _forest(problem, parent, None)
+    _settle(problem, choice, incoming, outgoing)
+    period = max(len(es) for es in incoming)
+    stale = 0
+    for r in range(1, _ROUNDS + 1):
+        if stale >= period:
+            break
+        parent = [es[r % len(es)] if es else None for es in incoming]
+        other = _forest(problem, parent, choice)
+        _settle(problem, other, incoming, outgoing)
+        if problem.cycles(other) < problem.cycles(choice):
+            choice, stale = other, 0
+        else:
+            stale += 1
     return choice
 
 
@@ -575,19 +601,15 @@ def _settle(
 
 
 def layout_greedy(problem: Problem) -> Selection:
-    """A fast heuristic of the objective with transitions: the exact optimum over
-    a forest of the edges (`_forest`), improved one op at a time over all edges
-    (`_settle`), then T10's memory repair and time improvement with cycle deltas that
+    """A fast heuristic of the objective with transitions: exact optima over forests
+    of the edges, improved one op at a time over all edges (`_descend`), then T10's memory repair and time improvement with cycle deltas that
     include the edges (from the least-peak choice where the repair gets stuck). Where
     `greedy` (T10's) finds fewer cycles, or this does not fit, greedy's choice is
     returned with status 'heuristic, t10', so it is never worse than T10's."""
     if not problem.options:
         return _selection(problem, [], "heuristic")
     t10 = greedy(problem)  # raises SelectionError where nothing fits
-    incoming, outgoing = _incidence(problem)
-    choice = _forest(problem, incoming)
-    _settle(problem, choice, incoming, outgoing)
-    state = _Flat.of(problem, choice, transitions=True)
+    state = _Flat.of(problem, _descend(problem), transitions=True)
     status = "heuristic"
     if not _shrink(state):
         state = _Flat.of(problem, least_peak(problem)[0], transitions=True)
