@@ -3,7 +3,7 @@
 An edge `p -> c` costs `cycles[a, b]` when op `p` picks option `a` and op `c` option
 `b`; a value of op `p` waits in SRAM, `bytes[a]`, while every op after `p` up to its
 last use runs. On small random DAGs (chains, diamonds, residual skips, values read by
-several consumers) every choice is enumerated with itertools and costed here by those
+several consumers; and each of these four shapes by name) every choice is enumerated with itertools and costed here by those
 two sentences, not by `Problem.cycles` or `Problem.peak`. Against it: `optimal` is
 exact (least cycles, proven, SelectionError with the smallest peak when nothing fits),
 `least_peak` finds the smallest peak, `layout_greedy` always fits when anything does
@@ -148,6 +148,12 @@ def dags(draw: st.DrawFn) -> Problem:
 @settings(max_examples=150, deadline=None)
 @given(dags())
 def test_strategies_against_brute_force(problem: Problem) -> None:
+    check_against_brute_force(problem)
+
+
+def check_against_brute_force(problem: Problem) -> None:
+    """`optimal` is exact, `layout_greedy` between it and `greedy`, all fit (or all
+    raise with the smallest peak), `least_peak` finds the smallest peak."""
     best = brute_optimum(problem)
     smallest = brute_least_peak(problem)
     assert least_peak(problem)[1] == smallest
@@ -238,6 +244,57 @@ def test_a_waiting_value_decides_the_layout() -> None:
     for strategy in (optimal, greedy, layout_greedy):
         selection = strategy(problem)
         assert (selection.choice, selection.cycles, selection.peak) == ((0, 0), 20, 3)
+
+
+SHAPES = {
+    "chain": [(0, 1), (1, 2), (2, 3), (3, 4)],
+    "diamond": [(0, 1), (0, 2), (1, 3), (2, 3)],
+    "residual": [(0, 1), (1, 2), (0, 3), (2, 3), (3, 4)],
+    "multi-consumer": [(0, 1), (0, 2), (0, 3), (0, 4)],
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", range(8))
+def test_shapes_against_brute_force(shape: str, seed: int) -> None:
+    """Each shape with random options, costs, bytes and a capacity around the least
+    peak (some infeasible)."""
+    rng = Random(seed)
+    pairs = SHAPES[shape]
+    n = max(c for _, c in pairs) + 1
+    sizes = [rng.randint(1, 4) for _ in range(n)]
+    options = tuple(
+        tuple(
+            Option(c, "hot", rng.randrange(30), rng.randrange(6), rng.randrange(6))
+            for c in range(k)
+        )
+        for k in sizes
+    )
+    edges = tuple(
+        Edge(
+            p,
+            c,
+            np.array(
+                [
+                    [rng.choice([0, 0, 5, 20]) for _ in range(sizes[c])]
+                    for _ in range(sizes[p])
+                ]
+            ),
+        )
+        for p, c in pairs
+    )
+    values = tuple(
+        Value(
+            p,
+            max(c for q, c in pairs if q == p),
+            tuple(rng.randrange(6) for _ in range(sizes[p])),
+        )
+        for p in sorted({p for p, _ in pairs})
+    )
+    live = tuple(rng.randrange(3) for _ in range(n))
+    unbounded = Problem(options, live, 0, 0, 0, edges, values)
+    capacity = brute_least_peak(unbounded) + rng.randint(-2, 8)
+    check_against_brute_force(Problem(options, live, 0, capacity, 0, edges, values))
 
 
 def random_dag(seed: int) -> Problem:
