@@ -3,13 +3,14 @@
 An edge `p -> c` costs `cycles[a, b]` when op `p` picks option `a` and op `c` option
 `b`; a value of op `p` waits in SRAM, `bytes[a]`, while every op after `p` up to its
 last use runs. On small random DAGs (chains, diamonds, residual skips, values read by
-several consumers; and each of these four shapes by name) every choice is enumerated with itertools and costed here by those
-two sentences, not by `Problem.cycles` or `Problem.peak`. Against it: `optimal` is
-exact (least cycles, proven, SelectionError with the smallest peak when nothing fits),
-`least_peak` finds the smallest peak, `layout_greedy` always fits when anything does
-and lies between the optimum and T10's `greedy`, and the model reduction keeps the
-optimum. Two hand-built pairs pin the trade-off: the aligned choice wins, and a
-consumer whose other option is far faster pays the relayout.
+several consumers), and on each of these four shapes by name, every choice is
+enumerated with itertools and costed here by those two sentences, not by
+`Problem.cycles` or `Problem.peak`. Against it: `optimal` is exact (least cycles,
+proven, SelectionError with the smallest peak when nothing fits), `least_peak` finds
+the smallest peak, `layout_greedy` always fits when anything does and lies between
+the optimum and T10's `greedy`, and the model reduction keeps the optimum. Hand-built
+cases pin the trade-off: the aligned choice wins, a consumer whose other option is far
+faster pays the relayout, and a waiting value's bytes decide a layout.
 """
 
 from __future__ import annotations
