@@ -5,24 +5,28 @@ reads it (issue 18, item 2), in plain Python.
 Everything is derived from the op's iteration domain and the given layout, never from
 op names:
 
-1. The layout is read as boxes: per tensor dim, the extent `p` each core holds (a flat
-   layout, the default one, counts only when its chunks are whole boxes: runs of whole
-   trailing rows), hence the split `ceil(size / p)`.
-2. A tensor dim that the layout splits must be indexed by a loop dim alone (`d`, over
-   the whole tensor dim): that loop dim takes the split. A dim the layout keeps whole
-   leaves its loop dims unsplit. Loop dims the tensor does not index (a reduction the
-   input lacks, the rows a bias is broadcast over) are unsplit, or share the layout's
-   replicas among them, if it has any.
-3. The candidate is kept only if the search could have found it: its spatial factors
-   are among `search.spatial_candidates` under the given `SearchOptions` (core
-   fraction, padding, reductions split evenly, normalized dims whole), and a grouped
-   op's nested dims stay whole where its rule asks.
-4. Which grid axis carries which loop dim decides which physical core holds which
-   box. The order the layout's own grid suggests is tried first (the axis along which
-   a tensor dim's box moves), then the others; the first order whose schedule reads
+1. The layout is read as boxes (`box_piece`): per tensor dim, the extent each core
+   holds. A flat layout (the default one) counts only when its chunks are boxes: runs
+   of whole trailing rows. Reading the extents off the layout itself, not off the
+   producer's plan, works for any layout: an output, a hot input, a default layout.
+2. Candidates are the spatial splits the search itself considers
+   (`search.spatial_candidates` under the given `SearchOptions`: core fraction,
+   padding, reductions split evenly, normalized dims whole, and the grouped-op rule
+   for nested dims) under which a core's part of the tensor has those extents: the
+   span of the tensor's index map over a core's share of the loop nest, per tensor
+   dim, on no more cores than the layout has. So an identity index's loop dim takes
+   the layout's split along its dim (a transpose's moves to the other loop dim), a
+   dim the layout keeps whole keeps its loop dims whole, loop dims the tensor does
+   not index (a reduction the input lacks, the rows a bias is broadcast over) share
+   the layout's replicas or stay unsplit, and a reshape's `floordiv`/`mod` read or a
+   window counts by the span it reads.
+3. Which grid axis carries which loop dim decides which physical core holds which
+   box. The order the layout's own grid suggests is tried first (the axes along which
+   a tensor dim's box moves, each giving its place to the loop dim that splits that
+   tensor dim, `tensor_dims`), then the others; the first order whose schedule reads
    (or leaves) the tensor with `relayout_cycles` 0, on the machine's placement
    (`grid_cores`), is kept. Nothing is assumed equal: every returned plan passed that
-   check.
+   check, and a split the lowering cannot schedule is dropped.
 
 A consumer split along a reduction dim that its input indexes reads in place too: its
 schedule then combines partial results (`OpSchedule.combine`), which its cost counts.
@@ -32,18 +36,24 @@ search.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from itertools import permutations
-from math import ceil, prod
+from math import prod
 
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, cost_plans, plan_arrays
 from t10ir.cost.relayout import relayout_cycles
 from t10ir.memo import memo
-from t10ir.planning.domain import LinearIndex, TensorMap
+from t10ir.planning.domain import GatheredIndex, index_span
 from t10ir.planning.layout import Layout
-from t10ir.planning.plan import OpPlan, PlanError
+from t10ir.planning.plan import (
+    OpPlan,
+    PlanError,
+    tensor_dims,
+    tensor_map,
+    tensor_names,
+)
 from t10ir.planning.schedule import OpSchedule, op_schedule
 from t10ir.planning.search import FrontierPoint, SearchOptions, spatial_candidates
 from t10ir.target import Machine
@@ -81,7 +91,7 @@ def aligned_plans(
     return _aligned(
         machine,
         spec,
-        spec.domain.operands[operand],
+        f"in{operand}",
         layout,
         options,
         reads_in_place,
@@ -110,9 +120,7 @@ def output_aligned_plans(
         )
         return cycles == 0
 
-    return _aligned(
-        machine, spec, spec.domain.results[0], layout, options, leaves_in_place
-    )
+    return _aligned(machine, spec, "out0", layout, options, leaves_in_place)
 
 
 def box_piece(layout: Layout) -> tuple[int, ...] | None:
@@ -131,36 +139,24 @@ def box_piece(layout: Layout) -> tuple[int, ...] | None:
         q = share // inner
         if q <= shape[axis] and (shape[axis] % q == 0 or axis == 0):
             return (1,) * axis + (q,) + tuple(shape[axis + 1 :])
-    return (1,) * len(shape) if share == 1 else None
+    return None if shape else ()
 
 
 def _aligned(
     machine: Machine,
     spec: OpSpec,
-    tmap: TensorMap,
+    tensor: str,
     layout: Layout,
     options: SearchOptions,
     in_place: Callable[[OpPlan], bool],
 ) -> list[FrontierPoint]:
-    """The candidates of `tmap` read off `layout` (module docstring, steps 1 to 3),
-    each in the first grid order that passes `in_place` (step 4), cheapest first."""
+    """The candidates for `tensor` read off `layout` (module docstring, steps 1 and
+    2), each in the first grid order that passes `in_place` (step 3), cheapest first."""
     piece = box_piece(layout)
     if piece is None:
         return []
-    splits = _tensor_splits(spec, tmap, layout.shape, piece)
-    if splits is None:
-        return []
-    indexing = set(tmap.dims())
-    free = [d.name for d in spec.domain.dims if d.name not in indexing]
-    replicas = max(1, layout.grid.size // prod(splits.values()))
-    allowed = _allowed_spatial(machine, spec, options)
-    rows: list[tuple[int, ...]] = []
-    for extra in _distributions(replicas, len(free)):
-        factors = {**splits, **dict(zip(free, extra, strict=True))}
-        row = tuple(factors.get(d, 1) for d in spec.dims)
-        if row in allowed and _nested_whole(spec, row) and row not in rows:
-            rows.append(row)
-    preferred = _axis_order(spec, tmap, layout)
+    rows = _candidate_rows(machine, spec, tensor, piece, layout.grid.size, options)
+    preferred = _axis_order(spec, tensor, layout)
     found: list[OpPlan] = []
     for row in rows:
         factor = dict(zip(spec.dims, row, strict=True))
@@ -180,87 +176,83 @@ def _aligned(
     return sorted(points, key=lambda p: (p.cost.cycles, p.cost.memory))
 
 
-def _tensor_splits(
-    spec: OpSpec, tmap: TensorMap, shape: Sequence[int], piece: Sequence[int]
-) -> dict[str, int] | None:
-    """Per loop dim that takes a split of the tensor, its spatial factor; None when a
-    split tensor dim is not indexed by one loop dim over its whole extent, or the
-    loop dim's share would differ from the box."""
-    extents = spec.domain.extents
-    splits: dict[str, int] = {}
+def _candidate_rows(
+    machine: Machine,
+    spec: OpSpec,
+    tensor: str,
+    piece: tuple[int, ...],
+    cores: int,
+    options: SearchOptions,
+) -> list[tuple[int, ...]]:
+    """The search's spatial splits (rows in domain order, most cores first) under
+    which every core's part of `tensor` is a box of extents `piece`, on at most the
+    layout's `cores`: its index map's span over a core's share of the loop nest, per
+    tensor dim. An identity index takes the layout's split along its dim; a dim the
+    tensor lacks shares the layout's replicas or stays whole; a window, a reshape's
+    delinearized read or a gather counts by the span it reads."""
+    tmap = tensor_map(spec.domain, tensor)
+    shape = _tensor_shape(spec, tensor)
+    rows = _allowed_spatial(machine, spec, options)
+    extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
+    share = -(-extents // rows)
+    box = {d: share[:, i] for i, d in enumerate(spec.dims)}
+    ok = (rows.prod(axis=1) <= cores) & _nested_whole(spec, share)
     for index, size, p in zip(tmap.indices, shape, piece, strict=True):
-        if p >= size:
-            continue
-        if not (
-            isinstance(index, LinearIndex)
-            and index.offset == 0
-            and len(index.terms) == 1
-            and index.terms[0][1] == 1
-        ):
-            return None
-        d = index.terms[0][0]
-        factor = ceil(size / p)
-        if (
-            extents[d] != size
-            or ceil(size / factor) != p
-            or splits.get(d, factor) != factor
-        ):
-            return None
-        splits[d] = factor
-    return splits
+        span = index_span(
+            index, box, size if isinstance(index, GatheredIndex) else None
+        )
+        ok &= np.minimum(span, size) == p
+    kept = rows[ok]
+    order = np.argsort(-kept.prod(axis=1), kind="stable")
+    return [tuple(int(f) for f in row) for row in kept[order]]
 
 
-def _distributions(replicas: int, slots: int) -> Iterator[tuple[int, ...]]:
-    """Every `slots`-tuple of factors whose product divides `replicas`, the unsplit
-    tuple first: how the layout's replicas may be shared by loop dims it lacks."""
-    if slots == 0:
-        yield ()
-        return
-    for f in range(1, replicas + 1):
-        if replicas % f == 0:
-            for rest in _distributions(replicas // f, slots - 1):
-                yield (f, *rest)
+def _tensor_shape(spec: OpSpec, tensor: str) -> tuple[int, ...]:
+    """The shape of the operand or result named `tensor` (`in0`, ..., `out0`)."""
+    shapes = spec.operand_shapes + spec.result_shapes
+    return shapes[tensor_names(spec.domain).index(tensor)]
 
 
 @memo(maxsize=1024)
 def _allowed_spatial(
     machine: Machine, spec: OpSpec, options: SearchOptions
-) -> frozenset[tuple[int, ...]]:
-    """The spatial splits the search considers for `spec` (rows in domain order)."""
+) -> np.ndarray:
+    """The spatial splits the search considers for `spec` (rows in domain order;
+    read-only, as the cache shares it)."""
     rows = spatial_candidates(spec, machine.cores, options)
-    return frozenset(tuple(int(f) for f in row) for row in rows)
+    rows.flags.writeable = False
+    return rows
 
 
-def _nested_whole(spec: OpSpec, row: tuple[int, ...]) -> bool:
-    """The grouped-op rule the search applies (`IterationDomain.nested`), for a plan
-    without steps: a core covering several positions of the outer dim holds its inner
-    dims whole."""
-    factor = dict(zip(spec.dims, row, strict=True))
-    extents = spec.domain.extents
+def _nested_whole(spec: OpSpec, share: np.ndarray) -> np.ndarray:
+    """The grouped-op rule the search applies (`IterationDomain.nested`) to plans
+    without steps, per row of core shares: a core covering several positions of the
+    outer dim holds its inner dims whole."""
+    extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
+    column = {d: i for i, d in enumerate(spec.dims)}
+    ok = np.ones(len(share), dtype=bool)
     for outer, inner in spec.domain.nested:
-        several = ceil(extents[outer] / factor[outer]) > 1
-        if several and any(factor[d] > 1 for d in inner):
-            return False
-    return True
+        columns = [column[d] for d in inner]
+        whole = (share[:, columns] == extents[columns]).all(axis=1)
+        ok &= (share[:, column[outer]] == 1) | whole
+    return ok
 
 
-def _axis_order(spec: OpSpec, tmap: TensorMap, layout: Layout) -> list[str]:
-    """Loop dims in the order of the layout's grid axes that move their tensor dim's
-    box (an identity index's loop dim), so that the first order tried puts each box on
-    the core that holds it when the two grids number their cores alike."""
+def _axis_order(spec: OpSpec, tensor: str, layout: Layout) -> list[str]:
+    """Loop dims in the order of the layout's grid axes that move the box along the
+    tensor dim they split (`tensor_dims`), so that the first order tried puts each box
+    on the core that holds it when the two grids number their cores alike."""
     origins = layout.origins()
     if layout.flat:
         origins = np.stack(np.unravel_index(origins[:, 0], layout.shape), axis=1)
+    attributed = tensor_dims(spec.domain, tensor)
     shape = layout.grid.shape
     order: list[str] = []
     for axis, radix in enumerate(shape):
-        if radix == 1:
-            continue
-        step = origins[prod(shape[axis + 1 :])] != origins[0]
-        for index, moved in zip(tmap.indices, step, strict=False):
-            if moved and isinstance(index, LinearIndex) and index.dims():
-                order.append(index.dims()[0])
-    return [d for d in dict.fromkeys(order) if d in spec.dims]
+        if radix > 1:
+            moved = origins[prod(shape[axis + 1 :])] != origins[0]
+            order += [d for d, m in zip(attributed, moved, strict=True) if m and d]
+    return list(dict.fromkeys(order))
 
 
 def _orders(split: list[str], preferred: list[str]) -> Iterator[tuple[str, ...]]:
