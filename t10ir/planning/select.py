@@ -635,6 +635,13 @@ def _reduce(problem: Problem, minimize_peak: bool) -> tuple[Problem, list[list[i
     dominates it without costing a cycle or a byte anywhere."""
     edges = () if minimize_peak else problem.edges
     kept = [list(range(len(ops))) for ops in problem.options]
+    produced: list[list[Value]] = [[] for _ in problem.options]
+    incident: list[list[Edge]] = [[] for _ in problem.options]
+    for v in problem.values:
+        produced[v.producer].append(v)
+    for e in edges:
+        incident[e.producer].append(e)
+        incident[e.consumer].append(e)
     changed = True
     while changed:
         changed = False
@@ -644,17 +651,13 @@ def _reduce(problem: Problem, minimize_peak: bool) -> tuple[Problem, list[list[i
                 [ops[c].resident for c in mine],
                 [ops[c].working for c in mine],
                 *([] if minimize_peak else [[ops[c].cycles for c in mine]]),
-                *(
-                    [v.bytes[c] for c in mine]
-                    for v in problem.values
-                    if v.producer == j
-                ),
+                *([v.bytes[c] for c in mine] for v in produced[j]),
             ]
             columns = [np.array(keys, dtype=np.int64).T]
-            for e in edges:
+            for e in incident[j]:
                 if e.producer == j:
                     columns.append(e.cycles[np.ix_(mine, kept[e.consumer])])
-                if e.consumer == j:
+                else:
                     columns.append(e.cycles[np.ix_(kept[e.producer], mine)].T)
             survivors = [mine[i] for i in _undominated(np.hstack(columns))]
             changed |= survivors != mine
