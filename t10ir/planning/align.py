@@ -72,21 +72,22 @@ def aligned_plans(
     operand: int,
     layout: Layout,
     options: SearchOptions = DEFAULT_OPTIONS,
-    combine: bool = False,
 ) -> list[FrontierPoint]:
     """Spatial-only plans of `spec` whose hot layout of input `operand` is `layout`
     (`relayout_cycles` 0), each with its cost as the search computes it, cheapest
-    first. `combine`: `layout` holds partial results still to be combined (a
-    producer's split reduction), which no plan reads in place across replicas."""
+    first.
+
+    A `layout` of partial results (a producer's split reduction, `OpSchedule.combine`)
+    is matched by its boxes too: each core of a returned plan holds a partial of its
+    very box, so that the producer's epilogue only sums the other partials into place
+    (the relayout from `layout` with `combine`, which the caller still pays, is that
+    reduction and moves nothing else)."""
     if not 0 <= operand < len(spec.domain.operands):
         raise PlanError(f"the op has no operand #{operand}")
 
     def reads_in_place(plan: OpPlan) -> bool:
         hot = placed_schedule(machine, spec, plan).inputs[operand]
-        return (
-            relayout_cycles(machine, layout, hot, spec.operand_bytes[operand], combine)
-            == 0
-        )
+        return relayout_cycles(machine, layout, hot, spec.operand_bytes[operand]) == 0
 
     return _aligned(
         machine,
@@ -104,21 +105,14 @@ def output_aligned_plans(
     layout: Layout,
     options: SearchOptions = DEFAULT_OPTIONS,
 ) -> list[FrontierPoint]:
-    """Spatial-only plans of `spec` whose result, partial results combined, lies in
-    `layout` with nothing to move (`relayout_cycles` 0 from the schedule's output),
-    cheapest first: a producer that leaves its value where a consumer reads it. A
-    split reduction's partials always move, so those plans never qualify."""
+    """Spatial-only plans of `spec` that leave their result where `layout` reads it
+    (`relayout_cycles` 0 from the schedule's output), cheapest first. A plan that
+    splits a reduction qualifies when every core of `layout` holds a partial of its
+    box: its epilogue then only sums partials into place (as in `aligned_plans`)."""
 
     def leaves_in_place(plan: OpPlan) -> bool:
-        schedule = placed_schedule(machine, spec, plan)
-        cycles = relayout_cycles(
-            machine,
-            schedule.output,
-            layout,
-            spec.result_bytes[0],
-            schedule.combine is not None,
-        )
-        return cycles == 0
+        output = placed_schedule(machine, spec, plan).output
+        return relayout_cycles(machine, output, layout, spec.result_bytes[0]) == 0
 
     return _aligned(machine, spec, "out0", layout, options, leaves_in_place)
 

@@ -232,12 +232,32 @@ def test_layouts_no_plan_reads_in_place(specs: dict[str, OpSpec]) -> None:
     assert [p.plan for p in aligned_plans(machine, spec, 0, rows, relaxed)] == [
         OpPlan.of({"d0": 4})
     ]
-    # Partial sums of a matmul split over its reduction: every copy has to move.
-    partial = placed_schedule(machine, specs["mm"], OpPlan.of({"m": 4, "k": 4}))
-    assert partial.combine == "sum"
-    assert aligned_plans(machine, spec, 0, partial.output, combine=True) == []
     with pytest.raises(PlanError, match="no operand #1"):
         aligned_plans(machine, spec, 1, rows)
+
+
+def test_partial_sums_are_read_where_one_partial_of_each_box_lies(
+    specs: dict[str, OpSpec],
+) -> None:
+    """A matmul split 4 ways over rows and 4 over its reduction leaves 4 partials of
+    each row block. A 4-way row split on the cores of one partial of each block reads
+    in place once the epilogue has summed the others into it, which the caller still
+    pays (here more than a reduce-scatter over all 16 cores would)."""
+    machine = load_machine(GRID16)
+    spec = specs["gelu"]
+    partial = placed_schedule(machine, specs["mm"], OpPlan.of({"k": 4, "m": 4}))
+    assert partial.combine == "sum"
+    assert aligned_plans(machine, spec, 0, partial.output) == []
+    relaxed = SearchOptions(min_core_fraction=0.0)
+    points = aligned_plans(machine, spec, 0, partial.output, relaxed)
+    assert [p.plan for p in points] == [OpPlan.of({"d0": 4})]
+    hot = placed_schedule(machine, spec, points[0].plan).inputs[0]
+    assert relayout_cycles(machine, partial.output, hot, 4) == 0
+    assert relayout_cycles(machine, partial.output, hot, 4, combine=True) > 0
+    # The other order puts the 4 partials of a block on neighbouring cores: a row
+    # split on 4 of them finds a different block on each.
+    swapped = placed_schedule(machine, specs["mm"], OpPlan.of({"m": 4, "k": 4}))
+    assert aligned_plans(machine, spec, 0, swapped.output, relaxed) == []
 
 
 def test_producer_leaves_its_result_where_it_is_read(
