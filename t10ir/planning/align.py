@@ -89,13 +89,10 @@ def aligned_plans(
         hot = placed_schedule(machine, spec, plan).inputs[operand]
         return relayout_cycles(machine, layout, hot, spec.operand_bytes[operand]) == 0
 
+    # A plan on more cores than the layout's has cores holding nothing.
+    cores = layout.grid.size
     return _aligned(
-        machine,
-        spec,
-        f"in{operand}",
-        layout,
-        options,
-        reads_in_place,
+        machine, spec, f"in{operand}", layout, cores, options, reads_in_place
     )
 
 
@@ -114,7 +111,9 @@ def output_aligned_plans(
         output = placed_schedule(machine, spec, plan).output
         return relayout_cycles(machine, output, layout, spec.result_bytes[0]) == 0
 
-    return _aligned(machine, spec, "out0", layout, options, leaves_in_place)
+    # A split reduction may leave partials on cores `layout` does not use.
+    cores = machine.cores
+    return _aligned(machine, spec, "out0", layout, cores, options, leaves_in_place)
 
 
 def box_piece(layout: Layout) -> tuple[int, ...] | None:
@@ -141,6 +140,7 @@ def _aligned(
     spec: OpSpec,
     tensor: str,
     layout: Layout,
+    cores: int,
     options: SearchOptions,
     in_place: Callable[[OpPlan], bool],
 ) -> list[FrontierPoint]:
@@ -149,7 +149,7 @@ def _aligned(
     piece = box_piece(layout)
     if piece is None:
         return []
-    rows = _candidate_rows(machine, spec, tensor, piece, layout.grid.size, options)
+    rows = _candidate_rows(machine, spec, tensor, piece, cores, options)
     preferred = _axis_order(spec, tensor, layout)
     found: list[OpPlan] = []
     for row in rows:
@@ -179,8 +179,8 @@ def _candidate_rows(
     options: SearchOptions,
 ) -> list[tuple[int, ...]]:
     """The search's spatial splits (rows in domain order, most cores first) under
-    which every core's part of `tensor` is a box of extents `piece`, on at most the
-    layout's `cores`: its index map's span over a core's share of the loop nest, per
+    which every core's part of `tensor` is a box of extents `piece`, on at most
+    `cores`: its index map's span over a core's share of the loop nest, per
     tensor dim. An identity index takes the layout's split along its dim; a dim the
     tensor lacks shares the layout's replicas or stays whole; a window, a reshape's
     delinearized read or a gather counts by the span it reads."""

@@ -275,6 +275,28 @@ def test_producer_leaves_its_result_where_it_is_read(
         assert relayout_cycles(machine, left.output, wanted, 4) == 0
 
 
+def test_split_reduction_leaves_a_partial_of_each_box_where_it_is_read(
+    specs: dict[str, OpSpec],
+) -> None:
+    """A row split on 4 cores is fed by the matmul split 4 ways over rows alone, or
+    also 4 ways over its reduction with one partial of each block on those cores
+    (whose epilogue then sums into place), not by the other grid order."""
+    machine = load_machine(GRID16)
+    spec = specs["mm"]
+    wanted = placed_schedule(machine, specs["gelu"], OpPlan.of({"d0": 4})).inputs[0]
+    relaxed = SearchOptions(min_core_fraction=0.0)
+    points = output_aligned_plans(machine, spec, wanted, relaxed)
+    plans = {p.plan for p in points}
+    assert OpPlan.of({"m": 4}) in plans and OpPlan.of({"k": 4, "m": 4}) in plans
+    assert OpPlan.of({"m": 4, "k": 4}) not in plans
+    for plan in plans:
+        left = placed_schedule(machine, spec, plan)
+        assert relayout_cycles(machine, left.output, wanted, 4) == 0
+    # Only the split reduction fills the 16 cores as the search's default asks.
+    default = [p.plan for p in output_aligned_plans(machine, spec, wanted)]
+    assert default == [OpPlan.of({"k": 4, "m": 4})]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_spatial_plan_is_found_from_its_own_input_layouts(
     specs: dict[str, OpSpec], machine: Machine, name: str
