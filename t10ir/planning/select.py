@@ -37,7 +37,9 @@ Strategies:
   current choice, local improvement over all edges, then T10's memory repair with
   edge-aware cycle deltas; never worse than `greedy`;
 - `optimal`: a mixed-integer program solved by HiGHS, exact under the model (or its
-  bound and gap when stopped by the time limit);
+  bound and gap when stopped by the time limit); an edge is a transportation block
+  over classes of identical cost rows and columns, a value adds its bytes to the load
+  rows of the ops it waits during, and dominated or duplicate options go first;
 - `vgm`: the baseline of primer section 2: the ops' options are spatial-only plans with
   cold weights (every op fetches the slices it needs), each op the fastest that fits.
 """
@@ -602,8 +604,9 @@ def _settle(
 
 def layout_greedy(problem: Problem) -> Selection:
     """A fast heuristic of the objective with transitions: exact optima over forests
-    of the edges, improved one op at a time over all edges (`_descend`), then T10's memory repair and time improvement with cycle deltas that
-    include the edges (from the least-peak choice where the repair gets stuck). Where
+    of the edges, improved one op at a time over all edges (`_descend`), then T10's
+    memory repair and time improvement with cycle deltas that include the edges
+    (from the least-peak choice where the repair gets stuck). Where
     `greedy` (T10's) finds fewer cycles, or this does not fit, greedy's choice is
     returned with status 'heuristic, t10', so it is never worse than T10's."""
     if not problem.options:
