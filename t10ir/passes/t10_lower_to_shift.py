@@ -4,9 +4,12 @@ Reads the plans `t10-select-plans` chose (`rtensor.plan`, and `rtensor.weights =
 for ops whose weights stay in their working layout) and writes, per op, what
 `t10ir.planning.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
 shift`): the prologue relayouts, the accumulator, the `scf.for` step loops with the
-sub-operator and the ring rotations, the rotations that restore the rotated inputs, and
-the epilogue relayout to the default layout (combining partial results). A reshape
-(`flat_view`) is a `shift.view` of its operand in the default layout.
+sub-operator and the ring rotations, the rotations that restore the rotated inputs,
+and, where a reduction dim is split over cores, the epilogue relayout combining the
+partial results into the default layout. Otherwise an op's result stays where its
+schedule leaves it, and each consumer's prologue moves it from there straight into the
+consumer's layout (nothing moves where the two agree). A reshape (`flat_view`) is a
+`shift.view` of its operand in the default layout.
 
 Function arguments become distributed tensors: activations and cold weights in the
 default layout, hot weights in their op's starting layout; results are returned in the
@@ -15,7 +18,7 @@ default layout.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -34,9 +37,11 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
+from t10ir.cost.relayout import relayout_cycles
 from t10ir.dialects.core import LayoutAttr, RingAttr
 from t10ir.dialects.rtensor import (
     OpRecord,
+    copy_op_index,
     get_cost,
     get_op_selection,
     get_plan,
@@ -54,6 +59,7 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
+from t10ir.lowering.op_spec import element_bytes
 from t10ir.lowering.sub_operators import sub_operator
 from t10ir.passes.compile_state import module_machine
 from t10ir.planning.domain import COMBINER_IDENTITY
@@ -141,6 +147,51 @@ def _schedule(op: Operation, machine: Machine) -> OpSchedule:
         raise OpError(op, f"cannot be scheduled: {e}") from e
 
 
+@dataclass
+class _Moves:
+    """Brings values into the layouts their consumers read them in, by the cheaper of
+    two routes (`relayout_cycles`): straight from where the producer left the value,
+    or through the default layout, whose even spread shares the sending when few
+    cores hold what many need. A value's default copy is made once and kept for its
+    later consumers."""
+
+    machine: Machine
+    defaults: dict[SSAValue, SSAValue]
+
+    def cycles(self, src: DTensorType, dst: Layout) -> float:
+        return relayout_cycles(
+            self.machine, src.layout.layout, dst, element_bytes(src.tensor)
+        )
+
+    def bring(
+        self, value: SSAValue, layout: Layout, insert: Callable[[Operation], Operation]
+    ) -> SSAValue:
+        src = value.type
+        assert isinstance(src, DTensorType)
+        wanted = LayoutAttr.of(layout)
+        if src.layout == wanted:
+            return value
+        default = default_layout(self.machine.cores, src.tensor.get_shape())
+        via = self.defaults.get(value)
+        if layout == default:
+            if via is None:
+                via = insert(RelayoutOp(value, wanted)).results[0]
+                self.defaults[value] = via
+            return via
+        if via is None and src.layout != LayoutAttr.of(default):
+            direct = self.cycles(src, layout)
+            first = self.cycles(src, default)
+            then = relayout_cycles(
+                self.machine, default, layout, element_bytes(src.tensor)
+            )
+            if first + then < direct:
+                via = insert(RelayoutOp(value, LayoutAttr.of(default))).results[0]
+                self.defaults[value] = via
+        if via is not None:
+            value = via
+        return insert(RelayoutOp(value, wanted)).results[0]
+
+
 def lower_op(
     op: Operation,
     schedule: OpSchedule,
@@ -148,19 +199,19 @@ def lower_op(
     machine: Machine,
     inputs: Sequence[SSAValue],
     rewriter: Rewriter,
+    moves: _Moves,
 ) -> SSAValue:
     """Writes `op`'s schedule, computing `body` (`sub_operator_body`) every step,
-    before it; returns its result in the default layout."""
+    before it; returns its result where the schedule leaves it, or, when a reduction
+    dim is split over cores, combined into the default layout (partial results would
+    wait in SRAM several times over)."""
     result_type = op.results[0].type
     assert isinstance(result_type, TensorType)
     lowering = _Lowering(schedule, body, rewriter, op)
-    values: list[SSAValue] = []
-    for value, layout in zip(inputs, schedule.inputs, strict=True):
-        wanted = LayoutAttr.of(layout)
-        assert isinstance(value.type, DTensorType)
-        if value.type.layout != wanted:
-            value = lowering.insert(RelayoutOp(value, wanted)).results[0]
-        values.append(value)
+    values = [
+        moves.bring(value, layout, lowering.insert)
+        for value, layout in zip(inputs, schedule.inputs, strict=True)
+    ]
     acc_type = _dtensor(result_type, schedule.output)
     acc: SSAValue = lowering.insert(
         FillOp(COMBINER_IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
@@ -171,6 +222,8 @@ def lower_op(
             values[rotation.tensor] = lowering.rotate(
                 values[rotation.tensor], rotation, None
             )
+    if schedule.combine is None:
+        return acc
     default = default_layout(machine.cores, result_type.get_shape())
     return lowering.insert(
         RelayoutOp(acc, LayoutAttr.of(default), schedule.combine)
@@ -303,23 +356,51 @@ def _record(op: Operation) -> OpRecord:
     )
 
 
-def _view(op: Operation, machine: Machine, rewriter: Rewriter) -> SSAValue:
+def _view(
+    op: Operation, machine: Machine, rewriter: Rewriter, moves: _Moves
+) -> SSAValue:
     """A reshape: its operand in the default layout, whose pieces are the result's."""
     (value,) = op.operands
     assert isinstance(value.type, DTensorType)
     result_type = op.results[0].type
     assert isinstance(result_type, TensorType)
-    default = LayoutAttr.of(
-        default_layout(machine.cores, value.type.tensor.get_shape())
+
+    def insert(new: Operation) -> Operation:
+        rewriter.insert_op(new, InsertPoint.before(op))
+        return new
+
+    value = moves.bring(
+        value,
+        default_layout(machine.cores, value.type.tensor.get_shape()),
+        insert,
     )
-    if value.type.layout != default:
-        relayout = RelayoutOp(value, default)
-        rewriter.insert_op(relayout, InsertPoint.before(op))
-        value = relayout.output
     layout = default_layout(machine.cores, result_type.get_shape())
     view = ViewOp(value, _dtensor(result_type, layout))
     rewriter.insert_op(view, InsertPoint.before(op))
     return view.output
+
+
+def _return_in_default_layouts(
+    op: func.ReturnOp, machine: Machine, rewriter: Rewriter, moves: _Moves
+) -> None:
+    """Results leave in the default layout, as arguments arrive: a value is relaid
+    before the return only if its producer left it elsewhere (the producer's
+    epilogue, attributed to it)."""
+    returned: list[SSAValue] = []
+    for value in op.arguments:
+        assert isinstance(value.type, DTensorType)
+
+        def insert(new: Operation, value: SSAValue = value) -> Operation:
+            if isinstance(value.owner, Operation):
+                copy_op_index(new, value.owner)
+            rewriter.insert_op(new, InsertPoint.before(op))
+            return new
+
+        shape = value.type.tensor.get_shape()
+        returned.append(
+            moves.bring(value, default_layout(machine.cores, shape), insert)
+        )
+    op.operands = returned
 
 
 def _lower_function(function: func.FuncOp, machine: Machine) -> None:
@@ -364,14 +445,24 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
         assert isinstance(arg.type, TensorType)
         rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
     records: list[OpRecord] = []
+    moves = _Moves(machine, {})
     for op in list(block.ops):
         before = op.prev_op
+        if isinstance(op, func.ReturnOp):
+            _return_in_default_layouts(op, machine, rewriter, moves)
+            continue
         if op in schedules:
             result = lower_op(
-                op, schedules[op], bodies[op], machine, list(op.operands), rewriter
+                op,
+                schedules[op],
+                bodies[op],
+                machine,
+                list(op.operands),
+                rewriter,
+                moves,
             )
         elif op in views:
-            result = _view(op, machine, rewriter)
+            result = _view(op, machine, rewriter, moves)
         else:
             continue
         new = before.next_op if before is not None else block.first_op

@@ -226,16 +226,19 @@ TARGETS = [GRID16, MESH16, "ipu-mk2"]
 @pytest.mark.parametrize("full", [False, True], ids=["planned", "compiled"])
 def test_every_op_runs_as_predicted(path: str, target: str, full: bool) -> None:
     """Every op's cycles on the chip are its prediction, to the cycle: t10-lower-to-core
-    charges the program it wrote as the accountant charges the run. The selection's
-    figure (`planned`) is within rounding of it: it costs the chosen plan's moves on
-    the lowering's layouts, routed as the chip routes them (also on the mesh); without
-    elimination that is the whole program."""
+    charges the program it wrote as the accountant charges the run. Each op computes
+    in the cycles the selection planned (`planned`, which costs the chosen plan's
+    moves on the lowering's layouts, routed as the chip routes them, also on the
+    mesh); the program as a whole moves no more than planned, since the lowering
+    hands a value on straight where that is cheaper than the planned round trip
+    through the default layout."""
     accounted, _, _ = compiled(path, target, full=full)
+    planned = 0
     for op in accounted.ops:
         assert op.predicted is not None and op.planned is not None
         assert op.cycles == op.predicted and op.gap == 0.0, op.name
-        if not full:
-            assert abs(op.cycles - op.planned) <= 2, op.name
+        planned += op.planned
+    assert accounted.cycles <= planned + 2 * len(accounted.ops)
 
 
 def test_redistributions_that_move_nothing_cost_nothing() -> None:

@@ -12,29 +12,27 @@ builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k"
     %h = shift.relayout %2 {t10.op = 0 : i64, combine = "sum"} : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 52], grid = [5, 3], origin = affine_map<(d0, d1) -> (0, (d0 * 52))>>> -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [128], grid = [16], origin = affine_map<(d0) -> ((d0 * 128))>, flat>>
     %6 = shift.relayout %h {t10.op = 1 : i64} : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [128], grid = [16], origin = affine_map<(d0) -> ((d0 * 128))>, flat>> -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>
     %7 = shift.fill {t10.op = 1 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>
-    %8 = shift.compute ins(%6 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>) acc(%7 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>) attributes {t10.op = 1 : i64, windows = [affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
-    ^bb0(%9: tensor<8x16xf32>):
-      %10 = top.gelu %9 : (tensor<8x16xf32>) -> tensor<8x16xf32>
-      shift.yield %10 : tensor<8x16xf32>
+    %a = shift.compute ins(%6 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>) acc(%7 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>) attributes {t10.op = 1 : i64, windows = [affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
+    ^bb0(%8: tensor<8x16xf32>):
+      %9 = top.gelu %8 : (tensor<8x16xf32>) -> tensor<8x16xf32>
+      shift.yield %9 : tensor<8x16xf32>
     } -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>
-    %a = shift.relayout %8 {t10.op = 1 : i64} : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>> -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [128], grid = [16], origin = affine_map<(d0) -> ((d0 * 128))>, flat>>
-    %11 = shift.relayout %a {t10.op = 2 : i64} : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [128], grid = [16], origin = affine_map<(d0) -> ((d0 * 128))>, flat>> -> !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>
-    %12 = shift.fill {t10.op = 2 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>>
-    %13 = shift.compute ins(%11, %w2 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>, !shift.dtensor<tensor<256x16xf32>, #core.layout<[256, 16], piece = [16, 16], grid = [16], origin = affine_map<(d0) -> ((d0 * 16), 0)>>>) acc(%12 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>>) attributes {t10.op = 2 : i64, windows = [affine_map<(d0) -> (0, 0)>, affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
-    ^bb0(%14: tensor<8x16xf32>, %15: tensor<16x16xf32>):
-      %16 = top.expr %14, %15 {expr = "output0[N, M] +=! input0[N, K] * input1[K, M]"} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
-      shift.yield %16 : tensor<8x16xf32>
+    %10 = shift.fill {t10.op = 2 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>>
+    %11 = shift.compute ins(%a, %w2 : !shift.dtensor<tensor<8x256xf32>, #core.layout<[8, 256], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 16))>>>, !shift.dtensor<tensor<256x16xf32>, #core.layout<[256, 16], piece = [16, 16], grid = [16], origin = affine_map<(d0) -> ((d0 * 16), 0)>>>) acc(%10 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>>) attributes {t10.op = 2 : i64, windows = [affine_map<(d0) -> (0, 0)>, affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
+    ^bb0(%12: tensor<8x16xf32>, %13: tensor<16x16xf32>):
+      %14 = top.expr %12, %13 {expr = "output0[N, M] +=! input0[N, K] * input1[K, M]"} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
+      shift.yield %14 : tensor<8x16xf32>
     } -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>>
-    %y = shift.relayout %13 {t10.op = 2 : i64, combine = "sum"} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
-    %17 = shift.relayout %y {t10.op = 3 : i64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>
-    %18 = shift.fill {t10.op = 3 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>
-    %19 = shift.compute ins(%17 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>) acc(%18 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>) attributes {t10.op = 3 : i64, windows = [affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
-    ^bb0(%20: tensor<1x16xf32>):
-      %21 = top.softmax %20 {axis = 1 : i64} : (tensor<1x16xf32>) -> tensor<1x16xf32>
-      shift.yield %21 : tensor<1x16xf32>
+    %y = shift.relayout %11 {t10.op = 2 : i64, combine = "sum"} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8, 16], grid = [16], origin = affine_map<(d0) -> (0, 0)>>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
+    %15 = shift.relayout %y {t10.op = 3 : i64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>
+    %16 = shift.fill {t10.op = 3 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>
+    %s = shift.compute ins(%15 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>) acc(%16 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>) attributes {t10.op = 3 : i64, windows = [affine_map<(d0) -> (0, 0)>], output = affine_map<(d0) -> (0, 0)>} {
+    ^bb0(%17: tensor<1x16xf32>):
+      %18 = top.softmax %17 {axis = 1 : i64} : (tensor<1x16xf32>) -> tensor<1x16xf32>
+      shift.yield %18 : tensor<1x16xf32>
     } -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>>
-    %s = shift.relayout %19 {t10.op = 3 : i64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
-    func.return %s : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
+    %19 = shift.relayout %s {t10.op = 3 : i64} : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [1, 16], grid = [8], origin = affine_map<(d0) -> (d0, 0)>>> -> !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
+    func.return %19 : !shift.dtensor<tensor<8x16xf32>, #core.layout<[8, 16], piece = [8], grid = [16], origin = affine_map<(d0) -> ((d0 * 8))>, flat>>
   }
 }
 

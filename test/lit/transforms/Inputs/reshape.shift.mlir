@@ -9,7 +9,7 @@ builtin.module attributes {rtensor.machine = #rtensor.machine<name = "grid16-9k"
       %4 = top.relu %3 : (tensor<8x3xf32>) -> tensor<8x3xf32>
       shift.yield %4 : tensor<8x3xf32>
     } -> !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [8, 3], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 3))>>>
-    %5 = shift.relayout %2 {t10.op = 0 : i64} : !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [8, 3], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 3))>>> -> !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
+    %5 = shift.relayout %2 {t10.op = 1 : i64} : !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [8, 3], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 3))>>> -> !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
     %6 = shift.view %5 {t10.op = 1 : i64} : !shift.dtensor<tensor<8x48xf32>, #core.layout<[8, 48], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>> -> !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>>
     %7 = shift.relayout %6 {t10.op = 2 : i64} : !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [24], grid = [16], origin = affine_map<(d0) -> ((d0 * 24))>, flat>> -> !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [12, 2], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 2))>>>
     %8 = shift.fill {t10.op = 2 : i64, value = 0.000000e+00 : f64} : !shift.dtensor<tensor<12x32xf32>, #core.layout<[12, 32], piece = [12, 2], grid = [16], origin = affine_map<(d0) -> (0, (d0 * 2))>>>
