@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parents[2]
 T10_EVAL = REPO.parent / "shared" / "models" / "t10-eval"
 T10_EVAL_PREFIX = "t10-eval/"
 ZOO = tuple(MODELS)
-STRATEGY_ORDER = ("vgm", "no-rotation", "greedy", "optimal")
+STRATEGY_ORDER = ("vgm", "no-rotation", "t10", "greedy", "optimal")
 """The strategies in the order the tables show them: the baselines first."""
 BASELINE = "vgm"
 SEQ = 128

@@ -15,7 +15,7 @@ missing) for one target, the first the rows name:
   have it, else the first model's), their cycles stacked by phase.
 - `pareto.png` (`plot_pareto`), when the rows include the zoo's bert-base: memory per
   core against cycles of the plan frontiers of its three slowest operators, with the
-  plans greedy chose. It compiles a model of its own (one layer at batch 8), so it is
+  plans T10's selection (`t10`, which picks from the frontiers) chose. It compiles a model of its own (one layer at batch 8), so it is
   drawn only for the model it is about.
 
 The files are deterministic: the Agg canvas on matplotlib's default style, fixed sizes
@@ -293,14 +293,15 @@ class OpFrontier:
     """Bytes per core of each plan, increasing."""
     cycles: tuple[int, ...]
     chosen: tuple[int, ...]
-    """The plans (indices) greedy chose for the ops of this shape."""
+    """The plans (indices) T10's selection chose for the ops of this shape."""
 
 
 def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]:
     """The frontiers of the `PARETO_OPS` slowest distinct operators (by their fastest
     plan) of the zoo model `model` (`bert-base`, or a variant `bert-base:hidden=64`)
-    built with `PARETO_CONFIG` for `target`, with greedy's choices (none when no
-    choice fits)."""
+    built with `PARETO_CONFIG` for `target`, with T10's selection's choices (none
+    when no choice fits; `greedy` and `optimal` may choose aligned plans off the
+    frontiers)."""
     zoo = zoo_options(model)
     if zoo is None:
         raise T10Error(f"pareto: '{model}' is not a zoo model")
@@ -309,7 +310,7 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
     module = build_model(base, **{**defaults, **overrides}).module
     state = T10PartitionPass(target=target).search(module)
     try:
-        T10SelectPlansPass(strategy="greedy").select(module, state)
+        T10SelectPlansPass(strategy="t10").select(module, state)
         selected = True
     except DoesNotFitError:
         selected = False
@@ -339,7 +340,7 @@ def pareto_frontiers(target: str, model: str = PARETO_MODEL) -> list[OpFrontier]
 
 def plot_pareto(target: str, out_dir: Path, model: str = PARETO_MODEL) -> Path:
     """`out_dir/pareto.png`: memory per core against cycles of `pareto_frontiers`, a
-    panel per operator, greedy's choices starred, the SRAM dashed."""
+    panel per operator, T10's selection's choices starred, the SRAM dashed."""
     frontiers = pareto_frontiers(target, model)
     machine = _machine(target)
     sram_kib = machine.sram_bytes / 1024
@@ -358,7 +359,7 @@ def plot_pareto(target: str, out_dir: Path, model: str = PARETO_MODEL) -> Path:
                     marker="*",
                     markersize=14,
                     color="C3",
-                    label="greedy's choice",
+                    label="t10's choice",
                 )
                 ax.legend(fontsize=8)
             ax.set_yscale("log")
@@ -366,7 +367,7 @@ def plot_pareto(target: str, out_dir: Path, model: str = PARETO_MODEL) -> Path:
             ax.set_ylabel("cycles")
             ax.set_title(frontier.title, fontsize=8)
         selected = any(f.chosen for f in frontiers)
-        note = "" if selected else " (greedy: no choice of plans fits)"
+        note = "" if selected else " (t10: no choice of plans fits)"
         figure.suptitle(
             f"Plan frontiers of the slowest ops of {model} (batch "
             f"{PARETO_CONFIG['batch']}) on {machine.name}{note}"

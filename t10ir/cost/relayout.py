@@ -475,6 +475,42 @@ def relayout_cycles(
     ) + sync_cycles(machine)
 
 
+def cheaper_route(
+    machine: Machine, src: Layout, dst: Layout, elem_bytes: int, combine: bool = False
+) -> tuple[float, bool]:
+    """The cheaper of moving a tensor straight from `src` to `dst` and through the
+    default layout, whose even spread shares the sending when few cores hold what many
+    need (`combine`: `src` holds partial results, summed on the way): its cycles, and
+    whether it goes through the default layout. The lowering takes this route and the
+    selection costs it."""
+    direct = relayout_cycles(machine, src, dst, elem_bytes, combine)
+    default = default_layout(machine.cores, src.shape)
+    if src == dst or dst == default or (src == default and not combine):
+        return direct, False
+    try:
+        via = relayout_cycles(machine, src, default, elem_bytes, combine)
+    except ValueError:  # `src` holds only what `dst` needs, not the whole tensor
+        return direct, False
+    via += relayout_cycles(machine, default, dst, elem_bytes)
+    return (via, True) if via < direct else (direct, False)
+
+
+def combined_layout(
+    machine: Machine, partial: Layout, consumer: Layout | None, elem_bytes: int
+) -> Layout:
+    """Where partial results (`partial`: an op's output when a reduction dim is split
+    over cores) are combined: straight into their only consumer's layout (`consumer`)
+    when that is cheaper than combining into the default layout and bringing them from
+    there (`cheaper_route`), else the default layout."""
+    default = default_layout(machine.cores, partial.shape)
+    if consumer is None:
+        return default
+    _, through_default = cheaper_route(
+        machine, partial, consumer, elem_bytes, combine=True
+    )
+    return default if through_default else consumer
+
+
 def rotation_transfers(
     ring: Ring,
     distance: int,

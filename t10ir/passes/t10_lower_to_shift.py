@@ -37,7 +37,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
-from t10ir.cost.relayout import relayout_cycles
+from t10ir.cost.relayout import cheaper_route, combined_layout
 from t10ir.dialects.core import LayoutAttr, RingAttr
 from t10ir.dialects.rtensor import (
     OpRecord,
@@ -158,11 +158,6 @@ class _Moves:
     machine: Machine
     defaults: dict[SSAValue, SSAValue]
 
-    def cycles(self, src: DTensorType, dst: Layout) -> float:
-        return relayout_cycles(
-            self.machine, src.layout.layout, dst, element_bytes(src.tensor)
-        )
-
     def bring(
         self, value: SSAValue, layout: Layout, insert: Callable[[Operation], Operation]
     ) -> SSAValue:
@@ -178,13 +173,11 @@ class _Moves:
                 via = insert(RelayoutOp(value, wanted)).results[0]
                 self.defaults[value] = via
             return via
-        if via is None and src.layout != LayoutAttr.of(default):
-            direct = self.cycles(src, layout)
-            first = self.cycles(src, default)
-            then = relayout_cycles(
-                self.machine, default, layout, element_bytes(src.tensor)
+        if via is None:
+            _, through_default = cheaper_route(
+                self.machine, src.layout.layout, layout, element_bytes(src.tensor)
             )
-            if first + then < direct:
+            if through_default:
                 via = insert(RelayoutOp(value, LayoutAttr.of(default))).results[0]
                 self.defaults[value] = via
         if via is not None:
@@ -200,6 +193,7 @@ def lower_op(
     inputs: Sequence[SSAValue],
     rewriter: Rewriter,
     moves: _Moves,
+    consumer: Layout | None = None,
 ) -> SSAValue:
     """Writes `op`'s schedule, computing `body` (`sub_operator_body`) every step,
     before it; returns its result where the schedule leaves it, or, when a reduction
@@ -224,9 +218,11 @@ def lower_op(
             )
     if schedule.combine is None:
         return acc
-    default = default_layout(machine.cores, result_type.get_shape())
+    target = combined_layout(
+        machine, schedule.output, consumer, element_bytes(result_type)
+    )
     return lowering.insert(
-        RelayoutOp(acc, LayoutAttr.of(default), schedule.combine)
+        RelayoutOp(acc, LayoutAttr.of(target), schedule.combine)
     ).results[0]
 
 
@@ -403,6 +399,17 @@ def _return_in_default_layouts(
     op.operands = returned
 
 
+def _only_consumer(
+    op: Operation, schedules: dict[Operation, OpSchedule]
+) -> Layout | None:
+    """The layout the only user of `op`'s result reads it in, when that user is a
+    planned op (not a view or the return)."""
+    uses = list(op.results[0].uses)
+    if len(uses) != 1 or uses[0].operation not in schedules:
+        return None
+    return schedules[uses[0].operation].inputs[uses[0].index]
+
+
 def _lower_function(function: func.FuncOp, machine: Machine) -> None:
     rewriter = Rewriter()
     block = function.body.block
@@ -460,6 +467,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
                 list(op.operands),
                 rewriter,
                 moves,
+                _only_consumer(op, schedules),
             )
         elif op in views:
             result = _view(op, machine, rewriter, moves)

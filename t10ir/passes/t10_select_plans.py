@@ -13,10 +13,18 @@ for `optimal` `rtensor.bound` and `rtensor.gap` (of the objective) and
 `rtensor.status` (`optimal`, or `time-limit` when stopped, `time-limit, greedy` when
 it had not found a fitting choice).
 
-Weights are `{top.weight}` arguments and `arith.constant`s. Activations wait between
-ops in the default layout (`default_share`): each op pays a redistribution into its
-layout (its prologue) and out of it (its epilogue); `t10-eliminate-redundant-shifts`
-later removes the pairs that change nothing. A flat view (a reshape) moves and computes
+Weights are `{top.weight}` arguments and `arith.constant`s. Under `t10`, `no-rotation`
+and `vgm`, activations wait between ops in the default layout (`default_share`): each op
+pays a redistribution into its layout (its prologue) and out of it (its epilogue), as
+T10 charges them. Under `greedy` and `optimal` (`_layout_problem`), each op's candidates
+are its frontier and the plans aligned with where its producers' candidates leave their
+results (`planning.align.aligned_plans`); a value waits in the layout its producer leaves
+it, and each producer→consumer edge costs the move between the two candidates' layouts
+(nothing where they agree, else the plan search's estimate of the round trip through the
+default layout, which the lowering's cheaper route never exceeds). The chosen plans are
+costed exactly as `t10-lower-to-shift` will write them (`_exact_layout`: each hand-off by
+`cheaper_route`, partial sums combined where `combined_layout` says), and so is T10's own
+choice: the faster of the two is kept. A flat view (a reshape) moves and computes
 nothing. Memory is counted where the chip allocates it: every argument from entry (an
 activation until its last user, a weight for the whole run, used or not), so that a
 function that compiles never runs out of SRAM on the simulated chip.
@@ -31,9 +39,11 @@ elimination, on any topology.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from math import ceil, isfinite, prod
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ModuleOp, TensorType
@@ -42,11 +52,17 @@ from xdsl.passes import ModulePass
 
 from t10ir.cost.plan_cost import (
     OpSpec,
+    PlanCost,
     default_share,
     piece_elements,
     redistribution_cycles,
 )
-from t10ir.cost.relayout import plan_moves
+from t10ir.cost.relayout import (
+    cheaper_route,
+    combined_layout,
+    plan_moves,
+    relayout_cycles,
+)
 from t10ir.dialects.rtensor import (
     OpSelection,
     PlanSelection,
@@ -64,26 +80,37 @@ from t10ir.errors import DoesNotFitError, OpError, PassOptionError
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.passes.t10_partition import load_target
-from t10ir.planning.plan import PlanError
+from t10ir.planning.align import aligned_plans, placed_schedule
+from t10ir.planning.layout import Layout, default_layout
+from t10ir.planning.plan import OpPlan, PlanError
 from t10ir.planning.search import FrontierPoint, SearchOptions, search_plans
 from t10ir.planning.select import (
+    Edge,
     Option,
     Problem,
     Selection,
     SelectionError,
+    Value,
     greedy,
+    layout_greedy,
     optimal,
     prune,
 )
 from t10ir.target import Machine
 
-STRATEGIES = ("greedy", "optimal", "no-rotation", "vgm")
-"""`greedy` and `optimal` select among T10's compute-shift plans. The two baselines the
+STRATEGIES = ("greedy", "optimal", "t10", "no-rotation", "vgm")
+"""`greedy`, `optimal` and `t10` select among T10's compute-shift plans (`greedy` and
+`optimal` with the hand-offs between ops in the objective, `t10` as T10 does). The two
+baselines the
 evaluation compares with search spatial-only plans (no input rotates: every core holds
 whole copies of the pieces it needs): `no-rotation` is T10 without rotation (selected
 greedily, weights may stay resident in a plan's layout), `vgm` the virtual-global-memory
 baseline (every op fetches all its inputs, weights included, from the default layout)."""
 SPATIAL_ONLY = ("no-rotation", "vgm")
+LAYOUT_AWARE = ("greedy", "optimal")
+"""Strategies whose objective has the hand-offs between ops (`_layout_problem`);
+`t10` is T10's selection (each op's plan from its frontier, every activation handed
+on through the default layout, T10's greedy memory reconciliation)."""
 
 
 def _is_weight(value: SSAValue) -> bool:
@@ -135,44 +162,52 @@ def _options(machine: Machine, ctx: _OpContext, vgm: bool) -> tuple[Option, ...]
     nothing."""
     if ctx.op.flat_view():
         return (Option(0, "none", 0, 0, 0),)
-    spec = ctx.spec
-    own = ctx.own_weights
+    options: list[Option] = []
+    for index, point in enumerate(ctx.points):
+        # Activations and shared weights are fetched whatever this op chooses.
+        options += _weight_options(
+            machine, ctx, index, point, point.cost.cycles, lambda v: True, not vgm
+        )
+    return prune(options)
+
+
+def _weight_options(
+    machine: Machine,
+    ctx: _OpContext,
+    index: int,
+    point: FrontierPoint,
+    always: int,
+    fetched: Callable[[int], bool],
+    hot: bool,
+) -> list[Option]:
+    """Candidate `index` (plan `point`) of the op with its own weights cold and, if
+    `hot`, hot: `always` cycles plus the fetch of the inputs `fetched` says come from
+    the default layout (its own weights when cold)."""
+    spec, own = ctx.spec, ctx.own_weights
+    pieces = piece_elements(spec, point.plan)
+    fetch = [
+        _fetch_cycles(machine, spec, v, piece, point.cost.cores)
+        for v, piece in enumerate(pieces)
+    ]
+    always += sum(c for v, c in enumerate(fetch) if v not in own and fetched(v))
     cold_resident = sum(
         default_share(machine, spec.operand_shapes[v]) * spec.operand_bytes[v]
         for v in own
     )
-    options: list[Option] = []
-    for index, point in enumerate(ctx.points):
-        pieces = piece_elements(spec, point.plan)
-        fetch = [
-            _fetch_cycles(machine, spec, v, piece, point.cost.cores)
-            for v, piece in enumerate(pieces)
-        ]
-        # Activations and shared weights are fetched whatever this op chooses.
-        always = point.cost.cycles + sum(
-            cycles for v, cycles in enumerate(fetch) if v not in own
+    memory = point.cost.memory
+    options = [
+        Option(
+            index,
+            "cold" if own else "none",
+            always + sum(fetch[v] for v in own),
+            cold_resident,
+            memory,
         )
-        options.append(
-            Option(
-                index,
-                "cold" if own else "none",
-                always + sum(fetch[v] for v in own),
-                cold_resident,
-                point.cost.memory,
-            )
-        )
-        if own and not vgm:
-            hot_resident = sum(pieces[v] * spec.operand_bytes[v] for v in own)
-            options.append(
-                Option(
-                    index,
-                    "hot",
-                    always,
-                    hot_resident,
-                    point.cost.memory - hot_resident,
-                )
-            )
-    return prune(options)
+    ]
+    if own and hot:
+        resident = sum(pieces[v] * spec.operand_bytes[v] for v in own)
+        options.append(Option(index, "hot", always, resident, memory - resident))
+    return options
 
 
 def _exact(
@@ -194,6 +229,309 @@ def _exact(
     cost = point.cost
     total = cost.compute + moves.shift + moves.sync + moves.epilogue + prologue
     return ceil(total), ceil(prologue)
+
+
+# ---- layout-aware selection (`greedy`, `optimal`) --------------------------------------
+
+ALIGNED_PER_LAYOUT = 2
+"""Aligned plans kept per (op, input, producer layout): the cheapest ones."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One plan an op may run with, where it reads each input and where its result
+    waits for its consumers (the default layout after a combining epilogue), and the
+    producer layouts (per input) it was derived to read in place."""
+
+    point: FrontierPoint
+    inputs: tuple[Layout, ...]
+    output: Layout
+    partial: Layout | None
+    """Where the partial results lie before they are combined (a split reduction)."""
+    reads: frozenset[tuple[int, Layout]]
+
+    @property
+    def combines(self) -> bool:
+        return self.partial is not None
+
+
+def _view_candidate(machine: Machine, op: IterationDomainInterface) -> _Candidate:
+    """A flat view reads its operand in the default layout and is its result there."""
+    (operand,) = op.operands
+    assert isinstance(operand.type, TensorType)
+    result = op.results[0].type
+    assert isinstance(result, TensorType)
+    cost = PlanCost(1, 1, 0, 0, 0, 0, 0, 0)
+    return _Candidate(
+        FrontierPoint(OpPlan(), cost),
+        (default_layout(machine.cores, operand.type.get_shape()),),
+        default_layout(machine.cores, result.get_shape()),
+        None,
+        frozenset(),
+    )
+
+
+def _candidates(
+    machine: Machine,
+    ctx: _OpContext,
+    producers: list[int | None],
+    earlier: list[list[_Candidate]],
+) -> list[_Candidate]:
+    """The op's frontier plans and, for each input another op produces, the cheapest
+    plans that read it where one of that op's candidates leaves it
+    (`align.aligned_plans`: derived from index maps, checked to move nothing)."""
+    reads: dict[OpPlan, set[tuple[int, Layout]]] = {}
+    points: dict[OpPlan, FrontierPoint] = {p.plan: p for p in ctx.points}
+    for k, producer in enumerate(producers):
+        if producer is None:
+            continue
+        layouts = dict.fromkeys(c.output for c in earlier[producer])
+        for layout in layouts:
+            try:
+                aligned = aligned_plans(machine, ctx.spec, k, layout)
+            except PlanError:
+                continue
+            for point in aligned[:ALIGNED_PER_LAYOUT]:
+                points.setdefault(point.plan, point)
+                reads.setdefault(point.plan, set()).add((k, layout))
+    candidates = []
+    for plan, point in points.items():
+        try:
+            schedule = placed_schedule(machine, ctx.spec, plan)
+        except PlanError:
+            continue
+        combines = schedule.combine is not None
+        output = (
+            default_layout(machine.cores, ctx.spec.result_shapes[0])
+            if combines
+            else schedule.output
+        )
+        candidates.append(
+            _Candidate(
+                point,
+                schedule.inputs,
+                output,
+                schedule.output if combines else None,
+                frozenset(reads.get(plan, ())),
+            )
+        )
+    return candidates
+
+
+@dataclass(frozen=True)
+class _LayoutProblem:
+    """The problem with transitions and, per op, its candidates and which candidate
+    each option runs."""
+
+    problem: Problem
+    candidates: list[list[_Candidate]]
+
+
+def _layout_options(
+    machine: Machine,
+    ctx: _OpContext,
+    candidates: list[_Candidate],
+    producers: list[int | None],
+    returned: bool,
+) -> tuple[Option, ...]:
+    """Each candidate with its own weights cold and hot: its compute, shifts and
+    syncs, a combining epilogue, the fetch of inputs no op produces (arguments,
+    weights cold), and the move of a returned result to the default layout; the
+    hand-offs between ops are the edges'."""
+    options: list[Option] = []
+    for index, c in enumerate(candidates):
+        if ctx.op.flat_view():
+            options.append(Option(index, "none", 0, 0, 0))
+            continue
+        cost = c.point.cost
+        always = cost.compute + cost.shift + cost.sync
+        if c.combines or returned:
+            always += cost.epilogue
+        options += _weight_options(
+            machine,
+            ctx,
+            index,
+            c.point,
+            always,
+            lambda v: producers[v] is None,
+            True,
+        )
+    return tuple(options)
+
+
+def _hand_off(
+    machine: Machine,
+    producer: tuple[_OpContext, _Candidate],
+    consumer: tuple[_OpContext, _Candidate],
+    operand: int,
+) -> int:
+    """The estimate of moving a value from where the producer's candidate leaves it
+    to where the consumer's reads it: nothing where they agree, else the plan
+    search's figures for the round trip through the default layout (the producer's
+    epilogue unless it combined, the consumer's fetch), which the lowering's cheaper
+    route never exceeds."""
+    (pctx, made), (cctx, read) = producer, consumer
+    layout = read.inputs[operand]
+    if made.output == layout or (operand, made.output) in read.reads:
+        return 0
+    cycles = 0
+    if not made.combines and not pctx.op.flat_view():
+        cycles += made.point.cost.relayout
+    if not cctx.op.flat_view():
+        piece = piece_elements(cctx.spec, read.point.plan)[operand]
+        cycles += _fetch_cycles(
+            machine, cctx.spec, operand, piece, read.point.cost.cores
+        )
+    return cycles
+
+
+def _layout_problem(
+    machine: Machine,
+    contexts: list[_OpContext],
+    producers: list[list[int | None]],
+    last_use: list[int | None],
+    returned: list[bool],
+    live: list[int],
+    fixed: int,
+    entry: int,
+) -> _LayoutProblem:
+    """Candidates, options, edges (one per op-produced input of an op) and values
+    (each op's result, waiting in the layout its candidate leaves it until its last
+    use) of the function's ops."""
+    candidates: list[list[_Candidate]] = []
+    options: list[tuple[Option, ...]] = []
+    for j, ctx in enumerate(contexts):
+        if ctx.op.flat_view():
+            found = [_view_candidate(machine, ctx.op)]
+        else:
+            found = _candidates(machine, ctx, producers[j], candidates)
+        candidates.append(found)
+        options.append(
+            _layout_options(machine, ctx, found, producers[j], returned[j])
+        )
+    edges: list[Edge] = []
+    for j, ctx in enumerate(contexts):
+        for k, p in enumerate(producers[j]):
+            if p is None:
+                continue
+            matrix = [
+                [
+                    _hand_off(
+                        machine,
+                        (contexts[p], candidates[p][a.index]),
+                        (ctx, candidates[j][b.index]),
+                        k,
+                    )
+                    for b in options[j]
+                ]
+                for a in options[p]
+            ]
+            edges.append(Edge(p, j, np.array(matrix, dtype=np.int64)))
+    values: list[Value] = []
+    for p, ctx in enumerate(contexts):
+        end = last_use[p]
+        if end is None or end <= p:
+            continue
+        result_bytes = ctx.spec.result_bytes[0]
+        values.append(
+            Value(
+                p,
+                end,
+                tuple(
+                    candidates[p][a.index].output.piece_elements * result_bytes
+                    for a in options[p]
+                ),
+            )
+        )
+    problem = Problem(
+        tuple(options),
+        tuple(live),
+        fixed,
+        machine.sram_bytes,
+        entry,
+        tuple(edges),
+        tuple(values),
+    )
+    return _LayoutProblem(problem, candidates)
+
+
+def _t10_choice(
+    machine: Machine,
+    contexts: list[_OpContext],
+    problem: Problem,
+    live: list[int],
+    fixed: int,
+    entry: int,
+) -> list[int] | None:
+    """T10's selection (`greedy` over the frontier options, activations in the
+    default layout) as a choice among `problem`'s options, whose candidates start
+    with each op's frontier; None where it does not fit."""
+    options = [_options(machine, c, False) for c in contexts]
+    t10 = Problem(tuple(options), tuple(live), fixed, machine.sram_bytes, entry)
+    try:
+        picked = greedy(t10).choice
+    except SelectionError:
+        return None
+    choice = []
+    for ops, mine, pick in zip(options, problem.options, picked, strict=True):
+        wanted = ops[pick]
+        choice.append(
+            next(
+                i
+                for i, o in enumerate(mine)
+                if (o.index, o.weights) == (wanted.index, wanted.weights)
+            )
+        )
+    return choice
+
+
+def _exact_layout(
+    machine: Machine,
+    ctx: _OpContext,
+    chosen: _Candidate,
+    hot: bool,
+    sources: list[Layout | None],
+    epilogue: float,
+) -> tuple[int, int]:
+    """The op's cycles under its chosen candidate as the lowered program runs them,
+    and their prologue: inputs another op produced come from where that op left them
+    (`sources`), by the lowering's route (`cheaper_route`), the others from the
+    default layout (own weights not at all when `hot`); `epilogue`: moving or
+    combining its result where it waits."""
+    prologue = 0.0
+    moves = None
+    if not ctx.op.flat_view():
+        try:
+            moves = plan_moves(machine, ctx.spec, chosen.point.plan)
+        except PlanError as error:
+            raise OpError(ctx.op, f"cannot be scheduled: {error}") from error
+    for v, src in enumerate(sources):
+        if hot and v in ctx.own_weights:
+            continue
+        if src is not None:
+            prologue += cheaper_route(
+                machine, src, chosen.inputs[v], ctx.spec.operand_bytes[v]
+            )[0]
+        elif moves is not None:
+            prologue += moves.prologue[v]
+    total = prologue + epilogue
+    if moves is not None:
+        total += chosen.point.cost.compute + moves.shift + moves.sync
+    return ceil(total), ceil(prologue)
+
+
+def _only_consumer(op: Operation, index: dict[Operation, int]) -> tuple[int, int] | None:
+    """The op and operand that are the only use of `op`'s result, when that is a
+    planned op (not a view or the return), as `t10-lower-to-shift` decides where to
+    combine partial results."""
+    uses = list(op.results[0].uses)
+    if len(uses) != 1 or uses[0].operation not in index:
+        return None
+    user = uses[0].operation
+    assert isinstance(user, IterationDomainInterface)
+    if user.flat_view():
+        return None
+    return index[user], uses[0].index
 
 
 @dataclass(frozen=True)
@@ -350,17 +688,174 @@ class T10SelectPlansPass(ModulePass):
             )
             for o in ops
         ]
+        if self.strategy in LAYOUT_AWARE:
+            self._select_layouts(
+                function,
+                machine,
+                ops,
+                contexts,
+                (users, returned, weights),
+                live,
+                record,
+            )
+            return
         pruned = [_options(machine, c, self.strategy == "vgm") for c in contexts]
         problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes, entry)
         try:
-            if self.strategy == "optimal":
-                selection = optimal(problem, float(self.time_limit))
-            else:
-                selection = greedy(problem)
+            selection = greedy(problem)
         except SelectionError as error:
             raise DoesNotFitError(function, str(error)) from None
         if record:
             self._record(function, machine, contexts, problem, selection)
+
+    def _select_layouts(
+        self,
+        function: func.FuncOp,
+        machine: Machine,
+        ops: list[IterationDomainInterface],
+        contexts: list[_OpContext],
+        uses: tuple[dict[SSAValue, set[int]], set[SSAValue], set[SSAValue]],
+        live_t10: list[int],
+        record: bool,
+    ) -> None:
+        """`greedy` and `optimal`: options that line up with their neighbours and the
+        hand-offs between them in the objective (`_layout_problem`). `uses`: each
+        value's users, the returned values, the weights; `live_t10`: the activations
+        as T10's selection counts them (in the default layout)."""
+        users, returned, weights = uses
+        index: dict[Operation, int] = {o: i for i, o in enumerate(ops)}
+        producers = [
+            [
+                index.get(v.owner) if isinstance(v, OpResult) else None
+                for v in o.operands
+            ]
+            for o in ops
+        ]
+        last_use: list[int | None] = []
+        for o in ops:
+            result = o.results[0]
+            if result in returned:
+                last_use.append(len(ops) - 1)
+            else:
+                last_use.append(max(users[result]) if result in users else None)
+        # Only the arguments wait where no choice decides: the values are the rest.
+        live = [0] * len(ops)
+        arguments = function.body.block.args
+        for a in arguments:
+            if not isinstance(a.type, TensorType) or a in weights:
+                continue
+            end = len(ops) - 1 if a in returned else max(users.get(a, {-1}))
+            for j in range(end + 1):
+                live[j] += _bytes(a, machine)
+        shared = {
+            v
+            for v in weights
+            if len(users.get(v, ())) != 1 or ops[min(users[v])].flat_view()
+        }
+        fixed = sum(_bytes(v, machine) for v in shared)
+        entry = sum(
+            _bytes(a, machine)
+            for a in arguments
+            if isinstance(a.type, TensorType) and a not in weights
+        )
+        built = _layout_problem(
+            machine,
+            contexts,
+            producers,
+            last_use,
+            [o.results[0] in returned for o in ops],
+            live,
+            fixed,
+            entry,
+        )
+        problem = built.problem
+        t10 = _t10_choice(machine, contexts, problem, live_t10, fixed, entry)
+        try:
+            if self.strategy == "optimal":
+                selection = optimal(problem, float(self.time_limit))
+            else:
+                selection = layout_greedy(problem)
+        except SelectionError as error:
+            # Values waiting in their producers' layouts are counted in full, also
+            # where a consumer reads them in place: where that refuses what T10's
+            # count accepts, T10's choice is taken (so nothing fits less than it).
+            if t10 is None:
+                raise DoesNotFitError(function, str(error)) from None
+            selection = Selection(
+                tuple(t10), problem.cycles(t10), problem.peak(t10), 0, 0.0, "t10"
+            )
+        if not record:
+            return
+
+        only = [_only_consumer(o, index) for o in ops]
+
+        def exact(choice: Sequence[int]) -> list[tuple[int, int]]:
+            """Each op's cycles and prologue under `choice`, as the lowering runs it:
+            a result waits where its op leaves it, partial results combined where
+            `combined_layout` says, and a returned one moves to the default layout."""
+            chosen = [
+                built.candidates[j][problem.options[j][pick].index]
+                for j, pick in enumerate(choice)
+            ]
+            outputs: list[Layout] = []
+            epilogues: list[float] = []
+            for j, c in enumerate(chosen):
+                elem = contexts[j].spec.result_bytes[0]
+                if c.partial is not None:
+                    consumer = only[j]
+                    wanted = (
+                        chosen[consumer[0]].inputs[consumer[1]]
+                        if consumer is not None
+                        else None
+                    )
+                    target = combined_layout(machine, c.partial, wanted, elem)
+                    outputs.append(target)
+                    epilogues.append(
+                        relayout_cycles(machine, c.partial, target, elem, True)
+                    )
+                    continue
+                outputs.append(c.output)
+                default = default_layout(machine.cores, c.output.shape)
+                back = ops[j].results[0] in returned and c.output != default
+                epilogues.append(
+                    relayout_cycles(machine, c.output, default, elem) if back else 0.0
+                )
+            return [
+                _exact_layout(
+                    machine,
+                    c,
+                    chosen[j],
+                    problem.options[j][pick].weights == "hot",
+                    [None if p is None else outputs[p] for p in producers[j]],
+                    epilogues[j],
+                )
+                for j, (c, pick) in enumerate(zip(contexts, choice, strict=True))
+            ]
+
+        costs = exact(selection.choice)
+        # The objective estimates the hand-offs; costed exactly, T10's own choice
+        # may run faster: then it is taken, so that neither strategy is worse.
+        if t10 is not None and list(t10) != list(selection.choice):
+            t10_costs = exact(t10)
+            if sum(c for c, _ in t10_costs) < sum(c for c, _ in costs):
+                selection = replace(
+                    selection,
+                    choice=tuple(t10),
+                    cycles=problem.cycles(t10),
+                    peak=problem.peak(t10),
+                )
+                costs = t10_costs
+        for j, ((cycles, prologue), c) in enumerate(zip(costs, contexts, strict=True)):
+            option = problem.options[j][selection.choice[j]]
+            if c.op.flat_view():
+                set_op_selection(c.op, OpSelection(None, prologue, cycles))
+                continue
+            candidate = built.candidates[j][option.index]
+            set_plan(c.op, candidate.point.plan)
+            set_cost(c.op, candidate.point.cost)
+            weights_at = option.weights if option.weights != "none" else None
+            set_op_selection(c.op, OpSelection(weights_at, prologue, cycles))
+        self._record_selection(function, selection, sum(c for c, _ in costs))
 
     def _record(
         self,
@@ -385,6 +880,11 @@ class T10SelectPlansPass(ModulePass):
             weights = option.weights if option.weights != "none" else None
             set_op_selection(c.op, OpSelection(weights, prologue, cycles))
             predicted += cycles
+        self._record_selection(function, selection, predicted)
+
+    def _record_selection(
+        self, function: func.FuncOp, selection: Selection, predicted: int
+    ) -> None:
         optimal = self.strategy == "optimal"
         set_selection(
             function,

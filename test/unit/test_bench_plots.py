@@ -92,7 +92,7 @@ def test_without_ops_or_bert(tmp_path: Path) -> None:
     assert write_plots([], [], tmp_path) == []
 
 
-def test_pareto_frontiers_with_greedy_choice() -> None:
+def test_pareto_frontiers_with_t10_choice() -> None:
     frontiers = pareto_frontiers(GRID16, TINY_BERT)
     assert len(frontiers) == 3
     fastest = [min(f.cycles) for f in frontiers]
@@ -100,7 +100,7 @@ def test_pareto_frontiers_with_greedy_choice() -> None:
     for f in frontiers:
         assert list(f.memory) == sorted(f.memory)
         assert list(f.cycles) == sorted(f.cycles, reverse=True), "a Pareto frontier"
-        assert f.chosen, f"greedy's plan for {f.title} is on its frontier"
+        assert f.chosen, f"t10's plan for {f.title} is on its frontier"
 
 
 def test_pareto_when_nothing_fits(tmp_path: Path) -> None:

@@ -14,13 +14,12 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from t10ir.context import make_context
-from t10ir.cost.relayout import relayout_cycles, relayout_transfers
+from t10ir.cost.relayout import relayout_transfers
 from t10ir.dialects import core
 from t10ir.dialects.rtensor import get_savings
 from t10ir.dialects.shift import RelayoutOp, RotateOp
 from t10ir.interp.mesh import function_layouts, run_core_function
 from t10ir.interp.reference import numpy_dtype
-from t10ir.lowering.op_spec import element_bytes
 from t10ir.module_io import LocatingParser
 from t10ir.passes.t10_eliminate_redundant_shifts import (
     T10EliminateRedundantShiftsPass,
@@ -104,41 +103,21 @@ def test_same_results(path: str, target: str) -> None:
         np.testing.assert_allclose(new, old, rtol=1e-3, atol=1e-3)
 
 
-def test_saved_cycles_are_those_of_the_relayouts_gone() -> None:
-    """On the MLP the matmul's epilogue (n in 5 pieces into the default layout) and
-    gelu's prologue (into n in 16) fuse into one relayout: two relayouts gone, one in
-    their place, and the saved cycles are those gone less that one's. (Gelu's output
-    is already where the expr reads it: the lowering wrote no relayout there.)"""
+def test_lowered_mlp_leaves_nothing_to_fuse() -> None:
+    """The lowering combines the matmul's partial sums straight into gelu's layout
+    where that is cheaper than through the default layout, and leaves every other
+    result where its op puts it: the relayouts it writes are already the cheapest
+    route, so elimination fuses, drops and saves nothing (the rules' arithmetic is
+    tested on hand-written IR in t10_eliminate_redundant_shifts.mlir)."""
     module = shift_level("examples/mlp.mlir", GRID16)
-    machine = load_machine(GRID16)
-
-    def relayouts(module: ModuleOp) -> list[tuple[tuple[str, str], RelayoutOp]]:
-        return [
-            ((str(op.input.type), str(op.output.type)), op)
-            for op in function(module).walk()
-            if isinstance(op, RelayoutOp)
-        ]
-
-    def cycles(ops: list[RelayoutOp]) -> float:
-        return sum(
-            relayout_cycles(
-                machine,
-                op.input.type.layout.layout,
-                op.output.type.layout.layout,
-                element_bytes(op.input.type.tensor),
-                op.combine is not None,
-            )
-            for op in ops
-        )
-
+    before = [str(op) for op in function(module).walk() if isinstance(op, RelayoutOp)]
     after = eliminated(module)
-    old, new = relayouts(module), relayouts(after)
-    gone = [op for key, op in old if key not in dict(new)]
-    added = [op for key, op in new if key not in dict(old)]
-    assert (len(gone), len(added)) == (2, 1)
+    assert [
+        str(op) for op in function(after).walk() if isinstance(op, RelayoutOp)
+    ] == before
     saved = get_savings(function(after))
-    assert saved is not None
-    assert saved.saved_cycles == round(cycles(gone) - cycles(added)) == 260
+    assert saved is not None and saved.saved_cycles == 0
+    assert not any(saved.removed.values())
 
 
 def test_second_run_changes_nothing() -> None:
