@@ -838,11 +838,14 @@ class T10SelectPlansPass(ModulePass):
         if t10 is not None and list(t10) != list(selection.choice):
             t10_costs = exact(t10)
             if sum(c for c, _ in t10_costs) < sum(c for c, _ in costs):
+                objective = problem.cycles(t10)
                 selection = replace(
                     selection,
                     choice=tuple(t10),
-                    cycles=problem.cycles(t10),
+                    cycles=objective,
                     peak=problem.peak(t10),
+                    gap=(objective - selection.bound) / objective if objective else 0.0,
+                    status=f"{selection.status}, t10's choice runs faster",
                 )
                 costs = t10_costs
         for j, ((cycles, prologue), c) in enumerate(zip(costs, contexts, strict=True)):
