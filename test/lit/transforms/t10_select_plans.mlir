@@ -22,6 +22,11 @@
 // A matmul with a hot weight, a padded conv and a softmax; the output round-trips.
 // RUN: t10-opt %S/Inputs/ops.partitioned.mlir -p t10-select-plans | filecheck %s --check-prefix=OPS
 // RUN: t10-opt %S/Inputs/ops.partitioned.mlir -p t10-select-plans | t10-opt | filecheck %s --check-prefix=OPS
+// A matmul -> bias add -> gelu -> matmul chain: each op after the first reads its input
+// where its producer left it (prologue 0: the add and gelu run on the matmul's column
+// split, the second matmul splits its reduction the same way), and the prediction is
+// what the chip runs (6042 cycles, as t10-run reports for this chain on grid16-9k).
+// RUN: t10-opt %S/Inputs/chain.partitioned.mlir -p t10-select-plans | filecheck %s --check-prefix=CHAIN
 // Bad options and a missing partition are diagnostics.
 // RUN: not t10-opt %S/Inputs/mlp.partitioned.mlir -p 't10-select-plans{strategy=best}' 2>&1 | filecheck %s --check-prefix=STRATEGY
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-select-plans{strategy=greedy}' 2>&1 | filecheck %s --check-prefix=NOTARGET
@@ -59,3 +64,8 @@
 // OPS: top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [m = 2, n = 4, k = 2], temporal = [in0 = [k = 4]]>, {{.*}}rtensor.weights = "hot"
 // OPS: top.conv2d %x, %w {rtensor.plan = #rtensor.plan<spatial = [oh = 2, ow = 4, c = 2]>
 // OPS: top.softmax %s {rtensor.plan = #rtensor.plan<spatial = [d0 = 16]>
+// CHAIN: rtensor.strategy = "greedy", {{.*}}rtensor.predicted_cycles = 6042 : i64
+// CHAIN: top.matmul %x, %w1 {rtensor.plan = #rtensor.plan<spatial = [n = 4, k = 4]>
+// CHAIN: top.add %h, %b {rtensor.plan = #rtensor.plan<spatial = [d1 = 16]>, {{.*}}rtensor.prologue = 0 : i64
+// CHAIN: top.gelu %hb {rtensor.plan = #rtensor.plan<spatial = [d1 = 16]>, {{.*}}rtensor.prologue = 0 : i64
+// CHAIN: top.matmul %a, %w2 {rtensor.plan = #rtensor.plan<spatial = [k = 16]>, {{.*}}rtensor.prologue = 0 : i64
