@@ -59,6 +59,7 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
+from t10ir.lowering.hand_off import only_consumer
 from t10ir.lowering.op_spec import element_bytes
 from t10ir.lowering.sub_operators import sub_operator
 from t10ir.passes.compile_state import module_machine
@@ -399,15 +400,12 @@ def _return_in_default_layouts(
     op.operands = returned
 
 
-def _only_consumer(
+def _consumer_layout(
     op: Operation, schedules: dict[Operation, OpSchedule]
 ) -> Layout | None:
-    """The layout the only user of `op`'s result reads it in, when that user is a
-    planned op (not a view or the return)."""
-    uses = list(op.results[0].uses)
-    if len(uses) != 1 or uses[0].operation not in schedules:
-        return None
-    return schedules[uses[0].operation].inputs[uses[0].index]
+    """The layout the only consumer of `op`'s result reads it in (`only_consumer`)."""
+    use = only_consumer(op)
+    return None if use is None else schedules[use.operation].inputs[use.index]
 
 
 def _lower_function(function: func.FuncOp, machine: Machine) -> None:
@@ -467,7 +465,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
                 list(op.operands),
                 rewriter,
                 moves,
-                _only_consumer(op, schedules),
+                _consumer_layout(op, schedules),
             )
         elif op in views:
             result = _view(op, machine, rewriter, moves)

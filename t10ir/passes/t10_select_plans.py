@@ -77,6 +77,7 @@ from t10ir.dialects.rtensor import (
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.errors import DoesNotFitError, OpError, PassOptionError
+from t10ir.lowering.hand_off import only_consumer
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.passes.t10_partition import load_target
@@ -319,6 +320,19 @@ def _candidates(
 
 
 @dataclass(frozen=True)
+class _Memory:
+    """What a function holds besides its ops' choices: the activations live at each
+    op in the default layout (`live`; `live_arguments`: the arguments' share, the
+    rest are values the layout-aware problem places), the weights no single op stores
+    (`fixed`) and the activation arguments at entry."""
+
+    live: list[int]
+    live_arguments: list[int]
+    fixed: int
+    entry: int
+
+
+@dataclass(frozen=True)
 class _LayoutProblem:
     """The problem with transitions and, per op, its candidates and which candidate
     each option runs."""
@@ -520,20 +534,6 @@ def _exact_layout(
     return ceil(total), ceil(prologue)
 
 
-def _only_consumer(op: Operation, index: dict[Operation, int]) -> tuple[int, int] | None:
-    """The op and operand that are the only use of `op`'s result, when that is a
-    planned op (not a view or the return), as `t10-lower-to-shift` decides where to
-    combine partial results."""
-    uses = list(op.results[0].uses)
-    if len(uses) != 1 or uses[0].operation not in index:
-        return None
-    user = uses[0].operation
-    assert isinstance(user, IterationDomainInterface)
-    if user.flat_view():
-        return None
-    return index[user], uses[0].index
-
-
 @dataclass(frozen=True)
 class T10SelectPlansPass(ModulePass):
     """Whole-function plan selection (`strategy`: greedy, optimal, no-rotation or vgm;
@@ -657,6 +657,7 @@ class T10SelectPlansPass(ModulePass):
             for v in o.operands
         }
         live = [0] * len(ops)
+        live_arguments = [0] * len(ops)  # the part no choice of plans decides
         born = [(a, -1) for a in arguments]
         for value, start in born + [(o.results[0], i) for i, o in enumerate(ops)]:
             if not isinstance(value.type, TensorType) or _storage(value) in weights:
@@ -664,6 +665,8 @@ class T10SelectPlansPass(ModulePass):
             end = len(ops) - 1 if value in returned else max(users.get(value, {start}))
             for j in range(start + 1, end + 1):
                 live[j] += _bytes(value, machine)
+                if start < 0:
+                    live_arguments[j] += _bytes(value, machine)
         entry = sum(
             _bytes(a, machine)
             for a in arguments
@@ -690,12 +693,12 @@ class T10SelectPlansPass(ModulePass):
         ]
         if self.strategy in LAYOUT_AWARE:
             self._select_layouts(
-                function,
                 machine,
+                function,
                 ops,
                 contexts,
-                (users, returned, weights),
-                live,
+                (users, returned),
+                _Memory(live, live_arguments, fixed, entry),
                 record,
             )
             return
@@ -710,19 +713,18 @@ class T10SelectPlansPass(ModulePass):
 
     def _select_layouts(
         self,
-        function: func.FuncOp,
         machine: Machine,
+        function: func.FuncOp,
         ops: list[IterationDomainInterface],
         contexts: list[_OpContext],
-        uses: tuple[dict[SSAValue, set[int]], set[SSAValue], set[SSAValue]],
-        live_t10: list[int],
+        uses: tuple[dict[SSAValue, set[int]], set[SSAValue]],
+        memory: _Memory,
         record: bool,
     ) -> None:
         """`greedy` and `optimal`: options that line up with their neighbours and the
         hand-offs between them in the objective (`_layout_problem`). `uses`: each
-        value's users, the returned values, the weights; `live_t10`: the activations
-        as T10's selection counts them (in the default layout)."""
-        users, returned, weights = uses
+        value's users and the returned values."""
+        users, returned = uses
         index: dict[Operation, int] = {o: i for i, o in enumerate(ops)}
         producers = [
             [
@@ -738,38 +740,19 @@ class T10SelectPlansPass(ModulePass):
                 last_use.append(len(ops) - 1)
             else:
                 last_use.append(max(users[result]) if result in users else None)
-        # Only the arguments wait where no choice decides: the values are the rest.
-        live = [0] * len(ops)
-        arguments = function.body.block.args
-        for a in arguments:
-            if not isinstance(a.type, TensorType) or a in weights:
-                continue
-            end = len(ops) - 1 if a in returned else max(users.get(a, {-1}))
-            for j in range(end + 1):
-                live[j] += _bytes(a, machine)
-        shared = {
-            v
-            for v in weights
-            if len(users.get(v, ())) != 1 or ops[min(users[v])].flat_view()
-        }
-        fixed = sum(_bytes(v, machine) for v in shared)
-        entry = sum(
-            _bytes(a, machine)
-            for a in arguments
-            if isinstance(a.type, TensorType) and a not in weights
-        )
+        fixed, entry = memory.fixed, memory.entry
         built = _layout_problem(
             machine,
             contexts,
             producers,
             last_use,
             [o.results[0] in returned for o in ops],
-            live,
+            memory.live_arguments,
             fixed,
             entry,
         )
         problem = built.problem
-        t10 = _t10_choice(machine, contexts, problem, live_t10, fixed, entry)
+        t10 = _t10_choice(machine, contexts, problem, memory.live, fixed, entry)
         try:
             if self.strategy == "optimal":
                 selection = optimal(problem, float(self.time_limit))
@@ -787,7 +770,7 @@ class T10SelectPlansPass(ModulePass):
         if not record:
             return
 
-        only = [_only_consumer(o, index) for o in ops]
+        only = [only_consumer(o) for o in ops]
 
         def exact(choice: Sequence[int]) -> list[tuple[int, int]]:
             """Each op's cycles and prologue under `choice`, as the lowering runs it:
@@ -802,10 +785,10 @@ class T10SelectPlansPass(ModulePass):
             for j, c in enumerate(chosen):
                 elem = contexts[j].spec.result_bytes[0]
                 if c.partial is not None:
-                    consumer = only[j]
+                    use = only[j]
                     wanted = (
-                        chosen[consumer[0]].inputs[consumer[1]]
-                        if consumer is not None
+                        chosen[index[use.operation]].inputs[use.index]
+                        if use is not None
                         else None
                     )
                     target = combined_layout(machine, c.partial, wanted, elem)
