@@ -599,6 +599,19 @@ class PlanMoves:
     epilogue: float
 
 
+def placed_schedule(machine: Machine, spec: OpSpec, plan: OpPlan) -> OpSchedule:
+    """The schedule as the lowering builds it, on the machine's placement
+    (`grid_cores`): which physical core holds which box decides what a relayout
+    moves."""
+    return op_schedule(
+        spec.domain,
+        plan,
+        spec.operand_shapes,
+        spec.result_shapes[0],
+        grid_cores(machine, plan, spec.domain),
+    )
+
+
 @memo(maxsize=4096)
 def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
     """The relayouts and rotations `t10-lower-to-shift` writes for an op of `spec` run
@@ -609,13 +622,7 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
     schedule moves some cores of a ring at every step, which costs a whole exchange
     and its syncs each time). Cached: a model repeats its ops layer
     after layer. Raises PlanError if the plan cannot be scheduled."""
-    schedule = op_schedule(
-        spec.domain,
-        plan,
-        spec.operand_shapes,
-        spec.result_shapes[0],
-        grid_cores(machine, plan, spec.domain),
-    )
+    schedule = placed_schedule(machine, spec, plan)
     prologue = tuple(
         relayout_cycles(machine, default_layout(machine.cores, shape), layout, b)
         for shape, layout, b in zip(

@@ -60,6 +60,7 @@ from t10ir.cost.plan_cost import (
 from t10ir.cost.relayout import (
     cheaper_route,
     combined_layout,
+    placed_schedule,
     plan_moves,
     relayout_cycles,
 )
@@ -81,7 +82,7 @@ from t10ir.lowering.hand_off import only_consumer
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.passes.t10_partition import load_target
-from t10ir.planning.align import aligned_plans, placed_schedule
+from t10ir.planning.align import aligned_plans
 from t10ir.planning.layout import Layout, default_layout
 from t10ir.planning.plan import OpPlan, PlanError
 from t10ir.planning.search import FrontierPoint, SearchOptions, search_plans

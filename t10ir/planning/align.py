@@ -43,7 +43,7 @@ from math import prod
 import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, cost_plans, plan_arrays
-from t10ir.cost.relayout import relayout_cycles
+from t10ir.cost.relayout import placed_schedule, relayout_cycles
 from t10ir.memo import memo
 from t10ir.planning.domain import GatheredIndex, index_span
 from t10ir.planning.layout import Layout
@@ -54,10 +54,8 @@ from t10ir.planning.plan import (
     tensor_map,
     tensor_names,
 )
-from t10ir.planning.schedule import OpSchedule, op_schedule
 from t10ir.planning.search import FrontierPoint, SearchOptions, spatial_candidates
 from t10ir.target import Machine
-from t10ir.target.placement import grid_cores
 
 DEFAULT_OPTIONS = SearchOptions()
 """The search's default pruning, which aligned plans obey unless told otherwise."""
@@ -259,15 +257,3 @@ def _orders(split: list[str], preferred: list[str]) -> Iterator[tuple[str, ...]]
         if count + 1 >= MAX_ORDERS:
             return
         yield order
-
-
-def placed_schedule(machine: Machine, spec: OpSpec, plan: OpPlan) -> OpSchedule:
-    """The schedule as the lowering builds it, on the machine's placement: which
-    physical core holds which box decides what a relayout moves."""
-    return op_schedule(
-        spec.domain,
-        plan,
-        spec.operand_shapes,
-        spec.result_shapes[0],
-        grid_cores(machine, plan, spec.domain),
-    )

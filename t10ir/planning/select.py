@@ -56,6 +56,7 @@ from itertools import accumulate
 import numpy as np
 
 from t10ir.errors import T10Error
+from t10ir.memo import memo
 
 
 class SelectionError(T10Error):
@@ -928,7 +929,14 @@ def _solve_once(
 
 def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], int]:
     """A choice of least peak memory per core (the best HiGHS finds within the time
-    limit, else the least-memory option of every op), and that peak."""
+    limit, else the least-memory option of every op), and that peak. Solved once per
+    problem: `layout_greedy` asks where T10's `greedy` asked already."""
+    choice, peak = _least_peak(problem, time_limit)
+    return list(choice), peak
+
+
+@memo(maxsize=16)
+def _least_peak(problem: Problem, time_limit: float) -> tuple[tuple[int, ...], int]:
     solved = _solve(problem, minimize_peak=True, time_limit=time_limit)
     assert solved is not None, "minimizing the peak is always feasible"
     waiting = [[0] * len(ops) for ops in problem.options]
@@ -938,7 +946,7 @@ def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], i
     choice = solved[0] or [
         _least_memory(ops, w) for ops, w in zip(problem.options, waiting, strict=True)
     ]
-    return choice, problem.peak(choice)
+    return tuple(choice), problem.peak(choice)
 
 
 def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
