@@ -27,11 +27,12 @@ is cached), so no IR is built inside the loop.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_of
+from t10ir.cost.plan_cost import OpSpec, PlanCost, PlanCosts, cost_plans, plan_of
 from t10ir.memo import memo
 from t10ir.planning.domain import DimKind
 from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
@@ -302,17 +303,12 @@ def pareto(memory: np.ndarray, cycles: np.ndarray) -> np.ndarray:
     return order[cycles[order] < before]
 
 
-@memo(maxsize=4096)
-def search_plans(
-    machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
-) -> Frontier:
-    """The Pareto frontier of (memory per core, cycles) of `spec`'s plans on `machine`."""
+def _costed(
+    machine: Machine, spec: OpSpec, options: SearchOptions
+) -> Iterator[tuple[np.ndarray, np.ndarray, PlanCosts]]:
+    """Every candidate plan of `spec` (spatial rows, temporal rows, costs), chunk by
+    chunk, so no more than CHUNK_ROWS are held at once."""
     spatial = spatial_candidates(spec, machine.cores, options)
-    kept_spatial: list[np.ndarray] = []
-    kept_temporal: list[np.ndarray] = []
-    kept_memory: list[np.ndarray] = []
-    kept_cycles: list[np.ndarray] = []
-    candidates = 0
     spaces = _input_spaces(spec)
     tables = _option_tables(spec, spaces, spatial, options)
     for rows in _chunks(_counts(tables, len(spatial))):
@@ -323,8 +319,25 @@ def search_plans(
             spatial[rows],
         )
         chunk_spatial = spatial[rows][parent]
-        costs = cost_plans(machine, spec, chunk_spatial, temporal)
-        candidates += len(parent)
+        yield (
+            chunk_spatial,
+            temporal,
+            cost_plans(machine, spec, chunk_spatial, temporal),
+        )
+
+
+@memo(maxsize=4096)
+def search_plans(
+    machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
+) -> Frontier:
+    """The Pareto frontier of (memory per core, cycles) of `spec`'s plans on `machine`."""
+    kept_spatial: list[np.ndarray] = []
+    kept_temporal: list[np.ndarray] = []
+    kept_memory: list[np.ndarray] = []
+    kept_cycles: list[np.ndarray] = []
+    candidates = 0
+    for chunk_spatial, temporal, costs in _costed(machine, spec, options):
+        candidates += len(chunk_spatial)
         front = pareto(costs.memory, costs.cycles)
         kept_spatial.append(chunk_spatial[front])
         kept_temporal.append(temporal[front])
@@ -339,3 +352,25 @@ def search_plans(
         for j, i in enumerate(front)
     )
     return Frontier(points, candidates)
+
+
+@memo(maxsize=4096)
+def free_movement_bound(
+    machine: Machine, spec: OpSpec, options: SearchOptions = SearchOptions()
+) -> int | None:
+    """The fewest cycles any fitting plan of `spec` takes if its inputs arrive free and
+    its output may stay where the plan leaves it: compute, shifts, syncs and its own
+    partial-sum reduction, no relayout. Summed over a model it bounds what any choice
+    of plans can reach, so the evaluation can say how much of the gap to it is
+    movement between operators. Over the plans the compiler considers: the space of
+    `options`, or the relaxed one for an op no plan of it fits (None: none fits)."""
+    best: int | None = None
+    for _, _, costs in _costed(machine, spec, options):
+        own = (costs.compute + costs.shift + costs.sync + costs.reduce)[
+            costs.memory <= machine.sram_bytes
+        ]
+        if len(own):
+            best = int(own.min()) if best is None else min(best, int(own.min()))
+    if best is None and options != SearchOptions.relaxed():
+        return free_movement_bound(machine, spec, SearchOptions.relaxed())
+    return best

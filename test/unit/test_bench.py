@@ -58,11 +58,20 @@ INT_COLUMNS = frozenset(
         "bytes_exchanged",
         "flops",
         "predicted_cycles",
+        "bound_cycles",
         *(f"{phase}_cycles" for phase in PHASES),
     }
 )
 FLOAT_COLUMNS = frozenset(
-    {"ms", "speedup_vs_vgm", "peak_fraction", "op_gap_worst", "op_gap_median", "gap"}
+    {
+        "ms",
+        "speedup_vs_vgm",
+        "peak_fraction",
+        "op_gap_worst",
+        "op_gap_median",
+        "movement_fraction",
+        "gap",
+    }
     | {c for c in COLUMNS if c.endswith("_s")}
 )
 
@@ -141,6 +150,8 @@ def row(model: str, strategy: str, cycles: int | None, batch: int = 1) -> Row:
             predicted_cycles=cycles - 1,
             op_gap_worst=0.003,
             op_gap_median=0.0,
+            movement_fraction=0.25,
+            bound_cycles=cycles // 2,
             select_s=0.25,
             run_s=0.75,
         )
@@ -211,13 +222,15 @@ def test_markdown_marks_oom_and_summarizes_speedups_and_gaps() -> None:
     assert text.count("| **OOM** |") == 2
     assert "| a,b | 1 | ipu-mk2 | greedy | 500 |" in text
     assert (
-        "| c | 1 | ipu-mk2 | vgm | 800 | 0.0006038 | 1.00× | 12.50% | 2.0 | 3.00 |"
-        in (text)
+        "| c | 1 | ipu-mk2 | vgm | 800 | 0.0006038 | 1.00× | 12.50% | 25.0% | 0.50 "
+        "| 2.0 | 3.00 |" in (text)
     )
     greedy = [1000 / 500, 800 / 100]  # d's vgm is OOM: no pair
     geomean = math.sqrt(greedy[0] * greedy[1])
     assert f"| ipu-mk2 | greedy | 2 | {geomean:.2f}× | {max(greedy):.2f}× |" in text
     assert "| ipu-mk2 | optimal | 1 | 2.50× | 2.50× |" in text
+    # vgm's cycles over the free-movement bound, where vgm fits (a,b and c)
+    assert "| ipu-mk2 | free-movement bound | 2 | 2.00× | 2.00× |" in text
     gaps = [3 / 100, 0 / 200, 1 / 50]
     assert (
         f"Over 3 ops: worst {max(gaps):.3%}, median {statistics.median(gaps):.3%}."

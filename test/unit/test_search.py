@@ -32,7 +32,13 @@ from t10ir.cost.plan_cost import OpSpec, PlanCost
 from t10ir.memo import clear_caches
 from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
 from t10ir.planning.plan import OpPlan, tensor_map, tensor_names
-from t10ir.planning.search import Frontier, SearchOptions, pareto, search_plans
+from t10ir.planning.search import (
+    Frontier,
+    SearchOptions,
+    free_movement_bound,
+    pareto,
+    search_plans,
+)
 from t10ir.target import Machine, load_machine
 from t10ir.testing import oracles
 
@@ -188,6 +194,18 @@ def test_exhaustive_search_finds_the_brute_force_frontier(case: Case) -> None:
     for point in frontier.points:
         assert oracles.validate(point.plan, case.spec.domain, case.cores) == []
         assert oracles.plan_cost(case.machine, case.spec, point.plan) == point.cost
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_free_movement_bound_is_the_brute_force_fastest_own_time(case: Case) -> None:
+    """The bound is the fewest cycles of any fitting plan without its relayout: what
+    the op costs if its inputs arrive free and its output stays put."""
+    own = [
+        c.compute + c.shift + c.sync + c.reduce
+        for _, c in valid_plans(case)
+        if c.memory <= case.machine.sram_bytes
+    ]
+    assert free_movement_bound(case.machine, case.spec, oracles.EXHAUSTIVE) == min(own)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
