@@ -64,6 +64,7 @@ from xdsl.dialects.builtin import (
     f16,
     f32,
     f64,
+    i1,
     i32,
     i64,
 )
@@ -362,7 +363,7 @@ class RingAttr(ParametrizedAttribute):
 # The buffer type.
 # --------------------------------------------------------------------------------------
 
-ELEMENT_BYTES: dict[Attribute, int] = {f16: 2, f32: 4, f64: 8, i32: 4, i64: 8}
+ELEMENT_BYTES: dict[Attribute, int] = {f16: 2, f32: 4, f64: 8, i1: 1, i32: 4, i64: 8}
 """The element types a buffer may hold, and their width in bytes."""
 
 COMBINE_KINDS = tuple(COMBINER_IDENTITY)
@@ -373,7 +374,7 @@ def _buffer_problems(shape: Sequence[int], element_type: Attribute) -> list[str]
     problems: list[str] = []
     if element_type not in ELEMENT_BYTES:
         problems.append(
-            f"elements must be f16, f32, f64, i32 or i64, got {element_type}"
+            f"elements must be f16, f32, f64, i1, i32 or i64, got {element_type}"
         )
     if any(s < 1 for s in shape):
         dims = "x".join("?" if s == DYNAMIC_INDEX else str(s) for s in shape)

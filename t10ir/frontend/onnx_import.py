@@ -64,14 +64,22 @@ _ELEMENT_TYPES: dict[np.dtype, Attribute] = {
     np.dtype(np.float16): Float16Type(),
     np.dtype(np.float32): Float32Type(),
     np.dtype(np.float64): Float64Type(),
+    np.dtype(np.bool_): IntegerType(1),
     np.dtype(np.int32): IntegerType(32),
     np.dtype(np.int64): IntegerType(64),
 }
 
-# Ops folded when their inputs are known (shape computations), never imported.
-_FOLD_ONLY = frozenset(
-    {"Constant", "ConstantOfShape", "Range", "Expand", "Equal", "Where", "Size"}
+_NEVER_FOLD = frozenset(
+    {
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+        "Multinomial",
+        "Bernoulli",
+    }
 )
+"""Ops whose known inputs do not make their outputs known: they draw random numbers."""
 
 OPSET = 18
 """The opset older models are converted to before import."""
@@ -127,6 +135,17 @@ def _literal(value: float) -> str | None:
         return None
     text = repr(float(value))
     return f"({text})" if value < 0 else text
+
+
+def _scalar_literal(constant: np.ndarray, other: np.dtype) -> str | None:
+    """A known one-element operand as a literal beside a tensor of dtype `other`: a
+    float beside floats, an integer beside integers (None if it has no spelling)."""
+    value = constant.reshape(-1)[0]
+    if other.kind == "f":
+        return _literal(float(value))
+    if other.kind == "i" and constant.dtype.kind == "i":
+        return f"({int(value)})" if value < 0 else str(int(value))
+    return None
 
 
 def _format(value: Any) -> str:
@@ -416,10 +435,10 @@ class _Importer:
             if (
                 isinstance(constant, np.ndarray)
                 and isinstance(other, SSAValue)
-                and _dtype(other).kind == "f"
                 and constant.size == 1
                 and _shape(other) == result
-                and (literal := _literal(float(constant.reshape(-1)[0]))) is not None
+                and (literal := _scalar_literal(constant, _dtype(other))) is not None
+                and (_dtype(other).kind == "f" or op_type in ("Add", "Sub", "Mul"))
             ):
                 template = _literal_template(op_type, literal, first)
                 if template is not None:
@@ -467,10 +486,13 @@ class _Importer:
             not n or isinstance(self.env.get(n), np.ndarray) for n in proto.input
         )
         supported = proto.op_type in _CONVERTERS
+        foldable = proto.op_type not in _NEVER_FOLD and all(
+            not a.HasField("g") and not a.graphs for a in proto.attribute
+        )
         results: Sequence[Value]
-        if domain_ok and known_inputs and (supported or proto.op_type in _FOLD_ONLY):
+        if domain_ok and known_inputs and foldable:
             node = _Node(proto, index, self.where, {})
-            results = self.fold(node)
+            results = self.fold(node, supported)
         elif not domain_ok or not supported:
             kind = f"{proto.domain}.{proto.op_type}" if not domain_ok else proto.op_type
             node = _Node(proto, index, self.where, {})
@@ -508,10 +530,11 @@ class _Importer:
                 )
             self.env[output] = value
 
-    def fold(self, node: _Node) -> list[np.ndarray]:
-        """Evaluate a node of known inputs with ONNX's reference evaluator."""
-        from onnx.reference import ReferenceEvaluator
-
+    def fold(self, node: _Node, supported: bool) -> list[np.ndarray]:
+        """Evaluate a node of known inputs: with ONNX's reference evaluator, else
+        (where it fails, as on a GatherElements whose data is larger than its
+        indices off the axis) with onnxruntime when it is installed. A node neither
+        can evaluate is an unsupported operator when it has no converter."""
         feeds: dict[str, np.ndarray] = {}
         for n in node.inputs:
             if n:
@@ -535,10 +558,37 @@ class _Importer:
             ir_version=self.model.ir_version,
         )
         try:
-            results = ReferenceEvaluator(model).run(None, feeds)
-        except Exception as error:  # the evaluator's errors have no common base
-            raise node.error(f"cannot fold its constant inputs: {error}") from None
-        return [np.asarray(r) for r in results]
+            return _evaluate(model, feeds)
+        except Exception as error:  # the evaluators' errors have no common base
+            if not supported:
+                raise T10Error(
+                    f"{node.label}: unsupported operator {node.op_type}", self.where
+                ) from None
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise node.error(
+                f"cannot fold its constant inputs: {message or type(error).__name__}"
+            ) from None
+
+
+def _evaluate(model: ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The outputs of a one-node model: ONNX's reference evaluator, else
+    onnxruntime (which raises the first error when it is not installed)."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        return [np.asarray(r) for r in ReferenceEvaluator(model).run(None, feeds)]
+    except Exception as first:  # the evaluator's errors have no common base
+        try:
+            import onnxruntime  # type: ignore[import-untyped]
+        except ImportError:
+            raise first from None
+        try:
+            session = onnxruntime.InferenceSession(
+                model.SerializeToString(), providers=["CPUExecutionProvider"]
+            )
+            return [np.asarray(r) for r in session.run(None, feeds)]
+        except Exception:  # onnxruntime's own errors: report the evaluator's
+            raise first from None
 
 
 def _literal_template(op_type: str, literal: str, first: bool) -> str | None:
@@ -653,6 +703,61 @@ def _unary(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.emit(_UNARY[node.op_type](imp.tensor(node, 0)))]
 
 
+_LOGICAL: dict[str, type[top.LogicalBinaryOperation]] = {
+    "And": top.AndOp,
+    "Or": top.OrOp,
+    "Xor": top.XorOp,
+}
+
+_PREDICATES = {
+    "Equal": "eq",
+    "Greater": "gt",
+    "GreaterOrEqual": "ge",
+    "Less": "lt",
+    "LessOrEqual": "le",
+}
+
+
+def _operands(imp: _Importer, node: _Node, count: int) -> list[SSAValue]:
+    """The first `count` inputs as SSA values (known ones as weight arguments)."""
+    return [imp.tensor(node, i) for i in range(count)]
+
+
+@_converts(*_LOGICAL)
+def _logical(imp: _Importer, node: _Node) -> list[Value]:
+    lhs, rhs = _operands(imp, node, 2)
+    return [imp.emit(_LOGICAL[node.op_type](lhs, rhs))]
+
+
+@_converts(*_PREDICATES)
+def _compare(imp: _Importer, node: _Node) -> list[Value]:
+    lhs, rhs = _operands(imp, node, 2)
+    return [imp.emit(top.CompareOp(lhs, rhs, _PREDICATES[node.op_type]))]
+
+
+@_converts("Not")
+def _not(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.emit(top.NotOp(imp.tensor(node, 0)))]
+
+
+@_converts("IsNaN")
+def _isnan(imp: _Importer, node: _Node) -> list[Value]:
+    return [imp.emit(top.IsNanOp(imp.tensor(node, 0)))]
+
+
+@_converts("IsInf", detect_negative=1, detect_positive=1)
+def _isinf(imp: _Importer, node: _Node) -> list[Value]:
+    negative = bool(node.expect("detect_negative", 0, 1))
+    positive = bool(node.expect("detect_positive", 0, 1))
+    return [imp.emit(top.IsInfOp(imp.tensor(node, 0), None, negative, positive))]
+
+
+@_converts("Where")
+def _where(imp: _Importer, node: _Node) -> list[Value]:
+    condition, lhs, rhs = _operands(imp, node, 3)
+    return [imp.emit(top.SelectOp(condition, lhs, rhs))]
+
+
 @_converts("Reciprocal")
 def _reciprocal(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.pointwise(imp.tensor(node, 0), "1.0 / {x}")]
@@ -709,19 +814,32 @@ def _dropout(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.tensor(node, 0)]
 
 
+def _cast_to(imp: _Importer, node: _Node, x: SSAValue, elem_type: int) -> SSAValue:
+    """`x` converted to the ONNX element type `elem_type` (`top.cast`); a type
+    T10ir cannot hold is named in the diagnostic."""
+    target = _onnx_dtype(elem_type)
+    if target is None:
+        valid = elem_type in TensorProto.DataType.values()
+        name = TensorProto.DataType.Name(elem_type).lower() if valid else "unknown"
+        raise node.error(
+            f"unsupported attribute to={elem_type} ({name}, which T10ir cannot hold)"
+        )
+    if target == _dtype(x):
+        return x
+    return imp.emit(top.CastOp(x, TensorType(_ELEMENT_TYPES[target], _shape(x))))
+
+
 @_converts("Cast", to=None, saturate=1)
 def _cast(imp: _Importer, node: _Node) -> list[Value]:
-    x = imp.tensor(node, 0)
-    target = _onnx_dtype(node.attr("to"))
-    if target is None:
-        raise node.unsupported("to")
-    if target == _dtype(x):
-        return [x]
-    rank = len(_shape(x))
-    dims = ", ".join(f"D{i}" for i in range(rank))
-    text = f"output0[{dims}] = input0[{dims}].cast(`{target.name}`)"
-    result_type = TensorType(_ELEMENT_TYPES[target], _shape(x))
-    return [imp.emit(top.ExprOp([x], text, result_type))]
+    return [_cast_to(imp, node, imp.tensor(node, 0), node.attr("to"))]
+
+
+@_converts("CastLike", saturate=1)
+def _cast_like(imp: _Importer, node: _Node) -> list[Value]:
+    like = imp.get(node, 1)
+    assert like is not None, "checked by the ONNX checker"
+    elem_type = onnx.helper.np_dtype_to_tensor_dtype(_dtype(like))
+    return [_cast_to(imp, node, imp.tensor(node, 0), elem_type)]
 
 
 def _softmax_axis(imp: _Importer, node: _Node, rank: int) -> tuple[int, bool]:
@@ -1123,6 +1241,83 @@ def _gather(imp: _Importer, node: _Node) -> list[Value]:
     return [imp.emit(top.GatherOp(table, indices, None, axis))]
 
 
+@_converts("GatherElements", axis=0)
+def _gather_elements(imp: _Importer, node: _Node) -> list[Value]:
+    data, indices = _operands(imp, node, 2)
+    axis = top.normalize_axis(node.attr("axis"), len(_shape(data)))
+    return [imp.emit(top.GatherElementsOp(data, indices, None, axis))]
+
+
+@_converts("GatherND", batch_dims=0)
+def _gather_nd(imp: _Importer, node: _Node) -> list[Value]:
+    """A gather of the data's first `batch_dims + k` dims flattened into one, at
+    the row-major offset the `k` indices (and the batch position) name: known
+    indices give the offsets now, others a `top.expr` computing them (an index
+    out of range wraps around there rather than failing)."""
+    data = imp.tensor(node, 0)
+    indices = imp.get(node, 1)
+    assert indices is not None
+    shape, index_shape = _shape(data), _shape(indices)
+    batch, k = node.attr("batch_dims"), index_shape[-1]
+    if not 0 <= batch < len(index_shape) or batch + k > len(shape):
+        raise node.error(
+            f"cannot index data of shape {list(shape)} with indices of shape "
+            f"{list(index_shape)} and batch_dims={batch}"
+        )
+    dims = shape[: batch + k]
+    strides = [math.prod(dims[i + 1 :]) for i in range(len(dims))]
+    table = imp.reshape(data, (math.prod(dims), *shape[batch + k :]))
+    if isinstance(indices, np.ndarray):
+        sizes = np.array(dims[batch:], np.int64)
+        if ((indices < -sizes) | (indices >= sizes)).any():
+            raise node.error(f"indices out of range for data of shape {list(shape)}")
+        positions = np.indices(index_shape[:-1], np.int64)[:batch]
+        offsets = sum(
+            (p * strides[i] for i, p in enumerate(positions)),
+            np.zeros(index_shape[:-1], np.int64),
+        )
+        offsets = offsets + ((indices % sizes) * strides[batch:]).sum(axis=-1)
+        linear = imp.ssa(offsets, f"{node.inputs[1]}.offsets", node)
+    else:
+        names = [f"I{i}" for i in range(len(index_shape) - 1)]
+        terms = [f"{names[i]} * {strides[i]}" for i in range(batch)]
+        for j in range(k):
+            size = dims[batch + j]
+            read = f"input0[{', '.join([*names, str(j)])}]"
+            terms.append(f"(({read} + {size}) % {size}) * {strides[batch + j]}")
+        text = f"output0[{', '.join(names)}] = {' + '.join(terms)}"
+        offsets_type = TensorType(IntegerType(64), index_shape[:-1])
+        indices_i64 = _cast_to(imp, node, indices, TensorProto.INT64)
+        linear = imp.emit(top.ExprOp([indices_i64], text, offsets_type))
+    return [imp.emit(top.GatherOp(table, linear, None, 0))]
+
+
+@_converts("Expand")
+def _expand(imp: _Importer, node: _Node) -> list[Value]:
+    """Broadcast both ways: dims of 1 in the shape keep the input's."""
+    x = imp.tensor(node, 0)
+    target = imp.ints(node, 1, "shape")
+    assert target is not None
+    try:
+        shape = np.broadcast_shapes(_shape(x), tuple(target))
+    except ValueError:
+        raise node.error(f"cannot expand {list(_shape(x))} to {target}") from None
+    if shape == _shape(x):
+        return [x]
+    return [imp.emit(top.ExpandOp(x, _tensor_type(x, shape)))]
+
+
+@_converts("CumSum", exclusive=0, reverse=0)
+def _cumsum(imp: _Importer, node: _Node) -> list[Value]:
+    x = imp.tensor(node, 0)
+    axis = imp.ints(node, 1, "axis")
+    assert axis is not None
+    exclusive = bool(node.expect("exclusive", 0, 1))
+    reverse = bool(node.expect("reverse", 0, 1))
+    axis_value = top.normalize_axis(axis[0], len(_shape(x)))
+    return [imp.emit(top.CumSumOp(x, None, axis_value, exclusive, reverse))]
+
+
 @_converts("Squeeze", axes=None)
 def _squeeze(imp: _Importer, node: _Node) -> list[Value]:
     x = imp.tensor(node, 0)
@@ -1177,9 +1372,15 @@ def _shape_op(imp: _Importer, node: _Node) -> list[Value]:
     return [np.array(shape[node.attr("start") : node.attr("end")], dtype=np.int64)]
 
 
+@_converts("Size")
+def _size(imp: _Importer, node: _Node) -> list[Value]:
+    """Known at import time: every shape is static."""
+    return [np.array(math.prod(_shape(imp.tensor(node, 0))), dtype=np.int64)]
+
+
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
-"""The ONNX ops the importer converts (others are folded when their inputs are known:
-`_FOLD_ONLY`)."""
+"""The ONNX ops the importer converts (every other op of the default domain is folded
+when its inputs are known, except the random ones, `_NEVER_FOLD`)."""
 
 
 # --------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class BatchedKernels(Implementations):
     @impl(top.MatmulOp)
     @impl(top.ElementwiseBinaryOperation)
     @impl(top.ElementwiseUnaryOperation)
+    @impl(top.SelectOp)
     def broadcasting(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
         return REFERENCE_KERNELS.implementation(op)(op, _same_rank(xs))
 
@@ -139,6 +140,28 @@ class BatchedKernels(Implementations):
     def transpose(self, op: top.TransposeOp, xs: list[np.ndarray]) -> np.ndarray:
         perm = [_axis(p, xs[0]) for p in op.perm.get_values()]
         return kernels.transpose(xs[0], [0, *perm])
+
+    @impl(top.ExpandOp)
+    def expand(self, op: top.ExpandOp, xs: list[np.ndarray]) -> np.ndarray:
+        shape, _ = reference.tensor_spec(op.results[0].type)
+        x = xs[0]
+        padded = x.reshape(x.shape[:1] + (1,) * (len(shape) + 1 - x.ndim) + x.shape[1:])
+        return kernels.expand(padded, (x.shape[0], *shape))
+
+    @impl(top.GatherElementsOp)
+    def gather_elements(
+        self, op: top.GatherElementsOp, xs: list[np.ndarray]
+    ) -> np.ndarray:
+        return kernels.gather_elements(xs[0], xs[1], _axis(op.axis.value.data, xs[0]))
+
+    @impl(top.CumSumOp)
+    def cumsum(self, op: top.CumSumOp, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.cumsum(
+            xs[0],
+            _axis(op.axis.value.data, xs[0]),
+            bool(op.exclusive.value.data),
+            bool(op.reverse.value.data),
+        )
 
     @impl(top.ReshapeOp)
     def reshape(self, op: top.ReshapeOp, xs: list[np.ndarray]) -> np.ndarray:
@@ -166,11 +189,7 @@ class BatchedKernels(Implementations):
         table, indices = xs
         axis = _axis(op.axis.value.data, table) - 1
         cores, size = table.shape[0], table.shape[axis + 1]
-        if indices.size and (indices.min() < -size or indices.max() >= size):
-            bad = indices[(indices < -size) | (indices >= size)].flat[0]
-            raise kernels.KernelError(
-                f"gather index {bad} is out of range for axis {axis} of size {size}"
-            )
+        kernels.check_indices(indices, size, axis, "gather")
         stacked = np.moveaxis(table, 0, axis)
         stacked = stacked.reshape(
             stacked.shape[:axis] + (-1,) + stacked.shape[axis + 2 :]

@@ -114,7 +114,12 @@ def mul(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def div(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return np.divide(lhs, rhs)
+    """Integers divide truncating toward zero (ONNX's Div, C's `/`), x / 0 is 0."""
+    if lhs.dtype.kind == "f" or rhs.dtype.kind == "f":
+        return np.divide(lhs, rhs)
+    floor = np.floor_divide(lhs, rhs)
+    inexact = (floor < 0) & (floor * rhs != lhs)
+    return floor + inexact.astype(floor.dtype)
 
 
 def maximum(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -127,6 +132,97 @@ def minimum(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 def power(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return np.power(lhs, rhs)
+
+
+_COMPARISONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+
+
+def compare(lhs: np.ndarray, rhs: np.ndarray, predicate: str) -> np.ndarray:
+    if predicate not in _COMPARISONS:
+        raise ValueError(f"compare: unknown predicate '{predicate}'")
+    return _COMPARISONS[predicate](lhs, rhs)
+
+
+def logical_and(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return np.logical_and(lhs, rhs)
+
+
+def logical_or(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return np.logical_or(lhs, rhs)
+
+
+def logical_xor(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return np.logical_xor(lhs, rhs)
+
+
+def logical_not(x: np.ndarray) -> np.ndarray:
+    return np.logical_not(x)
+
+
+def isnan(x: np.ndarray) -> np.ndarray:
+    return np.isnan(x)
+
+
+def isinf(x: np.ndarray, negative: bool, positive: bool) -> np.ndarray:
+    return (np.isneginf(x) & negative) | (np.isposinf(x) & positive)
+
+
+def cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """numpy's conversion: floats to integers truncate, to bool nonzero is true."""
+    return x.astype(dtype)
+
+
+def select(condition: np.ndarray, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return np.where(condition, lhs, rhs)
+
+
+def expand(x: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    return np.broadcast_to(x, tuple(shape)).copy()
+
+
+def check_indices(indices: np.ndarray, size: int, axis: int, what: str) -> None:
+    """Refuse an index outside `[-size, size)` (data, not a bug)."""
+    if indices.size and (indices.min() < -size or indices.max() >= size):
+        bad = indices[(indices < -size) | (indices >= size)].flat[0]
+        raise KernelError(
+            f"{what} index {bad} is out of range for axis {axis} of size {size}"
+        )
+
+
+def gather_elements(data: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
+    """ONNX GatherElements: the data off the axis cut to the indices' extent, then
+    `np.take_along_axis` (negative indices count from the end)."""
+    axis %= data.ndim
+    size = data.shape[axis]
+    check_indices(indices, size, axis, "gather_elements")
+    window = tuple(
+        slice(None) if d == axis else slice(0, n) for d, n in enumerate(indices.shape)
+    )
+    positive = np.where(indices < 0, indices + size, indices).astype(np.int64)
+    return np.take_along_axis(data[window], positive, axis=axis)
+
+
+def cumsum(x: np.ndarray, axis: int, exclusive: bool, reverse: bool) -> np.ndarray:
+    """ONNX CumSum: the running sum along `axis`, from the end with `reverse`,
+    without each element's own term with `exclusive`."""
+    flipped = np.flip(x, axis) if reverse else x
+    total = np.cumsum(flipped, axis=axis, dtype=x.dtype)
+    if exclusive:
+        shifted = np.zeros_like(total)
+        into = [slice(None)] * x.ndim
+        into[axis] = slice(1, None)
+        source = list(into)
+        source[axis] = slice(0, -1)
+        shifted[tuple(into)] = total[tuple(source)]
+        total = shifted
+    return np.flip(total, axis) if reverse else total
 
 
 def relu(x: np.ndarray) -> np.ndarray:
@@ -245,12 +341,7 @@ def slice_(
 
 def gather(table: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
     """np.take, with negative indices counting from the end as in ONNX Gather."""
-    size = table.shape[axis]
-    if indices.size and (indices.min() < -size or indices.max() >= size):
-        bad = indices[(indices < -size) | (indices >= size)].flat[0]
-        raise KernelError(
-            f"gather index {bad} is out of range for axis {axis} of size {size}"
-        )
+    check_indices(indices, table.shape[axis], axis, "gather")
     return np.take(table, indices, axis=axis)
 
 

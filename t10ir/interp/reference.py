@@ -265,6 +265,41 @@ class ReferenceKernels(Implementations):
     neg = impl(top.NegOp)(_unary(kernels.neg))
     erf = impl(top.ErfOp)(_unary(kernels.erf))
     global_avgpool = impl(top.GlobalAvgPoolOp)(_unary(kernels.global_avgpool))
+    logical_and = impl(top.AndOp)(_binary(kernels.logical_and))
+    logical_or = impl(top.OrOp)(_binary(kernels.logical_or))
+    logical_xor = impl(top.XorOp)(_binary(kernels.logical_xor))
+    logical_not = impl(top.NotOp)(_unary(kernels.logical_not))
+    isnan = impl(top.IsNanOp)(_unary(kernels.isnan))
+
+    @impl(top.CompareOp)
+    def compare(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.compare(xs[0], xs[1], _str(op, "predicate"))
+
+    @impl(top.IsInfOp)
+    def isinf(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.isinf(xs[0], _bool(op, "negative"), _bool(op, "positive"))
+
+    @impl(top.CastOp)
+    def cast(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.cast(xs[0], tensor_spec(op.results[0].type)[1])
+
+    @impl(top.SelectOp)
+    def select(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.select(xs[0], xs[1], xs[2])
+
+    @impl(top.ExpandOp)
+    def expand(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.expand(xs[0], tensor_spec(op.results[0].type)[0])
+
+    @impl(top.GatherElementsOp)
+    def gather_elements(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.gather_elements(xs[0], xs[1], _int(op, "axis"))
+
+    @impl(top.CumSumOp)
+    def cumsum(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:
+        return kernels.cumsum(
+            xs[0], _int(op, "axis"), _bool(op, "exclusive"), _bool(op, "reverse")
+        )
 
     @impl(top.Conv2dOp)
     def conv2d(self, op: Operation, xs: list[np.ndarray]) -> np.ndarray:

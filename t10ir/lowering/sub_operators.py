@@ -33,6 +33,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpKind, classify
 from t10ir.dialects.top import (
+    BOOL,
     AddOp,
     AvgPoolOp,
     ConcatOp,
@@ -41,6 +42,7 @@ from t10ir.dialects.top import (
     GlobalAvgPoolOp,
     IterationDomainInterface,
     MaxPoolOp,
+    OrOp,
     PoolOperation,
     ReduceOp,
     Shape,
@@ -197,11 +199,13 @@ def concat(
     op: ConcatOp, operands: Sequence[SSAValue], result_type: TensorType, pieces: int
 ) -> list[Operation]:
     """Each input's window covers the output window, holding zeros (the padding)
-    outside that input: their sum is the concatenation, exactly."""
+    outside that input: their sum is the concatenation, exactly (of masks, their
+    disjunction)."""
+    combine = OrOp if result_type.get_element_type() == BOOL else AddOp
     ops: list[Operation] = []
     total = operands[0]
     for value in operands[1:]:
-        ops.append(AddOp(total, value, result_type))
+        ops.append(combine(total, value, result_type))
         total = ops[-1].results[0]
     return ops or [ConcatOp(operands, result_type, op.axis.value.data)]
 

@@ -183,7 +183,7 @@ def test_buffer_type(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("!core.buffer<4xi8>", "elements must be f16, f32, f64, i32 or i64, got i8"),
+        ("!core.buffer<4xi8>", "elements must be f16, f32, f64, i1, i32 or i64, got i8"),
         ("!core.buffer<?x4xf32>", "extents must be static and >= 1, got ?x4"),
     ],
 )

@@ -689,8 +689,8 @@ def assert_one_diagnostic(
             "node 'c' (Cast): unsupported attribute to=16",
         ),
         (
-            Case([node("Not", ["x"], ["y"])], {"x": np.array([True])}, ["y"], output_types={"y": TensorProto.BOOL}),
-            "input 'x' has unsupported element type BOOL",
+            Case([node("Identity", ["x"], ["y"])], {"x": np.array([1], np.uint8)}, ["y"], output_types={"y": TensorProto.UINT8}),
+            "input 'x' has unsupported element type UINT8",
         ),
     ],
 )  # fmt: skip

@@ -462,7 +462,7 @@ def assert_op(op: top.TopOperation) -> top.TopOperation:
 
 def test_every_op_is_registered():
     names = {op.name for op in top.Top.operations}
-    assert len(names) == 33
+    assert len(names) == 45
     for op in top.Top.operations:
         assert issubclass(op, top.IterationDomainInterface)
 

@@ -155,16 +155,19 @@ def conv2d_domain(
     )
 
 
-def elementwise_binary_domain(lhs: Shape, rhs: Shape, result: Shape) -> IterationDomain:
-    """`d0..` over the result, the operands broadcast."""
+def elementwise_domain(operands: Sequence[Shape], result: Shape) -> IterationDomain:
+    """`d0..` over the result, the operands broadcast (a select's three, a binary
+    op's two, an expand's one)."""
     return IterationDomain(
         _parallel(_identity(len(result)), result),
-        (
-            TensorMap(_broadcast_indices(lhs, result)),
-            TensorMap(_broadcast_indices(rhs, result)),
-        ),
+        tuple(TensorMap(_broadcast_indices(o, result)) for o in operands),
         (TensorMap.identity(_identity(len(result))),),
     )
+
+
+def elementwise_binary_domain(lhs: Shape, rhs: Shape, result: Shape) -> IterationDomain:
+    """`d0..` over the result, the operands broadcast."""
+    return elementwise_domain((lhs, rhs), result)
 
 
 def elementwise_unary_domain(result: Shape) -> IterationDomain:
@@ -338,6 +341,22 @@ def gather_domain(
         _parallel(names, result),
         (TensorMap(table_map), TensorMap.identity(index_dims)),
         (TensorMap.identity(names),),
+    )
+
+
+def gather_elements_domain(data: Shape, result: Shape, axis: int) -> IterationDomain:
+    """`d0..` over the result (the indices' shape); the data's axis reads what the
+    indices hold at the same point, its other dims the point's own."""
+    axis = normalize_axis(axis, len(data))
+    names = _identity(len(result))
+    point = tuple(LinearIndex.of(n) for n in names)
+    data_map: tuple[Index, ...] = tuple(
+        GatheredIndex(1, point) if i == axis else index for i, index in enumerate(point)
+    )
+    return IterationDomain(
+        _parallel(names, result),
+        (TensorMap(data_map), TensorMap(point)),
+        (TensorMap(point),),
     )
 
 

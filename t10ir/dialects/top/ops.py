@@ -57,8 +57,10 @@ from t10ir.dialects.top.domains import (
     concat_domain,
     conv2d_domain,
     elementwise_binary_domain,
+    elementwise_domain,
     elementwise_unary_domain,
     gather_domain,
+    gather_elements_domain,
     global_avgpool_domain,
     layernorm_domain,
     matmul_domain,
@@ -70,16 +72,23 @@ from t10ir.dialects.top.domains import (
     transpose_domain,
 )
 from t10ir.dialects.top.shapes import (
+    BOOL,
     FLOAT_TYPES,
     Shape,
+    any_element,
+    bool_element,
+    broadcast_all,
     broadcast_shapes,
     check_tensor,
     concat_shape,
     conv2d_shape,
+    expand_shape,
     float_element,
+    gather_elements_shape,
     gather_shape,
     matmul_shape,
     normalize_axis,
+    numeric_element,
     pool_shape,
     reduce_shape,
     slice_ranges,
@@ -166,8 +175,14 @@ class TwoOperandOperation(TopOperation, abc.ABC):
         super().__init__(operands=[lhs, rhs], result_types=[result_type])
 
     @classmethod
+    def result_element(cls, lhs: Attribute, rhs: Attribute) -> Attribute:
+        """The result's element type for operands of these types (raises
+        VerifyException): by default, their common float type."""
+        return float_element([lhs, rhs], ["lhs", "rhs"])
+
+    @classmethod
     def infer_result_type(cls, lhs: Attribute, rhs: Attribute) -> TensorType:
-        element = float_element([lhs, rhs], ["lhs", "rhs"])
+        element = cls.result_element(lhs, rhs)
         return TensorType(
             element, cls.result_shape(tensor_shape(lhs), tensor_shape(rhs))
         )
@@ -287,9 +302,14 @@ class Conv2dOp(TopOperation):
 
 
 class ElementwiseBinaryOperation(TwoOperandOperation, abc.ABC):
-    """`result = f(lhs, rhs)` with numpy broadcasting."""
+    """`result = f(lhs, rhs)` with numpy broadcasting, on floats or integers (which
+    divide truncating toward zero, as ONNX's Div does)."""
 
     result_shape = staticmethod(broadcast_shapes)
+
+    @classmethod
+    def result_element(cls, lhs: Attribute, rhs: Attribute) -> Attribute:
+        return numeric_element([lhs, rhs], ["lhs", "rhs"])
 
     def iteration_domain(self) -> IterationDomain:
         return elementwise_binary_domain(
@@ -329,11 +349,83 @@ class MinOp(ElementwiseBinaryOperation):
 
 @irdl_op_definition
 class PowOp(ElementwiseBinaryOperation):
+    """On floats only: an integer to a negative power has no integer value."""
+
     name = "top.pow"
+
+    @classmethod
+    def result_element(cls, lhs: Attribute, rhs: Attribute) -> Attribute:
+        return float_element([lhs, rhs], ["lhs", "rhs"])
+
+
+COMPARE_PREDICATES = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+@irdl_op_definition
+class CompareOp(ElementwiseBinaryOperation):
+    """`lhs <predicate> rhs` elementwise (i1): NaN compares unequal to everything."""
+
+    name = "top.compare"
+
+    predicate = prop_def(StringAttr)
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        predicate: str,
+        result_type: Attribute | None = None,
+    ):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        if result_type is None:
+            result_type = self.infer_result_type(lhs.type, rhs.type)
+        IRDLOperation.__init__(
+            self,
+            operands=[lhs, rhs],
+            result_types=[result_type],
+            properties={"predicate": StringAttr(predicate)},
+        )
+
+    @classmethod
+    def result_element(cls, lhs: Attribute, rhs: Attribute) -> Attribute:
+        any_element([lhs, rhs], ["lhs", "rhs"])
+        return BOOL
+
+    def verify_(self) -> None:
+        if self.predicate.data not in COMPARE_PREDICATES:
+            raise VerifyException(
+                f"compare predicate must be one of {', '.join(COMPARE_PREDICATES)}, "
+                f"got '{self.predicate.data}'"
+            )
+        super().verify_()
+
+
+class LogicalBinaryOperation(ElementwiseBinaryOperation, abc.ABC):
+    """`result = f(lhs, rhs)` on i1, with numpy broadcasting."""
+
+    @classmethod
+    def result_element(cls, lhs: Attribute, rhs: Attribute) -> Attribute:
+        return bool_element([lhs, rhs], ["lhs", "rhs"])
+
+
+@irdl_op_definition
+class AndOp(LogicalBinaryOperation):
+    name = "top.and"
+
+
+@irdl_op_definition
+class OrOp(LogicalBinaryOperation):
+    name = "top.or"
+
+
+@irdl_op_definition
+class XorOp(LogicalBinaryOperation):
+    name = "top.xor"
 
 
 class ElementwiseUnaryOperation(TopOperation, abc.ABC):
-    """`result = f(input)` elementwise; the result has the input's type."""
+    """`result = f(input)` elementwise; by default on floats, the result of the
+    input's type."""
 
     input = operand_def(TensorType)
 
@@ -345,13 +437,25 @@ class ElementwiseUnaryOperation(TopOperation, abc.ABC):
         input = SSAValue.get(input)
         super().__init__(
             operands=[input],
-            result_types=[result_type if result_type is not None else input.type],
+            result_types=[
+                result_type if result_type is not None else self.default_type(input)
+            ],
         )
 
-    @staticmethod
-    def infer_result_type(input: Attribute) -> TensorType:
-        float_element([input], ["input"])
-        return check_tensor(input, "input")
+    @classmethod
+    def default_type(cls, input: SSAValue) -> Attribute:
+        """The result type a builder given none takes (verified later)."""
+        return input.type
+
+    @classmethod
+    def result_element(cls, input: Attribute) -> Attribute:
+        """The result's element type for an input of this type (raises
+        VerifyException)."""
+        return float_element([input], ["input"])
+
+    @classmethod
+    def infer_result_type(cls, input: Attribute) -> TensorType:
+        return TensorType(cls.result_element(input), tensor_shape(input, "input"))
 
     def inferred_result_type(self) -> TensorType:
         return self.infer_result_type(self.input.type)
@@ -410,6 +514,80 @@ class NegOp(ElementwiseUnaryOperation):
 @irdl_op_definition
 class ErfOp(ElementwiseUnaryOperation):
     name = "top.erf"
+
+
+class PredicateOperation(ElementwiseUnaryOperation, abc.ABC):
+    """An elementwise test of a float (i1 results)."""
+
+    @classmethod
+    def default_type(cls, input: SSAValue) -> Attribute:
+        return TensorType(BOOL, tensor_shape(input, "input"))
+
+    @classmethod
+    def result_element(cls, input: Attribute) -> Attribute:
+        float_element([input], ["input"])
+        return BOOL
+
+
+@irdl_op_definition
+class IsNanOp(PredicateOperation):
+    name = "top.isnan"
+
+
+@irdl_op_definition
+class IsInfOp(PredicateOperation):
+    """Whether an element is infinite, of the signs the properties choose."""
+
+    name = "top.isinf"
+
+    negative = prop_def(BoolAttr)
+    positive = prop_def(BoolAttr)
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        result_type: Attribute | None = None,
+        negative: bool = True,
+        positive: bool = True,
+    ):
+        input = SSAValue.get(input)
+        IRDLOperation.__init__(
+            self,
+            operands=[input],
+            result_types=[
+                result_type if result_type is not None else self.default_type(input)
+            ],
+            properties={
+                "negative": IntegerAttr.from_bool(negative),
+                "positive": IntegerAttr.from_bool(positive),
+            },
+        )
+
+
+@irdl_op_definition
+class NotOp(ElementwiseUnaryOperation):
+    name = "top.not"
+
+    @classmethod
+    def result_element(cls, input: Attribute) -> Attribute:
+        return bool_element([input], ["input"])
+
+
+@irdl_op_definition
+class CastOp(ElementwiseUnaryOperation):
+    """Each element converted to the result's element type, as numpy's `astype`:
+    floats to integers truncate toward zero, to i1 nonzero is true, i1 is 0 or 1."""
+
+    name = "top.cast"
+
+    def __init__(self, input: SSAValue | Operation, result_type: Attribute):
+        super().__init__(input, result_type)
+
+    def inferred_result_type(self) -> TensorType:
+        any_element([self.input.type], ["input"])
+        target = check_tensor(self.result, "result").get_element_type()
+        any_element([self.result.type], ["result"])
+        return TensorType(target, tensor_shape(self.input, "input"))
 
 
 @irdl_op_definition
@@ -801,7 +979,7 @@ class ConcatOp(TopOperation):
         if not inputs:
             raise VerifyException("concat needs at least one input")
         names = [f"input #{i}" for i in range(len(inputs))]
-        element = float_element(inputs, names)
+        element = any_element(inputs, names)
         return TensorType(
             element, concat_shape([tensor_shape(t) for t in inputs], axis)
         )
@@ -893,6 +1071,15 @@ class SliceOp(TopOperation):
         return slice_domain(tensor_shape(self.result), self.ranges())
 
 
+def _index_element(indices: Attribute) -> None:
+    """Indices hold i32 or i64 elements."""
+    index_type = check_tensor(indices, "indices").get_element_type()
+    if not isinstance(index_type, IntegerType) or index_type.width.data not in (32, 64):
+        raise VerifyException(
+            f"indices must have i32 or i64 elements, got {index_type}"
+        )
+
+
 @irdl_op_definition
 class GatherOp(TopOperation):
     name = "top.gather"
@@ -925,15 +1112,8 @@ class GatherOp(TopOperation):
     def infer_result_type(
         table: Attribute, indices: Attribute, axis: int
     ) -> TensorType:
-        element = float_element([table], ["table"])
-        index_type = check_tensor(indices, "indices").get_element_type()
-        if not isinstance(index_type, IntegerType) or index_type.width.data not in (
-            32,
-            64,
-        ):
-            raise VerifyException(
-                f"indices must have i32 or i64 elements, got {index_type}"
-            )
+        element = any_element([table], ["table"])
+        _index_element(indices)
         return TensorType(
             element, gather_shape(tensor_shape(table), tensor_shape(indices), axis)
         )
@@ -953,6 +1133,170 @@ class GatherOp(TopOperation):
             tensor_shape(self.result),
             self.axis.value.data,
         )
+
+
+@irdl_op_definition
+class SelectOp(TopOperation):
+    """`np.where(condition, lhs, rhs)`: the three operands broadcast."""
+
+    name = "top.select"
+
+    condition = operand_def(TensorType)
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+
+    assembly_format = (
+        "$condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(
+        self,
+        condition: SSAValue | Operation,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        result_type: Attribute | None = None,
+    ):
+        operands = [SSAValue.get(v) for v in (condition, lhs, rhs)]
+        if result_type is None:
+            result_type = self.infer_result_type(*(v.type for v in operands))
+        super().__init__(operands=operands, result_types=[result_type])
+
+    @staticmethod
+    def infer_result_type(
+        condition: Attribute, lhs: Attribute, rhs: Attribute
+    ) -> TensorType:
+        bool_element([condition], ["condition"])
+        element = any_element([lhs, rhs], ["lhs", "rhs"])
+        shapes = [tensor_shape(t) for t in (condition, lhs, rhs)]
+        return TensorType(element, broadcast_all(shapes))
+
+    def inferred_result_type(self) -> TensorType:
+        return self.infer_result_type(self.condition.type, self.lhs.type, self.rhs.type)
+
+    def iteration_domain(self) -> IterationDomain:
+        return elementwise_domain(
+            [tensor_shape(v) for v in self.operands], tensor_shape(self.result)
+        )
+
+
+@irdl_op_definition
+class ExpandOp(TopOperation):
+    """`np.broadcast_to(input, result shape)`: the shape comes from the result type."""
+
+    name = "top.expand"
+
+    input = operand_def(TensorType)
+
+    assembly_format = "$input attr-dict `:` functional-type(operands, results)"
+
+    def __init__(self, input: SSAValue | Operation, result_type: Attribute):
+        super().__init__(operands=[input], result_types=[result_type])
+
+    def inferred_result_type(self) -> TensorType:
+        element = any_element([self.input.type], ["input"])
+        shape = expand_shape(tensor_shape(self.input), tensor_shape(self.result))
+        return TensorType(element, shape)
+
+    def moves_data_only(self) -> bool:
+        return True
+
+    def iteration_domain(self) -> IterationDomain:
+        return elementwise_domain([tensor_shape(self.input)], tensor_shape(self.result))
+
+
+@irdl_op_definition
+class GatherElementsOp(TopOperation):
+    """ONNX GatherElements: `result[p] = data[p with p[axis] = indices[p]]`."""
+
+    name = "top.gather_elements"
+
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    axis = prop_def(IntegerAttr[I64])
+
+    assembly_format = (
+        "$data `,` $indices attr-dict `:` functional-type(operands, results)"
+    )
+
+    def __init__(
+        self,
+        data: SSAValue | Operation,
+        indices: SSAValue | Operation,
+        result_type: Attribute | None = None,
+        axis: int = 0,
+    ):
+        data, indices = SSAValue.get(data), SSAValue.get(indices)
+        if result_type is None:
+            result_type = self.infer_result_type(data.type, indices.type, axis)
+        super().__init__(
+            operands=[data, indices],
+            result_types=[result_type],
+            properties={"axis": IntegerAttr(axis, i64)},
+        )
+
+    @staticmethod
+    def infer_result_type(data: Attribute, indices: Attribute, axis: int) -> TensorType:
+        element = any_element([data], ["data"])
+        _index_element(indices)
+        shape = gather_elements_shape(tensor_shape(data), tensor_shape(indices), axis)
+        return TensorType(element, shape)
+
+    def inferred_result_type(self) -> TensorType:
+        return self.infer_result_type(
+            self.data.type, self.indices.type, self.axis.value.data
+        )
+
+    def moves_data_only(self) -> bool:
+        return True
+
+    def iteration_domain(self) -> IterationDomain:
+        return gather_elements_domain(
+            tensor_shape(self.data), tensor_shape(self.result), self.axis.value.data
+        )
+
+
+@irdl_op_definition
+class CumSumOp(TopOperation):
+    """ONNX CumSum along `axis`: `exclusive` leaves each element out of its own
+    sum, `reverse` sums from the end."""
+
+    name = "top.cumsum"
+
+    input = operand_def(TensorType)
+    axis = prop_def(IntegerAttr[I64])
+    exclusive = prop_def(BoolAttr)
+    reverse = prop_def(BoolAttr)
+
+    assembly_format = "$input attr-dict `:` functional-type(operands, results)"
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        result_type: Attribute | None = None,
+        axis: int = 0,
+        exclusive: bool = False,
+        reverse: bool = False,
+    ):
+        input = SSAValue.get(input)
+        super().__init__(
+            operands=[input],
+            result_types=[result_type if result_type is not None else input.type],
+            properties={
+                "axis": IntegerAttr(axis, i64),
+                "exclusive": IntegerAttr.from_bool(exclusive),
+                "reverse": IntegerAttr.from_bool(reverse),
+            },
+        )
+
+    def inferred_result_type(self) -> TensorType:
+        numeric_element([self.input.type], ["input"])
+        normalize_axis(self.axis.value.data, len(tensor_shape(self.input)))
+        return check_tensor(self.input, "input")
+
+    def iteration_domain(self) -> IterationDomain:
+        """A softmax's: each position sums along the axis, which the result is also
+        indexed by, so the axis is never split."""
+        return softmax_domain(tensor_shape(self.result), self.axis.value.data)
 
 
 class PoolOperation(TopOperation, abc.ABC):
@@ -1217,6 +1561,10 @@ Top = Dialect(
         MaxOp,
         MinOp,
         PowOp,
+        CompareOp,
+        AndOp,
+        OrOp,
+        XorOp,
         ReluOp,
         GeluOp,
         TanhOp,
@@ -1227,6 +1575,10 @@ Top = Dialect(
         RsqrtOp,
         NegOp,
         ErfOp,
+        IsNanOp,
+        IsInfOp,
+        NotOp,
+        CastOp,
         ClipOp,
         SoftmaxOp,
         LayerNormOp,
@@ -1237,6 +1589,10 @@ Top = Dialect(
         ConcatOp,
         SliceOp,
         GatherOp,
+        SelectOp,
+        ExpandOp,
+        GatherElementsOp,
+        CumSumOp,
         MaxPoolOp,
         AvgPoolOp,
         GlobalAvgPoolOp,

@@ -7,9 +7,17 @@ tests share one definition of every op's result shape and of the tensors a top o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from xdsl.dialects.builtin import Float16Type, Float32Type, Float64Type, TensorType
+from xdsl.dialects.builtin import (
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    TensorType,
+    i1,
+    i32,
+    i64,
+)
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
@@ -211,6 +219,41 @@ def concat_shape(inputs: Sequence[Shape], axis: int) -> Shape:
     return (*first[:axis], sum(s[axis] for s in inputs), *first[axis + 1 :])
 
 
+def broadcast_all(shapes: Sequence[Shape]) -> Shape:
+    """numpy broadcasting of any number of shapes."""
+    result: Shape = ()
+    for shape in shapes:
+        result = broadcast_shapes(result, shape)
+    return result
+
+
+def expand_shape(input: Shape, result: Shape) -> Shape:
+    """`np.broadcast_to(x, result)`: `input` must broadcast to `result` unchanged."""
+    if len(input) > len(result) or broadcast_shapes(input, result) != tuple(result):
+        raise VerifyException(
+            f"shape {list(input)} does not broadcast to {list(result)}"
+        )
+    return tuple(result)
+
+
+def gather_elements_shape(data: Shape, indices: Shape, axis: int) -> Shape:
+    """ONNX GatherElements: the indices' shape, of the data's rank, no larger than
+    the data off the axis."""
+    if len(data) != len(indices) or not data:
+        raise VerifyException(
+            f"indices must have the data's rank {len(data)}, got rank {len(indices)}"
+        )
+    axis = normalize_axis(axis, len(data))
+    if any(
+        i > d for n, (i, d) in enumerate(zip(indices, data, strict=True)) if n != axis
+    ):
+        raise VerifyException(
+            f"indices of shape {list(indices)} are larger than the data "
+            f"{list(data)} off axis {axis}"
+        )
+    return tuple(indices)
+
+
 def gather_shape(table: Shape, indices: Shape, axis: int) -> Shape:
     """`np.take(table, indices, axis)`."""
     if not table:
@@ -220,6 +263,12 @@ def gather_shape(table: Shape, indices: Shape, axis: int) -> Shape:
 
 
 FLOAT_TYPES = (Float16Type, Float32Type, Float64Type)
+
+INTEGER_TYPES = (i32, i64)
+"""The integer element types of top tensors besides i1: indices, positions, counts."""
+
+BOOL = i1
+"""The element type of masks and predicates (numpy's bool)."""
 
 MAX_TENSOR_ELEMENTS = 2**40
 """The most elements a tensor of a top op may have: sizes in bytes, costs and indices
@@ -247,18 +296,58 @@ def tensor_shape(value: SSAValue | Attribute, what: str = "operand") -> Shape:
     return tuple(check_tensor(value, what).get_shape())
 
 
-def float_element(types: Sequence[Attribute], names: Sequence[str]) -> Attribute:
-    """The common f16/f32/f64 element type of `types`."""
+def _common_element(
+    types: Sequence[Attribute],
+    names: Sequence[str],
+    allowed: Callable[[Attribute], bool],
+    kinds: str,
+) -> Attribute:
+    """The element type all of `types` share, each `allowed` (`kinds` says which)."""
     elements = [
         check_tensor(t, n).get_element_type() for t, n in zip(types, names, strict=True)
     ]
     for element, name in zip(elements, names, strict=True):
-        if not isinstance(element, FLOAT_TYPES):
-            raise VerifyException(
-                f"{name} must have f16, f32 or f64 elements, got {element}"
-            )
+        if not allowed(element):
+            raise VerifyException(f"{name} must have {kinds} elements, got {element}")
         if element != elements[0]:
             raise VerifyException(
                 f"element types differ: {names[0]} has {elements[0]}, {name} has {element}"
             )
     return elements[0]
+
+
+def is_float(element: Attribute) -> bool:
+    return isinstance(element, FLOAT_TYPES)
+
+
+def is_numeric(element: Attribute) -> bool:
+    """Whether arithmetic takes `element`: a float, i32 or i64."""
+    return is_float(element) or element in INTEGER_TYPES
+
+
+def is_top_element(element: Attribute) -> bool:
+    """Whether a top tensor may hold `element`: f16, f32, f64, i1, i32 or i64."""
+    return is_numeric(element) or element == BOOL
+
+
+def float_element(types: Sequence[Attribute], names: Sequence[str]) -> Attribute:
+    """The common f16/f32/f64 element type of `types`."""
+    return _common_element(types, names, is_float, "f16, f32 or f64")
+
+
+def numeric_element(types: Sequence[Attribute], names: Sequence[str]) -> Attribute:
+    """The common f16/f32/f64/i32/i64 element type of `types` (arithmetic)."""
+    return _common_element(types, names, is_numeric, "f16, f32, f64, i32 or i64")
+
+
+def any_element(types: Sequence[Attribute], names: Sequence[str]) -> Attribute:
+    """The common element type of `types`, any a top tensor may hold (the ops that
+    move, select or compare elements take them all)."""
+    return _common_element(
+        types, names, is_top_element, "f16, f32, f64, i1, i32 or i64"
+    )
+
+
+def bool_element(types: Sequence[Attribute], names: Sequence[str]) -> Attribute:
+    """i1, which every one of `types` must hold (logical ops)."""
+    return _common_element(types, names, lambda e: e == BOOL, "i1")

@@ -125,7 +125,7 @@
 // -----
 
 // The buffer type: its parser rejects what its verifier would.
-// expected-error@+1 {{invalid buffer: elements must be f16, f32, f64, i32 or i64, got i8}}
+// expected-error@+1 {{invalid buffer: elements must be f16, f32, f64, i1, i32 or i64, got i8}}
 func.func @buffer_element(%a: !core.buffer<4xi8>) {
   func.return
 }
