@@ -521,7 +521,7 @@ class PredicateOperation(ElementwiseUnaryOperation, abc.ABC):
 
     @classmethod
     def default_type(cls, input: SSAValue) -> Attribute:
-        return TensorType(BOOL, tensor_shape(input, "input"))
+        return cls.infer_result_type(input.type)
 
     @classmethod
     def result_element(cls, input: Attribute) -> Attribute:
