@@ -50,7 +50,8 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import accumulate
 
 import numpy as np
@@ -157,6 +158,17 @@ class Problem:
         """Whether choices are coupled by more than the resident sum."""
         return bool(self.edges or self.values)
 
+    @cached_property
+    def graph(self) -> _Graph:
+        """Per op, its edges and values and its options' cycles, built once for the
+        solvers that walk the ops (not a field: not compared, not hashed)."""
+        return _Graph.of(self)
+
+    @cached_property
+    def memory_keys(self) -> list[np.ndarray]:
+        """What the memory rows tell apart of each op's options (`_memory_keys`)."""
+        return _memory_keys(self)
+
     def waiting(self, choice: Sequence[int]) -> list[int]:
         """The bytes of values waiting while each op runs."""
         steps = [0] * (len(self.options) + 1)
@@ -193,9 +205,44 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class _Graph:
+    """Per op: the edges into it, the edges out of it, the values it produces, and
+    its options' cycles."""
+
+    incoming: tuple[tuple[Edge, ...], ...]
+    outgoing: tuple[tuple[Edge, ...], ...]
+    produced: tuple[tuple[Value, ...], ...]
+    cycles: tuple[np.ndarray, ...]
+
+    @staticmethod
+    def of(problem: Problem) -> _Graph:
+        incoming: list[list[Edge]] = [[] for _ in problem.options]
+        outgoing: list[list[Edge]] = [[] for _ in problem.options]
+        produced: list[list[Value]] = [[] for _ in problem.options]
+        for e in problem.edges:
+            incoming[e.consumer].append(e)
+            outgoing[e.producer].append(e)
+        for v in problem.values:
+            produced[v.producer].append(v)
+        cycles = []
+        for ops in problem.options:
+            array = np.array([o.cycles for o in ops], dtype=np.int64)
+            array.setflags(write=False)
+            cycles.append(array)
+        return _Graph(
+            tuple(map(tuple, incoming)),
+            tuple(map(tuple, outgoing)),
+            tuple(map(tuple, produced)),
+            tuple(cycles),
+        )
+
+
+@dataclass(frozen=True)
 class Selection:
     """The option chosen per op, its total cycles and peak memory per core; for the
-    exact solver, the proven lower bound and the relative gap (0 when optimal)."""
+    exact solver, the proven lower bound and the relative gap (0 when optimal), and
+    the size of the MIP it solved after `_reduce` (columns and rows, 0 for the
+    heuristics; not compared: the same answer from another model is the same)."""
 
     choice: tuple[int, ...]
     cycles: int
@@ -203,6 +250,8 @@ class Selection:
     bound: int
     gap: float
     status: str
+    variables: int = field(default=0, compare=False)
+    constraints: int = field(default=0, compare=False)
 
 
 def _selection(problem: Problem, choice: Sequence[int], status: str) -> Selection:
@@ -238,7 +287,8 @@ class _Links:
     during), and the value entries (pair, index of the option's bytes in `bytes`, of
     the value's first, the producer). Edges: one entry per option and incident edge
     (option, index of its cost row or column start in `costs`, stride, the other
-    end's op, the edge)."""
+    end's op, the edge); none where the switches do not see transitions (T10's
+    greedy)."""
 
     pair_k: np.ndarray
     pair_j: np.ndarray
@@ -260,7 +310,9 @@ class _Links:
     link_edge: np.ndarray
 
     @staticmethod
-    def of(problem: Problem, starts: np.ndarray, loads: int) -> _Links:
+    def of(
+        problem: Problem, starts: np.ndarray, loads: int, transitions: bool
+    ) -> _Links:
         sizes = np.array([len(o) for o in problem.options], dtype=np.int64)
         count = int(sizes.sum())
         keys = [np.arange(count) * loads + np.repeat(np.arange(len(sizes)), sizes)]
@@ -275,10 +327,11 @@ class _Links:
             producer.append(np.full(len(options) * len(waits), v.producer))
             offset += len(options)
         pairs, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-        costs = [e.cycles.ravel() for e in problem.edges]
+        edges = problem.edges if transitions else ()
+        costs = [e.cycles.ravel() for e in edges]
         offsets = np.cumsum([0, *(len(c) for c in costs)])[:-1].astype(np.int64)
         link: list[list[np.ndarray]] = [[], [], [], [], []]
-        for i, e in enumerate(problem.edges):
+        for i, e in enumerate(edges):
             rows, cols = e.cycles.shape
             for side, n, base, stride, other in (
                 (e.producer, rows, offsets[i] + np.arange(rows) * cols, 1, e.consumer),
@@ -311,9 +364,9 @@ class _Links:
             np.array([b for v in problem.values for b in v.bytes], dtype=float),
             np.concatenate(costs).astype(float) if costs else np.zeros(0),
             offsets,
-            np.array([e.cycles.shape[1] for e in problem.edges], dtype=np.int64),
-            np.array([e.producer for e in problem.edges], dtype=np.int64),
-            np.array([e.consumer for e in problem.edges], dtype=np.int64),
+            np.array([e.cycles.shape[1] for e in edges], dtype=np.int64),
+            np.array([e.producer for e in edges], dtype=np.int64),
+            np.array([e.consumer for e in edges], dtype=np.int64),
             *(cat(column) for column in link),
         )
 
@@ -323,8 +376,8 @@ class _Flat:
     """All options of all ops as flat arrays, and the current choice (an index into
     them per op): the state the greedy phases update in place. Where the entry binds,
     `live` has one more entry than there are ops: the entry, a load without working
-    bytes. `transitions` says whether a switch's cycles include its edges' (T10's
-    greedy does not see them)."""
+    bytes. Made with `transitions`, a switch's cycles include its edges' (T10's
+    greedy does not see them, and its links have none)."""
 
     problem: Problem
     owner: np.ndarray
@@ -336,7 +389,6 @@ class _Flat:
     starts: np.ndarray
     current: np.ndarray
     links: _Links
-    transitions: bool
 
     @staticmethod
     def of(problem: Problem, choice: Sequence[int], transitions: bool = False) -> _Flat:
@@ -361,8 +413,7 @@ class _Flat:
             live,
             starts,
             starts + np.array(choice, dtype=np.int64),
-            _Links.of(problem, starts, len(live)),
-            transitions,
+            _Links.of(problem, starts, len(live), transitions),
         )
 
     def loads(self) -> np.ndarray:
@@ -381,7 +432,7 @@ class _Flat:
         links = self.links
         mine = self.current[self.owner]
         lost = self.cycles - self.cycles[mine]
-        if self.transitions and len(links.link_k):
+        if len(links.link_k):
             local = self.current - self.starts
             now = links.costs[
                 links.edge_offset
@@ -522,9 +573,7 @@ def _forest(
     they form a forest), solved exactly from the leaves up (Viterbi on a chain) and
     read off from the roots down. With `around`, every other edge is charged to
     both its ends as if the other end kept its option there."""
-    totals = [
-        np.array([o.cycles for o in ops], dtype=np.int64) for ops in problem.options
-    ]
+    totals = [cycles.copy() for cycles in problem.graph.cycles]
     if around is not None:
         for e in problem.edges:
             if parent[e.consumer] is not e:
@@ -554,16 +603,12 @@ def _descend(problem: Problem) -> list[int]:
     (`_settle`); then the forests of each op's r-th incoming edge (r = 1, 2, ...,
     cyclically) around the current choice, settled, kept where they save cycles,
     until as many rounds as an op has incoming edges save nothing."""
-    incoming: list[list[Edge]] = [[] for _ in problem.options]
-    outgoing: list[list[Edge]] = [[] for _ in problem.options]
-    for e in problem.edges:
-        incoming[e.consumer].append(e)
-        outgoing[e.producer].append(e)
+    incoming = problem.graph.incoming
     parent = [
         max(es, key=lambda e: int(np.ptp(e.cycles)), default=None) for es in incoming
     ]
     choice = _forest(problem, parent, None)
-    _settle(problem, choice, incoming, outgoing)
+    _settle(problem, choice)
     period = max(len(es) for es in incoming)
     stale = 0
     for r in range(1, _ROUNDS + 1):
@@ -571,7 +616,7 @@ def _descend(problem: Problem) -> list[int]:
             break
         parent = [es[r % len(es)] if es else None for es in incoming]
         other = _forest(problem, parent, choice)
-        _settle(problem, other, incoming, outgoing)
+        _settle(problem, other)
         if problem.cycles(other) < problem.cycles(choice):
             choice, stale = other, 0
         else:
@@ -579,23 +624,19 @@ def _descend(problem: Problem) -> list[int]:
     return choice
 
 
-def _settle(
-    problem: Problem,
-    choice: list[int],
-    incoming: Sequence[Sequence[Edge]],
-    outgoing: Sequence[Sequence[Edge]],
-) -> None:
+def _settle(problem: Problem, choice: list[int]) -> None:
     """Re-pick one op at a time, in program order, the option of least cycles plus
     incident edge cycles given the others, until no op changes (a change must save
     cycles, so this ends)."""
+    graph = problem.graph
     changed = True
     while changed:
         changed = False
-        for j, ops in enumerate(problem.options):
-            cost = np.array([o.cycles for o in ops], dtype=np.int64)
-            for e in incoming[j]:
+        for j, cycles in enumerate(graph.cycles):
+            cost = cycles.copy()
+            for e in graph.incoming[j]:
                 cost += e.cycles[choice[e.producer], :]
-            for e in outgoing[j]:
+            for e in graph.outgoing[j]:
                 cost += e.cycles[:, choice[e.consumer]]
             at = int(cost.argmin())
             if cost[at] < cost[choice[j]]:
@@ -628,40 +669,78 @@ def layout_greedy(problem: Problem) -> Selection:
 _FEASIBLE = 2
 """HiGHS's `primal_solution_status` when it holds a feasible solution."""
 
+_WHOLE_GAP = 1.0 - 1e-6
+"""HiGHS's absolute gap: just under 1, as the objective is whole."""
+
+
+def _memory_keys(problem: Problem) -> list[np.ndarray]:
+    """Per op, a row per option of what the memory rows can tell apart: its resident
+    bytes, its working bytes raised to the level below which they never decide a
+    fit, and the bytes of each value it produces that waits while an op runs whose
+    load can decide one. Every choice loads some op (or the entry) at least `floor`
+    besides the resident bytes: the largest of the ops' least loads. A fitting
+    choice thus has `resident + floor <= capacity`, and an op whose load is at most
+    `floor` fits with it; so does the peak stay the same for every choice when each
+    load below `floor` is raised to it."""
+    count = len(problem.options)
+    least = np.zeros(count + 1, dtype=np.int64)
+    most = np.zeros(count + 1, dtype=np.int64)
+    for v in problem.values:
+        least[v.producer + 1] += min(v.bytes)
+        least[v.last_use + 1] -= min(v.bytes)
+        most[v.producer + 1] += max(v.bytes)
+        most[v.last_use + 1] -= max(v.bytes)
+    wait_least, wait_most = np.cumsum(least)[:-1], np.cumsum(most)[:-1]
+    working = [
+        np.array([o.working for o in ops], dtype=np.int64) for ops in problem.options
+    ]
+    live = np.array(problem.live, dtype=np.int64)
+    floor = max(
+        [int(w.min() + live[j] + wait_least[j]) for j, w in enumerate(working)]
+        + ([problem.entry] if problem.entry_binds else [])
+    )
+    binds = np.array(
+        [w.max() + live[j] + wait_most[j] > floor for j, w in enumerate(working)]
+    )
+    binding = np.concatenate([[0], np.cumsum(binds)])
+    keys = []
+    for j, ops in enumerate(problem.options):
+        columns = [
+            np.array([o.resident for o in ops], dtype=np.int64),
+            np.maximum(working[j], floor - live[j] - wait_most[j]),
+        ]
+        columns += [
+            np.array(v.bytes, dtype=np.int64)
+            for v in problem.graph.produced[j]
+            if binding[v.last_use + 1] > binding[v.producer + 1]
+        ]
+        keys.append(np.stack(columns, axis=1))
+    return keys
+
 
 def _reduce(problem: Problem, minimize_peak: bool) -> tuple[Problem, list[list[int]]]:
     """The problem without the options another of the same op is no worse than in
-    everything the model sees (cycles, resident and working bytes, its values' bytes,
-    its rows of outgoing and columns of incoming edge costs; only the bytes when
-    minimizing the peak), the first of identical ones kept, repeated until none goes
-    (a dropped option makes rows of its neighbours' edges go); and per op the kept
-    options' indices. Exact: a dominated option can be swapped for the one that
-    dominates it without costing a cycle or a byte anywhere."""
+    everything the model sees (cycles, what the memory rows tell apart of its bytes
+    (`_memory_keys`), its rows of outgoing and columns of incoming edge costs; only
+    the bytes when minimizing the peak), the first of identical ones kept, repeated
+    until none goes (a dropped option makes rows of its neighbours' edges go); and
+    per op the kept options' indices. Exact: a dominated option can be swapped for
+    the one that dominates it without costing a cycle or a byte of the peak."""
     edges = () if minimize_peak else problem.edges
+    graph = problem.graph
+    memory = _memory_keys(problem)
     kept = [list(range(len(ops))) for ops in problem.options]
-    produced: list[list[Value]] = [[] for _ in problem.options]
-    incident: list[list[Edge]] = [[] for _ in problem.options]
-    for v in problem.values:
-        produced[v.producer].append(v)
-    for e in edges:
-        incident[e.producer].append(e)
-        incident[e.consumer].append(e)
     changed = True
     while changed:
         changed = False
-        for j, ops in enumerate(problem.options):
+        for j in range(len(problem.options)):
             mine = kept[j]
-            keys = [
-                [ops[c].resident for c in mine],
-                [ops[c].working for c in mine],
-                *([] if minimize_peak else [[ops[c].cycles for c in mine]]),
-                *([v.bytes[c] for c in mine] for v in produced[j]),
-            ]
-            columns = [np.array(keys, dtype=np.int64).T]
-            for e in incident[j]:
-                if e.producer == j:
+            columns = [memory[j][mine]]
+            if not minimize_peak:
+                columns.append(graph.cycles[j][mine, None])
+                for e in graph.outgoing[j]:
                     columns.append(e.cycles[np.ix_(mine, kept[e.consumer])])
-                else:
+                for e in graph.incoming[j]:
                     columns.append(e.cycles[np.ix_(kept[e.producer], mine)].T)
             survivors = [mine[i] for i in _undominated(np.hstack(columns))]
             changed |= survivors != mine
@@ -691,37 +770,190 @@ def _reduce(problem: Problem, minimize_peak: bool) -> tuple[Problem, list[list[i
     return reduced, kept
 
 
+@dataclass(frozen=True)
+class _Eliminated:
+    """An op taken out of the MIP (`_eliminate`): its option decided after the
+    solve from its neighbours' (`neighbours`, at most two, in order), by `best`
+    (indexed by their options); without neighbours, `best` holds the option."""
+
+    op: int
+    neighbours: tuple[int, ...]
+    best: np.ndarray
+
+
+def _eliminate(problem: Problem) -> tuple[Problem, list[_Eliminated]]:
+    """Variable elimination of the ops whose choice the memory rows cannot tell
+    apart (`_memory_keys` the same for all their options) and that have at most two
+    neighbours through edges, or a single option: such an op's least cycles given
+    its neighbours' options is a function of theirs, added to them (one neighbour:
+    its cycles; two: an edge between them, `min_b M1[a, b] + cycles[b] + M2[b,
+    c]`), which may free their neighbours in turn. The op stays in the problem with
+    one option of its first, which loads memory as any other of its would, and the
+    least cycles left where it has no neighbours. Exact: the reduced problem's least
+    cycles are the problem's, and `_recover` completes its choices. Returns the
+    reduced problem and the eliminated ops in order."""
+    count = len(problem.options)
+    memory = problem.memory_keys
+    cycles = [c.copy() for c in problem.graph.cycles]
+    pairs: dict[tuple[int, int], np.ndarray] = {}
+    for e in problem.edges:
+        key = (e.producer, e.consumer)
+        pairs[key] = pairs[key] + e.cycles if key in pairs else e.cycles.copy()
+    around: list[set[int]] = [set() for _ in range(count)]
+    for p, c in pairs:
+        around[p].add(c)
+        around[c].add(p)
+
+    def edge(j: int, k: int) -> np.ndarray:
+        """The costs between j's options (rows) and k's (columns)."""
+        return pairs[(j, k)] if j < k else pairs[(k, j)].T
+
+    same = [bool((m == m[0]).all()) for m in memory]
+    order: list[_Eliminated] = []
+    done = [False] * count
+    queue = list(range(count))
+    while queue:
+        j = queue.pop()
+        if done[j] or not (same[j] and len(around[j]) <= 2 or len(cycles[j]) == 1):
+            continue
+        done[j] = True
+        near = tuple(sorted(around[j]))
+        for k in near:
+            around[k].discard(j)
+            queue.append(k)
+        if len(cycles[j]) == 1:
+            for k in near:
+                cycles[k] += edge(j, k)[0]
+                pairs.pop((min(j, k), max(j, k)))
+            order.append(_Eliminated(j, (), np.zeros((), dtype=np.int64)))
+            continue
+        if not near:
+            best = np.array(cycles[j].argmin())
+            cycles[j] = cycles[j][best, None]
+            order.append(_Eliminated(j, (), best))
+            continue
+        if len(near) == 1:
+            (k,) = near
+            through = edge(j, k) + cycles[j][:, None]
+            cycles[k] += through.min(axis=0)
+            best = through.argmin(axis=0)
+        else:
+            a, b = near
+            through = (
+                edge(j, a)[:, :, None]
+                + cycles[j][:, None, None]
+                + edge(j, b)[:, None, :]
+            )
+            merged = through.min(axis=0)
+            best = through.argmin(axis=0)
+            pairs[(a, b)] = pairs[(a, b)] + merged if (a, b) in pairs else merged
+            around[a].add(b)
+            around[b].add(a)
+        for k in near:
+            pairs.pop((min(j, k), max(j, k)))
+        cycles[j] = np.zeros(1, dtype=np.int64)
+        order.append(_Eliminated(j, near, best))
+    out = {e.op for e in order}
+    options = tuple(
+        (replace(ops[0], cycles=int(cycles[j][0])),)
+        if j in out
+        else tuple(
+            replace(o, cycles=int(c)) for o, c in zip(ops, cycles[j], strict=True)
+        )
+        for j, ops in enumerate(problem.options)
+    )
+    reduced = Problem(
+        options,
+        problem.live,
+        problem.fixed,
+        problem.capacity,
+        problem.entry,
+        tuple(Edge(p, c, m) for (p, c), m in sorted(pairs.items())),
+        tuple(
+            replace(v, bytes=v.bytes[:1]) if v.producer in out else v
+            for v in problem.values
+        ),
+    )
+    return reduced, order
+
+
+def _recover(choice: Sequence[int], order: Sequence[_Eliminated]) -> list[int]:
+    """The choice of the problem `_eliminate` reduced, from the reduced one's:
+    the eliminated ops decided in the reverse order of their elimination."""
+    full = list(choice)
+    for e in reversed(order):
+        full[e.op] = int(e.best[tuple(full[k] for k in e.neighbours)])
+    return full
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """What HiGHS returned, in the problem's options: the choice (empty when stopped
+    before finding one), the dual bound, the status, and the size of the model it
+    was given (columns, rows)."""
+
+    choice: list[int]
+    bound: float
+    status: str
+    variables: int
+    constraints: int
+
+
+def _start(
+    problem: Problem, kept: Sequence[Sequence[int]], choice: Sequence[int]
+) -> list[int]:
+    """`choice` in the reduced problem's options: where an option was dropped, the
+    kept one of least cycles no larger in what the memory rows tell apart (one
+    exists: the options that dominate it), so that a fitting choice still fits."""
+    memory = problem.memory_keys
+    start = []
+    for j, mine in enumerate(kept):
+        if choice[j] in mine:
+            start.append(mine.index(choice[j]))
+            continue
+        no_larger = (memory[j][mine] <= memory[j][choice[j]]).all(axis=1)
+        cycles = np.where(
+            no_larger, problem.graph.cycles[j][mine], np.iinfo(np.int64).max
+        )
+        start.append(int(cycles.argmin()))
+    return start
+
+
 def _solve(
-    problem: Problem, minimize_peak: bool, time_limit: float
-) -> tuple[list[int], float, str] | None:
-    """Solve the MIP with HiGHS's presolve when every op's options are undominated,
-    and check the answer; otherwise, or when the answer does not check out, solve it
-    without presolve. In HiGHS 1.15.1 presolve declares some small feasible models
-    infeasible and loops forever on some with dominated options (ERGO-Code/HiGHS
-    #3296, #2226); without it, large models solve several times slower. A problem
-    with transitions is solved reduced (`_reduce`), so its options are undominated."""
-    if problem.transitions:
-        model, kept = _reduce(problem, minimize_peak)
-        undominated = True
-    else:
-        model, kept = problem, [list(range(len(ops))) for ops in problem.options]
-        undominated = all(prune(ops) == tuple(ops) for ops in problem.options)
+    problem: Problem,
+    minimize_peak: bool,
+    time_limit: float,
+    start: Sequence[int] | None = None,
+) -> _Solved | None:
+    """Solve the MIP of the reduced problem (`_reduce`: every option undominated)
+    with HiGHS's presolve, and check the answer fits; where it does not, or
+    presolve finds no fitting choice, solve it again without presolve. In HiGHS
+    1.15.1 presolve declares some small feasible models infeasible and loops forever
+    on some with dominated options (ERGO-Code/HiGHS #3296, #2226); without it, large
+    models solve several times slower. `start`: a fitting choice HiGHS starts from
+    (its incumbent before the search)."""
+    reduced, kept = _reduce(problem, minimize_peak)
+    model, order = (reduced, []) if minimize_peak else _eliminate(reduced)
+    hint = None
+    if start is not None:
+        hint = _start(problem, kept, start)
+        for e in order:
+            hint[e.op] = 0
 
-    def solve(presolve: bool) -> tuple[list[int], float, str] | None:
-        solved = _solve_once(model, minimize_peak, time_limit, presolve)
-        if solved is None:
-            return None
-        choice = [kept[j][c] for j, c in enumerate(solved[0])]
-        return choice, solved[1], solved[2]
-
-    if undominated:
-        solved = solve(presolve=True)
-        if solved is not None and (
-            minimize_peak
-            or not solved[0]
-            or problem.peak(solved[0]) <= problem.capacity
-        ):
+    def solve(presolve: bool) -> _Solved | None:
+        solved = _solve_once(model, minimize_peak, time_limit, presolve, hint)
+        if solved is None or not solved.choice:
             return solved
+        full = _recover(solved.choice, order)
+        return replace(solved, choice=[kept[j][c] for j, c in enumerate(full)])
+
+    solved = solve(presolve=True)
+    if solved is not None and (
+        minimize_peak
+        or not solved.choice
+        or problem.peak(solved.choice) <= problem.capacity
+    ):
+        return solved
     return solve(presolve=False)
 
 
@@ -812,13 +1044,17 @@ def _waiting_terms(problem: Problem) -> list[dict[int, float]]:
 
 
 def _solve_once(
-    problem: Problem, minimize_peak: bool, time_limit: float, presolve: bool
-) -> tuple[list[int], float, str] | None:
+    problem: Problem,
+    minimize_peak: bool,
+    time_limit: float,
+    presolve: bool,
+    hint: Sequence[int] | None,
+) -> _Solved | None:
     """The MIP: binaries x[j, c], one per op; a continuous resident total R; per op
     `R + sum_c (working + live) x + sum_{v waits at j} sum_a bytes_v[a] x[p_v, a] <=
     capacity` (or `<= peak` when minimizing it), and `R + entry` likewise where the
     entry binds; the edges' transportation variables and rows (`_transport`) when
-    minimizing cycles."""
+    minimizing cycles. `hint`: a fitting choice, HiGHS's first incumbent."""
     import highspy
 
     with _silenced_output():
@@ -827,6 +1063,9 @@ def _solve_once(
     h.setOptionValue("presolve", "on" if presolve else "off")
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
+    # The objective is whole at every integral point (cycles, bytes), so a bound
+    # within less than 1 of a found choice proves it optimal.
+    h.setOptionValue("mip_abs_gap", _WHOLE_GAP)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     inf = highspy.kHighsInf
@@ -912,19 +1151,26 @@ def _solve_once(
             np.array([i for cols, _ in edge_rows for i in cols], dtype=np.int32),
             np.array([v for _, vals in edge_rows for v in vals]),
         )
+    if hint is not None:
+        # HiGHS completes the continuous columns (R, the transport) itself.
+        firsts = np.cumsum([0, *(len(ops) for ops in problem.options)])[:-1]
+        picked = np.zeros(n)
+        picked[firsts + np.asarray(hint)] = 1.0
+        h.setSolution(n, np.arange(n, dtype=np.int32), picked)
+    size = (h.getNumCol(), h.getNumRow())
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
     if status == highspy.HighsModelStatus.kInfeasible:
         return None
     if info.primal_solution_status != _FEASIBLE:
-        return [], info.mip_dual_bound, "time-limit"
+        return _Solved([], info.mip_dual_bound, "time-limit", *size)
     choice = [0] * len(problem.options)
     for (j, c), value in zip(columns, h.getSolution().col_value, strict=False):
         if value > 0.5:
             choice[j] = c
     label = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time-limit"
-    return choice, info.mip_dual_bound, label
+    return _Solved(choice, info.mip_dual_bound, label, *size)
 
 
 def least_peak(problem: Problem, time_limit: float = 30.0) -> tuple[list[int], int]:
@@ -943,7 +1189,7 @@ def _least_peak(problem: Problem, time_limit: float) -> tuple[tuple[int, ...], i
     for v in problem.values:
         for c, size in enumerate(v.bytes):
             waiting[v.producer][c] += size
-    choice = solved[0] or [
+    choice = solved.choice or [
         _least_memory(ops, w) for ops, w in zip(problem.options, waiting, strict=True)
     ]
     return tuple(choice), problem.peak(choice)
@@ -951,24 +1197,46 @@ def _least_peak(problem: Problem, time_limit: float) -> tuple[tuple[int, ...], i
 
 def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
     """The least total cycles (edges included) of a fitting choice, proven by HiGHS
-    (or the best found within `time_limit` seconds, with its bound and gap; when
-    stopped before finding any, `layout_greedy`'s where the problem has transitions,
-    else `greedy`'s)."""
+    (or the best found within `time_limit` seconds, with its bound and gap). HiGHS
+    starts from `layout_greedy`'s choice where the problem has transitions, else
+    `greedy`'s, and returns it (status 'time-limit, greedy') when stopped before
+    finding a better one."""
     if not problem.options:
         return _selection(problem, [], "optimal")
-    solved = _solve(problem, minimize_peak=False, time_limit=time_limit)
+    try:
+        heuristic = (layout_greedy if problem.transitions else greedy)(problem)
+    except SelectionError:
+        heuristic = None
+    solved = _solve(
+        problem,
+        minimize_peak=False,
+        time_limit=time_limit,
+        start=None if heuristic is None else heuristic.choice,
+    )
     if solved is None:
         raise SelectionError(least_peak(problem)[1], problem.capacity)
-    choice, bound, status = solved
+    choice, bound, status = solved.choice, solved.bound, solved.status
     if not np.isfinite(bound):
         bound = 0.0  # stopped before HiGHS had a bound: cycles are never negative
-    if not choice:  # stopped before finding any fitting choice: take greedy's
-        fallback = layout_greedy if problem.transitions else greedy
-        choice = list(fallback(problem).choice)
+    if status != "optimal" and (
+        not choice
+        or heuristic is not None
+        and problem.cycles(choice) >= heuristic.cycles
+    ):  # stopped before finding a better choice than the start: it is greedy's
+        if heuristic is None:
+            raise SelectionError(least_peak(problem)[1], problem.capacity)
+        choice = list(heuristic.choice)
         status = "time-limit, greedy"
     cycles = problem.cycles(choice)
     bound_cycles = min(cycles, int(np.ceil(bound - 1e-6)))
     gap = (cycles - bound_cycles) / cycles if cycles else 0.0
     return Selection(
-        tuple(choice), cycles, problem.peak(choice), bound_cycles, gap, status
+        tuple(choice),
+        cycles,
+        problem.peak(choice),
+        bound_cycles,
+        gap,
+        status,
+        solved.variables,
+        solved.constraints,
     )

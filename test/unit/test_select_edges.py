@@ -15,6 +15,7 @@ faster pays the relayout, and a waiting value's bytes decide a layout.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import product
 from random import Random
 
@@ -29,6 +30,8 @@ from t10ir.planning.select import (
     Problem,
     SelectionError,
     Value,
+    _eliminate,
+    _recover,
     _reduce,
     greedy,
     layout_greedy,
@@ -198,6 +201,50 @@ def test_the_reduction_keeps_the_optimum(problem: Problem) -> None:
         assert brute_least_peak(reduced) == brute_least_peak(problem)
         if not minimize_peak:
             assert brute_optimum(reduced) == brute_optimum(problem)
+
+
+def without_memory(problem: Problem, ops: set[int]) -> Problem:
+    """`problem` with the given ops' options holding no bytes (nor their values), so
+    that the memory rows cannot tell them apart and they can be eliminated."""
+    return replace(
+        problem,
+        options=tuple(
+            tuple(replace(o, resident=0, working=0) for o in options)
+            if j in ops
+            else options
+            for j, options in enumerate(problem.options)
+        ),
+        values=tuple(
+            replace(v, bytes=(0,) * len(v.bytes)) if v.producer in ops else v
+            for v in problem.values
+        ),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(dags(), st.sets(st.integers(0, 5)))
+def test_the_elimination_keeps_the_optimum(problem: Problem, free: set[int]) -> None:
+    """Ops whose bytes do not matter, with at most two neighbours, leave the MIP:
+    every choice of what is left costs the least of its completions (`_recover`
+    finds one of them) and has the same peak, so the optimum is the same."""
+    problem = without_memory(problem, free)
+    model, order = _eliminate(problem)
+    for choice in choices(model):
+        full = tuple(_recover(choice, order))
+        completions = [
+            c
+            for c in choices(problem)
+            if all(
+                c[j] == choice[j] for j in range(len(c)) if len(model.options[j]) > 1
+            )
+        ]
+        assert (
+            brute_cycles(model, choice)
+            == brute_cycles(problem, full)
+            == min(brute_cycles(problem, c) for c in completions)
+        )
+        assert brute_peak(model, choice) == brute_peak(problem, full)
+    check_against_brute_force(problem)
 
 
 def pair(
