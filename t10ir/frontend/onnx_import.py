@@ -6,8 +6,12 @@ graph's outputs. Every tensor type is static: symbolic dims of the graph inputs 
 `batch` (an error without it), then `onnx.shape_inference` and the `top` ops' own type
 inference give every other shape, and the two must agree.
 
-Initializers and `Constant`s are values known at import time, and so is every node whose
-inputs all are (folded with ONNX's reference evaluator) and `Shape` of a static tensor.
+Initializers and `Constant`s are values known at import time, and so are `Shape` and
+`Size` of any tensor (every shape is static) and every node whose inputs all are: such a
+node, of any op of the default domain but the random ones, is folded on its own (ONNX's
+reference evaluator, else onnxruntime where that fails, as on a GatherElements of data
+larger than its indices), so whole subgraphs of known inputs (position ids of a fixed
+length, causal masks, relative position buckets) become constants.
 What the importer can consume there (Reshape's shape, Slice's starts, reduction axes,
 Clip's bounds, scalar operands of Add/Sub/Mul/Div/Pow, which become literals of a
 `top.expr`) leaves no trace in the module; every other known value used by an op becomes a

@@ -229,7 +229,10 @@ def broadcast_all(shapes: Sequence[Shape]) -> Shape:
 
 def expand_shape(input: Shape, result: Shape) -> Shape:
     """`np.broadcast_to(x, result)`: `input` must broadcast to `result` unchanged."""
-    if len(input) > len(result) or broadcast_shapes(input, result) != tuple(result):
+    trailing = result[len(result) - len(input) :]
+    if len(input) > len(result) or any(
+        i not in (1, r) for i, r in zip(input, trailing, strict=True)
+    ):
         raise VerifyException(
             f"shape {list(input)} does not broadcast to {list(result)}"
         )

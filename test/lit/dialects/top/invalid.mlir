@@ -294,3 +294,123 @@ func.func @global_avgpool_rank(%x: tensor<3x8x8xf32>) {
   %0 = top.global_avgpool %x : (tensor<3x8x8xf32>) -> tensor<3x1x1xf32>
   func.return
 }
+
+// -----
+
+func.func @compare_predicate(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.compare' op compare predicate must be one of eq, ne, lt, le, gt, ge, got 'less'}}
+  %0 = top.compare %x, %x {predicate = "less"} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>
+  func.return
+}
+
+// -----
+
+func.func @compare_result(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.compare' op result type tensor<4xf32> does not match the inferred type tensor<4xi1>}}
+  %0 = top.compare %x, %x {predicate = "eq"} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @and_floats(%m: tensor<4xi1>, %x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.and' op rhs must have i1 elements, got f32}}
+  %0 = top.and %m, %x : (tensor<4xi1>, tensor<4xf32>) -> tensor<4xi1>
+  func.return
+}
+
+// -----
+
+func.func @add_bools(%m: tensor<4xi1>) {
+  // expected-error@+1 {{'top.add' op lhs must have f16, f32, f64, i32 or i64 elements, got i1}}
+  %0 = top.add %m, %m : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  func.return
+}
+
+// -----
+
+func.func @pow_integers(%i: tensor<4xi64>) {
+  // expected-error@+1 {{'top.pow' op lhs must have f16, f32 or f64 elements, got i64}}
+  %0 = top.pow %i, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  func.return
+}
+
+// -----
+
+func.func @isnan_integers(%i: tensor<4xi64>) {
+  // expected-error@+1 {{'top.isnan' op input must have f16, f32 or f64 elements, got i64}}
+  %0 = top.isnan %i : (tensor<4xi64>) -> tensor<4xi1>
+  func.return
+}
+
+// -----
+
+func.func @select_condition(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.select' op condition must have i1 elements, got f32}}
+  %0 = top.select %x, %x, %x : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @select_branches(%m: tensor<4xi1>, %x: tensor<4xf32>, %y: tensor<4xf16>) {
+  // expected-error@+1 {{'top.select' op element types differ: lhs has f32, rhs has f16}}
+  %0 = top.select %m, %x, %y : (tensor<4xi1>, tensor<4xf32>, tensor<4xf16>) -> tensor<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @cast_shape(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.cast' op result type tensor<2xi1> does not match the inferred type tensor<4xi1>}}
+  %0 = top.cast %x : (tensor<4xf32>) -> tensor<2xi1>
+  func.return
+}
+
+// -----
+
+func.func @cast_element(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.cast' op result must have f16, f32, f64, i1, i32 or i64 elements, got i8}}
+  %0 = top.cast %x : (tensor<4xf32>) -> tensor<4xi8>
+  func.return
+}
+
+// -----
+
+func.func @expand_shape(%x: tensor<3x4xf32>) {
+  // expected-error@+1 {{'top.expand' op shape [3, 4] does not broadcast to [2, 4]}}
+  %0 = top.expand %x : (tensor<3x4xf32>) -> tensor<2x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @gather_elements_rank(%t: tensor<3x4xf32>, %i: tensor<4xi64>) {
+  // expected-error@+1 {{'top.gather_elements' op indices must have the data's rank 2, got rank 1}}
+  %0 = top.gather_elements %t, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<4xi64>) -> tensor<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @gather_elements_larger(%t: tensor<3x4xf32>, %i: tensor<2x5xi64>) {
+  // expected-error@+1 {{'top.gather_elements' op indices of shape [2, 5] are larger than the data [3, 4] off axis 0}}
+  %0 = top.gather_elements %t, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x5xi64>) -> tensor<2x5xf32>
+  func.return
+}
+
+// -----
+
+func.func @cumsum_bools(%m: tensor<4xi1>) {
+  // expected-error@+1 {{'top.cumsum' op input must have f16, f32, f64, i32 or i64 elements, got i1}}
+  %0 = top.cumsum %m {axis = 0 : i64, exclusive = false, reverse = false} : (tensor<4xi1>) -> tensor<4xi1>
+  func.return
+}
+
+// -----
+
+func.func @cumsum_axis(%x: tensor<4xf32>) {
+  // expected-error@+1 {{'top.cumsum' op axis 1 is out of range for rank 1}}
+  %0 = top.cumsum %x {axis = 1 : i64, exclusive = false, reverse = false} : (tensor<4xf32>) -> tensor<4xf32>
+  func.return
+}

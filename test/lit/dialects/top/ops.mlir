@@ -118,3 +118,43 @@ func.func @pooling(%x: tensor<1x3x7x7xf32>) {
   %2 = top.global_avgpool %x : (tensor<1x3x7x7xf32>) -> tensor<1x3x1x1xf32>
   func.return
 }
+
+// CHECK-LABEL: func.func @masks
+func.func @masks(%x: tensor<2x3xf32>, %m: tensor<2x1xi1>, %n: tensor<3xi1>, %i: tensor<2x3xi64>) {
+  // CHECK: %0 = top.compare %x, %x {predicate = "lt"} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %1 = top.compare %i, %i {predicate = "eq"} : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %2 = top.and %m, %n : (tensor<2x1xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %3 = top.or %0, %1 : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %4 = top.xor %2, %3 : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %5 = top.not %4 : (tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %6 = top.isnan %x : (tensor<2x3xf32>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %7 = top.isinf %x {negative = true, positive = false} : (tensor<2x3xf32>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %8 = top.select %m, %x, %x : (tensor<2x1xi1>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK-NEXT: %9 = top.cast %5 : (tensor<2x3xi1>) -> tensor<2x3xf32>
+  // CHECK-NEXT: %10 = top.cast %x : (tensor<2x3xf32>) -> tensor<2x3xi64>
+  // CHECK-NEXT: %11 = top.add %i, %10 : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi64>
+  %0 = top.compare %x, %x {predicate = "lt"} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
+  %1 = top.compare %i, %i {predicate = "eq"} : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi1>
+  %2 = top.and %m, %n : (tensor<2x1xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  %3 = top.or %0, %1 : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  %4 = top.xor %2, %3 : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  %5 = top.not %4 : (tensor<2x3xi1>) -> tensor<2x3xi1>
+  %6 = top.isnan %x : (tensor<2x3xf32>) -> tensor<2x3xi1>
+  %7 = top.isinf %x {negative = true, positive = false} : (tensor<2x3xf32>) -> tensor<2x3xi1>
+  %8 = top.select %m, %x, %x : (tensor<2x1xi1>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %9 = top.cast %5 : (tensor<2x3xi1>) -> tensor<2x3xf32>
+  %10 = top.cast %x : (tensor<2x3xf32>) -> tensor<2x3xi64>
+  %11 = top.add %i, %10 : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi64>
+  func.return
+}
+
+// CHECK-LABEL: func.func @positions
+func.func @positions(%x: tensor<1x4xf32>, %t: tensor<3x4xf32>, %i: tensor<2x4xi64>) {
+  // CHECK: %0 = top.expand %x : (tensor<1x4xf32>) -> tensor<5x2x4xf32>
+  // CHECK-NEXT: %1 = top.gather_elements %t, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x4xi64>) -> tensor<2x4xf32>
+  // CHECK-NEXT: %2 = top.cumsum %i {axis = 1 : i64, exclusive = true, reverse = false} : (tensor<2x4xi64>) -> tensor<2x4xi64>
+  %0 = top.expand %x : (tensor<1x4xf32>) -> tensor<5x2x4xf32>
+  %1 = top.gather_elements %t, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x4xi64>) -> tensor<2x4xf32>
+  %2 = top.cumsum %i {axis = 1 : i64, exclusive = true, reverse = false} : (tensor<2x4xi64>) -> tensor<2x4xi64>
+  func.return
+}
