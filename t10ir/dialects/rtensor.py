@@ -25,7 +25,7 @@ one, or an unknown `rtensor.` name, with one diagnostic.
 | `rtensor.machine` | module | `#rtensor.machine<name = "...", cores = ..., ..., compute = {...}>` | `get_machine`, `set_machine` | `t10-partition` (or `t10-select-plans{target}` on a module without one) |
 | `rtensor.frontiers`, `rtensor.frontier` | module, op | frontier name to `[#rtensor.choice<plan, cost>, ...]`; the op's frontier name | `set_frontiers`, `get_frontier`, `get_frontier_name`, `has_frontiers`, `remove_frontiers` | `t10-partition` run alone; `t10-select-plans` removes them |
 | `rtensor.plan`, `rtensor.cost` | op | `#rtensor.plan<...>`, `#rtensor.cost<...>` | `get_plan`, `set_plan`, `get_cost`, `set_cost` | `t10-partition`, then `t10-select-plans` |
-| `rtensor.weights`, `rtensor.prologue`, `rtensor.predicted` | op | `"hot"`/`"cold"`, cycles, cycles | `get_op_selection`, `set_op_selection` (`OpSelection`) | `t10-select-plans` |
+| `rtensor.weights`, `rtensor.prologue`, `rtensor.predicted`, `rtensor.copied` | op | `"hot"`/`"cold"`, cycles, cycles, operand indices (`array<i64: ...>`) | `get_op_selection`, `set_op_selection` (`OpSelection`) | `t10-select-plans` |
 | `rtensor.strategy`, `.objective`, `.predicted_cycles`, `.peak_sram`, `.bound`, `.gap`, `.status` | function | string, integers, float | `get_selection`, `set_selection` (`PlanSelection`) | `t10-select-plans` |
 | `t10.ops` | function | `[#rtensor.record<"top.matmul", loc = "...", plan = ..., predicted = N, planned = N, compute = N>, ...]` | `get_records`, `set_records` (`OpRecord`) | `t10-lower-to-shift`; each record's `predicted` by `t10-lower-to-core`, which costs the core program it writes |
 | `t10.op` | shift and core ops | the index of the `top` op it was written for in `t10.ops` | `get_op_index`, `set_op_index`, `copy_op_index` | `t10-lower-to-shift`, kept by the later passes |
@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DenseArrayBase,
     DictionaryAttr,
     FloatAttr,
     IntAttr,
@@ -493,6 +494,7 @@ _COST_ATTR = "rtensor.cost"
 _WEIGHTS_ATTR = "rtensor.weights"
 _PROLOGUE_ATTR = "rtensor.prologue"
 _PREDICTED_ATTR = "rtensor.predicted"
+_COPIED_ATTR = "rtensor.copied"
 OP_ATTR = "t10.op"
 OPS_ATTR = "t10.ops"
 _SAVED_ATTR = "shift.saved_cycles"
@@ -588,11 +590,14 @@ class OpSelection:
     """What plan selection decided for one op besides its plan: whether its own
     weights stay in the plan's layout (`hot`) or are fetched (`cold`; None: it has
     none), the cycles of bringing its inputs into its layout, and its predicted
-    cycles (prologue, compute, shifts, syncs and epilogue)."""
+    cycles (prologue, compute, shifts, syncs and epilogue). `copied`: the operands
+    it reads from the copy an earlier op made of the same value in the same layout,
+    kept in SRAM for it, so they move nothing."""
 
     weights: str | None
     prologue: int | None
     predicted: int
+    copied: tuple[int, ...] = ()
 
 
 def set_op_selection(op: Operation, selection: OpSelection) -> None:
@@ -601,6 +606,8 @@ def set_op_selection(op: Operation, selection: OpSelection) -> None:
     if selection.prologue is not None:
         op.attributes[_PROLOGUE_ATTR] = IntegerAttr(selection.prologue, i64)
     op.attributes[_PREDICTED_ATTR] = IntegerAttr(selection.predicted, i64)
+    if selection.copied:
+        op.attributes[_COPIED_ATTR] = DenseArrayBase.from_list(i64, selection.copied)
 
 
 def get_op_selection(op: Operation) -> OpSelection | None:
@@ -608,10 +615,12 @@ def get_op_selection(op: Operation) -> OpSelection | None:
     if predicted is None:
         return None
     weights = op.attributes.get(_WEIGHTS_ATTR)
+    copied = op.attributes.get(_COPIED_ATTR)
     return OpSelection(
         weights.data if isinstance(weights, StringAttr) else None,
         _int(op.attributes.get(_PROLOGUE_ATTR)),
         predicted,
+        tuple(copied.get_values()) if isinstance(copied, DenseArrayBase) else (),
     )
 
 
@@ -742,6 +751,7 @@ _SCHEMA: dict[str, tuple[type[Attribute], str]] = {
     _WEIGHTS_ATTR: _STRING,
     _PROLOGUE_ATTR: _INTEGER,
     _PREDICTED_ATTR: _INTEGER,
+    _COPIED_ATTR: (DenseArrayBase, "an array<i64: ...> of operand indices"),
     **{f"rtensor.{key}": _INTEGER for key in _SELECTION_INTS},
     **{f"rtensor.{key}": _STRING for key in _SELECTION_STRINGS},
     "rtensor.gap": (FloatAttr, "a float"),
@@ -782,6 +792,19 @@ def _check(name: str, value: Attribute) -> None:
     raise VerifyException(f"{name} must be {expected}, got {value}")
 
 
+def _check_operand_indices(name: str, value: Attribute, operands: int) -> None:
+    assert isinstance(value, DenseArrayBase)
+    indices = list(value.get_values())
+    if (
+        value.elt_type != i64
+        or any(not 0 <= i < operands for i in indices)
+        or indices != sorted(set(indices))
+    ):
+        raise VerifyException(
+            f"{name} must be increasing operand indices below {operands}, got {value}"
+        )
+
+
 def verify_attributes(op: Operation) -> None:
     """The rules of the attributes above, wherever they appear (as MLIR dialects
     verify their discardable attributes): an unknown `rtensor.` name or a value of
@@ -790,6 +813,8 @@ def verify_attributes(op: Operation) -> None:
     for name, value in op.attributes.items():
         if name in _SCHEMA:
             _check(name, value)
+            if name == _COPIED_ATTR:
+                _check_operand_indices(name, value, len(op.operands))
         elif name.startswith("rtensor."):
             raise VerifyException(f"unknown attribute {name}")
     for key in ("arg_attrs", "res_attrs"):

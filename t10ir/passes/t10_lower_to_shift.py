@@ -8,7 +8,8 @@ sub-operator and the ring rotations, the rotations that restore the rotated inpu
 and, where a reduction dim is split over cores, the epilogue relayout combining the
 partial results into the default layout. Otherwise an op's result stays where its
 schedule leaves it, and each consumer's prologue moves it from there straight into the
-consumer's layout (nothing moves where the two agree). A reshape (`flat_view`) is a
+consumer's layout (nothing moves where the two agree), or, for an operand the selection
+marked `rtensor.copied`, is the copy an earlier consumer made in that layout. A reshape (`flat_view`) is a
 `shift.view` of its operand in the default layout.
 
 Function arguments become distributed tensors: activations and cold weights in the
@@ -19,7 +20,7 @@ default layout.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
@@ -154,14 +155,26 @@ class _Moves:
     two routes (`relayout_cycles`): straight from where the producer left the value,
     or through the default layout, whose even spread shares the sending when few
     cores hold what many need. A value's default copy is made once and kept for its
-    later consumers."""
+    later consumers; so is a copy in another layout where the selection kept it for
+    a later consumer reading the value in that layout (`OpSelection.copied`)."""
 
     machine: Machine
-    defaults: dict[SSAValue, SSAValue]
+    defaults: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    copies: dict[tuple[SSAValue, LayoutAttr], SSAValue] = field(default_factory=dict)
+
+    def kept(self, value: SSAValue, layout: Layout) -> SSAValue | None:
+        """The copy of `value` in `layout` an earlier consumer made, if any."""
+        return self.copies.get((value, LayoutAttr.of(layout)))
 
     def bring(
-        self, value: SSAValue, layout: Layout, insert: Callable[[Operation], Operation]
+        self,
+        value: SSAValue,
+        layout: Layout,
+        insert: Callable[[Operation], Operation],
+        keep: bool = True,
     ) -> SSAValue:
+        """`value` in `layout`; `keep`: the copy made may be read by a later
+        consumer (not when this one rotates it, which consumes it)."""
         src = value.type
         assert isinstance(src, DTensorType)
         wanted = LayoutAttr.of(layout)
@@ -181,9 +194,10 @@ class _Moves:
             if through_default:
                 via = insert(RelayoutOp(value, LayoutAttr.of(default))).results[0]
                 self.defaults[value] = via
-        if via is not None:
-            value = via
-        return insert(RelayoutOp(value, wanted)).results[0]
+        moved = insert(RelayoutOp(via or value, wanted)).results[0]
+        if keep:
+            self.copies[value, wanted] = moved
+        return moved
 
 
 def lower_op(
@@ -203,10 +217,22 @@ def lower_op(
     result_type = op.results[0].type
     assert isinstance(result_type, TensorType)
     lowering = _Lowering(schedule, body, rewriter, op)
-    values = [
-        moves.bring(value, layout, lowering.insert)
-        for value, layout in zip(inputs, schedule.inputs, strict=True)
-    ]
+    selected = get_op_selection(op)
+    copied = selected.copied if selected is not None else ()
+    rotated = {r.tensor for r in schedule.rotations}
+    values: list[SSAValue] = []
+    for v, (value, layout) in enumerate(zip(inputs, schedule.inputs, strict=True)):
+        if v not in copied:
+            values.append(moves.bring(value, layout, lowering.insert, v not in rotated))
+            continue
+        kept = moves.kept(value, layout)
+        if kept is None:
+            raise OpError(
+                op,
+                f"reads operand #{v} from a kept copy (rtensor.copied), but no "
+                "earlier op made one in its layout",
+            )
+        values.append(kept)
     acc_type = _dtensor(result_type, schedule.output)
     acc: SSAValue = lowering.insert(
         FillOp(COMBINER_IDENTITY.get(schedule.accumulate or "", 0.0), acc_type)
@@ -450,7 +476,7 @@ def _lower_function(function: func.FuncOp, machine: Machine) -> None:
         assert isinstance(arg.type, TensorType)
         rewriter.replace_value_with_new_type(arg, _dtensor(arg.type, layout))
     records: list[OpRecord] = []
-    moves = _Moves(machine, {})
+    moves = _Moves(machine)
     for op in list(block.ops):
         before = op.prev_op
         if isinstance(op, func.ReturnOp):

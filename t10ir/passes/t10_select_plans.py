@@ -5,8 +5,9 @@ it returned; run alone, the module's `rtensor.frontiers`, which it removes: only
 decisions stay in the IR), builds the selection problem of `t10ir.planning.select` and
 solves it with the chosen strategy. Records (through the `rtensor` accessors), per op: `rtensor.plan` and `rtensor.cost` (the chosen plan),
 `rtensor.weights` (`"hot"` or `"cold"`, for an op with weights), `rtensor.prologue`
-(cycles to bring its inputs into the plan's layout) and `rtensor.predicted` (the op's
-cycles: prologue, compute, shifts, syncs and epilogue); per function:
+(cycles to bring its inputs into the plan's layout), `rtensor.predicted` (the op's
+cycles: prologue, compute, shifts, syncs and epilogue) and `rtensor.copied` (the
+operands it reads from a copy an earlier op made); per function:
 `rtensor.strategy`, `rtensor.objective` (the selection's estimate it minimized),
 `rtensor.predicted_cycles` (the sum of the ops' predictions), `rtensor.peak_sram`, and
 for `optimal` `rtensor.bound` and `rtensor.gap` (of the objective) and
@@ -24,8 +25,11 @@ it, and each producer→consumer edge costs the move between the two candidates'
 default layout, which the lowering's cheaper route never exceeds). The chosen plans are
 costed exactly as `t10-lower-to-shift` will write them (`_exact_layout`: each hand-off by
 `cheaper_route`, partial sums combined where `combined_layout` says), and so is T10's own
-choice: the faster of the two is kept. A flat view (a reshape) moves and computes
-nothing. Memory is counted where the chip allocates it: every argument from entry (an
+choice: the faster of the two is kept. Then a value several ops read in one layout
+is relaid into it once: a later reader takes the copy an earlier one made
+(`rtensor.copied`), kept in SRAM in between wherever the ops between still fit
+(`_kept_copies`, the copies saving most first). A flat view (a reshape) moves and
+computes nothing. Memory is counted where the chip allocates it: every argument from entry (an
 activation until its last user, a weight for the whole run, used or not), so that a
 function that compiles never runs out of SRAM on the simulated chip.
 
@@ -421,9 +425,7 @@ def _layout_problem(
         else:
             found = _candidates(machine, ctx, producers[j], candidates)
         candidates.append(found)
-        options.append(
-            _layout_options(machine, ctx, found, producers[j], returned[j])
-        )
+        options.append(_layout_options(machine, ctx, found, producers[j], returned[j]))
     edges: list[Edge] = []
     for j, ctx in enumerate(contexts):
         for k, p in enumerate(producers[j]):
@@ -507,12 +509,14 @@ def _exact_layout(
     hot: bool,
     sources: list[Layout | None],
     epilogue: float,
+    copied: frozenset[int] = frozenset(),
 ) -> tuple[int, int]:
     """The op's cycles under its chosen candidate as the lowered program runs them,
     and their prologue: inputs another op produced come from where that op left them
     (`sources`), by the lowering's route (`cheaper_route`), the others from the
-    default layout (own weights not at all when `hot`); `epilogue`: moving or
-    combining its result where it waits."""
+    default layout (own weights not at all when `hot`, `copied` operands not at all:
+    they read a copy an earlier op made); `epilogue`: moving or combining its result
+    where it waits."""
     prologue = 0.0
     moves = None
     if not ctx.op.flat_view():
@@ -521,7 +525,7 @@ def _exact_layout(
         except PlanError as error:
             raise OpError(ctx.op, f"cannot be scheduled: {error}") from error
     for v, src in enumerate(sources):
-        if hot and v in ctx.own_weights:
+        if (hot and v in ctx.own_weights) or v in copied:
             continue
         if src is not None:
             prologue += cheaper_route(
@@ -533,6 +537,75 @@ def _exact_layout(
     if moves is not None:
         total += chosen.point.cost.compute + moves.shift + moves.sync
     return ceil(total), ceil(prologue)
+
+
+def _memory_at(problem: Problem, choice: Sequence[int]) -> list[int]:
+    """Each op's bytes per core while it runs under `choice` (`Problem.peak` is the
+    largest, or the entry's)."""
+    picked = [ops[c] for ops, c in zip(problem.options, choice, strict=True)]
+    resident = problem.fixed + sum(o.resident for o in picked)
+    waiting = problem.waiting(choice)
+    return [
+        resident + o.working + live + wait
+        for o, live, wait in zip(picked, problem.live, waiting, strict=True)
+    ]
+
+
+def _kept_copies(
+    machine: Machine,
+    contexts: list[_OpContext],
+    chosen: list[_Candidate],
+    sources: list[list[Layout | None]],
+    memory: list[int],
+    capacity: int,
+) -> list[frozenset[int]]:
+    """Per op, the inputs it reads from the copy an earlier op made of the same value
+    in the same layout, kept in SRAM in between instead of being relaid again (a
+    value may be relaid once per distinct layout). `sources`: where each op's inputs
+    come from (None: not produced by an op); `memory`: each op's bytes per core
+    under the choice, which a kept copy adds to at the ops between its readers, and
+    never beyond `capacity`. The copies saving the most cycles are kept first; an
+    input its op rotates is never shared (the rotation consumes the copy)."""
+    readers: dict[tuple[SSAValue, Layout], list[tuple[int, int]]] = {}
+    for j, ctx in enumerate(contexts):
+        if ctx.op.flat_view():
+            continue
+        plan = chosen[j].point.plan
+        rotated = {r.tensor for r in placed_schedule(machine, ctx.spec, plan).rotations}
+        for v, src in enumerate(sources[j]):
+            wanted = chosen[j].inputs[v]
+            if src is None or src == wanted or v in rotated:
+                continue
+            readers.setdefault((ctx.op.operands[v], wanted), []).append((j, v))
+    saved: list[tuple[float, int, int, list[tuple[int, int]]]] = []
+    for group in readers.values():
+        if len(group) < 2:
+            continue
+        j, v = group[0]
+        src = sources[j][v]
+        assert src is not None
+        cycles = cheaper_route(
+            machine, src, chosen[j].inputs[v], contexts[j].spec.operand_bytes[v]
+        )[0]
+        if cycles > 0:
+            saved.append((-cycles * (len(group) - 1), j, v, group))
+    copied: list[set[int]] = [set() for _ in contexts]
+    held = list(memory)
+    for _, _, _, group in sorted(saved, key=lambda s: s[:3]):
+        members = {j for j, _ in group}
+        j0, v0 = group[0]
+        size = (
+            chosen[j0].inputs[v0].piece_elements * contexts[j0].spec.operand_bytes[v0]
+        )
+        previous = j0
+        for j, v in group[1:]:
+            between = [t for t in range(previous + 1, j) if t not in members]
+            if all(held[t] + size <= capacity for t in between):
+                for t in between:
+                    held[t] += size
+                copied[j].add(v)
+            previous = j
+    return [frozenset(c) for c in copied]
 
 
 @dataclass(frozen=True)
@@ -773,10 +846,13 @@ class T10SelectPlansPass(ModulePass):
 
         only = [only_consumer(o) for o in ops]
 
-        def exact(choice: Sequence[int]) -> list[tuple[int, int]]:
-            """Each op's cycles and prologue under `choice`, as the lowering runs it:
-            a result waits where its op leaves it, partial results combined where
-            `combined_layout` says, and a returned one moves to the default layout."""
+        def placed(
+            choice: Sequence[int],
+        ) -> tuple[list[_Candidate], list[Layout], list[float]]:
+            """Each op's candidate under `choice`, where its result waits as the
+            lowering leaves it (partial results combined where `combined_layout`
+            says), and the cycles of its epilogue (combining, or moving a returned
+            result to the default layout)."""
             chosen = [
                 built.candidates[j][problem.options[j][pick].index]
                 for j, pick in enumerate(choice)
@@ -804,6 +880,14 @@ class T10SelectPlansPass(ModulePass):
                 epilogues.append(
                     relayout_cycles(machine, c.output, default, elem) if back else 0.0
                 )
+            return chosen, outputs, epilogues
+
+        def exact(
+            choice: Sequence[int], copied: Sequence[frozenset[int]] | None = None
+        ) -> list[tuple[int, int]]:
+            """Each op's cycles and prologue under `choice`, as the lowering runs
+            it (`copied`: the operands each op reads from a kept copy)."""
+            chosen, outputs, epilogues = placed(choice)
             return [
                 _exact_layout(
                     machine,
@@ -812,6 +896,7 @@ class T10SelectPlansPass(ModulePass):
                     problem.options[j][pick].weights == "hot",
                     [None if p is None else outputs[p] for p in producers[j]],
                     epilogues[j],
+                    copied[j] if copied is not None else frozenset(),
                 )
                 for j, (c, pick) in enumerate(zip(contexts, choice, strict=True))
             ]
@@ -832,6 +917,17 @@ class T10SelectPlansPass(ModulePass):
                     status=f"{selection.status}, t10's choice runs faster",
                 )
                 costs = t10_costs
+        chosen, outputs, _ = placed(selection.choice)
+        copied = _kept_copies(
+            machine,
+            contexts,
+            chosen,
+            [[None if p is None else outputs[p] for p in ps] for ps in producers],
+            _memory_at(problem, selection.choice),
+            machine.sram_bytes,
+        )
+        if any(copied):
+            costs = exact(selection.choice, copied)
         for j, ((cycles, prologue), c) in enumerate(zip(costs, contexts, strict=True)):
             option = problem.options[j][selection.choice[j]]
             if c.op.flat_view():
@@ -841,7 +937,10 @@ class T10SelectPlansPass(ModulePass):
             set_plan(c.op, candidate.point.plan)
             set_cost(c.op, candidate.point.cost)
             weights_at = option.weights if option.weights != "none" else None
-            set_op_selection(c.op, OpSelection(weights_at, prologue, cycles))
+            set_op_selection(
+                c.op,
+                OpSelection(weights_at, prologue, cycles, tuple(sorted(copied[j]))),
+            )
         self._record_selection(function, selection, sum(c for c, _ in costs))
 
     def _record(

@@ -4,20 +4,24 @@ where that fits (the order the strategies promise, under the same cost model).""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
 from t10ir.context import make_context
+from t10ir.dialects.rtensor import OpSelection, get_op_selection
 from t10ir.frontend.nnfusion import import_nnfusion
-from t10ir.module_io import LocatingParser
+from t10ir.module_io import LocatingParser, parse_module
 from t10ir.passes import t10_select_plans
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
+from t10ir.tools.t10_run import run
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TARGETS = [
@@ -62,7 +66,6 @@ def test_optimal_greedy_vgm_order(name: str, target: str) -> None:
         assert greedy <= vgm
 
 
-
 @pytest.mark.parametrize("strategy", ["vgm", "no-rotation"])
 def test_spatial_only_strategy_uses_a_spatial_frontier_as_recorded(
     strategy: str, monkeypatch: pytest.MonkeyPatch
@@ -84,3 +87,73 @@ def test_spatial_only_strategy_uses_a_spatial_frontier_as_recorded(
     T10PartitionPass(rotation_dims=0).apply(ctx, by_pass)
     T10SelectPlansPass(strategy=strategy).apply(ctx, by_pass)
     assert str(by_pass) == str(compiled)
+
+
+# --- a value relaid once per layout ---------------------------------------------------
+
+TWO_READERS = """\
+func.func @two(%x: tensor<128x256xf32>, %w1: tensor<256x256xf32> {top.weight}, %w2: tensor<256x256xf32> {top.weight}) -> (tensor<128x256xf32>, tensor<128x256xf32>, tensor<128x256xf32>) {
+  %y = top.gelu %x : (tensor<128x256xf32>) -> tensor<128x256xf32>
+  %a = top.matmul %y, %w1 : (tensor<128x256xf32>, tensor<256x256xf32>) -> tensor<128x256xf32>
+  %z = top.relu %x : (tensor<128x256xf32>) -> tensor<128x256xf32>
+  %b = top.matmul %y, %w2 : (tensor<128x256xf32>, tensor<256x256xf32>) -> tensor<128x256xf32>
+  func.return %a, %z, %b : tensor<128x256xf32>, tensor<128x256xf32>, tensor<128x256xf32>
+}
+"""
+
+
+def _selected(text: str) -> list[tuple[str, OpSelection | None]]:
+    ctx = make_context()
+    module = parse_module(ctx, text, "two.mlir")
+    T10PartitionPass().apply(ctx, module)
+    T10SelectPlansPass(strategy="greedy").apply(ctx, module)
+    function = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+    return [(op.name, get_op_selection(op)) for op in function.body.block.ops]
+
+
+def test_a_second_reader_in_the_same_layout_reads_the_kept_copy(
+    tmp_path: Path,
+) -> None:
+    """Both matmuls read `%y` in one layout (the same shapes, the same plan): the
+    second reads the copy the first made, kept in SRAM across the relu, and moves
+    nothing; the program relays `%y` into that layout once and computes what numpy
+    does."""
+    selected = _selected(TWO_READERS)
+    first, second = selected[1][1], selected[3][1]
+    assert first is not None and second is not None
+    assert first.copied == () and first.prologue and first.prologue > 0
+    assert second.copied == (0,) and second.prologue == 0
+    path = tmp_path / "two.mlir"
+    path.write_text(TWO_READERS)
+    rng = np.random.default_rng(0)
+    x, w1, w2 = (
+        rng.standard_normal(s).astype(np.float32)
+        for s in [(128, 256), (256, 256), (256, 256)]
+    )
+    np.savez(tmp_path / "in.npz", arg0=x, arg1=w1, arg2=w2)
+    argv = [
+        str(path),
+        "--target",
+        "ipu-mk2",
+        "--check",
+        "--inputs",
+        str(tmp_path / "in.npz"),
+    ]
+    assert run([*argv, "--output", str(tmp_path / "out.npz")]) == 0
+    y = np.vectorize(math.erf, otypes=[np.float64])(x / math.sqrt(2))
+    y = 0.5 * x * (1 + y)
+    with np.load(tmp_path / "out.npz") as out:
+        np.testing.assert_allclose(out["out0"], y @ w1, rtol=0, atol=1e-3)
+        np.testing.assert_allclose(out["out2"], y @ w2, rtol=0, atol=1e-3)
+
+
+def test_a_copy_is_not_kept_where_sram_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every op's SRAM full, nothing may wait across the relu: the second
+    matmul relays `%y` again."""
+    monkeypatch.setattr(
+        t10_select_plans,
+        "_memory_at",
+        lambda problem, choice: [problem.capacity] * len(choice),
+    )
+    second = _selected(TWO_READERS)[3][1]
+    assert second is not None and second.copied == () and second.prologue

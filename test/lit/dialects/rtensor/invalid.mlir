@@ -58,6 +58,17 @@
 
 // -----
 
+// expected-error@+1 {{'test.op' op rtensor.copied must be an array<i64: ...> of operand indices, got 0 : i64}}
+"test.op"() {rtensor.copied = 0 : i64} : () -> ()
+
+// -----
+
+%x = "test.op"() : () -> i32
+// expected-error@+1 {{'test.op' op rtensor.copied must be increasing operand indices below 2, got array<i64: 1, 2>}}
+"test.op"(%x, %x) {rtensor.copied = array<i64: 1, 2>} : (i32, i32) -> ()
+
+// -----
+
 // expected-error@+1 {{'test.op' op rtensor.gap must be a float, got 1 : i64}}
 "test.op"() {rtensor.gap = 1 : i64} : () -> ()
 
