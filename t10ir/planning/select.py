@@ -983,51 +983,47 @@ def _transport(
     problem: Problem, first: int, costs: list[float]
 ) -> tuple[list[float], list[tuple[list[int], list[float]]]]:
     """The edges' part of the MIP, its variables numbered from `first` (x[j, c] is
-    column `starts[j] + c`): per edge, options of the producer with identical cost
+    column `starts[j] + c`). Per edge, options of the producer with identical cost
     rows form one row class, of the consumer with identical columns one column
-    class, and y[r, k] in [0, 1] says the producer chose in class r and the consumer
-    in class k: `sum_k y[r, k] = sum_{a in r} x[p, a]`, `sum_r y[r, k] = sum_{b in
-    k} x[c, b]` (the last column's row follows from the others), objective += the
-    class pair's cycles times y. With x binary the supplies are unit vectors, so y
-    is integral. An edge with one row class adds its costs to the consumer's x, one
-    with one column class to the producer's. Returns the y costs and the equality
-    rows (columns, coefficients), each = 0."""
+    class; the costs between classes split as `M[r, k] = U[r] + V[k] - S[r, k]` with
+    U the row maxima, V the least that covers every entry, so `S >= 0` and, where a
+    relayout costs the producer's part plus the consumer's, S is nonzero only
+    where they line up. U and V go into the x costs; y[r, k] in [0, 1], one per
+    class pair with `S > 0`, says both chose there: `sum_k y[r, k] <= sum_{a in r}
+    x[p, a]`, `sum_r y[r, k] <= sum_{b in k} x[c, b]`, objective -= S times y.
+    With x binary, y is 1 exactly where both classes are chosen, so the edge costs
+    M. The LP relaxation is the transportation problem's over the class pairs
+    (whatever supply no y takes can be routed at U + V at most), with far fewer
+    columns. Returns the y costs and the rows (columns, coefficients), each <= 0."""
     sizes = [len(ops) for ops in problem.options]
     starts = np.cumsum([0, *sizes])
     y_costs: list[float] = []
     rows: list[tuple[list[int], list[float]]] = []
     for e in problem.edges:
         p, c = starts[e.producer], starts[e.consumer]
-        matrix = e.cycles
-        unique_rows, row_of = np.unique(matrix, axis=0, return_inverse=True)
-        unique_cols, col_of = np.unique(matrix.T, axis=0, return_inverse=True)
+        unique_rows, row_of = np.unique(e.cycles, axis=0, return_inverse=True)
+        unique_cols, col_of = np.unique(e.cycles.T, axis=0, return_inverse=True)
         row_of, col_of = row_of.ravel(), col_of.ravel()
-        if len(unique_rows) == 1:
-            for b, cost in enumerate(matrix[0]):
-                costs[c + b] += float(cost)
+        classes = unique_rows[:, np.unique(col_of, return_index=True)[1]]
+        up = classes.max(axis=1)
+        down = (classes - up[:, None]).max(axis=0)
+        for a, r in enumerate(row_of):
+            costs[p + a] += float(up[r])
+        for b, k in enumerate(col_of):
+            costs[c + b] += float(down[k])
+        saving = up[:, None] + down[None, :] - classes
+        pairs = np.argwhere(saving > 0)
+        if not len(pairs):
             continue
-        if len(unique_cols) == 1:
-            for a, cost in enumerate(matrix[:, 0]):
-                costs[p + a] += float(cost)
-            continue
-        count_r, count_k = len(unique_rows), len(unique_cols)
-        y = (
-            first
-            + len(y_costs)
-            + np.arange(count_r * count_k).reshape(count_r, count_k)
-        )
-        representative = np.unique(col_of, return_index=True)[1]
-        y_costs.extend(unique_rows[:, representative].ravel().astype(float).tolist())
-        for r in range(count_r):
-            members = (p + np.flatnonzero(row_of == r)).tolist()
-            rows.append(
-                ([*y[r].tolist(), *members], [1.0] * count_k + [-1.0] * len(members))
-            )
-        for k in range(count_k - 1):
-            members = (c + np.flatnonzero(col_of == k)).tolist()
-            rows.append(
-                ([*y[:, k].tolist(), *members], [1.0] * count_r + [-1.0] * len(members))
-            )
+        y = first + len(y_costs) + np.arange(len(pairs))
+        y_costs.extend((-saving[r, k].astype(float) for r, k in pairs))
+        for side, of, start in ((0, row_of, p), (1, col_of, c)):
+            for cls in np.unique(pairs[:, side]):
+                mine = y[pairs[:, side] == cls].tolist()
+                members = (start + np.flatnonzero(of == cls)).tolist()
+                rows.append(
+                    ([*mine, *members], [1.0] * len(mine) + [-1.0] * len(members))
+                )
     return y_costs, rows
 
 
@@ -1144,7 +1140,7 @@ def _solve_once(
         lengths = [len(cols) for cols, _ in edge_rows]
         h.addRows(
             len(edge_rows),
-            np.zeros(len(edge_rows)),
+            np.full(len(edge_rows), -inf),
             np.zeros(len(edge_rows)),
             sum(lengths),
             np.cumsum([0, *lengths[:-1]]).astype(np.int32),
