@@ -796,6 +796,15 @@ def _gelu(imp: _Importer, node: _Node) -> list[Value]:
 
 @_converts("Clip", min=None, max=None)
 def _clip(imp: _Importer, node: _Node) -> list[Value]:
+    """Bounds known at import time are properties; computed ones (T5's f16 clamp)
+    a max and a min."""
+    x = imp.tensor(node, 0)
+    computed = [isinstance(imp.get(node, i), SSAValue) for i in (1, 2)]
+    if any(computed):
+        for index, op in ((1, top.MaxOp), (2, top.MinOp)):
+            if imp.get(node, index) is not None:
+                x = imp.emit(op(x, imp.tensor(node, index)))
+        return [x]
     bounds = []
     for index, name, default in ((1, "min", -math.inf), (2, "max", math.inf)):
         value = imp.known(node, index, name)
@@ -803,7 +812,7 @@ def _clip(imp: _Importer, node: _Node) -> list[Value]:
             bounds.append(float(value.reshape(-1)[0]))
         else:
             bounds.append(node.attr(name) if node.attr(name) is not None else default)
-    return [imp.emit(top.ClipOp(imp.tensor(node, 0), None, *bounds))]
+    return [imp.emit(top.ClipOp(x, None, *bounds))]
 
 
 @_converts("Identity")

@@ -235,7 +235,7 @@ def _axis_order(spec: OpSpec, tensor: str, layout: Layout) -> list[str]:
     tensor dim they split (`tensor_dims`), so that the first order tried puts each box
     on the core that holds it when the two grids number their cores alike."""
     origins = layout.origins()
-    if layout.flat:
+    if layout.flat and layout.shape:  # a scalar's one origin has no dims
         origins = np.stack(np.unravel_index(origins[:, 0], layout.shape), axis=1)
     attributed = tensor_dims(spec.domain, tensor)
     shape = layout.grid.shape

@@ -161,6 +161,17 @@ CASES: dict[str, Case] = {
         {"y": F32},
         {"t": rand(4, 3, seed=5)},
     ),
+    "reduce_int": case(
+        [node("ReduceSum", ["i"], ["a"], keepdims=0), node("ReduceMax", ["i", "ax"], ["b"])],
+        {"i": IDS},
+        {"a": I64, "b": I64},
+        {"ax": np.array([1], np.int64)},
+    ),
+    "clip_computed_bounds": case(
+        [node("Clip", ["x", "lo", "hi"], ["y"])],
+        {"x": S, "lo": np.array(-0.5, np.float32), "hi": np.array(0.7, np.float32)},
+        {"y": F32},
+    ),
     "integer_arithmetic": case(
         [
             node("Add", ["i", "one"], ["a"]),
@@ -371,7 +382,32 @@ def llama_gqa() -> Case:
     )
 
 
-@pytest.mark.parametrize("build", [sdpa, roberta_positions, llama_gqa])
+def t5_clamp() -> Case:
+    """T5's clamp of hidden states (exported for f16 there, which onnxruntime's
+    IsInf does not take): `where(isinf(x).any(), max - 1000, max)` bounds a Clip."""
+    x = rand(2, 8, 16) * 30000
+    x[1, 3, 5] = np.inf
+    return case(
+        [
+            node("IsInf", ["x"], ["inf"]),
+            node("Cast", ["inf"], ["count"], to=I64),
+            node("ReduceSum", ["count"], ["total"], keepdims=0),
+            node("Greater", ["total", "zero"], ["any"]),
+            node("Where", ["any", "lower", "top"], ["clamp"]),
+            node("Neg", ["clamp"], ["negative"]),
+            node("Clip", ["x", "negative", "clamp"], ["y"]),
+        ],
+        {"x": x},
+        {"y": F32},
+        {
+            "zero": np.array(0, np.int64),
+            "lower": np.array(24000.0, np.float32),
+            "top": np.array(25000.0, np.float32),
+        },
+    )
+
+
+@pytest.mark.parametrize("build", [sdpa, roberta_positions, llama_gqa, t5_clamp])
 def test_pattern_imports_runs_and_compiles(build, tmp_path: Path) -> None:
     """`t10-import`, the reference against onnxruntime, then compiled for ipu-mk2
     and run with `--check`, which matches onnxruntime too."""

@@ -1,9 +1,10 @@
 """The `top` ops of masks, predicates and positions (select, compare, and/or/xor/not,
-isnan/isinf, cast, expand, gather_elements, cumsum) on i1 and integer tensors: each
-verifies, states an iteration domain that fits its tensors and classifies as its kind,
-and compiled for a 16-core chip of 9 KiB (which splits them) runs with `--check` and
-computes the numpy math written here; one program of all of them runs on ipu-mk2 and
-on a mesh. `test_compiled_ops.py` holds the other ops to the same (`COMPILED_HERE`)."""
+isnan/isinf, cast, expand, gather_elements, cumsum, and reductions of integers) on i1
+and integer tensors: each verifies, states an iteration domain that fits its tensors
+and classifies as its kind, and compiled for a 16-core chip of 9 KiB (which splits
+them) runs with `--check` and computes the numpy math written here; one program of
+several runs on ipu-mk2 and on a mesh. `test_compiled_ops.py` holds the other ops to
+the same (`COMPILED_HERE`)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Case:
 
 
 def _type(shape: tuple[int, ...], element: str) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}x{element}>"
+    return f"tensor<{''.join(f'{n}x' for n in shape)}{element}>"
 
 
 def _special(x: np.ndarray) -> np.ndarray:
@@ -176,6 +177,20 @@ CASES: dict[str, Case] = {
         (((6, 20), "i64"),),
         ((6, 20), "i64"),
         lambda x: _cumsum(x, 0, True, True),
+        SubOpKind.REDUCTION,
+    ),
+    "reduce_int_max": Case(
+        'top.reduce {kind = "max", axes = array<i64: 1>, keepdims = false}',
+        (((6, 21), "i64"),),
+        ((6,), "i64"),
+        lambda x: x.max(axis=1),
+        SubOpKind.REDUCTION,
+    ),
+    "reduce_int_sum": Case(
+        'top.reduce {kind = "sum", axes = array<i64: 0, 1>, keepdims = false}',
+        (((7, 20), "i64"),),
+        ((), "i64"),
+        lambda x: x.sum(),
         SubOpKind.REDUCTION,
     ),
 }  # fmt: skip

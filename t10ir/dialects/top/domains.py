@@ -225,9 +225,14 @@ def batchnorm_domain(shape: Shape) -> IterationDomain:
 
 
 def reduce_domain(
-    shape: Shape, axes: Sequence[int], keepdims: bool, combiner: str
+    shape: Shape,
+    axes: Sequence[int],
+    keepdims: bool,
+    combiner: str,
+    padded: bool = True,
 ) -> IterationDomain:
-    """The kept dims `d0..`, then the reduced ones `r0..`, over the input `shape`."""
+    """The kept dims `d0..`, then the reduced ones `r0..`, over the input `shape`;
+    padded with the combiner's identity unless not `padded`."""
     reduced = reduced_axes(len(shape), axes)
     input_map: list[LinearIndex] = []
     result_map: list[LinearIndex] = []
@@ -249,7 +254,7 @@ def reduce_domain(
         (TensorMap(tuple(input_map)),),
         (TensorMap(tuple(result_map)),),
         combiner=combiner,
-        padding=COMBINER_IDENTITY[combiner],
+        padding=COMBINER_IDENTITY[combiner] if padded else None,
     )
 
 

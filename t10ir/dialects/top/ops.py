@@ -813,7 +813,10 @@ class ReduceOp(TopOperation):
             raise VerifyException(
                 f"reduce kind must be one of {', '.join(REDUCE_KINDS)}, got '{kind}'"
             )
-        element = float_element([input], ["input"])
+        if kind == "mean":
+            element = float_element([input], ["input"])
+        else:
+            element = numeric_element([input], ["input"])
         return TensorType(element, reduce_shape(tensor_shape(input), axes, keepdims))
 
     def inferred_result_type(self) -> TensorType:
@@ -830,11 +833,15 @@ class ReduceOp(TopOperation):
         return "sum" if kind == "mean" else kind
 
     def iteration_domain(self) -> IterationDomain:
+        """The max or min of integers has no padding (the identities are
+        infinite): their reduction dims split evenly only."""
+        element = check_tensor(self.input, "input").get_element_type()
         return reduce_domain(
             tensor_shape(self.input),
             self.axes.get_values(),
             bool(self.keepdims.value.data),
             self.combiner(),
+            padded=isinstance(element, FLOAT_TYPES) or self.combiner() == "sum",
         )
 
 

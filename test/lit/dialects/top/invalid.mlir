@@ -414,3 +414,11 @@ func.func @cumsum_axis(%x: tensor<4xf32>) {
   %0 = top.cumsum %x {axis = 1 : i64, exclusive = false, reverse = false} : (tensor<4xf32>) -> tensor<4xf32>
   func.return
 }
+
+// -----
+
+func.func @reduce_mean_integers(%i: tensor<4x3xi64>) {
+  // expected-error@+1 {{'top.reduce' op input must have f16, f32 or f64 elements, got i64}}
+  %0 = top.reduce %i {kind = "mean", axes = array<i64: 1>, keepdims = false} : (tensor<4x3xi64>) -> tensor<4xi64>
+  func.return
+}

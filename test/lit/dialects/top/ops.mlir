@@ -145,6 +145,8 @@ func.func @masks(%x: tensor<2x3xf32>, %m: tensor<2x1xi1>, %n: tensor<3xi1>, %i: 
   %9 = top.cast %5 : (tensor<2x3xi1>) -> tensor<2x3xf32>
   %10 = top.cast %x : (tensor<2x3xf32>) -> tensor<2x3xi64>
   %11 = top.add %i, %10 : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi64>
+  // CHECK-NEXT: %12 = top.reduce %11 {kind = "max", axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xi64>) -> tensor<i64>
+  %12 = top.reduce %11 {kind = "max", axes = array<i64: 0, 1>, keepdims = false} : (tensor<2x3xi64>) -> tensor<i64>
   func.return
 }
 
