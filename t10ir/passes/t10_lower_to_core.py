@@ -19,7 +19,10 @@ with the op's index (`t10.op`) charged once, statically, as the interpreter's
 accountant charges a run (`t10ir.lowering.program_cost.predict`), written as
 `predicted` in the function's records (`t10.ops`). Predicting here rather than at the
 `shift` level reuses the accountant's costing of `core` ops as it is, and predicts the
-program every pipeline ends in, whether or not it eliminated redundant shifts.
+program every pipeline ends in, whether or not it eliminated redundant shifts. It
+also replays the program's allocations as the chip takes them
+(`t10ir.lowering.program_memory.program_peak`) and refuses, with one diagnostic, a
+program some core of the module's machine cannot hold.
 
 Function arguments and results become buffers carrying their layout as the
 `core.layout` argument/result attribute, which is how a runner scatters inputs and
@@ -45,10 +48,18 @@ from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from t10ir.dialects import core, shift
-from t10ir.dialects.rtensor import copy_op_index, get_records, set_records, with_layout
+from t10ir.dialects.rtensor import (
+    copy_op_index,
+    get_machine,
+    get_op_index,
+    get_records,
+    set_records,
+    with_layout,
+)
 from t10ir.dialects.top import is_weight
-from t10ir.errors import OpError
+from t10ir.errors import DoesNotFitError, OpError
 from t10ir.lowering.program_cost import predict
+from t10ir.lowering.program_memory import program_peak
 from t10ir.passes.compile_state import module_machine
 from t10ir.planning.layout import Grid
 
@@ -376,7 +387,33 @@ class T10LowerToCorePass(ModulePass):
                             "t10-lower-to-shift first",
                         )
                 lower_function(function)
+                _check_memory(function, op)
                 _predict(function, op)
+
+
+def _check_memory(function: func.FuncOp, module: ModuleOp) -> None:
+    """Refuses a program some core of the module's machine cannot hold (replayed as
+    the chip allocates it, `program_peak`): better at compile time than in a run."""
+    machine = get_machine(module)
+    if machine is None:
+        return
+    peak = program_peak(function, machine.cores)
+    if peak.bytes <= machine.sram_bytes:
+        return
+    where = "at entry, for the arguments"
+    records = get_records(function)
+    index = get_op_index(peak.at) if peak.at is not None else None
+    if peak.at is not None:
+        where = "in a buffer it allocates"
+        if records is not None and index is not None and index < len(records):
+            record = records[index]
+            at = f" at {record.loc}" if record.loc else ""
+            where = f"in a buffer of op #{index} ({record.kind}{at})"
+    raise DoesNotFitError(
+        function,
+        f"the program does not fit in SRAM: core {peak.core} needs {peak.bytes} "
+        f"bytes {where}, and '{machine.name}' has {machine.sram_bytes}",
+    )
 
 
 def _predict(function: func.FuncOp, module: ModuleOp) -> None:
