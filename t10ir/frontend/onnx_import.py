@@ -1434,6 +1434,10 @@ def _inferred(model: ModelProto, where: str | None) -> ModelProto:
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         message = str(error).strip().splitlines()[0]
         raise T10Error(f"invalid ONNX model: {message}", where) from None
+    except UnicodeDecodeError:  # the checker reads names and docs as UTF-8
+        raise T10Error(
+            "invalid ONNX model: a string in it is not UTF-8 text", where
+        ) from None
 
 
 def upgrade(model: ModelProto, where: str | None) -> ModelProto:
