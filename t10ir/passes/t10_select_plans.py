@@ -883,7 +883,7 @@ class T10SelectPlansPass(ModulePass):
             return chosen, outputs, epilogues
 
         def exact(
-            choice: Sequence[int], copied: Sequence[frozenset[int]] | None = None
+            choice: Sequence[int], copied: Sequence[frozenset[int]]
         ) -> list[tuple[int, int]]:
             """Each op's cycles and prologue under `choice`, as the lowering runs
             it (`copied`: the operands each op reads from a kept copy)."""
@@ -896,38 +896,51 @@ class T10SelectPlansPass(ModulePass):
                     problem.options[j][pick].weights == "hot",
                     [None if p is None else outputs[p] for p in producers[j]],
                     epilogues[j],
-                    copied[j] if copied is not None else frozenset(),
+                    copied[j],
                 )
                 for j, (c, pick) in enumerate(zip(contexts, choice, strict=True))
             ]
 
-        costs = exact(selection.choice)
+        def final(
+            choice: Sequence[int],
+        ) -> tuple[list[tuple[int, int]], list[frozenset[int]]]:
+            """`choice` costed exactly, with the copies kept for later readers."""
+            chosen, outputs, _ = placed(choice)
+            copied = _kept_copies(
+                machine,
+                contexts,
+                chosen,
+                [[None if p is None else outputs[p] for p in ps] for ps in producers],
+                _memory_at(problem, choice),
+                machine.sram_bytes,
+            )
+            return exact(choice, copied), copied
+
+        costs, copied = final(selection.choice)
         # The objective estimates the hand-offs; costed exactly, T10's own choice
-        # may run faster: then it is taken, so that neither strategy is worse.
-        if t10 is not None and list(t10) != list(selection.choice):
-            t10_costs = exact(t10)
-            if sum(c for c, _ in t10_costs) < sum(c for c, _ in costs):
-                objective = problem.cycles(t10)
+        # (and, for optimal, greedy's) may run faster: then it is taken, so that
+        # optimal <= greedy <= t10 on the chip.
+        others: list[tuple[str, Sequence[int] | None]] = [("t10's", t10)]
+        if self.strategy == "optimal":
+            try:
+                others.append(("greedy's", layout_greedy(problem).choice))
+            except SelectionError:
+                pass
+        for name, other in others:
+            if other is None or list(other) == list(selection.choice):
+                continue
+            other_costs, other_copied = final(other)
+            if sum(c for c, _ in other_costs) < sum(c for c, _ in costs):
+                objective = problem.cycles(other)
                 selection = replace(
                     selection,
-                    choice=tuple(t10),
+                    choice=tuple(other),
                     cycles=objective,
-                    peak=problem.peak(t10),
+                    peak=problem.peak(other),
                     gap=(objective - selection.bound) / objective if objective else 0.0,
-                    status=f"{selection.status}, t10's choice runs faster",
+                    status=f"{selection.status}, {name} choice runs faster",
                 )
-                costs = t10_costs
-        chosen, outputs, _ = placed(selection.choice)
-        copied = _kept_copies(
-            machine,
-            contexts,
-            chosen,
-            [[None if p is None else outputs[p] for p in ps] for ps in producers],
-            _memory_at(problem, selection.choice),
-            machine.sram_bytes,
-        )
-        if any(copied):
-            costs = exact(selection.choice, copied)
+                costs, copied = other_costs, other_copied
         for j, ((cycles, prologue), c) in enumerate(zip(costs, contexts, strict=True)):
             option = problem.options[j][selection.choice[j]]
             if c.op.flat_view():
