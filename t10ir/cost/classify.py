@@ -19,10 +19,18 @@ For a contraction the loop dims map to the matmul fit's quantities as an implici
 `k` = the reduction dims, `m` / `n` = the parallel dims indexing only the first / only the
 second contracted operand, `batch` = the parallel dims indexing both or neither. A
 convolution thus becomes `m = N*OH*OW`, `n = F`, `k = C*KH*KW`, `batch = groups`.
+
+A window (for the fitted kernel costs, `t10ir.cost.kernel_fit`) is read off the same
+index maps: its `spatial` dims are the parallel dims that share an index with a
+reduction dim (`oh` in `oh*2 + kh`), its `window` dims those reduction dims. For a
+convolution only `m` dims count as spatial (a grouped convolution's `g*C + c` indexes
+channels, `g` being a `batch` dim); a reduction is a pooling, and has a window, when
+every reduction dim is a window dim and no result is indexed by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -50,7 +58,8 @@ class SubOpShape:
 
     `elements` (all loop dims: every point reads one element of the first operand and
     writes or combines into one of the result) is the count of the element-linear fits;
-    `m`, `n`, `k`, `batch` are empty unless the kind is a contraction.
+    `m`, `n`, `k`, `batch` are empty unless the kind is a contraction; `spatial` and
+    `window` are empty unless the domain is a convolution or a pooling with a window.
     """
 
     kind: SubOpKind
@@ -59,22 +68,36 @@ class SubOpShape:
     n: tuple[str, ...] = ()
     k: tuple[str, ...] = ()
     batch: tuple[str, ...] = ()
+    spatial: tuple[str, ...] = ()
+    window: tuple[str, ...] = ()
 
     @staticmethod
     def of(domain: IterationDomain, is_copy: bool = False) -> SubOpShape:
         kind = classify(domain, is_copy)
         elements = tuple(d.name for d in domain.dims)
+        parallel = [d.name for d in domain.parallel_dims]
+        reduction = tuple(d.name for d in domain.reduction_dims)
+        if kind is SubOpKind.REDUCTION:
+            normalizes = any(set(reduction) & set(r.dims()) for r in domain.results)
+            spatial, window = _window(domain.operands, parallel, reduction)
+            if normalizes or set(window) != set(reduction):
+                spatial, window = (), ()
+            return SubOpShape(kind, elements, spatial=spatial, window=window)
         if not kind.is_contraction:
             return SubOpShape(kind, elements)
-        lhs, rhs = (set(t.dims()) for t in _contracted_operands(domain)[:2])
-        parallel = [d.name for d in domain.parallel_dims]
+        contracted = _contracted_operands(domain)
+        lhs, rhs = (set(t.dims()) for t in contracted[:2])
+        m = tuple(d for d in parallel if d in lhs and d not in rhs)
+        spatial, window = _window(contracted[:1], m, reduction)
         return SubOpShape(
             kind,
             elements,
-            m=tuple(d for d in parallel if d in lhs and d not in rhs),
+            m=m,
             n=tuple(d for d in parallel if d in rhs and d not in lhs),
-            k=tuple(d.name for d in domain.reduction_dims),
+            k=reduction,
             batch=tuple(d for d in parallel if (d in lhs) == (d in rhs)),
+            spatial=spatial if kind is SubOpKind.CONVOLUTION else (),
+            window=window if kind is SubOpKind.CONVOLUTION else (),
         )
 
     @staticmethod
@@ -132,6 +155,26 @@ def classify(domain: IterationDomain, is_copy: bool = False) -> SubOpKind:
         for index in tmap.indices
     )
     return SubOpKind.CONVOLUTION if windowed else SubOpKind.CONTRACTION
+
+
+def _window(
+    operands: Sequence[TensorMap], parallel: Sequence[str], reduction: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The `parallel` and `reduction` dims that share an affine index of `operands`
+    (`oh*2 + kh`), each in loop order."""
+    shared = {
+        d
+        for tmap in operands
+        for index in tmap.indices
+        if isinstance(index, LinearIndex)
+        and set(index.dims()) & set(parallel)
+        and set(index.dims()) & set(reduction)
+        for d in index.dims()
+    }
+    return (
+        tuple(d for d in parallel if d in shared),
+        tuple(d for d in reduction if d in shared),
+    )
 
 
 def _contracted_operands(domain: IterationDomain) -> list[TensorMap]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from t10ir.cost.classify import SubOpKind, SubOpShape
+from t10ir.cost.kernel_fit import conv_features, kernel_cycles, pool_features
 from t10ir.planning.domain import IterationDomain
 from t10ir.target import ComputeModel, Machine
 
@@ -113,6 +114,10 @@ def compute_cycles(
     else:
         shape = op
     compute = machine.compute
+    if shape.window:
+        fitted = _fitted_kernel_cycles(compute, shape, sub_extents)
+        if fitted is not None:
+            return fitted
     if shape.kind.is_contraction:
         return matmul_cycles(
             compute,
@@ -130,6 +135,39 @@ def compute_cycles(
     if shape.kind is SubOpKind.REDUCTION:
         return reduction_cycles(compute, elements)
     return copy_cycles(compute, elements, elem_bytes)
+
+
+def _fitted_kernel_cycles(
+    compute: ComputeModel, shape: SubOpShape, sub_extents: Mapping[str, Count]
+) -> Cycles | None:
+    """A convolution's or a pooling's cycles by the machine's fit to measured kernels
+    (`t10ir.cost.kernel_fit`), or None without one. The features are products of loop
+    dims by their roles: for a convolution the batch (`m` dims outside the window), the
+    input channels (`k` dims outside it), the output channels (`n`), the positions
+    (`spatial`) and the window, one convolution per group (`batch` dims); for a pooling
+    the channels (every dim outside the window), the positions and the window."""
+    spatial = _product(sub_extents, shape.spatial)
+    window = _product(sub_extents, shape.window)
+    inside = set(shape.spatial) | set(shape.window)
+    if shape.kind is SubOpKind.CONVOLUTION:
+        if compute.conv_kernel is None:
+            return None
+        features = conv_features(
+            _product(sub_extents, tuple(d for d in shape.m if d not in inside)),
+            _product(sub_extents, tuple(d for d in shape.k if d not in inside)),
+            _product(sub_extents, shape.n),
+            spatial,
+            window,
+        )
+        groups = _product(sub_extents, shape.batch)
+        return _scalar(groups * kernel_cycles(compute.conv_kernel, features))
+    if compute.pool_kernel is None:
+        return None
+    channels = _product(
+        sub_extents, tuple(d for d in shape.elements if d not in inside)
+    )
+    features = pool_features(channels, spatial, window)
+    return _scalar(kernel_cycles(compute.pool_kernel, features))
 
 
 def comm_factor(machine: Machine, cores_used: Count) -> Cycles:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from numbers import Integral, Real
@@ -102,7 +103,245 @@ _BANDWIDTH = _Bound(2**-10, 2**20)  # bytes per cycle
 _BLOCK = _Bound(1, 2**20, integer=True)
 _THRESHOLD = _Bound(0, 2**40, integer=True)  # extents and element counts compared with
 
-_COMPUTE_BOUNDS: dict[str, _Bound] = {
+KERNEL_FEATURES: dict[str, tuple[str, ...]] = {
+    "conv_kernel": ("batch", "in_channels", "out_channels", "positions", "window"),
+    "pool_kernel": ("channels", "positions", "window"),
+}
+"""The features of each fitted kernel, as T10 defines them (see `t10ir.cost.kernel_fit`)."""
+
+_FIT_COEFFICIENT = _Bound(0, 2**16)
+_FIT_MAX_TERMS = 24
+_FIT_MAX_LEAVES = 64
+_FIT_MAX_MODULUS = 2**10
+
+
+@dataclass(frozen=True)
+class KernelFit:
+    """Per-core cycles of one kind of kernel, fitted to measured samples: a model tree.
+
+    Each leaf is a non-negative linear model over `terms`, products of the kernel's
+    features (`KERNEL_FEATURES`) such as `"batch*out_channels*positions*window"`, `"1"`
+    (the fixed cost) or a factor `"(positions-576)+"`, `max(positions - 576, 0)` (a
+    hinge: piecewise linear in that feature). `splits` route a kernel to a leaf: split
+    `i` is `(variable, threshold, below, above)`, going to `below` when the variable is
+    at most `threshold`; a variable is a feature or `feature%q` (its remainder modulo
+    `q`: the channel alignments the IPU's vertices depend on); a child `c >= 0` is split
+    `c` (always after `i`), `c < 0` is leaf `-1 - c`. No split has `positions` for a
+    variable and every term is non-decreasing in every feature, so the cycles never
+    decrease with the output positions, and never are negative. `name` names a committed
+    fit (`FITTED_KERNELS`), which a description may give by name.
+    """
+
+    kind: str
+    terms: tuple[str, ...]
+    leaves: tuple[tuple[float, ...], ...]
+    splits: tuple[tuple[str, int, int, int], ...] = ()
+    name: str = ""
+
+    def check(self, key: str) -> None:
+        """Raise a `TargetError` naming `key` for anything the cost model cannot use."""
+        features = KERNEL_FEATURES[self.kind]
+        if not 1 <= len(self.terms) <= _FIT_MAX_TERMS:
+            raise TargetError(
+                f"key '{key}.terms': expected 1 to {_FIT_MAX_TERMS} terms, "
+                f"got {len(self.terms)}",
+                f"{key}.terms",
+            )
+        for term in self.terms:
+            _check_term(f"{key}.terms", term, features)
+        if not 1 <= len(self.leaves) <= _FIT_MAX_LEAVES:
+            raise TargetError(
+                f"key '{key}.leaves': expected 1 to {_FIT_MAX_LEAVES} leaves, "
+                f"got {len(self.leaves)}",
+                f"{key}.leaves",
+            )
+        for i, leaf in enumerate(self.leaves):
+            where = f"{key}.leaves[{i}]"
+            _require(
+                where,
+                len(leaf) == len(self.terms),
+                f"{len(self.terms)} coefficients, one per term",
+                len(leaf),
+            )
+            for value in leaf:
+                _FIT_COEFFICIENT.check(where, value)
+        _require(
+            f"{key}.splits",
+            len(self.splits) == len(self.leaves) - 1,
+            f"{len(self.leaves) - 1} splits for {len(self.leaves)} leaves",
+            len(self.splits),
+        )
+        reached: list[int] = []
+        for i, (variable, threshold, *children) in enumerate(self.splits):
+            where = f"{key}.splits[{i}]"
+            feature, _, modulus = variable.partition("%")
+            _require(
+                where,
+                feature in features
+                and feature != "positions"
+                and (not modulus or _modulus(modulus) is not None),
+                f"a variable of {', '.join(f for f in features if f != 'positions')}"
+                f" (or 'feature%q', 1 <= q <= {_FIT_MAX_MODULUS})",
+                repr(variable),
+            )
+            _THRESHOLD.check(where, threshold)
+            for child in children:
+                _require(
+                    where,
+                    i < child < len(self.splits) or -len(self.leaves) <= child < 0,
+                    "children that are later splits or leaves",
+                    child,
+                )
+            reached += children
+        _require(
+            f"{key}.splits",
+            not self.splits
+            or sorted(reached)
+            == sorted([*range(1, len(self.splits)), *range(-len(self.leaves), 0)]),
+            "a tree: every split but the first and every leaf reached once",
+            [list(s) for s in self.splits],
+        )
+
+    def to_dict(self) -> str | dict[str, Any]:
+        """A committed fit by its name, any other in full (lists, as JSON has them)."""
+        if FITTED_KERNELS[self.kind].get(self.name) == self:
+            return self.name
+        return {
+            "terms": list(self.terms),
+            "leaves": [list(leaf) for leaf in self.leaves],
+            "splits": [list(split) for split in self.splits],
+        }
+
+    @staticmethod
+    def from_dict(kind: str, key: str, data: Any) -> KernelFit:
+        if isinstance(data, str):
+            fit = FITTED_KERNELS[kind].get(data)
+            _require(
+                key,
+                fit is not None,
+                f"the name of a fitted kernel ({', '.join(FITTED_KERNELS[kind])}), "
+                "an object or null",
+                json.dumps(data),
+            )
+            assert fit is not None
+            return fit
+        _Kind("object").check(key, data)
+        unknown = sorted(set(data) - {"terms", "leaves", "splits"})
+        if unknown:
+            raise TargetError(
+                f"key '{key}.{unknown[0]}': unknown key (expected terms, leaves, splits)",
+                f"{key}.{unknown[0]}",
+            )
+        for part in ("terms", "leaves"):
+            if part not in data:
+                raise TargetError(f"key '{key}.{part}': missing", f"{key}.{part}")
+        terms = _list_of(f"{key}.terms", data["terms"], lambda v: isinstance(v, str))
+        leaves = _list_of(
+            f"{key}.leaves",
+            data["leaves"],
+            lambda v: isinstance(v, list) and all(map(_is_number, v)),
+        )
+        splits = _list_of(
+            f"{key}.splits",
+            data.get("splits", []),
+            lambda v: (
+                isinstance(v, list)
+                and len(v) == 4
+                and isinstance(v[0], str)
+                and all(map(_is_int, v[1:]))
+            ),
+        )
+        fit = KernelFit(
+            kind,
+            tuple(terms),
+            tuple(tuple(leaf) for leaf in leaves),
+            tuple((v, t, lo, hi) for v, t, lo, hi in splits),
+        )
+        fit.check(key)
+        return fit
+
+
+def _check_term(key: str, term: str, features: tuple[str, ...]) -> None:
+    parsed = [] if term == "1" else [term_factor(f) for f in term.split("*")]
+    _require(
+        key,
+        all(
+            p is not None and p[0] in features and p[2] <= _THRESHOLD.high
+            for p in parsed
+        ),
+        f"products of {', '.join(features)}, '(feature-N)+' or 'min(feature,N)' "
+        "factors, or '1'",
+        repr(term),
+    )
+
+
+_FACTOR = re.compile(r"(\w+)|\((\w+)-(\d+)\)\+|min\((\w+),(\d+)\)")
+
+
+def term_factor(text: str) -> tuple[str, Literal["", "hinge", "min"], int] | None:
+    """A factor of a `KernelFit` term as (feature, form, knot): a bare feature
+    (`""`), `(feature-N)+` (`"hinge"`) or `min(feature,N)`; None if it is neither."""
+    match = _FACTOR.fullmatch(text)
+    if match is None:
+        return None
+    bare, hinged, above, capped, cap = match.groups()
+    if bare is not None:
+        return bare, "", 0
+    if hinged is not None:
+        return hinged, "hinge", int(above)
+    return capped, "min", int(cap)
+
+
+def _modulus(text: str) -> int | None:
+    return int(text) if text.isdigit() and 1 <= int(text) <= _FIT_MAX_MODULUS else None
+
+
+def _list_of(key: str, value: Any, ok: Any) -> list[Any]:
+    if not (isinstance(value, list) and all(ok(v) for v in value)):
+        raise TargetError(f"key '{key}': expected a list, got {json.dumps(value)}", key)
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+@dataclass(frozen=True)
+class _FitBound:
+    """What a kernel-fit key admits: no fit, or a fit that `KernelFit.check` accepts.
+    `high` is the dearest fit allowed (every term a product of every feature, at the
+    largest coefficient): each term is at most 16 times the kernel's loop points (the
+    channel roundings), so a sub-operator of 2^32 points costs at most 2^56 cycles."""
+
+    kind: str
+
+    @property
+    def low(self) -> None:
+        return None
+
+    @property
+    def high(self) -> KernelFit:
+        product = "*".join(KERNEL_FEATURES[self.kind])
+        return KernelFit(
+            self.kind,
+            (product,) * _FIT_MAX_TERMS,
+            ((_FIT_COEFFICIENT.high,) * _FIT_MAX_TERMS,),
+        )
+
+    def check(self, key: str, value: object) -> None:
+        if value is None:
+            return
+        _require(
+            key,
+            isinstance(value, KernelFit) and value.kind == self.kind,
+            f"a {self.kind.removesuffix('_kernel')} kernel fit or None",
+            type(value).__name__,
+        )
+        assert isinstance(value, KernelFit)
+        value.check(key)
+
+
+_COMPUTE_BOUNDS: dict[str, _Bound | _FitBound] = {
     "matmul_m_block": _BLOCK,
     "matmul_k_block_bytes": _BLOCK,
     "matmul_n_block": _BLOCK,
@@ -111,6 +350,8 @@ _COMPUTE_BOUNDS: dict[str, _Bound] = {
     "matmul_n_block_cycles": _CYCLES,
     "matmul_fixed_cycles": _CYCLES,
     "matmul_no_swap_max_m": _THRESHOLD,
+    "conv_kernel": _FitBound("conv_kernel"),
+    "pool_kernel": _FitBound("pool_kernel"),
     "elementwise_cycles_per_element": _RATE,
     "elementwise_fixed_cycles": _CYCLES,
     "elementwise_small_cycles_per_element": _RATE,
@@ -151,8 +392,10 @@ class ComputeModel:
     after orienting the sub-operator as T10's code does: m is the larger of m and n,
     except that when both are at most matmul_no_swap_max_m, m is the smaller.
     (`ceil(k*b/32)` is the primer's `ceil(k/(32/b))` in integers.) Convolutions are costed
-    as their implicit-GEMM contraction with the same coefficients: no public per-core
-    convolution fit exists for the IPU.
+    as their implicit-GEMM contraction with the same coefficients, and poolings as
+    reductions, unless `conv_kernel` / `pool_kernel` give a fit to measured kernels
+    (`KernelFit`); the `ipu-mk2` preset carries the fits to T10's measured IPU Mk2 cycles
+    (`FITTED_KERNELS`), a description without them keeps the implicit GEMM.
 
     Elementwise, unary and reduction costs are linear in the element count (T10's fits for
     the first two; the primer gives no reduction fit, so reductions default to the
@@ -169,6 +412,8 @@ class ComputeModel:
     matmul_n_block_cycles: float = 113
     matmul_fixed_cycles: float = 173
     matmul_no_swap_max_m: int = 16
+    conv_kernel: KernelFit | None = None
+    pool_kernel: KernelFit | None = None
     elementwise_cycles_per_element: float = 0.5
     elementwise_fixed_cycles: float = 300
     elementwise_small_cycles_per_element: float = 0.75
@@ -296,6 +541,12 @@ class Machine:
             del data["mesh"]
         else:
             data["mesh"] = list(self.mesh)
+        for key in KERNEL_FEATURES:
+            fit = getattr(self.compute, key)
+            if fit is None:
+                del data["compute"][key]
+            else:
+                data["compute"][key] = fit.to_dict()
         return data
 
     @staticmethod
@@ -416,5 +667,105 @@ def _compute_from_dict(data: Any) -> ComputeModel:
                 f"{', '.join(_COMPUTE_SCHEMA)})",
                 f"compute.{key}",
             )
-        values[key] = _COMPUTE_SCHEMA[key].check(f"compute.{key}", value)
+        if key in KERNEL_FEATURES:
+            values[key] = (
+                None
+                if value is None
+                else KernelFit.from_dict(key, f"compute.{key}", value)
+            )
+        else:
+            values[key] = _COMPUTE_SCHEMA[key].check(f"compute.{key}", value)
     return ComputeModel(**values)
+
+
+IPU_MK2_CONV_TERMS = (
+    "batch*in_channels*out_channels*positions*window",
+    "batch*out_channels*positions*window",
+    "batch*in_channels*positions*window",
+    "batch*positions*window",
+    "batch*positions",
+    "batch*out_channels*window",
+    "out_channels*window",
+    "batch*window",
+    "batch",
+    "1",
+    "batch*window*(positions-576)+",
+    "batch*window*(positions-1296)+",
+    "batch*out_channels*window*(positions-576)+",
+    "batch*out_channels*window*(positions-1296)+",
+    "batch*window*min(positions,144)",
+    "batch*out_channels*window*min(positions,144)",
+    "batch*in_channels*out_channels*window*min(positions,144)",
+)
+"""The terms of the IPU Mk2 convolution fit: MACs, overheads per output channel, per
+position and per window tap, fixed cycles, and pieces linear in the positions."""
+
+IPU_MK2_POOL_TERMS = (
+    "channels*positions*window",
+    "positions*window",
+    "channels*positions",
+    "positions",
+    "channels*window",
+    "window",
+    "channels",
+    "1",
+    "channels*window*(positions-256)+",
+    "window*(positions-256)+",
+)
+"""The terms of the IPU Mk2 pooling fit (one leaf: no split improves on it)."""
+
+# The fits of `benchmarks/fit_kernel_costs.py --print-python` to T10's measured IPU Mk2
+# kernels (`../shared/data/t10-ipu-kernel-profiles.json`): one leaf's coefficients a
+# line, in the order of the terms; splits as `KernelFit` describes them.
+# fmt: off
+_IPU_MK2_CONV = KernelFit(
+    "conv_kernel",
+    IPU_MK2_CONV_TERMS,
+    (
+        (0.007745867587, 0, 0.5081995706, 0, 0, 0, 0, 0, 0, 564.8470522, 4.336564917, 0, 0, 0, 0, 0, 0),
+        (0.06252589317, 0, 0.02241493814, 0, 0, 0, 0, 0, 0, 243.2685792, 0, 0, 0, 0, 0.2010251047, 0, 0),
+        (0.02340474753, 0, 0.6965395633, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0326962425, 0),
+        (0.03878604958, 0, 0, 0, 0, 0, 20.92058105, 0, 0, 241.3258324, 0, 0, 0, 0, 0, 0, 0),
+        (0, 0, 0, 0, 16.49045112, 0, 0, 0, 0, 0, 0.4246507476, 0, 0, 0, 0, 0, 0),
+        (0, 0.1468663646, 0.05339869254, 1.094670841, 0, 0, 0, 417.9280918, 0, 0, 0, 0, 0.03207326636, 0, 0.3836682776, 0, 0),
+        (0.02184798675, 0, 0.001589410195, 0.4970146461, 0, 0, 0, 0, 210.406678, 0, 0, 0, 0, 0, 0, 0.05941732003, 0.05980486083),
+        (0.04124548684, 0.03585616961, 0.01141465811, 0, 0, 5.463350467, 0, 0, 0, 0, 0.1606384693, 0, 0, 0, 0, 0.01576699241, 0.02409414782),
+        (0.0384222658, 0, 0.05003296097, 0, 0, 7.841557969, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.07026266974, 0.01021157173),
+        (0.05227760747, 0.04306587254, 0.00112208612, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.07946451409, 0, 0),
+        (0, 0, 0, 0, 15.95592069, 0.2639889068, 0, 0, 0, 0, 0.3746489075, 0.0490943772, 0, 0, 0, 0, 0),
+        (0.04364779807, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        (0.00804095395, 0.004219132285, 0, 0, 0, 0, 0, 0, 88.06681451, 0, 0, 0, 0, 0, 0.004064912711, 0, 0.01092461479),
+    ),
+    (
+        ('window', 25, 1, 10),
+        ('in_channels%16', 1, 2, 6),
+        ('window', 9, 3, -5),
+        ('out_channels%16', 4, 4, 5),
+        ('out_channels%8', 0, -1, -2),
+        ('in_channels', 1, -3, -4),
+        ('window', 1, -6, 7),
+        ('batch', 1, 8, 9),
+        ('out_channels%16', 4, -7, -8),
+        ('in_channels', 4, -9, -10),
+        ('batch', 1, 11, -13),
+        ('in_channels', 1, -11, -12),
+    ),
+    name="ipu-mk2",
+)
+_IPU_MK2_POOL = KernelFit(
+    "pool_kernel",
+    IPU_MK2_POOL_TERMS,
+    (
+        (0.4665707501, 0, 0.3503620609, 2.133780916, 12.02382572, 271.6082151, 0, 0, 0.2348179396, 0),
+    ),
+    (
+    ),
+    name="ipu-mk2",
+)
+# fmt: on
+
+FITTED_KERNELS: dict[str, dict[str, KernelFit]] = {
+    "conv_kernel": {"ipu-mk2": _IPU_MK2_CONV},
+    "pool_kernel": {"ipu-mk2": _IPU_MK2_POOL},
+}
+"""Committed fits by kind and name; a machine description may name one."""

@@ -3,17 +3,21 @@
 Sources of the figures (see also `docs/t10-primer.md`, sections 1 and 5):
 
 - `ipu-mk2`: Graphcore IPU Mk2 (GC200): 1472 tiles, 624 KiB each, 1.325 GHz, 118-cycle
-  sync, and T10's per-core cycle fits (the `ComputeModel` defaults). T10 costs shifting
+  sync, T10's per-core cycle fits (the `ComputeModel` defaults) and the fits to T10's
+  measured IPU Mk2 convolutions and poolings (`FITTED_KERNELS["..."]["ipu-mk2"]`,
+  fitted by `benchmarks/fit_kernel_costs.py`). T10 costs shifting
   `e` elements of `b` bytes at `e*b/2*0.56` cycles, i.e. `link_bytes_per_cycle =
   2/0.56 = 3.571 B/cycle` (4.73 GB/s per core at 1.325 GHz; the datasheet's "about
   5.5 GB/s" is a peak, the fit is what T10 measured).
-- `ipu-pod4`: four such chips as one machine of 5888 cores; a plan on more than one
-  chip's 1472 cores pays 1.25x on its communication (T10's artifact).
+- `ipu-pod4`: four such chips as one machine of 5888 cores (the same cores and fits); a
+  plan on more than one chip's 1472 cores pays 1.25x on its communication (T10's
+  artifact).
 - `wormhole-8x8`: Tenstorrent Wormhole B0 Tensix cores on an 8 x 8 torus: 1464 KiB of
   L1 each (about 1.5 MB), 1 GHz, 32 B/cycle NoC links. Per-hop latency 9 cycles and a
   200-cycle barrier (about two traversals of the 8-hop torus diameter plus semaphore
   handling) are estimates, not measured figures. No per-core Tensix cycle fits are
-  public, so the compute model is the IPU Mk2's stand-in.
+  public, so the compute model is the IPU Mk2's stand-in, without the IPU's measured
+  convolution and pooling fits (convolutions cost their implicit GEMM).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from t10ir.target.machine import Machine, TargetError
+from t10ir.target.machine import FITTED_KERNELS, ComputeModel, Machine, TargetError
+
+_IPU_MK2_COMPUTE = ComputeModel(
+    conv_kernel=FITTED_KERNELS["conv_kernel"]["ipu-mk2"],
+    pool_kernel=FITTED_KERNELS["pool_kernel"]["ipu-mk2"],
+)
 
 _IPU_MK2 = Machine(
     name="ipu-mk2",
@@ -30,6 +39,7 @@ _IPU_MK2 = Machine(
     clock_hz=1.325e9,
     link_bytes_per_cycle=2 / 0.56,
     sync_cycles=118,
+    compute=_IPU_MK2_COMPUTE,
 )
 
 PRESETS: dict[str, Machine] = {
@@ -43,6 +53,7 @@ PRESETS: dict[str, Machine] = {
         sync_cycles=118,
         chips=4,
         inter_chip_comm_factor=1.25,
+        compute=_IPU_MK2_COMPUTE,
     ),
     "wormhole-8x8": Machine(
         name="wormhole-8x8",

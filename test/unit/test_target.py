@@ -16,6 +16,7 @@ from t10ir.target import (
     TargetError,
     load_machine,
 )
+from t10ir.target.machine import FITTED_KERNELS
 
 MINIMAL: dict[str, Any] = {
     "name": "tiny",
@@ -43,7 +44,11 @@ def test_ipu_mk2_is_the_default_with_the_primer_figures() -> None:
         1.325e9,
     )
     assert machine.topology == "all-to-all" and machine.sync_cycles == 118
-    assert machine.compute == ComputeModel()
+    # The defaults, and the fits to T10's measured kernels (test_kernel_fit.py).
+    assert machine.compute == ComputeModel(
+        conv_kernel=FITTED_KERNELS["conv_kernel"]["ipu-mk2"],
+        pool_kernel=FITTED_KERNELS["pool_kernel"]["ipu-mk2"],
+    )
     # About 250 TFLOP/s FP16 (64 MACs per cycle per core) and 62.5 FP32.
     assert machine.compute.macs_per_cycle(2) == 64
     assert machine.peak_flops(2) == pytest.approx(250e12, rel=0.01)
