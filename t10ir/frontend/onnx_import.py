@@ -1268,8 +1268,9 @@ def _gather_elements(imp: _Importer, node: _Node) -> list[Value]:
 def _gather_nd(imp: _Importer, node: _Node) -> list[Value]:
     """A gather of the data's first `batch_dims + k` dims flattened into one, at
     the row-major offset the `k` indices (and the batch position) name: known
-    indices give the offsets now, others a `top.expr` computing them (an index
-    out of range wraps around there rather than failing)."""
+    indices give the offsets now, others a `top.expr` summing each index (taken
+    modulo its dim, so a negative one counts from the end; one out of range wraps
+    around rather than failing) times its stride."""
     data = imp.tensor(node, 0)
     indices = imp.get(node, 1)
     assert indices is not None
@@ -1281,31 +1282,41 @@ def _gather_nd(imp: _Importer, node: _Node) -> list[Value]:
             f"{list(index_shape)} and batch_dims={batch}"
         )
     dims = shape[: batch + k]
-    strides = [math.prod(dims[i + 1 :]) for i in range(len(dims))]
-    table = imp.reshape(data, (math.prod(dims), *shape[batch + k :]))
+    strides = np.array([math.prod(dims[i + 1 :]) for i in range(len(dims))], np.int64)
+    sizes = np.array(dims[batch:], np.int64)
+    rest = shape[batch + k :]
+    table = imp.reshape(data, (math.prod(dims), *rest))
     if isinstance(indices, np.ndarray):
-        sizes = np.array(dims[batch:], np.int64)
         if ((indices < -sizes) | (indices >= sizes)).any():
             raise node.error(f"indices out of range for data of shape {list(shape)}")
         positions = np.indices(index_shape[:-1], np.int64)[:batch]
-        offsets = sum(
-            (p * strides[i] for i, p in enumerate(positions)),
-            np.zeros(index_shape[:-1], np.int64),
-        )
-        offsets = offsets + ((indices % sizes) * strides[batch:]).sum(axis=-1)
+        offsets = ((indices % sizes) * strides[batch:]).sum(axis=-1)
+        for position, stride in zip(positions, strides, strict=False):
+            offsets = offsets + position * stride
         linear = imp.ssa(offsets, f"{node.inputs[1]}.offsets", node)
-    else:
-        names = [f"I{i}" for i in range(len(index_shape) - 1)]
-        terms = [f"{names[i]} * {strides[i]}" for i in range(batch)]
-        for j in range(k):
-            size = dims[batch + j]
-            read = f"input0[{', '.join([*names, str(j)])}]"
-            terms.append(f"(({read} + {size}) % {size}) * {strides[batch + j]}")
-        text = f"output0[{', '.join(names)}] = {' + '.join(terms)}"
-        offsets_type = TensorType(IntegerType(64), index_shape[:-1])
-        indices_i64 = _cast_to(imp, node, indices, TensorProto.INT64)
-        linear = imp.emit(top.ExprOp([indices_i64], text, offsets_type))
-    return [imp.emit(top.GatherOp(table, linear, None, 0))]
+        return [imp.emit(top.GatherOp(table, linear, None, 0))]
+    lead = index_shape[:-1] or (1,)
+    points = _cast_to(imp, node, imp.reshape(indices, (*lead, k)), TensorProto.INT64)
+    point = ", ".join(f"I{i}" for i in range(len(lead)))
+    offsets_type = TensorType(IntegerType(64), lead)
+    terms = f"((input0[{point}, J] + input2[J]) % input2[J]) * input1[J]"
+    linear = imp.emit(
+        top.ExprOp(
+            [
+                points,
+                imp.ssa(strides[batch:], f"{node.inputs[1]}.strides", node),
+                imp.ssa(sizes, f"{node.inputs[1]}.sizes", node),
+            ],
+            f"output0[{point}] +=! {terms}",
+            offsets_type,
+        )
+    )
+    if batch:
+        batches = " + ".join(f"I{i} * {strides[i]}" for i in range(batch))
+        text = f"output0[{point}] = input0[{point}] + {batches}"
+        linear = imp.emit(top.ExprOp([linear], text, offsets_type))
+    gathered = imp.emit(top.GatherOp(table, linear, None, 0))
+    return [imp.reshape(gathered, (*index_shape[:-1], *rest))]
 
 
 @_converts("Expand")

@@ -121,6 +121,7 @@ CASES: dict[str, Case] = {
     "gather_nd_batch": case(
         [node("GatherND", ["x", "i"], ["y"], batch_dims=1)], {"x": X, "i": ints(3, 2, 2, high=4)}, {"y": F32}
     ),
+    "gather_nd_one_point": case([node("GatherND", ["x", "i"], ["y"])], {"x": X, "i": np.array([2, -1], np.int64)}, {"y": F32}),
     "gather_nd_known": case(
         [node("GatherND", ["x", "i"], ["y"])], {"x": X}, {"y": F32}, {"i": np.array([[2, -1, 4], [0, 1, -5]], np.int64)}
     ),
@@ -219,13 +220,13 @@ def test_ops_are_first_class() -> None:
 # --- folding --------------------------------------------------------------------------
 
 
-def test_token_type_ids_fold_where_the_reference_evaluator_fails() -> None:
+def token_types() -> Case:
     """BERT's token_type_ids: a GatherElements on a registered buffer larger than its
     indices off the axis, which ONNX's reference evaluator refuses; onnxruntime folds
     it, and the token type embeddings are one constant added to the words'."""
     buffer = np.zeros((2, 16), np.int64)
     buffer[:, 5:] = 1
-    model_case = case(
+    return case(
         [
             node("Shape", ["ids"], ["shape"]),
             node("GatherElements", ["buffer", "position"], ["types"], axis=1),
@@ -241,6 +242,9 @@ def test_token_type_ids_fold_where_the_reference_evaluator_fails() -> None:
             "table": rand(2, 6),
         },
     )
+
+
+def test_token_type_ids_fold_where_the_reference_evaluator_fails() -> None:
     from onnx.reference import ReferenceEvaluator
 
     feeds = {"d": np.zeros((2, 8), np.int64), "i": np.zeros((1, 8), np.int64)}
@@ -249,16 +253,15 @@ def test_token_type_ids_fold_where_the_reference_evaluator_fails() -> None:
     )
     with pytest.raises(ValueError):
         ReferenceEvaluator(failing.model()).run(None, feeds)
-    imported = check(model_case)
-    assert op_names(imported) == ["top.add"]
+    assert op_names(check(token_types())) == ["top.add"]
 
 
-def test_causal_mask_and_position_buckets_fold() -> None:
+def masks_and_buckets() -> Case:
     """A causal mask (Range, Less, And with a constant padding mask) and T5's
     relative position buckets (Sub, Abs, Less, Greater, Log, Where) of a fixed
     sequence length become constants; only their uses on activations are ops."""
     seq = 8
-    model_case = case(
+    return case(
         [
             node("Range", ["start", "n", "step"], ["pos"]),
             node("Unsqueeze", ["pos", "ax0"], ["row"]),
@@ -300,8 +303,14 @@ def test_causal_mask_and_position_buckets_fold() -> None:
             "bias": rand(8, 1, seed=4),
         },
     )
-    imported = check(model_case)
-    assert op_names(imported) == ["top.select", "top.softmax", "top.add"]
+
+
+def test_causal_mask_and_position_buckets_fold() -> None:
+    assert op_names(check(masks_and_buckets())) == [
+        "top.select",
+        "top.softmax",
+        "top.add",
+    ]
 
 
 # --- the exporters' patterns, end to end ----------------------------------------------
@@ -407,7 +416,23 @@ def t5_clamp() -> Case:
     )
 
 
-@pytest.mark.parametrize("build", [sdpa, roberta_positions, llama_gqa, t5_clamp])
+def gather_nd() -> Case:
+    """The rows of a batch picked by computed indices (attention-mask code)."""
+    return CASES["gather_nd_batch"]
+
+
+PATTERNS = (
+    sdpa,
+    roberta_positions,
+    llama_gqa,
+    t5_clamp,
+    token_types,
+    masks_and_buckets,
+    gather_nd,
+)
+
+
+@pytest.mark.parametrize("build", PATTERNS, ids=lambda b: b.__name__)
 def test_pattern_imports_runs_and_compiles(build, tmp_path: Path) -> None:
     """`t10-import`, the reference against onnxruntime, then compiled for ipu-mk2
     and run with `--check`, which matches onnxruntime too."""
