@@ -37,9 +37,14 @@ Strategies:
   current choice, local improvement over all edges, then T10's memory repair with
   edge-aware cycle deltas; never worse than `greedy`;
 - `optimal`: a mixed-integer program solved by HiGHS, exact under the model (or its
-  bound and gap when stopped by the time limit); an edge is a transportation block
-  over classes of identical cost rows and columns, a value adds its bytes to the load
-  rows of the ops it waits during, and dominated or duplicate options go first;
+  bound and gap when stopped by the time limit). Made smaller without changing its
+  optimum: options dominated in what the
+  model can tell apart go (`_reduce`: working bytes below the level every choice
+  reaches somewhere never decide a fit), ops the memory rows cannot tell apart with
+  at most two neighbours are eliminated into them (`_eliminate`), an edge costs its
+  producer's and consumer's parts on their options and a saving column only where
+  they line up (`_transport`), and a value adds its bytes to the load rows of the ops
+  it waits during;
 - `vgm`: the baseline of primer section 2: the ops' options are spatial-only plans with
   cold weights (every op fetches the slices it needs), each op the fastest that fits.
 """
@@ -728,7 +733,7 @@ def _reduce(problem: Problem, minimize_peak: bool) -> tuple[Problem, list[list[i
     the one that dominates it without costing a cycle or a byte of the peak."""
     edges = () if minimize_peak else problem.edges
     graph = problem.graph
-    memory = _memory_keys(problem)
+    memory = problem.memory_keys
     kept = [list(range(len(ops))) for ops in problem.options]
     changed = True
     while changed:
@@ -899,49 +904,18 @@ class _Solved:
     constraints: int
 
 
-def _start(
-    problem: Problem, kept: Sequence[Sequence[int]], choice: Sequence[int]
-) -> list[int]:
-    """`choice` in the reduced problem's options: where an option was dropped, the
-    kept one of least cycles no larger in what the memory rows tell apart (one
-    exists: the options that dominate it), so that a fitting choice still fits."""
-    memory = problem.memory_keys
-    start = []
-    for j, mine in enumerate(kept):
-        if choice[j] in mine:
-            start.append(mine.index(choice[j]))
-            continue
-        no_larger = (memory[j][mine] <= memory[j][choice[j]]).all(axis=1)
-        cycles = np.where(
-            no_larger, problem.graph.cycles[j][mine], np.iinfo(np.int64).max
-        )
-        start.append(int(cycles.argmin()))
-    return start
-
-
-def _solve(
-    problem: Problem,
-    minimize_peak: bool,
-    time_limit: float,
-    start: Sequence[int] | None = None,
-) -> _Solved | None:
+def _solve(problem: Problem, minimize_peak: bool, time_limit: float) -> _Solved | None:
     """Solve the MIP of the reduced problem (`_reduce`: every option undominated)
     with HiGHS's presolve, and check the answer fits; where it does not, or
     presolve finds no fitting choice, solve it again without presolve. In HiGHS
     1.15.1 presolve declares some small feasible models infeasible and loops forever
     on some with dominated options (ERGO-Code/HiGHS #3296, #2226); without it, large
-    models solve several times slower. `start`: a fitting choice HiGHS starts from
-    (its incumbent before the search)."""
+    models solve several times slower."""
     reduced, kept = _reduce(problem, minimize_peak)
     model, order = (reduced, []) if minimize_peak else _eliminate(reduced)
-    hint = None
-    if start is not None:
-        hint = _start(problem, kept, start)
-        for e in order:
-            hint[e.op] = 0
 
     def solve(presolve: bool) -> _Solved | None:
-        solved = _solve_once(model, minimize_peak, time_limit, presolve, hint)
+        solved = _solve_once(model, minimize_peak, time_limit, presolve)
         if solved is None or not solved.choice:
             return solved
         full = _recover(solved.choice, order)
@@ -1016,7 +990,7 @@ def _transport(
         if not len(pairs):
             continue
         y = first + len(y_costs) + np.arange(len(pairs))
-        y_costs.extend((-saving[r, k].astype(float) for r, k in pairs))
+        y_costs.extend(float(-saving[r, k]) for r, k in pairs)
         for side, of, start in ((0, row_of, p), (1, col_of, c)):
             for cls in np.unique(pairs[:, side]):
                 mine = y[pairs[:, side] == cls].tolist()
@@ -1044,13 +1018,12 @@ def _solve_once(
     minimize_peak: bool,
     time_limit: float,
     presolve: bool,
-    hint: Sequence[int] | None,
 ) -> _Solved | None:
     """The MIP: binaries x[j, c], one per op; a continuous resident total R; per op
     `R + sum_c (working + live) x + sum_{v waits at j} sum_a bytes_v[a] x[p_v, a] <=
     capacity` (or `<= peak` when minimizing it), and `R + entry` likewise where the
     entry binds; the edges' transportation variables and rows (`_transport`) when
-    minimizing cycles. `hint`: a fitting choice, HiGHS's first incumbent."""
+    minimizing cycles."""
     import highspy
 
     with _silenced_output():
@@ -1147,12 +1120,6 @@ def _solve_once(
             np.array([i for cols, _ in edge_rows for i in cols], dtype=np.int32),
             np.array([v for _, vals in edge_rows for v in vals]),
         )
-    if hint is not None:
-        # HiGHS completes the continuous columns (R, the transport) itself.
-        firsts = np.cumsum([0, *(len(ops) for ops in problem.options)])[:-1]
-        picked = np.zeros(n)
-        picked[firsts + np.asarray(hint)] = 1.0
-        h.setSolution(n, np.arange(n, dtype=np.int32), picked)
     size = (h.getNumCol(), h.getNumRow())
     h.run()
     status = h.getModelStatus()
@@ -1193,35 +1160,20 @@ def _least_peak(problem: Problem, time_limit: float) -> tuple[tuple[int, ...], i
 
 def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
     """The least total cycles (edges included) of a fitting choice, proven by HiGHS
-    (or the best found within `time_limit` seconds, with its bound and gap). HiGHS
-    starts from `layout_greedy`'s choice where the problem has transitions, else
-    `greedy`'s, and returns it (status 'time-limit, greedy') when stopped before
-    finding a better one."""
+    (or the best found within `time_limit` seconds, with its bound and gap; when
+    stopped before finding any, `layout_greedy`'s where the problem has transitions,
+    else `greedy`'s)."""
     if not problem.options:
         return _selection(problem, [], "optimal")
-    try:
-        heuristic = (layout_greedy if problem.transitions else greedy)(problem)
-    except SelectionError:
-        heuristic = None
-    solved = _solve(
-        problem,
-        minimize_peak=False,
-        time_limit=time_limit,
-        start=None if heuristic is None else heuristic.choice,
-    )
+    solved = _solve(problem, minimize_peak=False, time_limit=time_limit)
     if solved is None:
         raise SelectionError(least_peak(problem)[1], problem.capacity)
     choice, bound, status = solved.choice, solved.bound, solved.status
     if not np.isfinite(bound):
         bound = 0.0  # stopped before HiGHS had a bound: cycles are never negative
-    if status != "optimal" and (
-        not choice
-        or heuristic is not None
-        and problem.cycles(choice) >= heuristic.cycles
-    ):  # stopped before finding a better choice than the start: it is greedy's
-        if heuristic is None:
-            raise SelectionError(least_peak(problem)[1], problem.capacity)
-        choice = list(heuristic.choice)
+    if not choice:  # stopped before finding any fitting choice: take greedy's
+        fallback = layout_greedy if problem.transitions else greedy
+        choice = list(fallback(problem).choice)
         status = "time-limit, greedy"
     cycles = problem.cycles(choice)
     bound_cycles = min(cycles, int(np.ceil(bound - 1e-6)))
