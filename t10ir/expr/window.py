@@ -214,8 +214,11 @@ def position_dims(text: str, input_shapes: Sequence[Sequence[int]]) -> frozenset
     window position is the global one): dims used as values (`I + 1.0`), in a guard
     that stays (`.when(J <= I, ...)`; not the bounds guards `guard_padding` removes),
     and reduction dims read with a negative coefficient (where such a read starts
-    depends on the window's extent, which only output dims tell)."""
-    plan = parse_expression(text).plan(input_shapes)
+    depends on the window's extent, which only output dims tell), or sized by a `where`
+    clause (`K0 in 3`: the windowed `where` keeps that extent)."""
+    expr = parse_expression(text)
+    plan = expr.plan(input_shapes)
+    declared = {d for d, _, _ in expr.statement.where if d not in plan.output_dims}
     unguard = guard_padding(text, input_shapes) is not None
     negative = {
         d
@@ -226,7 +229,7 @@ def position_dims(text: str, input_shapes: Sequence[Sequence[int]]) -> frozenset
         for d, c in index.terms
         if c < 0 and d not in plan.output_dims
     }
-    return frozenset(_index_dims(plan.body, unguard)) | negative
+    return frozenset(_index_dims(plan.body, unguard)) | negative | declared
 
 
 def window_expression(

@@ -21,6 +21,7 @@ from t10ir.cost.kernel_fit import conv_features, kernel_cycles, pool_features
 from t10ir.cost.plan_cost import cost_plans, plan_arrays
 from t10ir.dialects import top
 from t10ir.dialects.rtensor import MachineAttr
+from t10ir.expr.window import position_dims
 from t10ir.lowering.op_spec import op_spec
 from t10ir.planning.plan import OpPlan
 from t10ir.target import PRESETS, ComputeModel, Machine, TargetError, load_machine
@@ -211,3 +212,14 @@ def test_a_conv_plans_compute_follows_the_fit() -> None:
     )
     assert fitted.compute != gemm.compute
     assert (fitted.shift, fitted.memory) == (gemm.shift, gemm.memory)
+
+
+def test_a_where_sized_window_is_never_split() -> None:
+    """The fitted pooling charges each window tap, so splitting a window over cores
+    pays off; an expression whose `where` sizes the window cannot run on part of it
+    (its windowed `where` keeps the extent), so the plans keep such dims whole."""
+    text = (
+        "output0[N, C, D0, D1] >=! input0[N, C, D0 * 2 + K0, D1 * 2 + K1]"
+        " where D0 in 4, K0 in 3, D1 in 4, K1 in 3"
+    )
+    assert {"K0", "K1"} <= position_dims(text, [(1, 8, 9, 9)])
