@@ -793,10 +793,10 @@ def _eliminate(problem: Problem) -> tuple[Problem, list[_Eliminated]]:
     its neighbours' options is a function of theirs, added to them (one neighbour:
     its cycles; two: an edge between them, `min_b M1[a, b] + cycles[b] + M2[b,
     c]`), which may free their neighbours in turn. The op stays in the problem with
-    one option of its first, which loads memory as any other of its would, and the
-    least cycles left where it has no neighbours. Exact: the reduced problem's least
-    cycles are the problem's, and `_recover` completes its choices. Returns the
-    reduced problem and the eliminated ops in order."""
+    one option, its first (which loads memory as any other of its would), costing
+    its least cycles where it has no neighbours, else nothing. Exact: the reduced
+    problem's least cycles are the problem's, and `_recover` completes its choices.
+    Returns the reduced problem and the eliminated ops in order."""
     count = len(problem.options)
     memory = problem.memory_keys
     cycles = [c.copy() for c in problem.graph.cycles]
