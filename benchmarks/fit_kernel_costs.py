@@ -344,7 +344,8 @@ def _python(fits: Sequence[KernelFit]) -> str:
         ]
         lines += ["    ),", "    (" if fit.splits else "    (),"]
         lines += [f"        {split!r}," for split in fit.splits]
-        lines += ["    )," if fit.splits else "", '    name="ipu-mk2",', ")"]
+        lines += ["    )," for _ in fit.splits[:1]]
+        lines += ['    name="ipu-mk2",', ")"]
     return "\n".join([*lines, "# fmt: on"])
 
 
