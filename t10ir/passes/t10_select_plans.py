@@ -44,7 +44,7 @@ elimination, on any topology.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from math import ceil, isfinite, prod
 
 import numpy as np
@@ -507,15 +507,13 @@ def _exact_layout(
     ctx: _OpContext,
     chosen: _Candidate,
     hot: bool,
-    sources: list[Layout | None],
+    brought: Sequence[float | None],
     epilogue: float,
-    copied: frozenset[int] = frozenset(),
 ) -> tuple[int, int]:
     """The op's cycles under its chosen candidate as the lowered program runs them,
-    and their prologue: inputs another op produced come from where that op left them
-    (`sources`), by the lowering's route (`cheaper_route`), the others from the
-    default layout (own weights not at all when `hot`, `copied` operands not at all:
-    they read a copy an earlier op made); `epilogue`: moving or combining its result
+    and their prologue: `brought[v]`, the cycles of bringing input `v` from where
+    another op left it (`_Routes`), else (None) the fetch from the default layout
+    (own weights not at all when `hot`); `epilogue`: moving or combining its result
     where it waits."""
     prologue = 0.0
     moves = None
@@ -524,19 +522,46 @@ def _exact_layout(
             moves = plan_moves(machine, ctx.spec, chosen.point.plan)
         except PlanError as error:
             raise OpError(ctx.op, f"cannot be scheduled: {error}") from error
-    for v, src in enumerate(sources):
-        if (hot and v in ctx.own_weights) or v in copied:
+    for v, cycles in enumerate(brought):
+        if hot and v in ctx.own_weights:
             continue
-        if src is not None:
-            prologue += cheaper_route(
-                machine, src, chosen.inputs[v], ctx.spec.operand_bytes[v]
-            )[0]
+        if cycles is not None:
+            prologue += cycles
         elif moves is not None:
             prologue += moves.prologue[v]
     total = prologue + epilogue
     if moves is not None:
         total += chosen.point.cost.compute + moves.shift + moves.sync
     return ceil(total), ceil(prologue)
+
+
+@dataclass
+class _Routes:
+    """The moves of values between ops as `t10-lower-to-shift`'s `_Moves` makes them,
+    in program order: straight or through the default layout (`cheaper_route`), and a
+    value's default copy, once made, read by every later consumer (and the return)."""
+
+    machine: Machine
+    defaults: set[int] = field(default_factory=set)
+
+    def bring(self, producer: int, src: Layout, dst: Layout, elem: int) -> float:
+        """The cycles of bringing `producer`'s result from `src` into `dst`."""
+        if src == dst:
+            return 0.0
+        default = default_layout(self.machine.cores, src.shape)
+        if producer in self.defaults:
+            return (
+                0.0
+                if dst == default
+                else relayout_cycles(self.machine, default, dst, elem)
+            )
+        if dst == default:
+            self.defaults.add(producer)
+            return relayout_cycles(self.machine, src, default, elem)
+        cycles, through_default = cheaper_route(self.machine, src, dst, elem)
+        if through_default:
+            self.defaults.add(producer)
+        return cycles
 
 
 def _memory_at(problem: Problem, choice: Sequence[int]) -> list[int]:
@@ -883,20 +908,45 @@ class T10SelectPlansPass(ModulePass):
             return chosen, outputs, epilogues
 
         def exact(
-            choice: Sequence[int], copied: Sequence[frozenset[int]]
+            choice: Sequence[int],
+            at: tuple[list[_Candidate], list[Layout], list[float]],
+            copied: Sequence[frozenset[int]],
         ) -> list[tuple[int, int]]:
-            """Each op's cycles and prologue under `choice`, as the lowering runs
-            it (`copied`: the operands each op reads from a kept copy)."""
-            chosen, outputs, epilogues = placed(choice)
+            """Each op's cycles and prologue under `choice` (placed `at`), as the
+            lowering runs it (`copied`: the operands each op reads from a kept
+            copy, which move nothing)."""
+            chosen, outputs, epilogues = at
+            routes = _Routes(machine)
+            brought: list[list[float | None]] = []
+            for j, ctx in enumerate(contexts):
+                brought.append(
+                    [
+                        None
+                        if p is None
+                        else 0.0
+                        if v in copied[j]
+                        else routes.bring(
+                            p,
+                            outputs[p],
+                            chosen[j].inputs[v],
+                            ctx.spec.operand_bytes[v],
+                        )
+                        for v, p in enumerate(producers[j])
+                    ]
+                )
             return [
                 _exact_layout(
                     machine,
                     c,
                     chosen[j],
                     problem.options[j][pick].weights == "hot",
-                    [None if p is None else outputs[p] for p in producers[j]],
-                    epilogues[j],
-                    copied[j],
+                    brought[j],
+                    # a returned result leaves by the default copy a consumer made
+                    0.0
+                    if j in routes.defaults
+                    and ops[j].results[0] in returned
+                    and chosen[j].partial is None
+                    else epilogues[j],
                 )
                 for j, (c, pick) in enumerate(zip(contexts, choice, strict=True))
             ]
@@ -905,7 +955,8 @@ class T10SelectPlansPass(ModulePass):
             choice: Sequence[int],
         ) -> tuple[list[tuple[int, int]], list[frozenset[int]]]:
             """`choice` costed exactly, with the copies kept for later readers."""
-            chosen, outputs, _ = placed(choice)
+            at = placed(choice)
+            chosen, outputs, _ = at
             copied = _kept_copies(
                 machine,
                 contexts,
@@ -914,7 +965,7 @@ class T10SelectPlansPass(ModulePass):
                 _memory_at(problem, choice),
                 machine.sram_bytes,
             )
-            return exact(choice, copied), copied
+            return exact(choice, at, copied), copied
 
         costs, copied = final(selection.choice)
         # The objective estimates the hand-offs; costed exactly, T10's own choice
