@@ -591,12 +591,16 @@ class PlanMoves:
     """What moving an op's tensors costs under a plan, exactly as the lowered program
     moves them: per input, its prologue (from the default layout into the plan's);
     the exchanges of its rotations (`shift`) and the syncs ending them (`sync`); the
-    epilogue (the output, partial sums combined, into the default layout)."""
+    epilogue (the output, partial sums combined, into the default layout). `closing`:
+    per input, the shift and sync cycles of the rotations after its outermost step
+    loop that close its rings (what `t10-eliminate-redundant-shifts` drops where
+    nothing reads the rotated buffer afterwards)."""
 
     prologue: tuple[float, ...]
     shift: float
     sync: float
     epilogue: float
+    closing: tuple[float, ...] = ()
 
 
 def placed_schedule(machine: Machine, spec: OpSpec, plan: OpPlan) -> OpSchedule:
@@ -637,9 +641,11 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
         schedule.combine is not None,
     )
     shift = sync = 0.0
+    closing = [0.0] * len(schedule.inputs)
     for rotation in schedule.rotations:
         v = rotation.tensor
-        for times, moving in rotation_runs(schedule, rotation):
+        runs = rotation_runs(schedule, rotation)
+        for j, (times, moving) in enumerate(runs):
             exchange = rotation_exchange(
                 machine,
                 rotation.ring,
@@ -651,4 +657,6 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
             if exchange:
                 shift += times * exchange
                 sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
-    return PlanMoves(prologue, shift, sync, epilogue)
+                if j == len(runs) - 1 and schedule.step_dims.index(rotation.dim) == 0:
+                    closing[v] += exchange + SYNCS_PER_SHIFT * sync_cycles(machine)
+    return PlanMoves(prologue, shift, sync, epilogue, tuple(closing))

@@ -509,12 +509,15 @@ def _exact_layout(
     hot: bool,
     brought: Sequence[float | None],
     epilogue: float,
+    own: frozenset[int] = frozenset(),
 ) -> tuple[int, int]:
     """The op's cycles under its chosen candidate as the lowered program runs them,
     and their prologue: `brought[v]`, the cycles of bringing input `v` from where
     another op left it (`_Routes`), else (None) the fetch from the default layout
     (own weights not at all when `hot`); `epilogue`: moving or combining its result
-    where it waits."""
+    where it waits. An input in `own` reaches the op as a copy only it reads: if the
+    op rotates it, it is not rotated back (`t10-eliminate-redundant-shifts` drops the
+    closing rotation)."""
     prologue = 0.0
     moves = None
     if not ctx.op.flat_view():
@@ -522,6 +525,7 @@ def _exact_layout(
             moves = plan_moves(machine, ctx.spec, chosen.point.plan)
         except PlanError as error:
             raise OpError(ctx.op, f"cannot be scheduled: {error}") from error
+    unrestored = 0.0
     for v, cycles in enumerate(brought):
         if hot and v in ctx.own_weights:
             continue
@@ -529,10 +533,32 @@ def _exact_layout(
             prologue += cycles
         elif moves is not None:
             prologue += moves.prologue[v]
+        if moves is not None and v in own:
+            unrestored += moves.closing[v]
     total = prologue + epilogue
     if moves is not None:
-        total += chosen.point.cost.compute + moves.shift + moves.sync
+        total += chosen.point.cost.compute + moves.shift + moves.sync - unrestored
     return ceil(total), ceil(prologue)
+
+
+def _own_copies(
+    machine: Machine,
+    chosen: _Candidate,
+    sources: list[Layout | None],
+    hot: bool,
+    own_weights: tuple[int, ...],
+) -> frozenset[int]:
+    """The inputs the lowering relays into a buffer only this op reads: a layout other
+    than the one the value has (its producer's, else the default one, or a hot
+    weight's own) and other than the default layout, whose copy later readers share."""
+    own = set()
+    for v, layout in enumerate(chosen.inputs):
+        default = default_layout(machine.cores, layout.shape)
+        src = sources[v] if sources[v] is not None else default
+        in_place = hot and v in own_weights
+        if not in_place and layout != src and layout != default:
+            own.add(v)
+    return frozenset(own)
 
 
 @dataclass
@@ -947,6 +973,13 @@ class T10SelectPlansPass(ModulePass):
                     and ops[j].results[0] in returned
                     and chosen[j].partial is None
                     else epilogues[j],
+                    _own_copies(
+                        machine,
+                        chosen[j],
+                        [None if p is None else outputs[p] for p in producers[j]],
+                        problem.options[j][pick].weights == "hot",
+                        c.own_weights,
+                    ),
                 )
                 for j, (c, pick) in enumerate(zip(contexts, choice, strict=True))
             ]

@@ -4,6 +4,7 @@ where that fits (the order the strategies promise, under the same cost model).""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -157,3 +158,29 @@ def test_a_copy_is_not_kept_where_sram_is_full(monkeypatch: pytest.MonkeyPatch) 
     )
     second = _selected(TWO_READERS)[3][1]
     assert second is not None and second.copied == () and second.prologue
+
+
+ROTATING = """\
+func.func @matmul(%x: tensor<64x64xf32>, %w: tensor<64x96xf32> {top.weight}) -> tensor<64x96xf32> {
+  %y = top.matmul %x, %w : (tensor<64x64xf32>, tensor<64x96xf32>) -> tensor<64x96xf32>
+  func.return %y : tensor<64x96xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "optimal"])
+def test_what_is_planned_is_what_runs_when_the_activation_rotates(
+    tmp_path: Path, strategy: str
+) -> None:
+    """On grid16-9k the matmul rotates its activation, a copy only it reads: the
+    selection does not charge the rotation closing its ring, which
+    `t10-eliminate-redundant-shifts` drops, so its figure is the chip's."""
+    path, report = tmp_path / "matmul.mlir", tmp_path / "report.json"
+    path.write_text(ROTATING)
+    argv = [str(path), "--target", TARGETS[1], "--strategy", strategy]
+    assert run([*argv, "--timing-only", "--report", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["shift_cycles"] > 0
+    assert [(o["planned_cycles"], o["cycles"]) for o in data["ops"]] == [
+        (data["cycles"], data["cycles"])
+    ]
