@@ -20,7 +20,7 @@ from t10ir.context import make_context
 from t10ir.cost.model import elementwise_cycles, shift_cycles, unary_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, PlanCost
 from t10ir.dialects import core
-from t10ir.dialects.rtensor import OP_ATTR, OPS_ATTR, get_cost
+from t10ir.dialects.rtensor import OP_ATTR, OPS_ATTR, get_cost, get_savings
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error
 from t10ir.interp.accounting import (
@@ -231,14 +231,21 @@ def test_every_op_runs_as_predicted(path: str, target: str, full: bool) -> None:
     moves on the lowering's layouts, routed as the chip routes them, also on the
     mesh); the program as a whole moves no more than planned, since the lowering
     hands a value on straight where that is cheaper than the planned round trip
-    through the default layout."""
+    through the default layout. The selection plans for the whole pipeline: without
+    t10-eliminate-redundant-shifts the program also pays the rotations closing the
+    rings of copies only their op reads, which elimination drops."""
     accounted, _, _ = compiled(path, target, full=full)
     planned = 0
     for op in accounted.ops:
         assert op.predicted is not None and op.planned is not None
         assert op.cycles == op.predicted and op.gap == 0.0, op.name
         planned += op.planned
-    assert accounted.cycles <= planned + 2 * len(accounted.ops)
+    slack = 2 * len(accounted.ops)
+    if not full:
+        module, _ = _compile(path, target, True)
+        savings = get_savings(find_entry(module, None))
+        slack += savings.saved_cycles if savings is not None else 0
+    assert accounted.cycles <= planned + slack
 
 
 def test_redistributions_that_move_nothing_cost_nothing() -> None:
