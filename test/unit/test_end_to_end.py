@@ -239,6 +239,14 @@ def random_inputs(text: str, seed: int) -> list[np.ndarray]:
     return inputs
 
 
+def assert_planned_is_run(report: dict) -> None:
+    """What the selection planned for each op (`planned_cycles`) is what it ran for
+    on the chip, within 2% (what is planned is what runs)."""
+    for op in report["ops"]:
+        assert op["planned_cycles"] is not None, op["name"]
+        assert op["planned_cycles"] == pytest.approx(op["cycles"], rel=0.02), op
+
+
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", MODELS)
 def test_model_agrees_on_the_chip(tmp_path: Path, name: str, target: str) -> None:
@@ -252,6 +260,7 @@ def test_model_agrees_on_the_chip(tmp_path: Path, name: str, target: str) -> Non
     argv += ["--inputs", str(tmp_path / "in.npz"), "--output", str(outputs)]
     assert run([*argv, "--report", str(report)]) == 0
     data = json.loads(report.read_text())
+    assert_planned_is_run(data)
     if target == "grid16-9k":
         assert data["shift_cycles"] > 0, "nothing rotates on the small-SRAM target"
     want = model.math(*(a.astype(np.float64) for a in inputs))
@@ -282,7 +291,9 @@ def test_optimal_plans_agree_on_the_chip(
     path = tmp_path / f"{name}.mlir"
     path.write_text(MODELS[name].text)
     argv = [str(path), "--target", TARGETS[target], "--strategy", "optimal", "--check"]
-    assert run(argv) == 0
+    report = tmp_path / "report.json"
+    assert run([*argv, "--report", str(report)]) == 0
+    assert_planned_is_run(json.loads(report.read_text()))
 
 
 # --- planted faults ----------------------------------------------------------------------
