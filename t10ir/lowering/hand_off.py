@@ -1,13 +1,19 @@
-"""The hand-off rule `t10-lower-to-shift` follows and `t10-select-plans` costs: an op
+"""The hand-off rules `t10-lower-to-shift` follows and `t10-select-plans` costs: an op
 whose reduction is split over cores combines its partial results straight into the
 layout of its result's only consumer, when there is one (`only_consumer`) and that is
-cheaper (`t10ir.cost.relayout.combined_layout`)."""
+cheaper (`t10ir.cost.relayout.combined_layout`); a consumer brings a value into its
+layout by the route `route` says."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xdsl.ir import Operation, Use
 
+from t10ir.cost.relayout import cheaper_route
 from t10ir.dialects.top import IterationDomainInterface
+from t10ir.planning.layout import Layout, default_layout
+from t10ir.target import Machine
 
 
 def only_consumer(op: Operation) -> Use | None:
@@ -20,3 +26,32 @@ def only_consumer(op: Operation) -> Use | None:
     if not isinstance(user, IterationDomainInterface) or user.flat_view():
         return None
     return uses[0]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a value reaches a consumer's layout: first its copy in the default layout
+    is made (`make_default`), the moves start from that copy (`from_default`) or the
+    value, and a last relayout goes into the consumer's layout (`last`; not when the
+    value or its default copy is already there)."""
+
+    make_default: bool
+    from_default: bool
+    last: bool
+
+
+def route(
+    machine: Machine, src: Layout, dst: Layout, elem_bytes: int, has_default: bool
+) -> Route:
+    """The route from `src` into `dst`: nothing where they agree; the value's default
+    copy, made once (`has_default`: it exists) and read by every later consumer;
+    else the cheaper of straight and through the default layout (`cheaper_route`)."""
+    if src == dst:
+        return Route(False, False, False)
+    default = default_layout(machine.cores, src.shape)
+    if dst == default:
+        return Route(not has_default, True, False)
+    if has_default:
+        return Route(False, True, True)
+    _, through_default = cheaper_route(machine, src, dst, elem_bytes)
+    return Route(through_default, through_default, True)

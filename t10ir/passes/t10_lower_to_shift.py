@@ -38,7 +38,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import VerifyException
 
-from t10ir.cost.relayout import cheaper_route, combined_layout
+from t10ir.cost.relayout import combined_layout
 from t10ir.dialects.core import LayoutAttr, RingAttr
 from t10ir.dialects.rtensor import (
     OpRecord,
@@ -60,7 +60,7 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
-from t10ir.lowering.hand_off import only_consumer
+from t10ir.lowering.hand_off import only_consumer, route
 from t10ir.lowering.op_spec import element_bytes
 from t10ir.lowering.sub_operators import sub_operator
 from t10ir.passes.compile_state import module_machine
@@ -177,24 +177,22 @@ class _Moves:
         consumer (not when this one rotates it, which consumes it)."""
         src = value.type
         assert isinstance(src, DTensorType)
+        way = route(
+            self.machine,
+            src.layout.layout,
+            layout,
+            element_bytes(src.tensor),
+            value in self.defaults,
+        )
+        if way.make_default:
+            default = default_layout(self.machine.cores, src.tensor.get_shape())
+            relaid = insert(RelayoutOp(value, LayoutAttr.of(default))).results[0]
+            self.defaults[value] = relaid
+        start = self.defaults[value] if way.from_default else value
+        if not way.last:
+            return start
         wanted = LayoutAttr.of(layout)
-        if src.layout == wanted:
-            return value
-        default = default_layout(self.machine.cores, src.tensor.get_shape())
-        via = self.defaults.get(value)
-        if layout == default:
-            if via is None:
-                via = insert(RelayoutOp(value, wanted)).results[0]
-                self.defaults[value] = via
-            return via
-        if via is None:
-            _, through_default = cheaper_route(
-                self.machine, src.layout.layout, layout, element_bytes(src.tensor)
-            )
-            if through_default:
-                via = insert(RelayoutOp(value, LayoutAttr.of(default))).results[0]
-                self.defaults[value] = via
-        moved = insert(RelayoutOp(via or value, wanted)).results[0]
+        moved = insert(RelayoutOp(start, wanted)).results[0]
         if keep:
             self.copies[value, wanted] = moved
         return moved

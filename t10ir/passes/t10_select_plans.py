@@ -82,7 +82,7 @@ from t10ir.dialects.rtensor import (
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.errors import DoesNotFitError, OpError, PassOptionError
-from t10ir.lowering.hand_off import only_consumer
+from t10ir.lowering.hand_off import only_consumer, route
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.passes.t10_partition import load_target
@@ -572,34 +572,16 @@ class _Routes:
 
     def bring(self, producer: int, src: Layout, dst: Layout, elem: int) -> float:
         """The cycles of bringing `producer`'s result from `src` into `dst`."""
-        if src == dst:
-            return 0.0
+        way = route(self.machine, src, dst, elem, producer in self.defaults)
         default = default_layout(self.machine.cores, src.shape)
-        if producer in self.defaults:
-            return (
-                0.0
-                if dst == default
-                else relayout_cycles(self.machine, default, dst, elem)
-            )
-        if dst == default:
+        cycles = 0.0
+        if way.make_default:
             self.defaults.add(producer)
-            return relayout_cycles(self.machine, src, default, elem)
-        cycles, through_default = cheaper_route(self.machine, src, dst, elem)
-        if through_default:
-            self.defaults.add(producer)
+            cycles += relayout_cycles(self.machine, src, default, elem)
+        if way.last:
+            start = default if way.from_default else src
+            cycles += relayout_cycles(self.machine, start, dst, elem)
         return cycles
-
-
-def _memory_at(problem: Problem, choice: Sequence[int]) -> list[int]:
-    """Each op's bytes per core while it runs under `choice` (`Problem.peak` is the
-    largest, or the entry's)."""
-    picked = [ops[c] for ops, c in zip(problem.options, choice, strict=True)]
-    resident = problem.fixed + sum(o.resident for o in picked)
-    waiting = problem.waiting(choice)
-    return [
-        resident + o.working + live + wait
-        for o, live, wait in zip(picked, problem.live, waiting, strict=True)
-    ]
 
 
 def _kept_copies(
@@ -995,7 +977,7 @@ class T10SelectPlansPass(ModulePass):
                 contexts,
                 chosen,
                 [[None if p is None else outputs[p] for p in ps] for ps in producers],
-                _memory_at(problem, choice),
+                problem.loads(choice),
                 machine.sram_bytes,
             )
             return exact(choice, at, copied), copied

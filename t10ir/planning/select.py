@@ -182,18 +182,24 @@ class Problem:
             steps[v.last_use + 1] -= v.bytes[choice[v.producer]]
         return list(accumulate(steps))[:-1]
 
-    def peak(self, choice: Sequence[int]) -> int:
-        picked = [ops[c] for ops, c in zip(self.options, choice, strict=True)]
-        resident = self.fixed + sum(o.resident for o in picked)
-        return max(
-            resident + self.entry,
-            *(
-                resident + o.working + live + waiting
-                for o, live, waiting in zip(
-                    picked, self.live, self.waiting(choice), strict=True
-                )
-            ),
+    def resident(self, choice: Sequence[int]) -> int:
+        """The bytes per core held for the whole run under `choice`."""
+        return self.fixed + sum(
+            ops[c].resident for ops, c in zip(self.options, choice, strict=True)
         )
+
+    def loads(self, choice: Sequence[int]) -> list[int]:
+        """Each op's bytes per core while it runs under `choice`."""
+        resident = self.resident(choice)
+        return [
+            resident + ops[c].working + live + waiting
+            for ops, c, live, waiting in zip(
+                self.options, choice, self.live, self.waiting(choice), strict=True
+            )
+        ]
+
+    def peak(self, choice: Sequence[int]) -> int:
+        return max(self.resident(choice) + self.entry, *self.loads(choice))
 
     @property
     def entry_binds(self) -> bool:

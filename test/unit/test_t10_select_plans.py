@@ -22,6 +22,7 @@ from t10ir.passes import t10_select_plans
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
+from t10ir.planning.select import Problem
 from t10ir.tools.t10_run import run
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -152,9 +153,7 @@ def test_a_copy_is_not_kept_where_sram_is_full(monkeypatch: pytest.MonkeyPatch) 
     """With every op's SRAM full, nothing may wait across the relu: the second
     matmul relays `%y` again."""
     monkeypatch.setattr(
-        t10_select_plans,
-        "_memory_at",
-        lambda problem, choice: [problem.capacity] * len(choice),
+        Problem, "loads", lambda problem, choice: [problem.capacity] * len(choice)
     )
     second = _selected(TWO_READERS)[3][1]
     assert second is not None and second.copied == () and second.prologue
