@@ -31,7 +31,7 @@ test: $(VENV)/.installed
 lock:
 	$(PYTHON) -m venv .venv-uv
 	.venv-uv/bin/pip install -q uv==$(UV_VERSION)
-	.venv-uv/bin/uv pip compile pyproject.toml requirements/build.in --extra test \
+	.venv-uv/bin/uv pip compile pyproject.toml requirements/build.in --extra test --extra cluster \
 		--universal --python-version 3.11 --no-header -o $(LOCK)
 
 # Every test against the newest releases pyproject.toml admits, in a venv of its own, with
