@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 import t10ir.expr.evaluate as _evaluate
+from t10ir.expr.padding import expression_padding
 from t10ir.expr.plan import Plan, resolve
 from t10ir.expr.syntax import Access, Statement, parse_statement
 from t10ir.memo import memo
@@ -62,7 +64,11 @@ class EinsteinExpr:
     def iteration_domain(
         self, input_shapes: Sequence[Sequence[int]]
     ) -> IterationDomain:
-        return self.plan(input_shapes).domain()
+        """The plan's domain, with the padding of its inputs and the reduction dims
+        that padding makes neutral (`t10ir.expr.padding`)."""
+        plan = self.plan(input_shapes)
+        padding, neutral = expression_padding(self.statement, plan)
+        return dataclasses.replace(plan.domain(), padding=padding, neutral=neutral)
 
     def output_dtype(
         self, input_dtypes: Sequence[np.dtype], input_shapes: Sequence[Sequence[int]]

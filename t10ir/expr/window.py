@@ -32,7 +32,6 @@ from t10ir.expr.syntax import (
     Binary,
     Call,
     Cast,
-    Compare,
     Dim,
     DtypeOf,
     ExprError,
@@ -46,72 +45,12 @@ from t10ir.expr.syntax import (
 from t10ir.planning.domain import LinearIndex
 
 
-def _guards(node: object) -> Iterator[When]:
-    if isinstance(node, When):
-        yield node
-    if dataclasses.is_dataclass(node):
-        for field in dataclasses.fields(node):
-            value = getattr(node, field.name)
-            for item in value if isinstance(value, tuple) else (value,):
-                yield from _guards(item)
-
-
-def _constant(node: object) -> float | None:
-    if isinstance(node, Number):
-        return float(node.value)
-    if isinstance(node, Cast):
-        return _constant(node.operand)
-    if isinstance(node, Call) and node.function == "const":
-        return _constant(node.args[0])
-    return None
-
-
-def _bounds_only(guard: When, shape: Sequence[int]) -> bool:
-    """The guard only keeps the read inside its input, and reads a constant outside."""
-    access = guard.value
-    if not isinstance(access, Access) or _constant(guard.otherwise) is None:
-        return False
-    indices = [_affine(i) for i in access.indices]
-    for condition in guard.conditions:
-        if not (isinstance(condition, Compare) and isinstance(condition.rhs, Number)):
-            return False
-        lhs = _affine(condition.lhs)
-        axes = [a for a, index in enumerate(indices) if index == lhs and lhs]
-        if not axes:
-            return False
-        bound = 0 if condition.op == ">=" else shape[axes[0]]
-        if condition.op not in (">=", "<") or condition.rhs.value != bound:
-            return False
-    return True
-
-
-_NEUTRAL = {
-    "+=!": lambda c: c == 0,
-    ">=!": lambda c: c <= -3.4e38,
-    "<=!": lambda c: c >= 3.4e38,
-}
-
-
 def guard_padding(text: str, input_shapes: Sequence[Sequence[int]]) -> float | None:
-    """What a read outside an input gives, when every guard of the expression only
-    keeps its read inside the input and reads the same constant outside, one that adds
-    nothing to the reduction (0 for a sum, the lowest float for a max): the padding the
-    windows can hold instead of the guards. None otherwise."""
-    statement = parse_expression(text).statement
-    values = set()
-    for guard in _guards(statement.body):
-        access = guard.value
-        if not isinstance(access, Access) or not access.tensor.startswith("input"):
-            return None
-        if not _bounds_only(guard, input_shapes[int(access.tensor[len("input") :])]):
-            return None
-        values.add(_constant(guard.otherwise))
-    if len(values) != 1:
-        return None
-    (value,) = values
-    assert value is not None
-    neutral = _NEUTRAL.get(statement.op)
-    return value if neutral is not None and neutral(value) else None
+    """What the expression's inputs are padded with (`t10ir.expr.padding`): the
+    constant its bounds guards read outside the inputs, which the windows then hold
+    instead of the guards, or a padding chosen for an unguarded reduction; None
+    otherwise (the guards stay)."""
+    return parse_expression(text).iteration_domain(input_shapes).padding
 
 
 def _linear(terms: dict[str, int], offset: int, column: int) -> Node:

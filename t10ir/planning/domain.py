@@ -169,6 +169,17 @@ def index_span(
     return result.item() if result.ndim == 0 else result
 
 
+def leaves_tensor(index: Index, dim: str, extent: int, size: int) -> bool:
+    """Whether `index` reads outside a tensor dim of `size` at every value of loop dim
+    `dim` beyond its `extent` (the other dims anywhere): it is `c * dim + o` alone, and
+    its value at `dim = extent` is already outside."""
+    if not isinstance(index, LinearIndex) or index.dims() != (dim,):
+        return False
+    coef = sum(c for d, c in index.terms if d == dim)
+    beyond = coef * extent + index.offset
+    return beyond >= size if coef > 0 else beyond < 0
+
+
 def span_cap(tmap: TensorMap, index: Index, size: int) -> int | None:
     """The cap `index_span` takes for a tensor dim: its size, except in a guarded
     map, whose part read over a box also covers the padding around the tensor."""
@@ -209,9 +220,17 @@ class IterationDomain:
     broadcasts back.
 
     `padding` is the value a read outside a tensor gives (guarded maps: a convolution's
-    zero padding), chosen so that a padded point adds nothing to the reduction (0 under
-    a sum of products, -inf under max). Only an op that has one may split a reduction
-    dim unevenly (the last core's share is padded); None for an op that has none.
+    zero padding), and what the layouts hold outside the tensors, so also what a point
+    beyond a reduction dim's extent reads when the dim is split unevenly (the last
+    core's share padded); None for an op that has none.
+
+    `neutral` names the reduction dims along which such a point contributes the
+    combiner's identity, so that they may be split unevenly (`uneven_reductions`).
+    Padding an input with the identity is not enough in general (a sum of `exp(x)`
+    over `x` padded with 0 adds 1 per point; a max of `x * y` over `-inf` padding
+    may give nan), so an op whose terms are not its operands or their products says
+    which dims it proved neutral (an expression: `t10ir.expr.padding`); None derives
+    them from the index maps (see `uneven_reductions`).
 
     `whole` names loop dims the sub-operator needs whole, as it computes something that
     depends on the global position along them (an average pool that leaves its padding
@@ -227,6 +246,7 @@ class IterationDomain:
     results: tuple[TensorMap, ...]
     combiner: str | None = None
     padding: float | None = None
+    neutral: frozenset[str] | None = None
     whole: frozenset[str] = frozenset()
     nested: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extents: dict[str, int] = field(init=False, compare=False, repr=False)
@@ -250,6 +270,36 @@ class IterationDomain:
         indexing = {d for r in self.results for d in r.dims()}
         normalized = {d.name for d in self.reduction_dims if d.name in indexing}
         return frozenset(normalized | self.whole)
+
+    def uneven_reductions(
+        self, operand_shapes: Sequence[Sequence[int]]
+    ) -> frozenset[str]:
+        """Reduction dims that may be split unevenly over cores or steps: those along
+        which a point beyond the extent contributes the combiner's identity, read from
+        operands of these shapes padded with `padding`.
+
+        Without `neutral`, a dim qualifies when some operand's read of it leaves the
+        tensor at every point beyond its extent (an index `c * d + o` alone, whose next
+        value falls outside the tensor): that read gives `padding`, which is sound for
+        the built-in ops, whose terms are one operand (padded with the combiner's
+        identity) or a product of operands (under a sum, padded with 0; the other
+        factors finite). A window's read (`oh * 2 + kh`) beyond `kh`'s extent reads
+        the next window's elements, which are no padding: a pooling's kernel dims
+        split evenly only."""
+        if self.padding is None or self.combiner is None:
+            return frozenset()
+        reductions = {d.name for d in self.reduction_dims}
+        if self.neutral is not None:
+            return self.neutral & reductions
+        return frozenset(
+            d
+            for d in reductions
+            if any(
+                leaves_tensor(index, d, self.extents[d], size)
+                for tmap, shape in zip(self.operands, operand_shapes, strict=True)
+                for index, size in zip(tmap.indices, shape, strict=True)
+            )
+        )
 
     @property
     def points(self) -> int:
@@ -310,5 +360,7 @@ class IterationDomain:
         outs = ", ".join(map(str, self.results))
         combine = f" combine {self.combiner}" if self.combiner else ""
         pad = f" padding {self.padding}" if self.padding is not None else ""
+        if self.neutral is not None:
+            pad += f" neutral({', '.join(sorted(self.neutral))})"
         whole = f" whole({', '.join(sorted(self.whole))})" if self.whole else ""
         return f"({dims}) ins({ins}) outs({outs}){combine}{pad}{whole}"

@@ -6,7 +6,8 @@ dim and, for every input, temporal factors along the loop dims that index it (on
 per tensor dim, `tensor_dims`), subject to the rules the tests' plan validator states
 (`t10ir.testing.oracles.validate`): temporal factors of an input divide its replica
 count, form divisibility chains per dim, and their steps divide the per-core extent;
-reduction dims are split over cores evenly; and two inputs rotating along one dim never
+a reduction dim is split over cores evenly unless points beyond its extent
+contribute the combiner's identity (`IterationDomain.uneven_reductions`); and two inputs rotating along one dim never
 share a replication axis.
 
 The space is vast, so it is pruned as T10 does, by three documented options:
@@ -108,6 +109,7 @@ def spatial_candidates(spec: OpSpec, cores: int, options: SearchOptions) -> np.n
     """Spatial factors (one row per split, one column per loop dim) using at most
     `cores` cores within the padding bound and the core-fraction rule."""
     frozen = spec.domain.normalized_dims
+    uneven = spec.domain.uneven_reductions(spec.operand_shapes)
     bound = 1 + options.max_padding + 1e-9
     rows = np.ones((1, 0), dtype=np.int64)
     waste = np.ones(1)
@@ -118,7 +120,7 @@ def spatial_candidates(spec: OpSpec, cores: int, options: SearchOptions) -> np.n
         factor = rank + 1
         padded = waste[parent] * (factor * -(-dim.extent // factor) / dim.extent)
         keep = padded <= bound
-        if dim.kind is DimKind.REDUCTION and spec.domain.padding is None:
+        if dim.kind is DimKind.REDUCTION and dim.name not in uneven:
             keep &= dim.extent % factor == 0
         rows = np.column_stack([rows[parent[keep]], factor[keep]])
         waste = padded[keep]

@@ -37,8 +37,14 @@ def plan_cost(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanCost:
 # ---- the plan validator -------------------------------------------------------------
 
 
-def validate(plan: OpPlan, domain: IterationDomain, machine_cores: int) -> list[str]:
-    """Every rule the plan breaks for this op on a machine of `machine_cores` cores."""
+def validate(
+    plan: OpPlan,
+    domain: IterationDomain,
+    machine_cores: int,
+    operand_shapes: Sequence[Sequence[int]] | None = None,
+) -> list[str]:
+    """Every rule the plan breaks for this op on a machine of `machine_cores` cores,
+    its operands of `operand_shapes` (by default the parts of them the maps read)."""
     problems = plan.check()
     extents = domain.extents
     names = tensor_names(domain)
@@ -74,12 +80,13 @@ def validate(plan: OpPlan, domain: IterationDomain, machine_cores: int) -> list[
                 else "it is reduced and broadcast back (it indexes the result)"
             )
             problems.append(f"{d} cannot be split: {why}")
+    uneven = domain.uneven_reductions(operand_shapes or read_shapes(domain))
     for dim in domain.reduction_dims:
-        if domain.padding is None and dim.extent % plan.spatial_factor(dim.name):
+        if dim.name not in uneven and dim.extent % plan.spatial_factor(dim.name):
             problems.append(
                 f"reduction dim {dim.name} of extent {dim.extent} is split over "
-                f"{plan.spatial_factor(dim.name)} cores unevenly, and the op has no "
-                "padding value that adds nothing to its reduction"
+                f"{plan.spatial_factor(dim.name)} cores unevenly, and its points "
+                "beyond the extent do not provably add nothing to the reduction"
             )
     share = plan.core_extents(domain)
     for d in dict.fromkeys(d for _, factors in plan.temporal for d, _ in factors):
@@ -117,6 +124,18 @@ def validate(plan: OpPlan, domain: IterationDomain, machine_cores: int) -> list[
                 f"divide its {plan.replicas(domain, v)} replicas"
             )
     return problems or _placement_conflicts(plan, domain)
+
+
+def read_shapes(domain: IterationDomain) -> list[tuple[int, ...]]:
+    """Per operand, the smallest shape its map fits: each dim up to the largest
+    index read (a gathered dim: 1)."""
+    return [
+        tuple(
+            1 if isinstance(i, GatheredIndex) else i.bounds(domain.extents)[1] + 1
+            for i in tmap.indices
+        )
+        for tmap in domain.operands
+    ]
 
 
 def _placement_conflicts(plan: OpPlan, domain: IterationDomain) -> list[str]:

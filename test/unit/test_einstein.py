@@ -125,7 +125,7 @@ def test_matmul_domain() -> None:
     assert domain.combiner == "sum"
     assert str(domain) == (
         "(N:4:parallel, M:5:parallel, K:6:reduction) ins([N, K], [M, K]) outs([N, M]) "
-        "combine sum"
+        "combine sum padding 0.0 neutral(K)"
     )
 
 

@@ -161,7 +161,10 @@ def valid_plans(case: Case) -> tuple[tuple[OpPlan, PlanCost], ...]:
     return tuple(
         (plan, oracles.plan_cost(case.machine, case.spec, plan))
         for plan in brute_force_plans(case.spec, case.cores)
-        if oracles.validate(plan, case.spec.domain, case.cores) == []
+        if oracles.validate(
+            plan, case.spec.domain, case.cores, case.spec.operand_shapes
+        )
+        == []
     )
 
 
@@ -192,7 +195,12 @@ def test_exhaustive_search_finds_the_brute_force_frontier(case: Case) -> None:
     # The search costs every valid plan once: none missed, none twice.
     assert frontier.candidates == len(plans)
     for point in frontier.points:
-        assert oracles.validate(point.plan, case.spec.domain, case.cores) == []
+        assert (
+            oracles.validate(
+                point.plan, case.spec.domain, case.cores, case.spec.operand_shapes
+            )
+            == []
+        )
         assert oracles.plan_cost(case.machine, case.spec, point.plan) == point.cost
 
 
@@ -228,7 +236,12 @@ def test_pruned_search_is_valid_and_close_to_the_exhaustive_one(case: Case) -> N
     pruned = search_plans(case.machine, case.spec, SearchOptions())
     assert 0 < pruned.candidates <= exhaustive.candidates
     for point in pruned.points:
-        assert oracles.validate(point.plan, case.spec.domain, case.cores) == []
+        assert (
+            oracles.validate(
+                point.plan, case.spec.domain, case.cores, case.spec.operand_shapes
+            )
+            == []
+        )
         assert any(
             q.cost.memory <= point.cost.memory and q.cost.cycles <= point.cost.cycles
             for q in exhaustive.points

@@ -1,0 +1,256 @@
+"""Uneven splits of reduction dims (issue 19, item 2): a reduction dim split over cores
+whose last shares run past its extent, padded, wherever the points beyond the extent
+provably contribute the combiner's identity (`IterationDomain.uneven_reductions`,
+`t10ir.expr.padding`), checked on the simulated chip against numpy; and the ops where
+padding the inputs with the combiner's identity would be wrong, refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_compiled_ops import SMALL_SRAM, Arg, Case, _pool, inputs, program
+from xdsl.dialects import func
+
+from t10ir.context import make_context
+from t10ir.dialects import top
+from t10ir.dialects.rtensor import set_plan
+from t10ir.expr import parse_expression
+from t10ir.lowering.op_spec import op_spec
+from t10ir.module_io import parse_module
+from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
+from t10ir.passes.t10_partition import T10PartitionPass
+from t10ir.planning.plan import OpPlan
+from t10ir.planning.search import SearchOptions, search_plans
+from t10ir.target import load_machine
+from t10ir.testing import oracles
+from t10ir.tools.t10_run import run
+
+P = OpPlan.of
+
+EXP_SUM = 'top.expr {expr = "output0[N] +=! input0[N, K].call(`exp`)"}'
+SOFTMAX_SUM = (
+    'top.expr {expr = "output0[N] +=! (input0[N, K] - input1[N]).call(`exp`)"}'
+)
+MAX_PLUS = 'top.expr {expr = "output0[N] >=! input0[N, K] + input1[K]"}'
+MAX_TIMES = 'top.expr {expr = "output0[N] >=! input0[N, K] * input1[N, K]"}'
+GUARDED_EXP_SUM = (
+    'top.expr {expr = "output0[N] +=! (input0[N, K] + input1[K]'
+    '.when([K >= 0, K < 10], 0.0)).call(`exp`)"}'
+)
+
+CASES = {
+    "exp_sum": Case(
+        EXP_SUM,
+        (Arg((3, 10)),),
+        (3,),
+        lambda x: np.exp(x).sum(1),
+        (P({"K": 4}), P({"K": 3, "N": 3}), P({"K": 8})),
+    ),
+    "softmax_sum": Case(
+        SOFTMAX_SUM,
+        (Arg((3, 10)), Arg((3,))),
+        (3,),
+        lambda x, m: np.exp(x - m[:, None]).sum(1),
+        (P({"K": 4}), P({"K": 7})),
+    ),
+    "max_plus": Case(
+        MAX_PLUS,
+        (Arg((3, 10)), Arg((10,))),
+        (3,),
+        lambda x, y: (x + y).max(1),
+        (P({"K": 4}), P({"K": 3, "N": 2})),
+    ),
+    "reduce_max": Case(
+        'top.reduce {kind = "max", axes = array<i64: 1>, keepdims = false}',
+        (Arg((3, 10)),),
+        (3,),
+        lambda x: x.max(1),
+        (P({"r0": 4}), P({"r0": 3, "d0": 3})),
+    ),
+    "matmul": Case(
+        "top.matmul",
+        (Arg((4, 10)), Arg((10, 3))),
+        (4, 3),
+        lambda a, b: a @ b,
+        (P({"k": 4}), P({"k": 3, "m": 2})),
+    ),
+}
+FORCED = [(n, i) for n, c in CASES.items() for i in range(len(c.plans))]
+
+
+def _lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The op under `plan` on grid16-9k, lowered to shift: its source, inputs and
+    lowered files. The plan is set as given (validated or not by the caller)."""
+    source = tmp_path / "op.mlir"
+    source.write_text(program(case))
+    npz = tmp_path / "inputs.npz"
+    np.savez(npz, **{f"arg{i}": a for i, a in enumerate(inputs(case))})
+    module = parse_module(make_context(), source.read_text(), str(source))
+    T10PartitionPass(target=SMALL_SRAM).apply(make_context(), module)
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.IterationDomainInterface)
+    set_plan(op, plan)
+    T10LowerToShiftPass().apply(make_context(), module)
+    lowered = tmp_path / "shift.mlir"
+    lowered.write_text(str(module))
+    return source, npz, lowered
+
+
+def _spec(case: Case, tmp_path: Path):
+    source = tmp_path / "spec.mlir"
+    source.write_text(program(case))
+    module = parse_module(make_context(), source.read_text(), str(source))
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    op = function.body.block.first_op
+    assert isinstance(op, top.IterationDomainInterface)
+    return op_spec(op)
+
+
+def _run(
+    source: Path, npz: Path, lowered: Path, tmp_path: Path
+) -> tuple[np.ndarray, dict]:
+    """The output of the lowered program run with `--check`, and its op's report."""
+    out, report = tmp_path / "out.npz", tmp_path / "report.json"
+    argv = [str(lowered), "--check", "--reference", str(source), "--inputs", str(npz)]
+    assert run([*argv, "--output", str(out), "--report", str(report)]) == 0
+    (ran,) = json.loads(report.read_text())["ops"]
+    with np.load(out) as saved:
+        return saved["out0"], ran
+
+
+@pytest.mark.parametrize(("name", "number"), FORCED)
+def test_uneven_reduction_split_computes_the_math(
+    name: str, number: int, tmp_path: Path
+) -> None:
+    """Each plan splits the reduction unevenly (10 over 3, 4, 7 or 8 cores: the last
+    shares part or all padding); `--check` compares the chip with the reference
+    interpreter, and the result is compared here with numpy in float64."""
+    case = CASES[name]
+    plan = case.plans[number]
+    spec = _spec(case, tmp_path)
+    reduced = [d for d in spec.domain.reduction_dims if plan.spatial_factor(d.name) > 1]
+    assert reduced and all(d.extent % plan.spatial_factor(d.name) for d in reduced)
+    problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
+    assert problems == []
+    got, ran = _run(*_lowered(case, plan, tmp_path), tmp_path)
+    args = [a.astype(np.float64) for a in inputs(case)]
+    np.testing.assert_allclose(got, case.math(*args), rtol=1e-5, atol=1e-5)
+    # The padded work is charged, as the chip runs it: ceil(10 / F) per core.
+    assert oracles.padding(plan, spec.domain) > 0
+    planned = oracles.plan_cost(load_machine(SMALL_SRAM), spec, plan)
+    assert ran["compute_cycles"] == planned.compute
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes", "padding", "neutral"),
+    [
+        # exp(x) is 0 only at -inf: padding with the sum's identity would add 1.
+        ("output0[N] +=! input0[N, K].call(`exp`)", [(3, 10)], -math.inf, {"K"}),
+        (
+            "output0[N] +=! (input0[N, K] - input1[N]).call(`exp`)",
+            [(3, 10), (3,)],
+            -math.inf,
+            {"K"},
+        ),
+        ("output0[N] >=! input0[N, K] + input1[K]", [(3, 10), (10,)], -math.inf, {"K"}),
+        # -inf * -inf is +inf, +inf * -inf wins no max, 0 * y may win: none works.
+        ("output0[N] >=! input0[N, K] * input1[N, K]", [(3, 10)] * 2, None, set()),
+        (
+            "output0[N, M] +=! input0[N, K] * input1[K, M]",
+            [(3, 10), (10, 2)],
+            0.0,
+            {"K"},
+        ),
+        ("output0[N] <=! input0[N, K]", [(3, 10)], math.inf, {"K"}),
+        # The guard's 0 pads the inputs: beyond K's extent exp(0 + 0) adds 1.
+        (
+            "output0[N] +=! (input0[N, K] + input1[K].when([K >= 0, K < 10], 0.0))"
+            ".call(`exp`)",
+            [(3, 10), (10,)],
+            0.0,
+            set(),
+        ),
+        # Only the weight's read of KH leaves its tensor beyond KH's extent: x * 0.
+        (
+            "output0[N, OH] +=! input0[N, OH + KH] * input1[KH] where OH in 7",
+            [(2, 9), (3,)],
+            0.0,
+            {"KH"},
+        ),
+        (
+            "output0[N, OH] >=! input0[N, OH + KH] * 1.0 + input1[KH] * 0.0"
+            " where OH in 7",
+            [(2, 9), (3,)],
+            None,
+            set(),
+        ),
+        ("output0[N] = input0[N].call(`exp`)", [(3,)], None, set()),
+    ],
+)
+def test_expression_padding_is_provably_neutral(
+    text: str, shapes: list[tuple[int, ...]], padding: float | None, neutral: set[str]
+) -> None:
+    domain = parse_expression(text).iteration_domain(shapes)
+    assert domain.padding == padding
+    assert domain.uneven_reductions(shapes) == neutral
+
+
+def test_naive_identity_padding_would_be_wrong(tmp_path: Path) -> None:
+    """The guarded exp-sum pads its inputs with the guard's 0, so K beyond its
+    extent would add exp(0) = 1 per point: the validator refuses the uneven split,
+    and the chip, made to run it anyway, gets the sum wrong by those ones."""
+    case = Case(
+        GUARDED_EXP_SUM,
+        (Arg((3, 10)), Arg((10,))),
+        (3,),
+        lambda x, y: np.exp(x + y).sum(1),
+    )
+    plan = P({"K": 4})  # 10 over 4 cores: 12 points, two beyond the extent
+    spec = _spec(case, tmp_path)
+    problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
+    assert any("unevenly" in p for p in problems)
+    source, npz, lowered = _lowered(case, plan, tmp_path)
+    out = tmp_path / "out.npz"
+    assert run([str(lowered), "--inputs", str(npz), "--output", str(out)]) == 0
+    with np.load(out) as saved:
+        got = saved["out0"]
+    want = case.math(*[a.astype(np.float64) for a in inputs(case)])
+    np.testing.assert_allclose(got, want + 2.0, rtol=1e-5)
+
+
+def test_pooling_kernel_dims_split_evenly_only(tmp_path: Path) -> None:
+    """Beyond kh's extent a max pool's window reads the next window's elements, not
+    padding: no plan of the relaxed space splits kh or kw unevenly, and the validator
+    refuses one (it ran wrong before: max over elements outside the window)."""
+    case = Case(
+        _pool("maxpool", (3, 3), (2, 2), (0, 0, 1, 1)),
+        (Arg((1, 2, 6, 6)),),
+        (1, 2, 3, 3),
+        lambda x: x,
+    )
+    spec = _spec(case, tmp_path)
+    assert spec.domain.uneven_reductions(spec.operand_shapes) == frozenset()
+    problems = oracles.validate(P({"kh": 2}), spec.domain, 16, spec.operand_shapes)
+    assert any("unevenly" in p for p in problems)
+    frontier = search_plans(load_machine(SMALL_SRAM), spec, SearchOptions.relaxed())
+    for point in frontier.points:
+        for d in ("kh", "kw"):
+            assert 3 % point.plan.spatial_factor(d) == 0
+
+
+def test_search_splits_an_exp_sum_unevenly(tmp_path: Path) -> None:
+    """A 4 x 997 exp-sum (997 is prime) is split along K on 16 cores only unevenly:
+    its exhaustive frontier has such plans, all valid."""
+    case = Case(EXP_SUM, (Arg((4, 997)),), (4,), lambda x: x)
+    spec = _spec(case, tmp_path)
+    frontier = search_plans(load_machine(SMALL_SRAM), spec, oracles.EXHAUSTIVE)
+    factors = {p.plan.spatial_factor("K") for p in frontier.points}
+    assert factors - {1}, factors
+    for point in frontier.points:
+        assert oracles.validate(point.plan, spec.domain, 16, spec.operand_shapes) == []
