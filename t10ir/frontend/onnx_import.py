@@ -20,6 +20,13 @@ lower them. `ImportedModel.weights` holds the weights' values in argument order,
 `t10-import` writes as the `arg<K>` arrays `t10-run --inputs` reads (the activations'
 `arg0..` are the caller's to add) and `ImportedModel.inputs` completes with activations.
 
+`float_type` (`t10-import --dtype f16`) stores every floating-point tensor of the module
+in that type, as the NNFusion importer does: the graph inputs and outputs, the weights,
+and what a `Cast` to a float type makes. Known values are folded in the model's own types
+and converted when they become weights or literals, saturating at the type's largest
+finite value (so f32's lowest, the exporters' attention-mask fill, becomes f16's -65504
+rather than -inf, which would turn `0 * fill` into NaN).
+
 Every attribute of a supported op is either handled or checked to have a value the import
 supports; anything else is one diagnostic naming the node, its op type and the attribute.
 
@@ -103,6 +110,27 @@ def default_opset(model: ModelProto) -> int:
     )
 
 
+FLOAT_TYPES: dict[str, np.dtype] = {
+    "f16": np.dtype(np.float16),
+    "f32": np.dtype(np.float32),
+    "f64": np.dtype(np.float64),
+}
+"""`float_type` values: the element type to store the floating-point tensors in."""
+
+
+def _saturated(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`value` in the float type `dtype`, finite values beyond its range at its
+    largest finite ones (infinities and NaN stay)."""
+    if value.dtype == dtype:
+        return value
+    largest = float(np.finfo(dtype).max)
+    if largest >= float(np.finfo(value.dtype).max):  # a wider type holds them all
+        return value.astype(dtype)
+    with np.errstate(invalid="ignore"):  # NaN compares false, and stays
+        clipped = np.where(np.isfinite(value), np.clip(value, -largest, largest), value)
+    return clipped.astype(dtype)
+
+
 def _onnx_dtype(elem_type: int) -> np.dtype | None:
     """The numpy dtype of an ONNX element type T10ir can hold at run time."""
     try:
@@ -143,9 +171,12 @@ def _literal(value: float) -> str | None:
 
 def _scalar_literal(constant: np.ndarray, other: np.dtype) -> str | None:
     """A known one-element operand as a literal beside a tensor of dtype `other`: a
-    float beside floats, an integer beside integers (None if it has no spelling)."""
+    float beside floats (in their range), an integer beside integers (None if it has
+    no spelling)."""
     value = constant.reshape(-1)[0]
     if other.kind == "f":
+        if constant.dtype.kind == "f":
+            value = _saturated(constant.reshape(-1)[:1], other)[0]
         return _literal(float(value))
     if other.kind == "i" and constant.dtype.kind == "i":
         return f"({int(value)})" if value < 0 else str(int(value))
@@ -294,9 +325,12 @@ def _converts(*op_types: str, **defaults: Any) -> Callable[[Converter], Converte
 class _Importer:
     """Builds one `func.func` from a shape-inferred, static graph."""
 
-    def __init__(self, model: ModelProto, where: str | None) -> None:
+    def __init__(
+        self, model: ModelProto, where: str | None, float_type: np.dtype | None = None
+    ) -> None:
         self.model = model
         self.where = where
+        self.float_type = float_type
         self.opset = default_opset(model)
         graph = model.graph
         self.env: dict[str, Value] = {}
@@ -333,11 +367,19 @@ class _Importer:
             shape = _static_shape(info)
             assert dtype is not None and shape is not None, "checked by fix_inputs"
             self.env[info.name] = self.block.insert_arg(
-                TensorType(_ELEMENT_TYPES[dtype], shape), len(self.block.args)
+                TensorType(_ELEMENT_TYPES[self.stored(dtype)], shape),
+                len(self.block.args),
             )
             self.activations.append(info.name)
 
     # --- values ---------------------------------------------------------------------
+
+    def stored(self, dtype: np.dtype) -> np.dtype:
+        """The element type the module holds a tensor of `dtype` in: `float_type`
+        for a float."""
+        if self.float_type is not None and dtype.kind == "f":
+            return self.float_type
+        return dtype
 
     def emit(self, op: Operation) -> SSAValue:
         self.block.add_op(op)
@@ -379,6 +421,7 @@ class _Importer:
         if problem is not None:
             prefix = f"{node.label}: " if node is not None else ""
             raise T10Error(f"{prefix}constant '{name}' {problem}", self.where)
+        value = _saturated(value, self.stored(value.dtype))
         for key in itertools.chain([name], (f"{name}.{i}" for i in itertools.count(1))):
             if key not in self.weights:
                 break
@@ -831,8 +874,8 @@ def _dropout(imp: _Importer, node: _Node) -> list[Value]:
 
 
 def _cast_to(imp: _Importer, node: _Node, x: SSAValue, elem_type: int) -> SSAValue:
-    """`x` converted to the ONNX element type `elem_type` (`top.cast`); a type
-    T10ir cannot hold is named in the diagnostic."""
+    """`x` converted to the ONNX element type `elem_type` (`top.cast`), a float one
+    stored as `float_type`; a type T10ir cannot hold is named in the diagnostic."""
     target = _onnx_dtype(elem_type)
     if target is None:
         valid = elem_type in TensorProto.DataType.values()
@@ -840,6 +883,7 @@ def _cast_to(imp: _Importer, node: _Node, x: SSAValue, elem_type: int) -> SSAVal
         raise node.error(
             f"unsupported attribute to={elem_type} ({name}, which T10ir cannot hold)"
         )
+    target = imp.stored(target)
     if target == _dtype(x):
         return x
     return imp.emit(top.CastOp(x, TensorType(_ELEMENT_TYPES[target], _shape(x))))
@@ -1506,14 +1550,23 @@ def fix_inputs(model: ModelProto, batch: int | None, where: str | None) -> Model
 
 
 def import_onnx(
-    model: str | Path | ModelProto, batch: int | None = None, name: str | None = None
+    model: str | Path | ModelProto,
+    batch: int | None = None,
+    name: str | None = None,
+    float_type: str | None = None,
 ) -> ImportedModel:
     """Import an ONNX model (a path or a ModelProto) as a module with one function.
 
     `batch` fixes every symbolic dim of the graph inputs; `name` names the function
-    (default: the file's stem, else the graph's name)."""
+    (default: the file's stem, else the graph's name); `float_type` (f16, f32, f64)
+    stores every floating-point tensor in that type (default: as the model types it)."""
     if batch is not None and batch < 1:
         raise T10Error("--batch must be positive")
+    if float_type is not None and float_type not in FLOAT_TYPES:
+        raise T10Error(
+            f"unknown float type '{float_type}' (expected one of "
+            f"{', '.join(FLOAT_TYPES)})"
+        )
     if isinstance(model, ModelProto):
         where = None
         default_name = model.graph.name or "model"
@@ -1523,4 +1576,5 @@ def import_onnx(
         model = load_model(where)
     fixed = fix_inputs(model, batch, where)
     function = name or re.sub(r"\W", "_", default_name) or "model"
-    return _Importer(fixed, where).build(function)
+    stored = FLOAT_TYPES[float_type] if float_type is not None else None
+    return _Importer(fixed, where, stored).build(function)

@@ -1,7 +1,7 @@
 """`t10-import`: bring a model into T10ir as a `top` module.
 
 Reads NNFusion `einstein_v2` graphs (`.json`, T10's evaluation inputs) and ONNX models
-(`.onnx`).
+(`.onnx`); `--dtype` stores either's floating-point tensors in another type.
 
 An ONNX model becomes one function taking the graph inputs (arg0.., in the graph's order)
 and then its weights ({top.weight}); symbolic dims of the graph inputs need --batch.
@@ -40,15 +40,13 @@ def default_weights_path(module_path: str) -> str:
 def _import_onnx(args: argparse.Namespace) -> ImportedModel:
     if args.seq is not None:
         raise T10Error("--seq is for NNFusion graphs; ONNX models need no placeholder")
-    if args.dtype is not None:
-        raise T10Error("--dtype is for NNFusion graphs; ONNX models keep their types")
     try:
         from t10ir.frontend.onnx_import import import_onnx
     except ImportError as error:
         raise T10Error(
             f"importing ONNX needs the 'onnx' package ({error}): pip install onnx"
         ) from None
-    return import_onnx(args.input, args.batch, args.name)
+    return import_onnx(args.input, args.batch, args.name, args.dtype)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dtype",
         choices=("f16", "f32", "f64"),
-        help="NNFusion: the element type of the graph's floating-point tensors "
-        "(default: as declared; T10's graphs declare float32, T10's figures are f16)",
+        help="the element type of the model's floating-point tensors, weights "
+        "included (default: as declared; T10's graphs and torch's exports declare "
+        "float32, T10's figures are f16)",
     )
     parser.add_argument(
         "--weights",

@@ -607,6 +607,115 @@ def test_small_cnn_compiled_agrees_with_onnxruntime(tmp_path: Path) -> None:
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-4)
 
 
+# --- --dtype --------------------------------------------------------------------------
+
+F16_RTOL = 1e-2
+"""f16 against onnxruntime's f32: --check's f16 tolerance, relative to max(1, the
+output's largest magnitude) (every op's result rounds to f16, half an ulp 2**-11)."""
+
+
+def assert_close_to_f32(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == np.float16 and got.shape == want.shape
+    scale = max(1.0, float(np.abs(want).max()))
+    assert np.abs(got.astype(np.float32) - want).max() <= F16_RTOL * scale
+
+
+def test_float_type_stores_every_float_in_f16() -> None:
+    """`float_type="f16"`: the activations, the weights, every op and the outputs are
+    f16; the numbers stay close to onnxruntime's f32; shapes and integers keep
+    their types."""
+    imported = import_onnx(examples.small_transformer(), batch=2, float_type="f16")
+    text = str(imported.module)
+    assert "f32" not in text and "tensor<2x8x32xf16>" in text
+    assert {w.dtype for w in imported.weights.values()} == {np.dtype(np.float16)}
+    x = rand(2, 8, 32, seed=3)
+    inputs = imported.inputs([x.astype(np.float16)])
+    (got,) = run_function(imported.module, None, inputs)
+    (want,) = onnxruntime_outputs(examples.small_transformer(), {"x": x})
+    assert_close_to_f32(got, want)
+
+
+def test_float_type_saturates_known_values() -> None:
+    """f32's lowest, the exporters' mask fill, is f16's lowest, not -inf (which would
+    make the unmasked 0 * fill NaN), as a weight and as a literal; a Cast to f32 is
+    one to f16 (none here: the input is f16 already) and a Cast to bool stays one;
+    infinities stay infinite."""
+    lowest = np.array(np.finfo(np.float32).min, np.float32)
+    case = Case(
+        [
+            node("Cast", ["m"], ["mf"], to=F32),
+            node("Sub", ["one", "mf"], ["inverted"]),
+            node("Mul", ["inverted", "lowest"], ["fill"]),
+            node("Add", ["x", "fill"], ["masked"]),
+            node("Mul", ["inverted", "lowest_row"], ["fill_row"]),
+            node("Add", ["masked", "fill_row"], ["y"]),
+            node("Cast", ["x"], ["positive"], to=TensorProto.BOOL),
+            node("Where", ["positive", "x", "minus_inf"], ["z"]),
+        ],
+        {"x": rand(2, 4), "m": np.array([[1, 0, 1, 1], [0, 1, 1, 1]], np.int64)},
+        ["y", "z"],
+        {
+            "one": np.array(1.0, np.float32),
+            "lowest": lowest,
+            "lowest_row": np.full(4, lowest, np.float32),
+            "minus_inf": np.array(-np.inf, np.float32),
+        },
+    )
+    imported = import_onnx(case.model(), float_type="f16")
+    assert imported.weights["lowest_row"].tolist() == [-65504.0] * 4
+    assert "-65504.0" in str(imported.module) and "f32" not in str(imported.module)
+    assert op_names(imported).count("top.cast") == 2  # i64 -> f16, f16 -> i1
+    x = case.inputs["x"].astype(np.float16)
+    y, z = run_function(imported.module, None, imported.inputs([x, case.inputs["m"]]))
+    keep = case.inputs["m"] == 1
+    np.testing.assert_array_equal(y[keep], x[keep])
+    assert np.isinf(y[~keep]).all() and (y[~keep] < 0).all()  # -65504 twice
+    np.testing.assert_array_equal(z, np.where(x != 0, x, -np.inf))
+
+
+def test_float_type_f32_widens_an_f16_model() -> None:
+    case = Case(
+        [node("Mul", ["x", "w"], ["y"])],
+        {"x": rand(3).astype(np.float16)},
+        ["y"],
+        {"w": rand(3, seed=1).astype(np.float16)},
+        output_types={"y": F16},
+    )
+    imported = import_onnx(case.model(), float_type="f32")
+    assert "f16" not in str(imported.module)
+    x, w = case.inputs["x"].astype(np.float32), imported.weights["w"]
+    assert w.dtype == np.float32
+    (got,) = run_function(imported.module, None, [x, w])
+    np.testing.assert_array_equal(got, x * w)
+
+
+def test_unknown_float_type() -> None:
+    with pytest.raises(T10Error, match="unknown float type 'bf16'"):
+        import_onnx(examples.small_cnn(), batch=1, float_type="bf16")
+
+
+def test_cli_dtype_f16_compiles_and_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`t10-import --dtype f16` writes an f16 module and f16 weights, which compile
+    for ipu-mk2 and pass --check; the chip's output is close to onnxruntime's f32."""
+    model = str(EXAMPLES / "small_cnn.onnx")
+    mlir = tmp_path / "cnn.mlir"
+    argv = [model, "--batch", "2", "--dtype", "f16", "-o", str(mlir)]
+    assert run_cli(argv, capsys)[0] == 0
+    assert "xf32>" not in mlir.read_text()
+    with np.load(tmp_path / "cnn.weights.npz") as archive:
+        assert {archive[k].dtype for k in archive.files} == {np.dtype(np.float16)}
+    x = rand(2, 3, 16, 16, seed=5)
+    inputs, out = tmp_path / "inputs.npz", tmp_path / "out.npz"
+    np.savez(inputs, arg0=x.astype(np.float16))
+    run_argv = [str(mlir), "--target", "ipu-mk2", "--check", "--inputs", str(inputs)]
+    assert t10_run.run([*run_argv, "--output", str(out)]) == 0
+    (want,) = onnxruntime_outputs(onnx.load(model), {"x": x})
+    with np.load(out) as archive:
+        assert_close_to_f32(archive["out0"], want)
+
+
 # --- diagnostics ----------------------------------------------------------------------
 
 

@@ -4,6 +4,10 @@
 // RUN: t10-import %examples/small_cnn.onnx --batch 2 | filecheck %s
 // RUN: t10-import %examples/small_transformer.onnx --batch 2 | t10-run - 2>&1 | filecheck %s --check-prefix=SUMMARY
 // RUN: not t10-import %examples/small_cnn.onnx 2>&1 | filecheck %s --check-prefix=BATCH
+// --dtype f16 stores every float in f16, the weights included; on the chip with --check.
+// RUN: t10-import %examples/small_cnn.onnx --batch 2 --dtype f16 -o %t.f16.mlir
+// RUN: filecheck %s --check-prefix=F16 < %t.f16.mlir
+// RUN: t10-run %t.f16.mlir --target ipu-mk2 --check | filecheck %s --check-prefix=F16-CHIP
 // torch's SDPA export (test/unit/test_onnx_exporter_ops.py builds it): a padding mask
 // from the attention mask input, Where(IsNaN(Softmax(x)), 0, Softmax(x)); on the chip.
 // RUN: python -c "import sys, onnx; sys.path[:0] = ['%S/../../unit']; from test_onnx_exporter_ops import sdpa; onnx.save(sdpa().model(), '%t.onnx')"
@@ -25,6 +29,12 @@
 // CHECK-NEXT:   func.return %[[P]] : tensor<2x10xf32>
 
 // SUMMARY: out0  2x8x32  float32
+
+// F16:      func.func @small_cnn(%0: tensor<2x3x16x16xf16>, %1: tensor<8x3x3x3xf16> {top.weight}, %2: tensor<8xf16> {top.weight},
+// F16-SAME:   -> tensor<2x10xf16> {
+// F16-NOT:    f32
+// F16-CHIP:   out0  2x10  float16
+// F16-CHIP:   --check: every output agrees with the reference
 
 // BATCH: small_cnn.onnx: error: input 'x' has a symbolic dim 'N' (dim 0); give it a size with --batch
 
