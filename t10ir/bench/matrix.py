@@ -72,7 +72,6 @@ NERF_POINTS_PER_BATCH = 1024
 
 STEPS = ("partition", "select", "lower_to_shift", "eliminate", "lower_to_core")
 """The passes of `T10CompilePass.steps()`, in order, by their column `<step>_s`."""
-"""The diagnostics of `t10-select-plans` and `t10-partition` saying nothing fits."""
 
 COLUMNS = (
     "model",
@@ -124,6 +123,12 @@ class Config:
     batch: int
     target: str
     strategy: str
+
+
+Group = list[tuple[int, Config]]
+"""Runs of one model, batch and target, numbered by their place in the matrix."""
+Result = tuple[Row, list[Row]]
+"""A run's row of `results.csv` and its rows of `ops.csv`."""
 
 
 def configs(
@@ -424,7 +429,7 @@ def one_blas_thread() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _run_one(config: Config, time_limit: float) -> tuple[Row, list[Row]]:
+def _run_one(config: Config, time_limit: float) -> Result:
     """`run_config_with_ops`, a diagnostic naming the run it comes from. Diagnostics
     become one-message T10Errors: a worker's error reaches `run_matrix` pickled, and
     an OpError, holding its op, does not pickle."""
@@ -452,19 +457,44 @@ def _report_to_queue(index: int, row: Row) -> None:
         _reports.put((index, row))
 
 
+def matrix_groups(matrix: Sequence[Config]) -> list[Group]:
+    """`matrix` cut into the units of work of `run_matrix` and of `t10-bench --ray`
+    (`t10ir.bench.cluster`): the runs of one model, batch and target, in `matrix`
+    order, go together from cold caches (`run_matrix`)."""
+    groups: dict[tuple[str, int, str], Group] = {}
+    for index, c in enumerate(matrix):
+        groups.setdefault((c.model, c.batch, c.target), []).append((index, c))
+    return list(groups.values())
+
+
+def iter_group(group: Group, time_limit: float) -> Iterator[tuple[int, Result]]:
+    """Run the numbered configs one after another from cold caches, yielding each
+    (number, result) as it finishes."""
+    clear_caches()
+    for index, config in group:
+        yield index, _run_one(config, time_limit)
+
+
 def run_group(
-    group: Sequence[tuple[int, Config]],
+    group: Group,
     time_limit: float,
     report: Callable[[int, Row], None] = _report_to_queue,
-) -> list[tuple[Row, list[Row]]]:
-    """Run the numbered configs one after another from cold caches, each `report`ed
-    as it finishes (in a worker of `run_matrix`: to its queue)."""
-    clear_caches()
+) -> list[Result]:
+    """`iter_group`'s results, each `report`ed as it finishes (in a worker of
+    `run_matrix`: to its queue)."""
     results = []
-    for index, config in group:
-        results.append(_run_one(config, time_limit))
-        report(index, results[-1][0])
+    for index, result in iter_group(group, time_limit):
+        results.append(result)
+        report(index, result[0])
     return results
+
+
+def collect(results: Sequence[Result | None]) -> tuple[list[Row], list[Row]]:
+    """The results of a whole matrix, in its order, as the rows of `results.csv`
+    with speedups filled and of `ops.csv`."""
+    runs = [r for r in results if r is not None]
+    rows = fill_speedups([row for row, _ in runs])
+    return rows, [op for _, ops in runs for op in ops]
 
 
 def run_matrix(
@@ -482,23 +512,19 @@ def run_matrix(
     caches: the first pays for the plan searches and relayout costs the others reuse
     (compiling resnet50 for the first strategy takes minutes, for the next seconds),
     and the timings do not depend on `jobs` or on which worker ran what."""
-    groups: dict[tuple[str, int, str], list[tuple[int, Config]]] = {}
-    for index, c in enumerate(matrix):
-        groups.setdefault((c.model, c.batch, c.target), []).append((index, c))
-    results: list[tuple[Row, list[Row]] | None] = [None] * len(matrix)
+    groups = matrix_groups(matrix)
+    results: list[Result | None] = [None] * len(matrix)
 
     def finished(index: int, row: Row) -> None:
         if progress is not None:
             progress(matrix[index], row)
 
-    def store(
-        group: list[tuple[int, Config]], done: list[tuple[Row, list[Row]]]
-    ) -> None:
+    def store(group: Group, done: list[Result]) -> None:
         for (index, _), result in zip(group, done, strict=True):
             results[index] = result
 
     if jobs <= 1:
-        for group in groups.values():
+        for group in groups:
             store(group, run_group(group, time_limit, finished))
     else:
         # spawn, not fork: a worker starts a fresh numpy that reads the environment.
@@ -519,8 +545,7 @@ def run_matrix(
             ) as pool,
         ):
             futures = {
-                pool.submit(run_group, group, time_limit): group
-                for group in groups.values()
+                pool.submit(run_group, group, time_limit): group for group in groups
             }
             pending = set(futures)
             try:
@@ -536,9 +561,7 @@ def run_matrix(
                     future.cancel()
                 raise
         report_finished(block=True)
-    runs = [r for r in results if r is not None]
-    rows = fill_speedups([row for row, _ in runs])
-    return rows, [op for _, ops in runs for op in ops]
+    return collect(results)
 
 
 # ---- CSV ----------------------------------------------------------------------------

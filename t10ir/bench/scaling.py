@@ -16,7 +16,7 @@ or 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -96,10 +96,12 @@ def scaling_table(
     jobs: int,
     progress: Callable[[str], None] | None = None,
     limit: int = LIMIT,
+    on_ray: bool = False,
 ) -> list[dict]:
     """`{"model", "target", "strategy", "largest_batch"}` for every model, target and
     strategy, in that order (strategy varying fastest); the searches (one per model,
-    target and `FITS_AS` class) run in `jobs` worker processes when more than one, and
+    target and `FITS_AS` class) run in `jobs` worker processes when more than one, or
+    `on_ray`, as tasks on the cluster of the current `t10ir.bench.cluster.session`;
     `progress` gets a line as each finishes."""
     searches = list(
         dict.fromkeys(
@@ -117,7 +119,16 @@ def scaling_table(
             model, target, strategy = searches[index]
             progress(f"{model} {target} {strategy}: {_batch_text(largest, limit)}")
 
-    if jobs <= 1:
+    if on_ray:
+        from t10ir.bench.cluster import stream
+
+        calls = [
+            (" ".join(search), (index, search, time_limit, limit))
+            for index, search in enumerate(searches)
+        ]
+        for index, largest in stream(_search, calls):
+            finished(index, largest)
+    elif jobs <= 1:
         for index, search in enumerate(searches):
             finished(index, largest_batch(*search, time_limit, limit))
     else:
@@ -144,6 +155,14 @@ def scaling_table(
         for t in targets
         for s in strategies
     ]
+
+
+def _search(
+    index: int, search: tuple[str, str, str], time_limit: float, limit: int
+) -> Iterator[tuple[int, int]]:
+    """`largest_batch` of `search` as a generator, the form of a task of
+    `t10ir.bench.cluster.stream`."""
+    yield index, largest_batch(*search, time_limit, limit)
 
 
 def _batch_text(largest: int, limit: int) -> str:

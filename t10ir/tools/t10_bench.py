@@ -1,13 +1,14 @@
 """`t10-bench`: the evaluation matrix (`t10ir.bench.matrix`) from the command line.
 
 `t10-bench [--models a,b] [--batches 1,8] [--targets ipu-mk2] [--strategies ...]
-[--jobs N] [--out DIR]` compiles and runs every combination on the simulated chip and
-writes `results.csv` (one row per run), `ops.csv` (one row per op of each run) and
-`results.md` to DIR (default `benchmarks/results`); `--scaling` adds the largest batch
-each model fits on each target under each strategy (`scaling.csv`), `--plots` the
-figures. `--subset regression` runs
-the small fixed subset `test/unit/test_bench.py` holds the compiler to and writes
-`regression.csv`.
+[--jobs N | --ray [ADDRESS]] [--out DIR]` compiles and runs every combination on the
+simulated chip and writes `results.csv` (one row per run), `ops.csv` (one row per op
+of each run) and `results.md` to DIR (default `benchmarks/results`); `--scaling` adds
+the largest batch each model fits on each target under each strategy (`scaling.csv`),
+`--plots` the figures. `--jobs N` runs in N worker processes, `--ray` as tasks on a
+Ray cluster (`pip install 't10ir[cluster]'`; no ADDRESS: a local one), with the same
+rows. `--subset regression` runs the small fixed subset `test/unit/test_bench.py`
+holds the compiler to and writes `regression.csv`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from tqdm import tqdm
@@ -81,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run as tasks on the Ray cluster at ADDRESS (HOST:PORT, ray://HOST:PORT, "
+        "auto, local; none: RAY_ADDRESS's or a new local cluster); needs "
+        "pip install 't10ir[cluster]'",
     )
     parser.add_argument(
         "--out",
@@ -224,6 +235,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         raise T10Error(f"--time-limit must be > 0, got {args.time_limit:g}")
     if args.jobs < 1:
         raise T10Error(f"--jobs must be >= 1, got {args.jobs}")
+    if args.ray is not None and args.jobs > 1:
+        raise T10Error(
+            "--ray runs as many runs at once as the cluster has CPUs: drop --jobs"
+        )
     if args.subset:
         _check_subset(args)
         matrix = list(REGRESSION)
@@ -233,27 +248,45 @@ def run(argv: Sequence[str] | None = None) -> int:
         strategies = _strategies(args.strategies)
         matrix = configs(models, _batches(args.batches), targets, strategies)
     start = time.perf_counter()
-    progress = _Progress(len(matrix))
-    try:
-        rows, ops_rows = run_matrix(matrix, args.time_limit, args.jobs, progress)
-    finally:
-        progress.close()
     out: Path = args.out
-    if args.subset:
-        write_csv(rows, out / "regression.csv")
-        print(f"wrote {out / 'regression.csv'}: {len(rows)} runs")
-        return 0
-    write_csv(rows, out / "results.csv")
-    write_csv(ops_rows, out / "ops.csv", OP_COLUMNS)
-    sections: list[str] = []
-    if args.scaling:
-        from t10ir.bench.scaling import scaling_markdown, scaling_table
+    with ExitStack() as cluster:
+        if args.ray is not None:
+            from t10ir.bench.cluster import run_matrix_on_ray, session
 
-        scaling = scaling_table(
-            models, targets, strategies, args.time_limit, args.jobs, _print_line
-        )
-        write_csv(scaling, out / "scaling.csv", SCALING_COLUMNS)
-        sections.append("## Largest batch that fits\n\n" + scaling_markdown(scaling))
+            cluster.enter_context(session(args.ray or None))
+        progress = _Progress(len(matrix))
+        try:
+            if args.ray is not None:
+                rows, ops_rows = run_matrix_on_ray(matrix, args.time_limit, progress)
+            else:
+                rows, ops_rows = run_matrix(
+                    matrix, args.time_limit, args.jobs, progress
+                )
+        finally:
+            progress.close()
+        if args.subset:
+            write_csv(rows, out / "regression.csv")
+            print(f"wrote {out / 'regression.csv'}: {len(rows)} runs")
+            return 0
+        write_csv(rows, out / "results.csv")
+        write_csv(ops_rows, out / "ops.csv", OP_COLUMNS)
+        sections: list[str] = []
+        if args.scaling:
+            from t10ir.bench.scaling import scaling_markdown, scaling_table
+
+            scaling = scaling_table(
+                models,
+                targets,
+                strategies,
+                args.time_limit,
+                args.jobs,
+                _print_line,
+                on_ray=args.ray is not None,
+            )
+            write_csv(scaling, out / "scaling.csv", SCALING_COLUMNS)
+            sections.append(
+                "## Largest batch that fits\n\n" + scaling_markdown(scaling)
+            )
     write_markdown(rows, ops_rows, out / "results.md", sections)
     if args.plots:  # after the tables are safe: then they link the figures
         from t10ir.bench.plots import write_plots

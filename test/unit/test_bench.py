@@ -313,6 +313,7 @@ def test_a_choice_that_does_not_fit_is_an_oom_row(tmp_path: Path) -> None:
         (["--batches", "1,x"], "--batches: expected integers >= 1, got 'x'"),
         (["--batches", "0"], "--batches: expected integers >= 1, got '0'"),
         (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--ray", "--jobs", "2"], "--ray runs as many runs at once as the cluster"),
         (["--time-limit", "-1"], "--time-limit must be > 0"),
         (["--subset", "regression", "--models", "gpt2"], "drop --models"),
         (["--subset", "everything"], "invalid choice: 'everything'"),
