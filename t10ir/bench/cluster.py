@@ -46,6 +46,13 @@ LOCAL_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0"}
 """Set in this process (unless already set) when `session` starts a local cluster:
 no usage reports sent anywhere."""
 
+AUTH_HINT = (
+    "a cluster with token authentication, Ray's default for one started by ray.init "
+    "or ray start, needs RAY_AUTH_MODE=token here and its token in ~/.ray/auth_token "
+    "or RAY_AUTH_TOKEN"
+)
+"""Ray does not try a token on an address it is given: said when a connection fails."""
+
 
 def import_ray() -> ModuleType:
     """The `ray` module, or a T10Error saying how to install it."""
@@ -105,7 +112,12 @@ def session(address: str | None) -> Iterator[None]:
         # A local cluster's workers inherit this environment: one BLAS thread each.
         with one_blas_thread():
             ray.init(address=address, **settings)
-    except (ConnectionError, ValueError, RuntimeError) as error:
+    except (
+        ConnectionError,
+        ValueError,
+        RuntimeError,
+        ray.exceptions.RayError,
+    ) as error:
         where = (
             "a local Ray cluster"
             if local
@@ -114,6 +126,8 @@ def session(address: str | None) -> Iterator[None]:
             else f"the Ray cluster at {address}"
         )
         first_line = str(error).strip().split("\n", 1)[0]
+        if not local and not os.environ.get("RAY_AUTH_MODE"):
+            first_line += f" ({AUTH_HINT})"
         raise T10Error(f"--ray: cannot connect to {where}: {first_line}") from None
     try:
         yield
