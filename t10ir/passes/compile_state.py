@@ -17,7 +17,7 @@ from xdsl.ir import Operation
 from t10ir.cost.plan_cost import OpSpec
 from t10ir.dialects.rtensor import get_machine
 from t10ir.errors import OpError
-from t10ir.planning.search import FrontierPoint
+from t10ir.planning.search import FrontierPoint, SearchOptions
 from t10ir.target import Machine
 
 
@@ -32,11 +32,13 @@ class OpFrontier:
 @dataclass(frozen=True)
 class CompileState:
     """The machine and every searched op's frontier (spatial-only plans when the
-    search ran with rotation off)."""
+    search ran with rotation off), and the pruning it was searched with: where no
+    choice of plans fits, the selection widens the frontiers from there."""
 
     machine: Machine
     frontiers: Mapping[Operation, OpFrontier]
     spatial_only: bool = False
+    options: SearchOptions = SearchOptions()
 
 
 def module_machine(module: Operation) -> Machine:

@@ -15,7 +15,10 @@ dialect's accessors):
 Within `t10-compile` the frontiers stay in memory (`search`, a `CompileState`) and are
 not written. When no plan of the pruned space fits, the op is searched again with
 relaxed pruning (`SearchOptions.relaxed`); an op for which no plan fits even then is
-an error naming the smallest memory any plan needs and the SRAM size.
+an error naming the smallest memory any plan needs and the SRAM size. Where each op
+fits alone but the whole function does not, `t10-select-plans` searches the ops that
+hold the peak again with looser pruning (it starts from the options recorded in the
+`CompileState`).
 """
 
 from __future__ import annotations
@@ -82,11 +85,7 @@ class T10PartitionPass(ModulePass):
         (the plans they select among); the space with rotation is searched only
         where none of them fits, to say whether any plan does."""
         machine = load_target(self.name, self.target)
-        options = SearchOptions(
-            self.min_core_fraction, self.max_padding, self.rotation_dims
-        )
-        if problems := options.check():
-            raise PassOptionError(self.name, "; ".join(problems))
+        options = self.options()
         spatial = replace(options, rotation_dims=0)
         frontiers: dict[Operation, OpFrontier] = {}
         for child in op.walk():
@@ -111,4 +110,16 @@ class T10PartitionPass(ModulePass):
             set_cost(child, chosen.cost)
             frontiers[child] = OpFrontier(spec, frontier.points)
         set_machine(op, machine)
-        return CompileState(machine, frontiers, spatial_only)
+        return CompileState(
+            machine, frontiers, spatial_only, spatial if spatial_only else options
+        )
+
+    def options(self, pass_name: str | None = None) -> SearchOptions:
+        """The pruning the options give, checked (a bad one is a diagnostic of
+        `pass_name`'s, by default this pass's)."""
+        options = SearchOptions(
+            self.min_core_fraction, self.max_padding, self.rotation_dims
+        )
+        if problems := options.check():
+            raise PassOptionError(pass_name or self.name, "; ".join(problems))
+        return options

@@ -33,6 +33,16 @@ computes nothing. Memory is counted where the chip allocates it: every argument 
 activation until its last user, a weight for the whole run, used or not), so that a
 function that compiles never runs out of SRAM on the simulated chip.
 
+Where no choice of plans fits, the frontiers may be what is too narrow (the search
+prunes its space, and an op that fits alone may hold too much beside the others): the
+ops over the capacity under the least-peak choice whose own plan puts them over
+(`planning.select.peak_holders`) are searched again one rung looser
+(`planning.select.looser`, from the pruning `t10-partition` used, the defaults when the
+frontiers come from the IR; rotation stays off for `no-rotation` and `vgm`), their
+frontiers merged with what that finds, and the selection runs again, until it fits or
+no rung is left. Then the diagnostic names those ops, where they are and their bytes at
+the least peak. A model that fits is never searched again: its plans do not change.
+
 The selection weighs options with the plan search's estimates (even shares, rotations
 one hop on links of their own): counting who sends what to whom over which links
 (`relayout.plan_moves`) takes a tenth of a second for a large tensor, too long for
@@ -81,7 +91,7 @@ from t10ir.dialects.rtensor import (
     set_selection,
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
-from t10ir.errors import DoesNotFitError, OpError, PassOptionError
+from t10ir.errors import DoesNotFitError, OpError, PassOptionError, op_location
 from t10ir.lowering.hand_off import only_consumer, route
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
@@ -92,6 +102,7 @@ from t10ir.planning.plan import OpPlan, PlanError
 from t10ir.planning.search import FrontierPoint, SearchOptions, search_plans
 from t10ir.planning.select import (
     Edge,
+    Holder,
     Option,
     Problem,
     Selection,
@@ -99,8 +110,12 @@ from t10ir.planning.select import (
     Value,
     greedy,
     layout_greedy,
+    least_peak,
+    looser,
     optimal,
+    peak_holders,
     prune,
+    widened,
 )
 from t10ir.target import Machine
 
@@ -641,6 +656,94 @@ def _kept_copies(
     return [frozenset(c) for c in copied]
 
 
+class _Unfit(Exception):
+    """No choice of the problem built from the ops' current frontiers fits: the
+    problem, the solver's error and the least-peak choice."""
+
+    def __init__(self, problem: Problem, error: SelectionError) -> None:
+        super().__init__(str(error))
+        self.problem = problem
+        self.error = error
+        self.least = least_peak(problem)[0]
+
+
+def _widen(
+    machine: Machine,
+    ops: list[IterationDomainInterface],
+    holders: list[Holder],
+    frontiers: dict[Operation, OpFrontier],
+    searched: dict[Operation, SearchOptions],
+) -> bool:
+    """Search each op that holds the peak with its own option (`Holder.own`) again,
+    one rung looser than it was (`looser`), further while that adds no plan to its
+    frontier, and merge what it finds into the frontier. Whether any frontier grew:
+    if none did, no looser search is left that could help."""
+    grew = False
+    for holder in holders:
+        op = ops[holder.op]
+        if not holder.own or op.flat_view():
+            continue
+        spec = frontiers[op].spec
+        while (rung := looser(searched[op])) is not None:
+            searched[op] = rung
+            points = widened(
+                frontiers[op].points, search_plans(machine, spec, rung).points
+            )
+            if points != frontiers[op].points:
+                frontiers[op] = OpFrontier(spec, points)
+                grew = True
+                break
+    return grew
+
+
+NAMED_HOLDERS = 3
+"""How many of the ops over the capacity the diagnostic names."""
+
+
+def _unfit_message(
+    unfit: _Unfit,
+    holders: list[Holder],
+    ops: list[IterationDomainInterface],
+    searched: dict[Operation, SearchOptions],
+) -> str:
+    """The "no choice of plans fits" diagnostic, with the ops over the capacity under
+    the least-peak choice (where, and their bytes per core) and how far their
+    frontiers were searched."""
+    problem = unfit.problem
+    if not holders:
+        entry = problem.resident(unfit.least) + problem.entry
+        return (
+            f"{unfit.error}; the peak is at entry, where the chip holds every "
+            f"argument and the weights ({entry} bytes per core)"
+        )
+    named = []
+    for holder in holders[:NAMED_HOLDERS]:
+        op = ops[holder.op]
+        where = op_location(op)
+        at = f" at {where}" if where else f" (op {holder.op} of the function)"
+        named.append(f"'{op.name}'{at} ({holder.load} bytes)")
+    more = len(holders) - NAMED_HOLDERS
+    if more > 0:
+        named.append(f"and {more} more")
+    own = [ops[h.op] for h in holders if h.own and not ops[h.op].flat_view()]
+    if own:
+        rungs = {searched[op] for op in own}
+        widest = min(rungs, key=lambda o: o.min_core_fraction)
+        why = (
+            "searched again with looser pruning, down to "
+            f"min-core-fraction={widest.min_core_fraction:g} "
+            f"max-padding={widest.max_padding:g} "
+            f"rotation-dims={widest.rotation_dims}"
+        )
+    else:
+        why = "the weights and values besides their own plans already exceed it"
+    ops_word = "op exceeds" if len(holders) == 1 else "ops exceed"
+    return (
+        f"{unfit.error}; at that peak {len(holders)} {ops_word} it: "
+        f"{', '.join(named)} ({why})"
+    )
+
+
 @dataclass(frozen=True)
 class T10SelectPlansPass(ModulePass):
     """Whole-function plan selection (`strategy`: greedy, optimal, no-rotation or vgm;
@@ -724,7 +827,9 @@ class T10SelectPlansPass(ModulePass):
             elif points is None:
                 raise OpError(op, "has no plan frontier: run t10-partition first")
             frontiers[op] = OpFrontier(spec, points)
-        return CompileState(machine, frontiers, spatial_only)
+        # The frontiers' pruning is not recorded: widening starts from the defaults.
+        start = SearchOptions(rotation_dims=0) if spatial_only else SearchOptions()
+        return CompileState(machine, frontiers, spatial_only, start)
 
     def _select_all(self, op: ModuleOp, state: CompileState, record: bool) -> None:
         if record and get_machine(op) is None:
@@ -785,36 +890,66 @@ class T10SelectPlansPass(ModulePass):
                     function, str(SelectionError(fixed + entry, machine.sram_bytes))
                 )
             return
-        contexts = [
-            _OpContext(
-                o,
-                state.frontiers[o].spec,
-                state.frontiers[o].points,
-                tuple(
-                    v
-                    for v, x in enumerate(o.operands)
-                    if _is_weight(x) and x not in shared
-                ),
-            )
-            for o in ops
-        ]
-        if self.strategy in LAYOUT_AWARE:
-            self._select_layouts(
-                machine,
-                function,
-                ops,
-                contexts,
-                (users, returned),
-                _Memory(live, live_arguments, fixed, entry),
-                record,
-            )
-            return
+        memory = _Memory(live, live_arguments, fixed, entry)
+        frontiers: dict[Operation, OpFrontier] = {o: state.frontiers[o] for o in ops}
+        searched: dict[Operation, SearchOptions] = dict.fromkeys(ops, state.options)
+        while True:
+            contexts = [
+                _OpContext(
+                    o,
+                    frontiers[o].spec,
+                    frontiers[o].points,
+                    tuple(
+                        v
+                        for v, x in enumerate(o.operands)
+                        if _is_weight(x) and x not in shared
+                    ),
+                )
+                for o in ops
+            ]
+            try:
+                if self.strategy in LAYOUT_AWARE:
+                    self._select_layouts(
+                        machine,
+                        function,
+                        ops,
+                        contexts,
+                        (users, returned),
+                        memory,
+                        record,
+                    )
+                else:
+                    self._select_default(function, machine, contexts, memory, record)
+                return
+            except _Unfit as unfit:
+                holders = peak_holders(unfit.problem, unfit.least)
+                if not _widen(machine, ops, holders, frontiers, searched):
+                    message = _unfit_message(unfit, holders, ops, searched)
+                    raise DoesNotFitError(function, message) from None
+
+    def _select_default(
+        self,
+        function: func.FuncOp,
+        machine: Machine,
+        contexts: list[_OpContext],
+        memory: _Memory,
+        record: bool,
+    ) -> None:
+        """`t10`, `no-rotation` and `vgm`: T10's greedy over the frontier options,
+        activations waiting in the default layout; raises `_Unfit` where no choice
+        fits."""
         pruned = [_options(machine, c, self.strategy == "vgm") for c in contexts]
-        problem = Problem(tuple(pruned), tuple(live), fixed, machine.sram_bytes, entry)
+        problem = Problem(
+            tuple(pruned),
+            tuple(memory.live),
+            memory.fixed,
+            machine.sram_bytes,
+            memory.entry,
+        )
         try:
             selection = greedy(problem)
         except SelectionError as error:
-            raise DoesNotFitError(function, str(error)) from None
+            raise _Unfit(problem, error) from None
         if record:
             self._record(function, machine, contexts, problem, selection)
 
@@ -870,7 +1005,7 @@ class T10SelectPlansPass(ModulePass):
             # where a consumer reads them in place: where that refuses what T10's
             # count accepts, T10's choice is taken (so nothing fits less than it).
             if t10 is None:
-                raise DoesNotFitError(function, str(error)) from None
+                raise _Unfit(problem, error) from None
             selection = Selection(
                 tuple(t10), problem.cycles(t10), problem.peak(t10), 0, 0.0, "t10"
             )

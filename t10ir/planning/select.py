@@ -47,6 +47,14 @@ Strategies:
   it waits during;
 - `vgm`: the baseline of primer section 2: the ops' options are spatial-only plans with
   cold weights (every op fetches the slices it needs), each op the fastest that fits.
+
+Where no choice fits, the frontiers the options come from may be too narrow: the plan
+search prunes its space (`SearchOptions`), and the plans it drops may be the compact
+ones the whole model needs though every op fits alone. `peak_holders` says which ops
+exceed the capacity under the least-peak choice and whether a smaller option of their
+own could bring them under it; the selection searches those again one rung looser
+(`looser`) and merges what it finds into their frontiers (`widened`), until the model
+fits or no rung is left.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ import numpy as np
 
 from t10ir.errors import T10Error
 from t10ir.memo import memo
+from t10ir.planning.search import FrontierPoint, SearchOptions, pareto
 
 
 class SelectionError(T10Error):
@@ -75,6 +84,18 @@ class SelectionError(T10Error):
         )
         self.smallest_peak = smallest_peak
         self.capacity = capacity
+
+
+@dataclass(frozen=True)
+class Holder:
+    """An op whose load exceeds the capacity under the least-peak choice: its index,
+    that load, and whether its own option is what puts it over (the rest of the load,
+    other ops' weights and waiting values, fits the capacity), so that a smaller plan
+    of its own could bring it under."""
+
+    op: int
+    load: int
+    own: bool
 
 
 @dataclass(frozen=True)
@@ -1194,3 +1215,68 @@ def optimal(problem: Problem, time_limit: float = 60.0) -> Selection:
         solved.variables,
         solved.constraints,
     )
+
+
+def peak_holders(problem: Problem, choice: Sequence[int]) -> list[Holder]:
+    """The ops whose load exceeds the capacity under `choice` (the least-peak one:
+    the peak no choice goes below), heaviest first (the first of equals)."""
+    loads = problem.loads(choice)
+    holders = [
+        Holder(
+            j,
+            load,
+            load - ops[c].resident - ops[c].working <= problem.capacity,
+        )
+        for j, (ops, c, load) in enumerate(
+            zip(problem.options, choice, loads, strict=True)
+        )
+        if load > problem.capacity
+    ]
+    return sorted(holders, key=lambda h: (-h.load, h.op))
+
+
+def _loosest(options: SearchOptions) -> SearchOptions:
+    """The loosest pruning of `options` and `SearchOptions.relaxed()` together, with
+    rotation kept off where `options` has it off (the spatial-only strategies' space)."""
+    relaxed = SearchOptions.relaxed()
+    return SearchOptions(
+        min(options.min_core_fraction, relaxed.min_core_fraction),
+        max(options.max_padding, relaxed.max_padding),
+        max(options.rotation_dims, relaxed.rotation_dims)
+        if options.rotation_dims
+        else 0,
+    )
+
+
+LADDER_FLOOR = 1 / 8
+"""Below this core fraction the ladder goes to its last rung (`_loosest`)."""
+
+
+def looser(options: SearchOptions) -> SearchOptions | None:
+    """The next rung of the widening ladder from `options`: half the core fraction and
+    twice the padding (up to the work itself), the rotation as it is; below
+    `LADDER_FLOOR`, the loosest space (`_loosest`); None past it. Each rung's space
+    holds the one before, so a frontier merged across rungs only grows; the rungs
+    between stop where the model fits without costing the loosest search."""
+    last = _loosest(options)
+    if options == last:
+        return None
+    fraction = options.min_core_fraction / 2
+    if fraction < LADDER_FLOOR:
+        return last
+    return SearchOptions(
+        fraction,
+        min(2 * options.max_padding, last.max_padding),
+        options.rotation_dims,
+    )
+
+
+def widened(
+    points: Sequence[FrontierPoint], more: Sequence[FrontierPoint]
+) -> tuple[FrontierPoint, ...]:
+    """The Pareto frontier of both lists of plans, by increasing memory (a point of
+    `points` kept over an equal one of `more`)."""
+    every = [*points, *more]
+    memory = np.array([p.cost.memory for p in every], dtype=np.int64)
+    cycles = np.array([p.cost.cycles for p in every], dtype=np.int64)
+    return tuple(every[i] for i in pareto(memory, cycles))

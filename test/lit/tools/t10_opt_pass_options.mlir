@@ -8,6 +8,8 @@
 // RUN: cd %S && t10-opt %s -p "t10-partition{target='Inputs/chips/my-chip.v2.json'}" | filecheck %s --check-prefix=RELATIVE
 // RUN: cd %S && t10-opt %s -p 't10-compile{target=Inputs/chips/my-chip.v2.json strategy=optimal time-limit=1e-1}' | filecheck %s --check-prefix=COMPILED
 // RUN: cd %S && t10-opt %s -p 't10-compile{target=Inputs/chips/my-chip.v2.json time_limit=2.5}' | filecheck %s --check-prefix=COMPILED
+// RUN: cd %S && t10-opt %s -p 't10-compile{target=Inputs/chips/my-chip.v2.json min-core-fraction=1 max-padding=0 rotation-dims=0}' | filecheck %s --check-prefix=COMPILED
+// RUN: not t10-opt %s -p 't10-compile{max-padding}' 2>&1 | filecheck %s --check-prefix=BARE-PADDING
 // RUN: not t10-opt %s -p 't10-partition{target=a target=b}' 2>&1 | filecheck %s --check-prefix=TWICE
 // RUN: not t10-opt %s -p 't10-compile{time-limit=1 time_limit=2}' 2>&1 | filecheck %s --check-prefix=TWICE-LIMIT
 // RUN: not t10-opt %s -p 't10-compile{time-limit=0}' 2>&1 | filecheck %s --check-prefix=ZERO
@@ -37,6 +39,7 @@ func.func @f(%a: tensor<8x64xf32>, %b: tensor<64x32xf32>) -> tensor<8x32xf32> {
 // INFINITE: t10-opt: error: pass 't10-compile': option 'time-limit' must be a finite number, got 'inf'
 // TYPE: t10-opt: error: pass 't10-compile': option 'time-limit' expects float or int, got 'soon'
 // INT: t10-opt: error: pass 't10-partition': option 'rotation-dims' expects int, got '1.5'
+// BARE-PADDING: t10-opt: error: pass 't10-compile': option 'max-padding' needs a value (max-padding=...)
 // BARE: t10-opt: error: pass 't10-partition': option 'target' needs a value (target=...)
 // UNCLOSED: t10-opt: error: invalid pass pipeline 't10-partition{target="a.json}': option 'target' of pass 't10-partition' has an unclosed " at character 22
 // COMMA: t10-opt: error: invalid pass pipeline 'canonicalize cse': expected ',' between passes, found 'c' at character 14

@@ -17,6 +17,14 @@
 // With 6 KiB per core nothing fits: the diagnostic gives the least achievable peak
 // (partitioned here, for that machine).
 // RUN: not t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16.json"}, t10-select-plans)' 2>&1 | filecheck %s --check-prefix=NOFIT
+// An embedding gather whose pruned frontier (plans on 15 or 16 cores, three of the
+// table's twelve columns each) leaves no choice that fits with the matmul's weight:
+// the pass searches the op that holds the peak again one rung looser, where its plan
+// on 12 cores holds one column, and the model fits. On 6 KiB per core it does not fit
+// even with the frontiers searched down to the relaxed space, and the diagnostic names
+// the ops over the capacity at the least peak.
+// RUN: t10-opt %S/Inputs/embedding.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans)' | filecheck %s --check-prefix=WIDENED
+// RUN: not t10-opt %S/Inputs/embedding.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16.json"}, t10-select-plans{strategy=optimal})' 2>&1 | filecheck %s --check-prefix=NOFIT-NAMED
 // On the IPU everything fits with room to spare.
 // RUN: t10-opt %examples/mlp.mlir -p t10-partition,t10-select-plans | filecheck %s --check-prefix=IPU
 // A matmul with a hot weight, a padded conv and a softmax; the output round-trips.
@@ -64,6 +72,9 @@
 // NOROTATION: rtensor.strategy = "no-rotation"
 // NOROTATION-NOT: temporal
 // NOFIT: mlp.mlir:2:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 7168 bytes per core, and the capacity is 6144
+// WIDENED: rtensor.strategy = "greedy", {{.*}}rtensor.peak_sram = 7888 : i64
+// WIDENED: top.gather %table, %ids {rtensor.plan = #rtensor.plan<spatial = [d1 = 12]>, rtensor.cost = #rtensor.cost<{{.*}}cores = 12, memory = 2620,
+// NOFIT-NAMED: embedding.mlir:1:1: error: 'func.func' op no choice of plans fits: the smallest achievable peak is 7604 bytes per core, and the capacity is 6144; at that peak 2 ops exceed it: 'top.gather' at {{.*}}embedding.mlir:2:3 (7604 bytes), 'top.matmul' at {{.*}}embedding.mlir:3:3 (7080 bytes) (searched again with looser pruning, down to min-core-fraction=0 max-padding=1 rotation-dims=2)
 // IPU: attributes {rtensor.strategy = "greedy", rtensor.objective = {{[0-9]+}} : i64, rtensor.predicted_cycles = {{[0-9]+}} : i64, rtensor.peak_sram = {{[0-9]+}} : i64}
 // STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'best' (expected greedy, optimal, t10, no-rotation, vgm)
 // NOTARGET: t10-opt: error: pass 't10-select-plans': no target: give target=... or run t10-partition first
