@@ -22,7 +22,13 @@ The model, for an op with loop extents `L`, spatial factors `F` and temporal fac
   bounded by the larger of what a core holds and what it receives;
 - memory per core: each input's piece (twice for a rotating input: it receives the next
   piece while computing on this one), the output share, and the larger of the two
-  epilogue receive buffers.
+  epilogue receive buffers;
+- accumulators: a float sum (`OpSpec.float_result`, combiner `sum`) whose result is
+  narrower than the machine's accumulator type (`Machine.accumulator_type`) and whose
+  reduction is cut in time keeps its output share in that type while the steps add to
+  it (as `t10-lower-to-core` allocates it), then rounds it into a share of its own
+  type by one unary pass: both shares are held, and the pass is computed. Partial
+  results of a reduction split over cores are exchanged in the result's type.
 
 Spans of pieces come from the index maps (`index_span`), so windows (`oh*2 + kh`),
 reshapes and gathers cost what they read. Nothing here depends on an op's name.
@@ -36,7 +42,7 @@ from math import ceil, prod
 
 import numpy as np
 
-from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpShape
+from t10ir.cost.classify import OWN_LOOP_NEST, BodyOp, SubOpKind, SubOpShape
 from t10ir.cost.model import (
     Count,
     Cycles,
@@ -66,6 +72,9 @@ class OpSpec:
     result_bytes: tuple[int, ...]
     is_copy: bool = False
     body: tuple[BodyOp, ...] = (OWN_LOOP_NEST,)
+    float_result: bool = False
+    """The result's elements are floats: summed over reduction dims (combiner `sum`),
+    its partial sums accumulate in the machine's accumulator type."""
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -120,6 +129,15 @@ class PlanCosts:
         return PlanCost(
             *(int(getattr(self, f)[i]) for f in PlanCost.__dataclass_fields__)
         )
+
+
+def accumulator_bytes(machine: Machine, spec: OpSpec) -> int:
+    """Bytes of an element of the op's partial sums over steps: the machine's
+    accumulator type for a float sum narrower than it, else the result's own."""
+    b_out = spec.result_bytes[0]
+    if spec.float_result and spec.domain.combiner == "sum":
+        return machine.accumulator_bytes(b_out)
+    return b_out
 
 
 def default_share(machine: Machine, shape: Sequence[int]) -> int:
@@ -254,15 +272,22 @@ def cost_plans(
         memory += piece * elem * np.where(factors.prod(axis=1) > 1, 2, 1)
     out_shape, b_out = spec.result_shapes[0], spec.result_bytes[0]
     held = _elements(domain.results[0], out_shape, dims, share)
-    memory += held * b_out
     indexing_out = set(domain.results[0].dims())
     partial_holders = np.ones(rows, dtype=np.int64)
+    over_steps = np.zeros(rows, dtype=bool)
     for i, d in enumerate(dims):
         if d not in indexing_out:
             partial_holders *= spatial[:, i]
+            over_steps |= steps_along[:, i] > 1
     chunk = _ceil_div(held, partial_holders)
     received = (partial_holders - 1) * chunk
     split = partial_holders > 1
+    b_acc = accumulator_bytes(machine, spec)
+    widened = over_steps & (b_acc > b_out)
+    memory += held * np.where(widened, b_acc + b_out, b_out)
+    compute = compute + np.where(
+        widened, compute_cycles(machine, SubOpKind.UNARY, {"elements": held}, b_out), 0
+    )
     reduce = np.where(
         split,
         shift_cycles(machine, received, b_out, cores_used=cores)

@@ -369,6 +369,21 @@ ELEMENT_BYTES: dict[Attribute, int] = {f16: 2, f32: 4, f64: 8, i1: 1, i32: 4, i6
 COMBINE_KINDS = tuple(COMBINER_IDENTITY)
 """How partial results meeting in one element are combined."""
 
+FLOAT_TYPES: dict[Attribute, str] = {f16: "f16", f32: "f32", f64: "f64"}
+"""The float element types, by the names machine descriptions give them."""
+
+
+def is_accumulator(buffer: Attribute, narrow: Attribute) -> bool:
+    """Whether elements of type `buffer` accumulate values of type `narrow`: both
+    floats, `buffer` the wider. A kernel yielding `narrow` tiles into such a buffer
+    keeps its float values in the buffer's type (nothing is rounded to `narrow`), and
+    a redistribution from it into a `narrow` buffer rounds once, as it writes."""
+    return (
+        buffer in FLOAT_TYPES
+        and narrow in FLOAT_TYPES
+        and ELEMENT_BYTES[buffer] > ELEMENT_BYTES[narrow]
+    )
+
 
 def _buffer_problems(shape: Sequence[int], element_type: Attribute) -> list[str]:
     problems: list[str] = []
@@ -465,14 +480,21 @@ def check_map(
         )
 
 
-def _check_window(what: str, buffer: BufferType, tensor: Attribute) -> None:
-    """A kernel's window of `buffer` is a tensor of its elements that fits in it."""
+def _check_window(
+    what: str, buffer: BufferType, tensor: Attribute, accumulated: bool = False
+) -> None:
+    """A kernel's window of `buffer` is a tensor of its elements that fits in it; an
+    `accumulated` one (the yielded tile) may also be of a narrower float type than an
+    accumulator buffer (`is_accumulator`)."""
     if not isinstance(tensor, TensorType) or tensor.get_num_dims() != len(buffer.shape):
         raise VerifyException(
             f"{what} must be a rank-{len(buffer.shape)} tensor like its buffer "
             f"{buffer}, got {tensor}"
         )
-    if tensor.get_element_type() != buffer.element_type:
+    element = tensor.get_element_type()
+    if element != buffer.element_type and not (
+        accumulated and is_accumulator(buffer.element_type, element)
+    ):
         raise VerifyException(
             f"{what} has {tensor.get_element_type()} elements, its buffer "
             f"{buffer.element_type}"
@@ -743,7 +765,9 @@ class KernelOp(IRDLOperation):
         terminator = self.body.block.last_op
         if not isinstance(terminator, YieldOp) or len(terminator.values) != 1:
             raise VerifyException("a kernel body must end in core.yield of one tensor")
-        _check_window("the yielded tile", out, terminator.values[0].type)
+        _check_window(
+            "the yielded tile", out, terminator.values[0].type, accumulated=True
+        )
 
 
 @irdl_op_definition
@@ -811,7 +835,9 @@ class RedistributeOp(IRDLOperation):
     """A tensor moves from layout `src_layout` (pieces in `src`) to `dst_layout` (pieces
     in `dst`): every destination element is the tensor's element from a core holding it
     in `src_layout` (replicas agree) or, with `combine`, the combination of every core's
-    copy (partial results)."""
+    copy (partial results). A `src` of a wider float type than `dst` is an accumulator
+    (`is_accumulator`): its elements are combined in its type and rounded to `dst`'s
+    once, as they are written."""
 
     name = "core.redistribute"
 
@@ -860,9 +886,14 @@ class RedistributeOp(IRDLOperation):
                     f"the {what} buffer has shape {list(shape)}, its layout's piece "
                     f"is {list(layout.piece)}"
                 )
-        if _buffer(self.src).element_type != _buffer(self.dst).element_type:
+        src_type, dst_type = (
+            _buffer(self.src).element_type,
+            _buffer(self.dst).element_type,
+        )
+        if src_type != dst_type and not is_accumulator(src_type, dst_type):
             raise VerifyException(
-                f"element types differ: {self.src.type} and {self.dst.type}"
+                f"element types differ: {self.src.type} and {self.dst.type} (only an "
+                "accumulator, a wider float, may be written to a narrower one)"
             )
 
 

@@ -254,10 +254,15 @@ BATCHED_KERNELS = BatchedKernels()
 
 
 def run_op(
-    op: Operation, operands: list[np.ndarray], compute_dtype: np.dtype
+    op: Operation,
+    operands: list[np.ndarray],
+    compute_dtype: np.dtype,
+    accumulator: np.dtype | None = None,
 ) -> np.ndarray:
     """One `top` op on all cores, as `reference` runs it on one: floating operands in
-    the compute dtype, the result checked against the op's type and stored in it."""
+    the compute dtype, the result checked against the op's type and stored in it, or,
+    in the body of a kernel that accumulates into a wider float buffer, in the wider
+    of its type and that `accumulator` type (a partial sum is not rounded)."""
     kernel = BATCHED_KERNELS.implementation(op)
     widened = [kernels.widen(x, compute_dtype) for x in operands]
     try:
@@ -271,4 +276,6 @@ def run_op(
             f"tile per core, but its result type is {op.results[0].type}",
             op_location(op),
         )
+    if accumulator is not None and dtype.kind == "f":
+        dtype = np.promote_types(dtype, accumulator)
     return result.astype(dtype)

@@ -12,6 +12,11 @@ written so far, so that every op runs on all cores at once:
 - `core.shift` is a gather along the core axis; `core.redistribute` assembles the
   tensor elements the source pieces hold and hands every destination core its own.
 
+Kernels compute in the compute dtype and store in their output buffer's type: a
+buffer of a wider float type than the tile (an accumulator, `core.is_accumulator`)
+takes the body's float values unrounded, so partial sums over steps round once,
+when the accumulator is written to a buffer of the result's type.
+
 Reading an element never written (a kernel window, a redistributed or returned piece)
 is a located error, as is an allocation that does not fit in a core's SRAM. Alongside
 the numbers, the run records SRAM use per physical core and every executed op in order,
@@ -28,7 +33,7 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.ir.affine import AffineMap
 
@@ -492,12 +497,17 @@ class MeshInterpreter(Implementations):
             assert buffer.data is not None
             self._check_window_written(op, buffer, window, f"input #{number}")
             values[arg] = buffer.data[window.index]
+        accumulator = (
+            out.data.dtype
+            if core.is_accumulator(out.type.element_type, _element_type(tile.type))
+            else None
+        )
         for inner in op.body.block.ops:
             if inner is terminator:
                 break
             operands = [values[v] for v in inner.operands]
             values[inner.results[0]] = batched.run_op(
-                inner, operands, self.compute_dtype
+                inner, operands, self.compute_dtype, accumulator
             )
         result = values[tile]
         if op.combine is not None:
@@ -577,6 +587,11 @@ class MeshInterpreter(Implementations):
         padding = np.asarray(dst_layout.padding, dtype=dst.data.dtype)
         dst.data = np.where(inside, tensor[numbers].astype(dst.data.dtype), padding)
         dst.written = np.ones(dst.data.shape, dtype=bool)
+
+
+def _element_type(type_: Attribute) -> Attribute:
+    assert isinstance(type_, TensorType), "checked by the kernel's verifier"
+    return type_.get_element_type()
 
 
 def _shape(type_: Attribute) -> tuple[int, ...]:

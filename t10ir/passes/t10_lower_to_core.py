@@ -24,6 +24,17 @@ also replays the program's allocations as the chip takes them
 (`t10ir.lowering.program_memory.program_peak`) and refuses, with one diagnostic, a
 program some core of the module's machine cannot hold.
 
+A float sum narrower than the machine's accumulator type (`Machine.accumulator_type`:
+an f16 contraction on the IPU's f32) whose reduction is cut in time keeps its partial
+sums in an accumulator buffer of that type: its step loop's kernel adds each step's
+tile to it unrounded, and one more kernel after the loop, a `top.cast` into a buffer
+of the result's type, rounds it once; then it is freed. Both buffers take SRAM, which
+the replayed memory counts as the plan cost model does. A reduction split over cores
+has each core's partial result rounded once as its kernel writes it (or as the
+rounding kernel does), and its combining `core.redistribute` sums those in the compute
+type and rounds once more, as it writes the result: partial results cross the chip in
+the result's type, as the plan search and the selection cost their exchange.
+
 Function arguments and results become buffers carrying their layout as the
 `core.layout` argument/result attribute, which is how a runner scatters inputs and
 gathers outputs. Updating a value in place is only right if nothing reads the value
@@ -43,11 +54,13 @@ from xdsl.dialects.builtin import (
     DictionaryAttr,
     IntegerAttr,
     ModuleOp,
+    TensorType,
 )
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.passes import ModulePass
 
-from t10ir.dialects import core, shift
+from t10ir.dialects import core, shift, top
 from t10ir.dialects.rtensor import (
     copy_op_index,
     get_machine,
@@ -62,6 +75,7 @@ from t10ir.lowering.program_cost import predict
 from t10ir.lowering.program_memory import program_peak
 from t10ir.passes.compile_state import module_machine
 from t10ir.planning.layout import Grid
+from t10ir.target.machine import DEFAULT_ACCUMULATOR
 
 
 def buffer_type(type: Attribute) -> core.BufferType:
@@ -286,6 +300,56 @@ class _FunctionLowering:
                 )
 
 
+def _round_once(
+    grid: Grid, accumulator: SSAValue, out: SSAValue, wide: Attribute
+) -> core.KernelOp:
+    """A kernel on `grid` writing the accumulator buffer (of `wide` elements) into
+    `out`, a buffer of its shape and the result's type, whole: rounded once."""
+    out_type = out.type
+    assert isinstance(out_type, core.BufferType)
+    shape = out_type.get_shape()
+    body = Block(arg_types=[TensorType(wide, shape)])
+    cast = top.CastOp(body.args[0], TensorType(out_type.element_type, shape))
+    body.add_ops([cast, core.YieldOp(cast)])
+    whole = AffineMap(len(grid.shape), 0, tuple(AffineExpr.constant(0) for _ in shape))
+    return core.KernelOp(grid, [accumulator], out, [whole], whole, [], Region(body))
+
+
+def _widen_accumulators(block: Block, accumulator: str) -> None:
+    """Gives every float sum over steps (a kernel combining with "sum") an accumulator
+    buffer of the `accumulator` type where its result's type is narrower (see the
+    module doc): its fill and its kernel use the accumulator; every other reader reads
+    the result buffer, which a kernel after the loop writes, rounded (`_round_once`)."""
+    wide = next(t for t, name in core.FLOAT_TYPES.items() if name == accumulator)
+    for kernel in [op for op in block.walk() if isinstance(op, core.KernelOp)]:
+        out, alloc = kernel.out, kernel.out.owner
+        narrow = out.type
+        assert isinstance(narrow, core.BufferType)
+        if (
+            not isinstance(alloc, core.AllocOp)
+            or kernel.combine is None
+            or kernel.combine.data != "sum"
+            or not core.is_accumulator(wide, narrow.element_type)
+        ):
+            continue
+        grid = alloc.grid.grid
+        acc = core.AllocOp(grid, core.BufferType(wide, narrow.get_shape()))
+        block.insert_op_before(_tagged(acc, alloc), alloc)
+        for use in list(out.uses):
+            if use.operation is kernel or isinstance(use.operation, core.FillOp):
+                use.operation.operands = [
+                    acc.buffer if n == use.index else v
+                    for n, v in enumerate(use.operation.operands)
+                ]
+        if not out.uses:
+            block.erase_op(alloc)
+            continue
+        after = _top_level(kernel, block)
+        block.detach_op(alloc)
+        rounding = _tagged(_round_once(grid, acc.buffer, out, wide), after)
+        block.insert_ops_after([alloc, rounding], after)
+
+
 def _tagged(op: Operation, like: Operation) -> Operation:
     """`op`, attributed to the same `top` op as `like` (for reports)."""
     copy_op_index(op, like)
@@ -339,8 +403,11 @@ def _with_layouts(
     )
 
 
-def lower_function(function: func.FuncOp) -> None:
-    """Rewrites `function` from the shift level to the core level."""
+def lower_function(
+    function: func.FuncOp, accumulator: str = DEFAULT_ACCUMULATOR
+) -> None:
+    """Rewrites `function` from the shift level to the core level, float sums
+    accumulating in the `accumulator` type (`Machine.accumulator_type`)."""
     old = function.body.block
     block = Block(arg_types=[buffer_type(a.type) for a in old.args])
     lowering = _FunctionLowering(block)
@@ -355,6 +422,7 @@ def lower_function(function: func.FuncOp) -> None:
     arg_attrs = _with_layouts(function.arg_attrs, old.args)
     res_attrs = _with_layouts(function.res_attrs, returned.arguments)
     lowering.lower_block(old, block)
+    _widen_accumulators(block, accumulator)
     _insert_syncs(block)
     new_return = block.last_op
     assert isinstance(new_return, func.ReturnOp)
@@ -386,7 +454,11 @@ class T10LowerToCorePass(ModulePass):
                             f"takes {arg.type}, not a distributed tensor: run "
                             "t10-lower-to-shift first",
                         )
-                lower_function(function)
+                machine = get_machine(op)
+                lower_function(
+                    function,
+                    machine.accumulator_type if machine else DEFAULT_ACCUMULATOR,
+                )
                 _check_memory(function, op)
                 _predict(function, op)
 

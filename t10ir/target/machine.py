@@ -33,6 +33,11 @@ from typing import Any, Literal, get_args
 Topology = Literal["all-to-all", "mesh2d"]
 TOPOLOGIES: tuple[str, ...] = get_args(Topology)
 
+FloatType = Literal["f16", "f32", "f64"]
+FLOAT_BYTES: dict[str, int] = {"f16": 2, "f32": 4, "f64": 8}
+"""The float types an accumulator may have, by their bytes."""
+DEFAULT_ACCUMULATOR: FloatType = "f32"
+
 
 class TargetError(ValueError):
     """An invalid machine description; the message names the key and what was expected."""
@@ -448,6 +453,17 @@ class Machine:
     exchange, and each link's bandwidth on a mesh, where a transfer also pays `hop_cycles`
     per hop. `sync_cycles` is one chip-wide barrier. With `chips > 1`, a plan that spans
     more than `cores_per_chip` cores pays `inter_chip_comm_factor` on its communication.
+
+    `accumulator_type` is the float type a sum of floats accumulates in while a reduction
+    is not yet complete: partial sums kept across the steps of a reduction cut in time,
+    and partial results of one split over cores until they are combined. A sum whose
+    result is narrower (an f16 contraction on an f32 accumulator) keeps its partial sums
+    in an accumulator buffer of this type and is rounded to its own type once, when the
+    result is written; a result as wide or wider accumulates in its own type. The
+    default, f32, is the IPU's: its AMP units accumulate f16 products in f32 and PopLibs'
+    convolutions and matmuls keep their partials in f32 (`partialsType=float`); "f16"
+    rounds every partial sum to the result's type, as a chip without wider accumulators
+    (or PopLibs' `partialsType=half`) would.
     """
 
     name: str
@@ -462,6 +478,7 @@ class Machine:
     hop_cycles: float = 0
     chips: int = 1
     inter_chip_comm_factor: float = 1.0
+    accumulator_type: FloatType = DEFAULT_ACCUMULATOR
     compute: ComputeModel = field(default_factory=ComputeModel)
 
     def __post_init__(self) -> None:
@@ -480,6 +497,13 @@ class Machine:
             repr(self.topology),
         )
         _require("torus", isinstance(self.torus, bool), "true or false", self.torus)
+        _require(
+            "accumulator_type",
+            isinstance(self.accumulator_type, str)
+            and self.accumulator_type in FLOAT_BYTES,
+            f"one of {', '.join(map(repr, FLOAT_BYTES))}",
+            repr(self.accumulator_type),
+        )
         _require(
             "compute",
             isinstance(self.compute, ComputeModel),
@@ -531,12 +555,21 @@ class Machine:
     def cores_per_chip(self) -> int:
         return self.cores // self.chips
 
+    def accumulator_bytes(self, result_bytes: int) -> int:
+        """Bytes of an element of the accumulator of a float sum whose result has
+        `result_bytes`-byte elements: the wider of the two types."""
+        return max(result_bytes, FLOAT_BYTES[self.accumulator_type])
+
     def peak_flops(self, elem_bytes: int) -> float:
         """Peak matmul FLOP/s of all cores, from the matmul fit's block throughput."""
         return 2 * self.compute.macs_per_cycle(elem_bytes) * self.clock_hz * self.cores
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if self.accumulator_type == DEFAULT_ACCUMULATOR:
+            # Left out as the default, so the descriptions (and the #rtensor.machine
+            # attributes) of every machine that keeps it read as before.
+            del data["accumulator_type"]
         if self.mesh is None:
             del data["mesh"]
         else:
@@ -636,6 +669,7 @@ _MACHINE_SCHEMA: dict[str, _Kind] = {
     "hop_cycles": _Kind("number"),
     "chips": _Kind("int"),
     "inter_chip_comm_factor": _Kind("number"),
+    "accumulator_type": _Kind("str"),
     "compute": _Kind("object"),
 }
 _REQUIRED = frozenset(

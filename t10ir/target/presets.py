@@ -18,6 +18,12 @@ Sources of the figures (see also `docs/t10-primer.md`, sections 1 and 5):
   handling) are estimates, not measured figures. No per-core Tensix cycle fits are
   public, so the compute model is the IPU Mk2's stand-in, without the IPU's measured
   convolution and pooling fits (convolutions cost their implicit GEMM).
+
+Every preset accumulates float sums in f32 (`Machine.accumulator_type`, the default):
+the IPU's AMP units and PopLibs' `partialsType=float`, and Tensix's FPU with its
+destination registers in f32 (`fp32_dest_acc_en`, an assumption as the estimates above
+are). A JSON description may give `"accumulator_type": "f16"` for a chip that rounds
+every partial sum to the result's type.
 """
 
 from __future__ import annotations

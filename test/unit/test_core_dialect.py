@@ -183,7 +183,10 @@ def test_buffer_type(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("!core.buffer<4xi8>", "elements must be f16, f32, f64, i1, i32 or i64, got i8"),
+        (
+            "!core.buffer<4xi8>",
+            "elements must be f16, f32, f64, i1, i32 or i64, got i8",
+        ),
         ("!core.buffer<?x4xf32>", "extents must be static and >= 1, got ?x4"),
     ],
 )
@@ -292,7 +295,7 @@ def redistribute(dst: str, src_layout: str, dst_layout: str, types: str) -> str:
             r"the layouts are of different tensors: \[8, 8\] and \[8, 6\]",
         ),
         (
-            redistribute("%h", BLOCKS, BLOCKS, f"{BUF}, !core.buffer<4x4xf16>"),
+            redistribute("%w", BLOCKS, BLOCKS, f"{BUF}, !core.buffer<4x4xf64>"),
             "element types differ",
         ),
         ("core.fill %n, -inf : !core.buffer<3xi32>", "cannot fill a buffer of i32"),
@@ -302,7 +305,8 @@ def redistribute(dst: str, src_layout: str, dst_layout: str, types: str) -> str:
 def test_verifiers_reject(op: str, message: str):
     text = (
         f"func.func @f(%a: {BUF}, %t: {BUF}, %u: !core.buffer<2x2xf32>, "
-        f"%h: !core.buffer<4x4xf16>, %n: !core.buffer<3xi32>) {{\n"
+        f"%h: !core.buffer<4x4xf16>, %n: !core.buffer<3xi32>, "
+        f"%w: !core.buffer<4x4xf64>) {{\n"
         f"  core.steps %s = 0 to 2 {{\n{op}\n  }}\n  func.return\n}}"
     )
     module = parse(text)

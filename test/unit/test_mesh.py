@@ -5,6 +5,7 @@ reference interpreter run core by core."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from itertools import product
 
@@ -15,10 +16,13 @@ from xdsl.dialects.builtin import ModuleOp
 
 from t10ir.context import make_context
 from t10ir.dialects import core
+from t10ir.dialects.rtensor import set_machine
 from t10ir.errors import T10Error
 from t10ir.interp import batched, reference
 from t10ir.interp.mesh import run_core_function, scatter_inputs
 from t10ir.module_io import LocatingParser
+from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
+from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.planning.layout import Layout
 from t10ir.target.machine import Machine
 
@@ -236,6 +240,145 @@ def test_partial_sums_over_a_padded_reduction_dim():
     np.testing.assert_array_equal(event.sent, [6, 6, 0, 0])
     np.testing.assert_array_equal(event.received, [6, 6, 0, 0])
     np.testing.assert_array_equal(run.sram_peak_bytes, [48 + 36 + 48 + 24] * 2 + [0, 0])
+
+
+def long_reduction(acc: str, steps: int, chunk: int) -> str:
+    """An f16 `8 x K @ K x 8` on one core, K = steps * chunk: a step loop adds each
+    chunk's product to an accumulator of element type `acc`, which one kernel then
+    writes, rounded, into the f16 result."""
+    k = steps * chunk
+    x_layout = layout([8, k], [8, k], [1], "(d0) -> (0, 0)")
+    w_layout = layout([k, 8], [k, 8], [1], "(d0) -> (0, 0)")
+    y_layout = layout([8, 8], [8, 8], [1], "(d0) -> (0, 0)")
+    acc_buf, acc_tile = f"!core.buffer<8x8x{acc}>", f"tensor<8x8x{acc}>"
+    grid = "#core.grid<[1]>"
+    return f"""\
+func.func @long(%x: !core.buffer<8x{k}xf16> {{core.layout = {x_layout}}}, %w: !core.buffer<{k}x8xf16> {{core.layout = {w_layout}}})
+    -> (!core.buffer<8x8xf16> {{core.layout = {y_layout}}}) {{
+  %c = core.alloc on {grid} : {acc_buf}
+  %y = core.alloc on {grid} : !core.buffer<8x8xf16>
+  core.fill %c, 0.0 : {acc_buf}
+  core.steps %s = 0 to {steps} {{
+    core.kernel on {grid} ins(%x, %w : !core.buffer<8x{k}xf16>, !core.buffer<{k}x8xf16>) outs(%c : {acc_buf}) windows [affine_map<(d0)[s0] -> (0, s0 * {chunk})>, affine_map<(d0)[s0] -> (s0 * {chunk}, 0)>] output affine_map<(d0)[s0] -> (0, 0)> at(%s) combine "sum" {{
+    ^bb0(%a: tensor<8x{chunk}xf16>, %b: tensor<{chunk}x8xf16>):
+      %r = top.matmul %a, %b : (tensor<8x{chunk}xf16>, tensor<{chunk}x8xf16>) -> tensor<8x8xf16>
+      core.yield %r : tensor<8x8xf16>
+    }}
+  }}
+  core.kernel on {grid} ins(%c : {acc_buf}) outs(%y : !core.buffer<8x8xf16>) windows [affine_map<(d0) -> (0, 0)>] output affine_map<(d0) -> (0, 0)> {{
+  ^bb0(%a: {acc_tile}):
+    %r = top.cast %a : ({acc_tile}) -> tensor<8x8xf16>
+    core.yield %r : tensor<8x8xf16>
+  }}
+  core.free %c : {acc_buf}
+  func.return %y : !core.buffer<8x8xf16>
+}}
+"""
+
+
+def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """How many f16 values lie between `a` and `b`, positive f16 arrays."""
+    return np.abs(a.view(np.int16).astype(np.int64) - b.view(np.int16).astype(np.int64))
+
+
+def test_an_f32_accumulator_rounds_an_f16_sum_once():
+    """64 steps of a 32-deep f16 contraction accumulating in an f32 buffer give
+    numpy's f32-accumulated sum rounded once to f16 (to 1 ulp: numpy adds in another
+    order); accumulating in f16 rounds every step's partial sum and is ulps off.
+    Positive terms make the sum grow, so each rounding loses up to half an ulp of it."""
+    rng = np.random.default_rng(0)
+    steps, chunk = 64, 32
+    x = rng.uniform(0, 1, (8, steps * chunk)).astype(np.float16)
+    w = rng.uniform(0, 1, (steps * chunk, 8)).astype(np.float16)
+    expected = (x.astype(np.float32) @ w.astype(np.float32)).astype(np.float16)
+    wide = run_core_function(
+        parse_func(long_reduction("f32", steps, chunk)), [x, w], machine(1, 1 << 20)
+    )
+    assert ulps(wide.outputs[0], expected).max() <= 1
+    # Its SRAM: the inputs, the f32 accumulator and the f16 result.
+    np.testing.assert_array_equal(
+        wide.sram_peak_bytes, [2 * 2 * 8 * steps * chunk + 4 * 64 + 2 * 64]
+    )
+    narrow = run_core_function(
+        parse_func(long_reduction("f16", steps, chunk)), [x, w], machine(1, 1 << 20)
+    )
+    assert ulps(narrow.outputs[0], expected).max() > 1
+
+
+def test_a_combining_redistribution_sums_f32_partials_and_rounds_once():
+    """Partial sums of an f16 contraction split over 2 cores, held in f32 and
+    combined by the redistribution into an f16 buffer: rounded once, as it writes."""
+    text = (
+        SPLIT_K.replace("xf32", "xf16")
+        .replace(
+            "%p = core.alloc on #core.grid<[2]> : !core.buffer<4x3xf16>",
+            "%p = core.alloc on #core.grid<[2]> : !core.buffer<4x3xf32>",
+        )
+        .replace("outs(%p : !core.buffer<4x3xf16>)", "outs(%p : !core.buffer<4x3xf32>)")
+        .replace(
+            ": !core.buffer<4x3xf16>, !core.buffer<2x3xf16>",
+            ": !core.buffer<4x3xf32>, !core.buffer<2x3xf16>",
+        )
+        .replace(
+            "core.free %p : !core.buffer<4x3xf16>",
+            "core.free %p : !core.buffer<4x3xf32>",
+        )
+    )
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 5)).astype(np.float16)
+    w = rng.standard_normal((5, 3)).astype(np.float16)
+    run = run_core_function(parse_func(text), [x, w], machine(4))
+    partials = [
+        x[:, :3].astype(np.float32) @ w[:3].astype(np.float32),
+        x[:, 3:].astype(np.float32) @ w[3:].astype(np.float32),
+    ]
+    np.testing.assert_array_equal(
+        run.outputs[0], (partials[0] + partials[1]).astype(np.float16)
+    )
+    (event,) = [e for e in run.events if isinstance(e.op, core.RedistributeOp)]
+    assert event.op.src.type == core.BufferType(core.f32, [4, 3])
+
+
+ROTATING_F16 = """\
+func.func @mm(%x: tensor<64x512xf16>, %w: tensor<512x64xf16> {top.weight}) -> tensor<64x64xf16> {
+  %y = top.matmul %x, %w {rtensor.plan = #rtensor.plan<spatial = [m = 16], temporal = [in1 = [k = 16]]>} : (tensor<64x512xf16>, tensor<512x64xf16>) -> tensor<64x64xf16>
+  func.return %y : tensor<64x64xf16>
+}
+"""
+
+
+def compiled_rotating(accumulator: str) -> func.FuncOp:
+    """ROTATING_F16 (m over 16 cores, k cut in 16 steps: the weight's pieces rotate
+    around them, nothing is split over cores) lowered to `core` for
+    16 cores accumulating float sums in `accumulator`."""
+    module = parse(ROTATING_F16)
+    set_machine(
+        module, dataclasses.replace(machine(16, 1 << 20), accumulator_type=accumulator)
+    )
+    ctx = make_context()
+    T10LowerToShiftPass().apply(ctx, module)
+    T10LowerToCorePass().apply(ctx, module)
+    (function,) = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    return function
+
+
+def test_a_compiled_f16_matmul_accumulates_in_the_machines_type():
+    """Compiled for the default f32 accumulator, an f16 matmul whose reduction runs
+    over 16 steps gives numpy's f32-accumulated sum rounded once (to 1 ulp); for a
+    machine whose description says `accumulator_type: f16`, every step rounds."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 1, (64, 512)).astype(np.float16)
+    w = rng.uniform(0, 1, (512, 64)).astype(np.float16)
+    expected = (x.astype(np.float32) @ w.astype(np.float32)).astype(np.float16)
+    wide = compiled_rotating("f32")
+    buffers = {str(v.type) for op in wide.walk() for v in op.results}
+    assert "!core.buffer<4x64xf32>" in buffers
+    run = run_core_function(wide, [x, w], machine(16, 1 << 20))
+    assert ulps(run.outputs[0], expected).max() <= 1
+    narrow = compiled_rotating("f16")
+    assert not any("xf32" in str(v.type) for op in narrow.walk() for v in op.results)
+    run = run_core_function(narrow, [x, w], machine(16, 1 << 20))
+    assert ulps(run.outputs[0], expected).max() > 1
 
 
 ROW_MAX_INPUT = layout([4, 5], [4, 3], [2], "(d0) -> (0, d0 * 3)", ", padding = -inf")

@@ -146,6 +146,37 @@ def test_spatial_plan_with_the_reduction_split() -> None:
     assert cost.epilogue == cost.reduce + cost.relayout
 
 
+def test_an_f16_sum_accumulates_in_the_machines_f32() -> None:
+    """An f16 matmul (a float sum) on the IPU's f32 accumulator: cut in time along k
+    (Cannon's plan), its 16 x 16 output share is held in f32 while the steps add to it
+    and then rounded into an f16 share by one unary pass (both held). Nothing changes
+    on a machine accumulating in f16, nor for a result that is not a float."""
+    half = dataclasses.replace(SIXTEEN, accumulator_type="f16")
+    plain = matmul(64, 64, 64, 2)
+    wide = dataclasses.replace(plain, float_result=True)
+    cannon = OpPlan.of({"m": 4, "n": 4}, {"in0": {"k": 4}, "in1": {"k": 4}})
+    held = 16 * 16
+    before = oracles.plan_cost(SIXTEEN, plain, cannon)
+    after = oracles.plan_cost(SIXTEEN, wide, cannon)
+    assert after.memory - before.memory == held * (4 - 2) + held * 2
+    assert after.compute - before.compute == ceil(0.5 * held + 200)
+    assert (after.shift, after.sync, after.reduce, after.relayout) == (
+        before.shift,
+        before.sync,
+        before.reduce,
+        before.relayout,
+    )
+    # Split over cores but not cut in time, each core's partial sum is whole in one
+    # step: nothing accumulates, and the partials are exchanged in f16.
+    split = OpPlan.of({"m": 2, "n": 2, "k": 4})
+    assert oracles.plan_cost(SIXTEEN, wide, split) == oracles.plan_cost(
+        SIXTEEN, plain, split
+    )
+    assert oracles.plan_cost(half, wide, cannon) == oracles.plan_cost(
+        half, plain, cannon
+    )
+
+
 def test_elementwise_with_a_rotating_broadcast_operand() -> None:
     """64 x 128 f16 add of a bias row on a 4 x 4 grid: the bias is replicated along x,
     so it is cut in 4 along y and rotates; `a` is neither replicated nor cut."""

@@ -88,6 +88,26 @@ def test_missing_compute_keys_default_to_ipu_mk2(tmp_path: Path) -> None:
     assert compute.elementwise_fixed_cycles == 300
 
 
+def test_accumulator_type_defaults_to_the_ipus_f32_and_may_be_overridden(
+    tmp_path: Path,
+) -> None:
+    """Float sums accumulate in f32 unless a description says otherwise; the default
+    is left out of a description (so the machines that keep it print as before), an
+    override is written and read back."""
+    assert all(m.accumulator_type == "f32" for m in PRESETS.values())
+    machine = load_machine(write(tmp_path, MINIMAL))
+    assert machine.accumulator_type == "f32" and "accumulator_type" not in (
+        machine.to_dict()
+    )
+    assert [machine.accumulator_bytes(b) for b in (2, 4, 8)] == [4, 4, 8]
+    half = load_machine(write(tmp_path, {**MINIMAL, "accumulator_type": "f16"}))
+    assert (
+        half.accumulator_type == "f16" and half.to_dict()["accumulator_type"] == "f16"
+    )
+    assert [half.accumulator_bytes(b) for b in (2, 4)] == [2, 4]
+    assert load_machine(write(tmp_path, half.to_dict())) == half
+
+
 def test_mesh_description(tmp_path: Path) -> None:
     data = {**MINIMAL, "topology": "mesh2d", "mesh": [2, 2], "hop_cycles": 3}
     machine = load_machine(write(tmp_path, data))
@@ -118,6 +138,12 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({**MINIMAL, "chips": 3}, "chips", "divisor of cores"),
     ({**MINIMAL, "inter_chip_comm_factor": 0.5}, "inter_chip_comm_factor", ">= 1"),
     ({**MINIMAL, "corez": 4}, "corez", "unknown key"),
+    (
+        {**MINIMAL, "accumulator_type": "bf16"},
+        "accumulator_type",
+        "'f16', 'f32', 'f64'",
+    ),
+    ({**MINIMAL, "accumulator_type": 32}, "accumulator_type", "expected a string"),
     ({**MINIMAL, "compute": []}, "compute", "an object"),
     ({**MINIMAL, "compute": {"fixed": 1}}, "compute.fixed", "unknown"),
     (

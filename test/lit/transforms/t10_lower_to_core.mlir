@@ -45,9 +45,14 @@
 // CHECK-NEXT: core.redistribute %[[C]] to %[[OUT]] {{.*}} combine "sum"
 // CHECK-NEXT: core.sync
 // CHECK-NEXT: core.free %[[C]]
-// The padded conv: the input pieces hold their halo, the kernel runs unpadded.
+// The padded conv: the input pieces hold their halo, the kernel runs unpadded. Its
+// reduction (the input channels) is split over cores, not cut in time: each core's
+// partial result is computed whole and rounded once into its f16 buffer, and the
+// combining redistribution sums them and rounds once more, into the f16 result.
 // CHECK: core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<1x4x10x6xf16>
+// CHECK: %[[PARTIAL:.*]] = core.alloc on #core.grid<[2, 4, 2]> {t10.op = {{[0-9]+}} : i64} : !core.buffer<1x16x8x4xf16>
 // CHECK: top.conv2d {{.*}} pads = array<i64: 0, 0, 0, 0>
+// CHECK: core.redistribute %[[PARTIAL]] to %{{.*}} combine "sum" {{.*}}: !core.buffer<1x16x8x4xf16>, !core.buffer<256xf16>
 // The softmax, whole rows per core.
 // CHECK: core.kernel on #core.grid<[16]> ins(%{{.*}} : !core.buffer<2x64xf32>)
 // CHECK: top.softmax
@@ -67,3 +72,4 @@
 // VIEW: core.redistribute %[[FLAT]] to %{{.*}} from #core.layout<[12, 32], piece = [24], grid = [16], {{.*}}, flat> to #core.layout<[12, 32], piece = [12, 2]
 
 // RECORDS: t10.ops = [#rtensor.record<"top.matmul", {{.*}}, predicted = 4376, planned = 4376, compute = 3124>, #rtensor.record<"top.gelu", {{.*}}, predicted = 264, planned = 264, compute = 264>, #rtensor.record<"top.expr", {{.*}}, predicted = 2086, planned = 2086, compute = 1506>, #rtensor.record<"top.softmax", {{.*}}, predicted = 540, planned = 540, compute = 308>]
+

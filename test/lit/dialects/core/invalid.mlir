@@ -384,8 +384,8 @@ func.func @redistribute_dst(%a: !core.buffer<4x4xf32>, %b: !core.buffer<2x2xf32>
 
 // -----
 
-func.func @redistribute_elements(%a: !core.buffer<4x4xf32>, %b: !core.buffer<4x4xf16>) {
-  // expected-error@+1 {{'core.redistribute' op element types differ: !core.buffer<4x4xf32> and !core.buffer<4x4xf16>}}
-  core.redistribute %a to %b from #core.layout<[8, 8], piece = [4, 4], grid = [2, 2], origin = affine_map<(d0, d1) -> (d0 * 4, d1 * 4)>> to #core.layout<[8, 8], piece = [4, 4], grid = [2, 2], origin = affine_map<(d0, d1) -> (d1 * 4, d0 * 4)>> : !core.buffer<4x4xf32>, !core.buffer<4x4xf16>
+func.func @redistribute_elements(%a: !core.buffer<4x4xf16>, %b: !core.buffer<4x4xf32>) {
+  // expected-error@+1 {{'core.redistribute' op element types differ: !core.buffer<4x4xf16> and !core.buffer<4x4xf32> (only an accumulator, a wider float, may be written to a narrower one)}}
+  core.redistribute %a to %b from #core.layout<[8, 8], piece = [4, 4], grid = [2, 2], origin = affine_map<(d0, d1) -> (d0 * 4, d1 * 4)>> to #core.layout<[8, 8], piece = [4, 4], grid = [2, 2], origin = affine_map<(d0, d1) -> (d1 * 4, d0 * 4)>> : !core.buffer<4x4xf16>, !core.buffer<4x4xf32>
   func.return
 }
