@@ -414,9 +414,15 @@ class _Interpreter(Implementations):
 
     missing = ReferenceKernels.missing
 
-    def __init__(self, module: ModuleOp, compute_dtype: np.dtype) -> None:
+    def __init__(
+        self,
+        module: ModuleOp,
+        compute_dtype: np.dtype,
+        observe: Observer | None = None,
+    ) -> None:
         self.module = module
         self.compute_dtype = compute_dtype
+        self.observe = observe
         self.active: set[str] = set()
 
     def call(
@@ -445,6 +451,9 @@ class _Interpreter(Implementations):
                 self.active.remove(name)
                 return operands
             results = self.implementation(op)(op, operands)
+            if self.observe is not None:
+                for value, array in zip(op.results, results, strict=True):
+                    self.observe(value, array)
             env.update(zip(op.results, results, strict=True))
         raise T10Error(f"@{name} does not end in 'func.return'", op_location(func_op))
 
@@ -487,15 +496,23 @@ class _Interpreter(Implementations):
         return [result.astype(dtype)]
 
 
+Observer = Callable[[SSAValue, np.ndarray], None]
+"""Called with every op result the interpreter computes, and its value."""
+
+
 def run_function(
     module: ModuleOp,
     entry: str | None,
     inputs: list[np.ndarray],
     compute_dtype: type[np.floating] | np.dtype = np.float32,
+    observe: Observer | None = None,
 ) -> list[np.ndarray]:
-    """Run the entry function on `inputs` (checked against its argument types)."""
+    """Run the entry function on `inputs` (checked against its argument types),
+    showing `observe` every op's results (what a tolerance may be scaled by)."""
     func_op = find_entry(module, entry)
     check_inputs(func_op, inputs)
     # NaN/inf from log, sqrt, div of random data are results, not warnings to print.
     with np.errstate(all="ignore"):
-        return _Interpreter(module, np.dtype(compute_dtype)).call(func_op, inputs)
+        return _Interpreter(module, np.dtype(compute_dtype), observe).call(
+            func_op, inputs
+        )

@@ -16,19 +16,23 @@ from __future__ import annotations
 import argparse
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from math import log, log2, prod, sqrt
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, SymbolTable, TensorType
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from t10ir.context import make_context
 from t10ir.dialects import core, shift
 from t10ir.dialects.rtensor import get_machine
+from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error, op_location
 from t10ir.interp.accounting import (
     Account,
@@ -53,6 +57,7 @@ from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_select_plans import STRATEGIES
 from t10ir.target import Machine, TargetError, load_machine
+from t10ir.target.machine import DEFAULT_ACCUMULATOR
 from t10ir.tools.diagnostics import ToolArgumentParser, run_tool, write_file, write_npz
 from t10ir.tools.t10_import import default_weights_path
 
@@ -83,13 +88,164 @@ RTOL = {
     np.dtype(np.float32): 1e-4,
     np.dtype(np.float64): 1e-9,
 }
-"""--check's relative tolerance per float type (`TOLERANCES`)."""
+"""--check's relative tolerance of a float output as wide as the compute dtype
+(`TOLERANCES`)."""
+
+ACCUMULATORS: dict[str, np.dtype] = {
+    "f16": np.dtype(np.float16),
+    "f32": np.dtype(np.float32),
+    "f64": np.dtype(np.float64),
+}
+"""The numpy type of each `Machine.accumulator_type`."""
+
+UNIT_ROUNDOFF = {
+    np.dtype(np.float16): 2.0**-11,
+    np.dtype(np.float32): 2.0**-24,
+    np.dtype(np.float64): 2.0**-53,
+}
+"""Half an ulp of 1: the largest relative error of rounding to the type."""
+
+ROUNDINGS_PER_OP = 3
+"""Roundings to the storage type per op of a chain, the chip's and the reference's
+together: the reference rounds each result once, the chip the result and, for a
+reduction split over cores, each core's partial result before they are combined."""
+
+
+@dataclass(frozen=True)
+class RoundingChain:
+    """The longest chains of ops from a function's arguments to one of its values:
+    `steps`, the ops with a float result on it (each written rounded to its storage
+    type), `terms`, the lengths of the sums along it (each op's reduction dims'
+    extents multiplied, summed over the chain), and `scale`, the largest finite
+    magnitude of a value on it: a rounding error is relative to the value rounded,
+    and passes on absolute (a softmax turns an ulp of a logit of 30 into 30 ulps of
+    a probability)."""
+
+    steps: int = 0
+    terms: int = 0
+    scale: float = 0.0
+
+    def then(self, other: RoundingChain) -> RoundingChain:
+        return RoundingChain(
+            self.steps + other.steps,
+            self.terms + other.terms,
+            max(self.scale, other.scale),
+        )
+
+    @staticmethod
+    def longest(chains: Sequence[RoundingChain]) -> RoundingChain:
+        return RoundingChain(
+            max((c.steps for c in chains), default=0),
+            max((c.terms for c in chains), default=0),
+            max((c.scale for c in chains), default=0.0),
+        )
+
+
+def largest_magnitude(array: np.ndarray) -> float:
+    """The largest finite |element| of a float array (0 for any other)."""
+    if array.dtype.kind != "f":
+        return 0.0
+    finite = np.abs(array[np.isfinite(array)])
+    return float(finite.max(initial=0))
+
+
+def _rounds(op: IterationDomainInterface) -> bool:
+    """Whether `op` writes a float result (rounded to its storage type)."""
+    return any(
+        isinstance(r.type, TensorType)
+        and numpy_dtype(r.type.get_element_type()).kind == "f"
+        for r in op.results
+    )
+
+
+def rounding_chains(
+    func_op: func.FuncOp, magnitudes: Mapping[SSAValue, float]
+) -> list[RoundingChain]:
+    """The `RoundingChain` of each result of a top-level function, calls followed,
+    `magnitudes` the largest finite |element| of each value in a run of it."""
+    chains: dict[SSAValue, RoundingChain] = {
+        a: RoundingChain(scale=magnitudes.get(a, 0.0)) for a in func_op.args
+    }
+    for op in func_op.body.block.ops:
+        before = RoundingChain.longest([chains[v] for v in op.operands])
+        if isinstance(op, func.ReturnOp):
+            return [chains[v] for v in op.operands]
+        if isinstance(op, func.CallOp):
+            callee = SymbolTable.lookup_symbol(op, op.callee)
+            assert isinstance(callee, func.FuncOp), "the reference interpreter ran it"
+            results = [before.then(c) for c in rounding_chains(callee, magnitudes)]
+        elif isinstance(op, IterationDomainInterface):
+            terms = prod(d.extent for d in op.iteration_domain().reduction_dims)
+            own = RoundingChain(
+                int(_rounds(op)),
+                terms if terms > 1 else 0,
+                magnitudes.get(op.results[0], 0.0),
+            )
+            results = [before.then(own)] * len(op.results)
+        else:  # a constant: nothing computed
+            results = [before] * len(op.results)
+        chains.update(zip(op.results, results, strict=True))
+    return []
+
+
+FAILURE_PROBABILITY = 1e-6
+"""How likely an output computed correctly may fail --check under the probabilistic
+bound (`relative_tolerance`)."""
+
+
+def relative_tolerance(
+    dtype: np.dtype,
+    compute_dtype: np.dtype,
+    chain: RoundingChain,
+    elements: int,
+    accumulator: np.dtype = ACCUMULATORS[DEFAULT_ACCUMULATOR],
+) -> tuple[float, str]:
+    """The relative tolerance of a float output of `dtype` and `elements` elements at
+    the end of `chain`, its sums accumulated in `accumulator` on the chip (or in its
+    own type, if wider), and how it follows (`TOLERANCES`)."""
+    if UNIT_ROUNDOFF[dtype] <= UNIT_ROUNDOFF[compute_dtype]:
+        rtol = max(RTOL[dtype], RTOL[compute_dtype])
+        return rtol, f"{rtol:g}"
+    u = UNIT_ROUNDOFF[dtype]
+    v = max(
+        UNIT_ROUNDOFF[compute_dtype],
+        UNIT_ROUNDOFF[np.promote_types(dtype, accumulator)],
+    )
+    roundings, terms = ROUNDINGS_PER_OP * max(chain.steps, 1), 2 * chain.terms
+    worst = roundings * u + terms * v
+    spread = sqrt(2 * log(2 * max(elements, 1) / FAILURE_PROBABILITY))
+    likely = spread * (sqrt(roundings) * u + sqrt(terms) * v)
+    rtol = min(worst, likely)
+    return rtol, (
+        f"min({roundings} u + {terms} v, {spread:.3g} (sqrt({roundings}) u + "
+        f"sqrt({terms}) v)) = {rtol:.3g}, u = 2^{int(log2(u))}, v = 2^{int(log2(v))}"
+    )
+
 
 TOLERANCES = """\
 --check tolerance: an element of a float output agrees with the reference when
-|chip - reference| <= rtol * max(1, M), M the largest finite |reference| of that
-output, rtol by the coarser of the output's type and --compute-dtype: f16 1e-2,
-f32 1e-4, f64 1e-9. Integers must be equal; NaN agrees with NaN, inf with the same inf.
+|chip - reference| <= rtol * max(1, M). For an output as wide as --compute-dtype,
+M is its largest finite |reference| and rtol f32 1e-4, f64 1e-9: the chip and the
+reference round to the same type and differ in the order of their sums only. A
+narrower output (f16 computed in f32) takes rtol from the arithmetic, along the
+longest chain of ops from the inputs to it, and M is the largest |value| on that
+chain in the reference (a rounding error is relative to the value rounded, and an
+op such as softmax passes it on absolute):
+  rtol = min(K u + T v, s (sqrt(K) u + sqrt(T) v))
+u is the unit roundoff of its type (2^-11 for f16), v the accumulator's (2^-24 for
+the f32 of every preset; the target's accumulator_type). Of the L ops on the chain
+writing float results, the reference rounds each result once and the chip at most
+twice (a core's partial result, before a reduction split over cores combines it,
+then the result): K = 3 L roundings, each off by at most u. Summing n terms in two
+orders in the accumulator differs by at most 2 n v (Higham, Accuracy and Stability
+of Numerical Algorithms, 3.1): T = 2 N, N the terms the chain's sums add (each op's
+reduction length). Each op passes an error on unamplified (normalised layers,
+ReLU), so the errors add up: at worst K u + T v; independent and of mean zero,
+their sum exceeds s times its root-mean-square bound with probability below
+2 exp(-s^2/2) (Higham and Mary, SIAM J. Sci. Comput. 41(5), 2019), s chosen so
+that an output of e elements fails with probability at most 1e-6,
+s = sqrt(2 ln(2e/1e-6)). The zoo's ResNet-50: L = 168, N = 53133, rtol 0.072.
+Integers must be equal; NaN agrees with NaN, inf with the same inf.
 """
 
 
@@ -357,12 +513,15 @@ def check_outputs(
     expected: Sequence[np.ndarray],
     compute_dtype: np.dtype,
     location: str | None,
+    chains: Sequence[RoundingChain] | None = None,
+    accumulator: np.dtype = ACCUMULATORS[DEFAULT_ACCUMULATOR],
 ) -> str:
     """Fail on the first output whose worst element is off by more than the tolerance
-    (`TOLERANCES`): relative to the output's largest magnitude, since a distributed
-    reduction sums in another order than the reference, which moves every element by
-    a few ulps of the magnitudes summed, not of the element itself. Returns the line
-    saying how close the outputs came."""
+    (`TOLERANCES`, each output at the end of its chain of `chains`, by default one op
+    long, the chip accumulating in `accumulator`): relative to the output's largest magnitude, since a distributed reduction
+    sums in another order than the reference, which moves every element by a few ulps
+    of the magnitudes summed, not of the element itself. Returns the line saying how
+    close the outputs came."""
     margins: list[str] = []
     if len(outputs) != len(expected):
         raise T10Error(
@@ -391,10 +550,17 @@ def check_outputs(
             bad = got != want
             tolerance, why = 0.0, "integers must be equal"
         else:
-            rtol = max(RTOL[got.dtype], RTOL[compute_dtype])
-            scale = float(np.abs(reference[np.isfinite(reference)]).max(initial=0))
+            chain = chains[number] if chains is not None else RoundingChain(1)
+            rtol, rule = relative_tolerance(
+                got.dtype, compute_dtype, chain, got.size, accumulator
+            )
+            scale = largest_magnitude(reference)
+            of = "max |reference|"
+            narrow = UNIT_ROUNDOFF[got.dtype] > UNIT_ROUNDOFF[compute_dtype]
+            if narrow and chain.scale > scale:
+                scale, of = chain.scale, "the largest |value| on its chain"
             tolerance = rtol * max(1.0, scale)
-            why = f"{rtol:g} x max(1, max |reference| = {scale:.4g}), {got.dtype}"
+            why = f"{rule} x max(1, {of} = {scale:.4g}), {got.dtype}"
             same = (wide == reference) | (np.isnan(wide) & np.isnan(reference))
             bad = ~same & ~(off <= tolerance)
         if not bad.any():
@@ -565,10 +731,26 @@ def _run_chip(
         assert reference is not None
         reference_module = reference.parent_op()
         assert isinstance(reference_module, ModuleOp)
-        expected = run_function(reference_module, name, inputs, compute_dtype)
+        magnitudes: dict[SSAValue, float] = {}
+
+        def observe(value: SSAValue, array: np.ndarray) -> None:
+            magnitudes[value] = max(
+                magnitudes.get(value, 0.0), largest_magnitude(array)
+            )
+
+        for arg, array in zip(reference.args, inputs, strict=True):
+            observe(arg, array)
+        expected = run_function(reference_module, name, inputs, compute_dtype, observe)
         returned = reference.body.block.last_op
         location = op_location(returned) if returned is not None else None
-        checked = check_outputs(run.outputs, expected, compute_dtype, location)
+        checked = check_outputs(
+            run.outputs,
+            expected,
+            compute_dtype,
+            location,
+            rounding_chains(reference, magnitudes),
+            ACCUMULATORS[machine.accumulator_type],
+        )
     return run.outputs, account(entry, run, machine), checked
 
 

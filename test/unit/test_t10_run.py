@@ -22,7 +22,14 @@ from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
-from t10ir.tools.t10_run import check_outputs, main
+from t10ir.tools.t10_run import (
+    RoundingChain,
+    check_outputs,
+    largest_magnitude,
+    main,
+    relative_tolerance,
+    rounding_chains,
+)
 
 MODEL = """\
 func.func @block(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
@@ -673,7 +680,10 @@ def test_check_outputs_tolerances() -> None:
     with pytest.raises(T10Error, match=r"out0\[3\] is -inf"):
         check_outputs([np.where(np.isinf(want), -np.inf, want)], [want], f32, None)
     half = np.array([100.0], dtype=np.float16)
-    check_outputs([half + np.float16(0.5)], [half], f32, None)  # f16: 1e-2 x 100
+    # f16 at the end of one op: 3 roundings of 2^-11 (and no sum) x 100.
+    check_outputs([half + np.float16(0.125)], [half], f32, None)
+    with pytest.raises(T10Error, match=r"min\(3 u \+ 0 v, .*\) = 0\.00146"):
+        check_outputs([half + np.float16(0.25)], [half], f32, None)
     check_outputs(
         [want.astype(np.float64) + 1e-3], [want.astype(np.float64)], f32, None
     )
@@ -777,8 +787,76 @@ def test_help_documents_the_tolerances(capsys) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "f16 1e-2, f32 1e-4, f64 1e-9" in text
+    assert "rtol f32 1e-4, f64 1e-9" in text
+    assert "rtol = min(K u + T v, s (sqrt(K) u + sqrt(T) v))" in text
+    assert "unit roundoff of its type (2^-11 for f16)" in text
     assert "NaN agrees with NaN" in text
+
+
+def chain_of(text: str) -> tuple[list[RoundingChain], list[np.ndarray]]:
+    """The rounding chains of a top-level module's entry, in a reference run on
+    seeded inputs, and its outputs."""
+    module = parse_module(make_context(), text, "m.mlir")
+    entry = find_entry(module, None)
+    inputs = random_inputs(entry, 0)
+    magnitudes: dict = {}
+
+    def observe(value, array) -> None:
+        magnitudes[value] = max(magnitudes.get(value, 0.0), largest_magnitude(array))
+
+    for arg, array in zip(entry.args, inputs, strict=True):
+        observe(arg, array)
+    outputs = run_function(module, None, inputs, np.float32, observe)
+    return rounding_chains(entry, magnitudes), outputs
+
+
+CHAIN = """\
+func.func @chain(%x: tensor<4x64xf16>, %w: tensor<64x8xf16>) -> (tensor<4x8xf16>, tensor<4x64xf16>) {
+  %y = top.matmul %x, %w : (tensor<4x64xf16>, tensor<64x8xf16>) -> tensor<4x8xf16>
+  %p = top.softmax %y {axis = 1 : i64} : (tensor<4x8xf16>) -> tensor<4x8xf16>
+  %r = top.relu %x : (tensor<4x64xf16>) -> tensor<4x64xf16>
+  func.return %p, %r : tensor<4x8xf16>, tensor<4x64xf16>
+}
+"""
+
+
+def test_the_f16_tolerance_follows_the_chain_of_each_output() -> None:
+    """The softmax of a 64-deep matmul is at the end of two rounded ops that sum 64
+    and 8 terms, at the scale of the matmul's largest value; the relu of an input, of
+    one op and no sum, at the input's. Its tolerance is the smaller of the worst case
+    and the probabilistic bound (a short chain: the worst case)."""
+    chains, (p, r) = chain_of(CHAIN)
+    assert [(c.steps, c.terms) for c in chains] == [(2, 64 + 8), (1, 0)]
+    assert chains[0].scale > largest_magnitude(p) and chains[1].scale > 0
+    f16, f32 = np.dtype(np.float16), np.dtype(np.float32)
+    u, v = 2.0**-11, 2.0**-24
+    rtol, _ = relative_tolerance(f16, f32, chains[0], p.size)
+    assert rtol == 3 * 2 * u + 2 * 72 * v
+    long = RoundingChain(168, 53133)
+    rtol, rule = relative_tolerance(f16, f32, long, 1000)
+    spread = np.sqrt(2 * np.log(2 * 1000 / 1e-6))
+    likely = spread * (np.sqrt(3 * 168) * u + np.sqrt(2 * 53133) * v)
+    assert rtol == pytest.approx(likely) and likely < 3 * 168 * u + 2 * 53133 * v
+    assert rtol == pytest.approx(0.0719, abs=1e-4) and "sqrt(504) u" in rule
+    # An accumulator as narrow as the output rounds every partial sum: v is u.
+    rtol, _ = relative_tolerance(f16, f32, chains[0], p.size, f16)
+    spread = np.sqrt(2 * np.log(2 * p.size / 1e-6))
+    assert rtol == pytest.approx(
+        min(3 * 2 * u + 2 * 72 * u, spread * (np.sqrt(6) * u + np.sqrt(144) * u))
+    )
+    # As wide as the compute dtype: the fixed tolerances.
+    assert relative_tolerance(f32, f32, long, 1000)[0] == 1e-4
+    assert relative_tolerance(np.dtype(np.float64), np.dtype(np.float64), long, 1)[
+        0
+    ] == pytest.approx(1e-9)
+    # The chip within the chain's tolerance passes; past it, fails, naming the rule.
+    scale = chains[0].scale
+    off = p.astype(np.float32)
+    off[0, 0] += np.float32(0.9 * (3 * 2 * u + 2 * 72 * v) * scale)
+    check_outputs([off.astype(np.float16), r], [p, r], f32, None, chains)
+    off[0, 0] += np.float32(0.2 * (3 * 2 * u + 2 * 72 * v) * scale)
+    with pytest.raises(T10Error, match=r"the largest \|value\| on its chain"):
+        check_outputs([off.astype(np.float16), r], [p, r], f32, None, chains)
 
 
 RANK0 = """\
