@@ -736,7 +736,7 @@ def _unfit_message(
             f"rotation-dims={widest.rotation_dims}"
         )
     else:
-        why = "the weights and values besides their own plans already exceed it"
+        why = "besides their own plans, the weights and live values already exceed it"
     ops_word = "op exceeds" if len(holders) == 1 else "ops exceed"
     return (
         f"{unfit.error}; at that peak {len(holders)} {ops_word} it: "

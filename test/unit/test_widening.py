@@ -9,7 +9,9 @@ of both lists (checked by brute force); `peak_holders` names the ops over the
 capacity under the least-peak choice (checked against the load formula by hand);
 a small embedding + matmul model that does not fit `grid16-9k` with the gather's
 pruned frontier fits once it is widened, and runs on the simulated chip as numpy
-computes it; a model that does not fit even then names the ops that hold the peak.
+computes it; a model that does not fit even then names the ops that hold the peak, or
+says that no plan of theirs can help (weights, or the arguments at entry); a model
+that fits is never searched again.
 Last, GPT-2 with its token and position embeddings (2 layers, f32, batch 1; the
 vocabulary of 50257 rows never split by the pruned frontier) compiles for ipu-mk2 and
 the chip agrees with the reference interpreter.
@@ -181,6 +183,60 @@ def test_what_does_not_fit_even_widened_names_the_ops_that_hold_the_peak() -> No
         r"min-core-fraction=0 max-padding=1 rotation-dims=2\)$",
         message,
     ), message
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "optimal", "t10", "no-rotation"])
+def test_a_model_that_fits_is_not_searched_again(
+    monkeypatch: pytest.MonkeyPatch, strategy: str
+) -> None:
+    """The MLP fits grid16-9k under every strategy but vgm: no frontier widens, so
+    its plans are those of the pruned frontiers."""
+
+    def refuse(options: SearchOptions) -> SearchOptions | None:
+        raise AssertionError(f"searched again at {options}")
+
+    monkeypatch.setattr(t10_select_plans, "looser", refuse)
+    mlp = Path(__file__).parents[2] / "examples" / "mlp.mlir"
+    assert run([str(mlp), "--target", GRID16_9K, "--strategy", strategy]) == 0
+
+
+UNUSED_WEIGHT = """\
+func.func @f(%x: tensor<16x16xf32>, %w: tensor<256x512xf32> {top.weight}) -> tensor<16x16xf32> {
+  %y = top.relu %x : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  func.return %y : tensor<16x16xf32>
+}
+"""
+UNUSED_ARGUMENT = UNUSED_WEIGHT.replace(" {top.weight}", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (
+            UNUSED_WEIGHT,
+            r"capacity is 6144; at that peak 1 op exceeds it: 'top\.relu' at "
+            r".*f\.mlir:2:3 \(33024 bytes\) \(besides their own plans, the weights and "
+            r"live values already exceed it\)$",
+        ),
+        (
+            UNUSED_ARGUMENT,
+            r"capacity is 6144; the peak is at entry, where the chip holds every "
+            r"argument and the weights \(32832 bytes per core\)$",
+        ),
+    ],
+    ids=["weights", "entry"],
+)
+def test_what_no_plan_of_its_own_can_help_is_said_so(
+    tmp_path: Path, text: str, pattern: str
+) -> None:
+    """A 512 KiB weight no op reads is held for the whole run (32 KiB per core on
+    grid16): no plan of the relu's helps, so none is searched again; an activation
+    argument no op reads is held at entry, before any op runs."""
+    path = tmp_path / "f.mlir"
+    path.write_text(text)
+    with pytest.raises(DoesNotFitError) as raised:
+        run([str(path), "--target", GRID16])
+    assert re.search(pattern, raised.value.message), raised.value.message
 
 
 # ---- GPT-2 with its embeddings -------------------------------------------------------
