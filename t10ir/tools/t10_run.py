@@ -56,6 +56,7 @@ from t10ir.module_io import parse_module, read_file, read_stdin, verify_module
 from t10ir.passes.t10_compile import T10CompilePass
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_select_plans import STRATEGIES
+from t10ir.planning.search import SearchOptions
 from t10ir.target import Machine, TargetError, load_machine
 from t10ir.target.machine import DEFAULT_ACCUMULATOR
 from t10ir.tools.diagnostics import ToolArgumentParser, run_tool, write_file, write_npz
@@ -80,6 +81,35 @@ def _natural(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in [0, 1], got '{text}'"
+        ) from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value:g}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0, got '{text}'"
+        ) from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number >= 0, got {value:g}"
+        )
+    return value
+
+
+PARTITION_OPTIONS = ("min_core_fraction", "max_padding", "rotation_dims")
+"""t10-compile's pruning options (t10-partition's), which t10-run forwards."""
 
 Level = Literal["top", "shift", "core"]
 
@@ -302,6 +332,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy",
         choices=STRATEGIES,
         help="plan selection of t10-compile for a top-level module (default greedy)",
+    )
+    chip.add_argument(
+        "--min-core-fraction",
+        type=_fraction,
+        metavar="F",
+        help="t10-compile's plan search: only plans on at least this fraction of "
+        f"the cores (default {SearchOptions.min_core_fraction:g}; the selection "
+        "loosens it for the ops that hold the peak when the model does not fit)",
+    )
+    chip.add_argument(
+        "--max-padding",
+        type=_non_negative,
+        metavar="P",
+        help="t10-compile's plan search: at most this fraction of padded work "
+        f"(default {SearchOptions.max_padding:g})",
+    )
+    chip.add_argument(
+        "--rotation-dims",
+        type=_natural,
+        metavar="N",
+        help="t10-compile's plan search: rings over at most N loop dims (default "
+        f"{SearchOptions.rotation_dims})",
     )
     chip.add_argument(
         "--check",
@@ -651,8 +703,20 @@ def _check_options(args: argparse.Namespace, level: Level) -> None:
                     f"{flag} needs --target: without it a top-level module runs on "
                     "the reference interpreter"
                 )
-    if level != "top" and args.strategy is not None:
-        raise T10Error(f"--strategy compiles a top-level module; this one is {level}")
+    compiling = [("--strategy", args.strategy)] + [
+        (f"--{name.replace('_', '-')}", getattr(args, name))
+        for name in PARTITION_OPTIONS
+    ]
+    for flag, given in compiling:
+        if given is None:
+            continue
+        if level != "top":
+            raise T10Error(f"{flag} compiles a top-level module; this one is {level}")
+        if args.target is None:
+            raise T10Error(
+                f"{flag} needs --target: without it a top-level module runs on the "
+                "reference interpreter"
+            )
     if args.timing_only:
         for flag, given in (("--check", args.check), ("--output", args.output)):
             if given:
@@ -694,7 +758,13 @@ def _run_chip(
         if not args.timing_only:  # the module as it is, before compiling it
             reference = find_entry(module.clone(), name)
         assert args.target is not None  # else it ran on the reference interpreter
-        _apply([T10CompilePass(args.target, args.strategy or "greedy")], module)
+        options = {
+            name: getattr(args, name)
+            for name in PARTITION_OPTIONS
+            if getattr(args, name) is not None
+        }
+        compile_pass = T10CompilePass(args.target, args.strategy or "greedy", **options)
+        _apply([compile_pass], module)
     else:
         if args.reference is not None:
             reference = find_entry(_read_module(args.reference), name)

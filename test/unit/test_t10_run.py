@@ -914,3 +914,50 @@ def test_a_tensor_too_large_to_hold_is_refused(
     MAX_TENSOR_BYTES is a diagnostic before any array is made (numpy's "maximum
     allowed dimension exceeded" or a MemoryError were internal errors)."""
     assert_one_line_error(*run([write(tmp_path, text)], capsys), pattern)
+
+
+def test_partition_options_reach_t10_compile(tmp_path: Path, capsys) -> None:
+    """On grid16-9k the matmul of ops.mlir fits only rotating: with --rotation-dims 0
+    (rings over no loop dim) t10-compile finds no choice that fits, even searching
+    again looser; the other options compile it. Their bad values, and the options
+    where nothing is compiled, are one diagnostic each."""
+
+    def shifts(*options: str) -> int:
+        report = tmp_path / "report.json"
+        argv = [OPS, "--target", GRID16, "--report", str(report), *options]
+        code, _, err = run(argv, capsys)
+        assert (code, err) == (0, ""), err
+        return sum(op["shift_cycles"] for op in json.loads(report.read_text())["ops"])
+
+    assert shifts() > 0
+    assert shifts("--min-core-fraction", "0.5", "--max-padding", "0.25") > 0
+    code, _, err = run([OPS, "--target", GRID16, "--rotation-dims", "0"], capsys)
+    assert code == 1 and "no choice of plans fits" in err
+    assert err.rstrip().endswith("rotation-dims=0)")
+    program = write(tmp_path, core_program(MLP, GRID16), "core.mlir")
+    for argv, pattern in [
+        (
+            [MLP, "--target", GRID16, "--min-core-fraction", "1.5"],
+            r"^t10-run: error: argument --min-core-fraction: expected a number in "
+            r"\[0, 1\], got 1\.5$",
+        ),
+        (
+            [MLP, "--target", GRID16, "--max-padding", "nan"],
+            r"^t10-run: error: argument --max-padding: expected a finite number >= 0",
+        ),
+        (
+            [MLP, "--target", GRID16, "--rotation-dims", "-1"],
+            r"^t10-run: error: argument --rotation-dims: expected an integer >= 0",
+        ),
+        (
+            [MLP, "--max-padding", "0.5"],
+            r"^t10-run: error: --max-padding needs --target: without it a top-level "
+            "module runs on the reference interpreter$",
+        ),
+        (
+            [program, "--min-core-fraction", "0.5"],
+            r"^t10-run: error: --min-core-fraction compiles a top-level module; this "
+            "one is core$",
+        ),
+    ]:
+        assert_one_line_error(*run(argv, capsys), pattern)
