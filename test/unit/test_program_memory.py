@@ -8,11 +8,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from test_mesh import compiled_rotating, machine
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from t10ir.bench.matrix import build_module
 from t10ir.context import make_context
+from t10ir.dialects.core import AllocOp
 from t10ir.dialects.rtensor import get_machine, set_machine
 from t10ir.errors import DoesNotFitError
 from t10ir.interp.mesh import run_core_function
@@ -80,3 +82,20 @@ def test_a_program_over_sram_is_refused_at_compile_time() -> None:
     message = str(error.value)
     assert f"needs {need} bytes" in message and f"has {need - 1}" in message
     assert "the program does not fit in SRAM: core " in message
+
+
+@pytest.mark.parametrize("accumulator", ["f32", "f16"])
+def test_an_accumulator_is_replayed_as_the_chip_takes_it(accumulator: str) -> None:
+    """An f16 matmul whose reduction runs over 16 steps: on the default f32
+    accumulator its output share is an f32 buffer, and the rounded f16 share is made
+    before it is freed; replayed, the peak is the simulated one, and it is more than
+    the same program accumulating in f16 takes by the two buffers' difference at most."""
+    function = compiled_rotating(accumulator)
+    run = run_core_function(function, [], machine(16, 1 << 20), numerics=False)
+    peak = program_peak(function, 16)
+    assert peak.bytes == int(run.sram_peak_bytes.max())
+    types = {str(op.buffer.type) for op in function.walk() if isinstance(op, AllocOp)}
+    assert ("!core.buffer<4x64xf32>" in types) == (accumulator == "f32")
+    if accumulator == "f32":
+        narrow = program_peak(compiled_rotating("f16"), 16).bytes
+        assert narrow < peak.bytes <= narrow + 4 * 4 * 64
