@@ -29,7 +29,8 @@ an f16 contraction on the IPU's f32) whose reduction is cut in time keeps its pa
 sums in an accumulator buffer of that type: its step loop's kernel adds each step's
 tile to it unrounded, and one more kernel after the loop, a `top.cast` into a buffer
 of the result's type, rounds it once; then it is freed. Both buffers take SRAM, which
-the replayed memory counts as the plan cost model does. A reduction split over cores
+the replayed memory counts, as the plan cost model does for an op whose `OpSpec`
+says its result is a float (`float_result`). A reduction split over cores
 has each core's partial result rounded once as its kernel writes it (or as the
 rounding kernel does), and its combining `core.redistribute` sums those in the compute
 type and rounds once more, as it writes the result: partial results cross the chip in
