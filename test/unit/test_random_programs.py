@@ -28,10 +28,11 @@ DOES_NOT_FIT = (
     r"'top\.[a-z_0-9]+' op no plan fits in SRAM: the smallest needs \d+ bytes per "
     r"core, and '[\w-]+' has \d+$",
     r"'func\.func' op no choice of plans fits: the smallest achievable peak is \d+ "
-    r"bytes per core, and the capacity is \d+$",
+    r"bytes per core, and the capacity is \d+(; .*)?$",
 )
 """The two ways t10-compile says that a program does not fit: one op (t10-partition),
-or the function under every choice of plans (t10-select-plans)."""
+or the function under every choice of plans (t10-select-plans), which then names the ops
+that hold the peak."""
 
 Shape = tuple[int, ...]
 DIMS = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32)
