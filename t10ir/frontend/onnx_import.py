@@ -118,7 +118,7 @@ FLOAT_TYPES: dict[str, np.dtype] = {
 """`float_type` values: the element type to store the floating-point tensors in."""
 
 
-def _saturated(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def saturated(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """`value` in the float type `dtype`, finite values beyond its range at its
     largest finite ones (infinities and NaN stay)."""
     if value.dtype == dtype:
@@ -176,7 +176,7 @@ def _scalar_literal(constant: np.ndarray, other: np.dtype) -> str | None:
     value = constant.reshape(-1)[0]
     if other.kind == "f":
         if constant.dtype.kind == "f":
-            value = _saturated(constant.reshape(-1)[:1], other)[0]
+            value = saturated(constant.reshape(-1)[:1], other)[0]
         return _literal(float(value))
     if other.kind == "i" and constant.dtype.kind == "i":
         return f"({int(value)})" if value < 0 else str(int(value))
@@ -421,7 +421,7 @@ class _Importer:
         if problem is not None:
             prefix = f"{node.label}: " if node is not None else ""
             raise T10Error(f"{prefix}constant '{name}' {problem}", self.where)
-        value = _saturated(value, self.stored(value.dtype))
+        value = saturated(value, self.stored(value.dtype))
         for key in itertools.chain([name], (f"{name}.{i}" for i in itertools.count(1))):
             if key not in self.weights:
                 break
