@@ -705,10 +705,12 @@ def _unfit_message(
     holders: list[Holder],
     ops: list[IterationDomainInterface],
     searched: dict[Operation, SearchOptions],
+    start: SearchOptions,
 ) -> str:
     """The "no choice of plans fits" diagnostic, with the ops over the capacity under
     the least-peak choice (where, and their bytes per core) and how far their
-    frontiers were searched."""
+    frontiers were searched (from `start`, the pruning the frontiers came with: where
+    that was already the loosest, nothing was searched again, and it says so)."""
     problem = unfit.problem
     if not holders:
         entry = problem.resident(unfit.least) + problem.entry
@@ -727,14 +729,19 @@ def _unfit_message(
         named.append(f"and {more} more")
     own = [ops[h.op] for h in holders if h.own and not ops[h.op].flat_view()]
     if own:
-        rungs = {searched[op] for op in own}
-        widest = min(rungs, key=lambda o: o.min_core_fraction)
-        why = (
-            "searched again with looser pruning, down to "
+        widest = min(
+            (searched[op] for op in own),
+            key=lambda o: (o.min_core_fraction, -o.max_padding, -o.rotation_dims),
+        )
+        pruning = (
             f"min-core-fraction={widest.min_core_fraction:g} "
             f"max-padding={widest.max_padding:g} "
             f"rotation-dims={widest.rotation_dims}"
         )
+        if widest == start:
+            why = f"searched with {pruning}: no looser pruning is left"
+        else:
+            why = f"searched again with looser pruning, down to {pruning}"
     else:
         why = "besides their own plans, the weights and live values already exceed it"
     ops_word = "op exceeds" if len(holders) == 1 else "ops exceed"
@@ -924,7 +931,9 @@ class T10SelectPlansPass(ModulePass):
             except _Unfit as unfit:
                 holders = peak_holders(unfit.problem, unfit.least)
                 if not _widen(machine, ops, holders, frontiers, searched):
-                    message = _unfit_message(unfit, holders, ops, searched)
+                    message = _unfit_message(
+                        unfit, holders, ops, searched, state.options
+                    )
                     raise DoesNotFitError(function, message) from None
 
     def _select_default(

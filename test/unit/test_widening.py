@@ -185,6 +185,27 @@ def test_what_does_not_fit_even_widened_names_the_ops_that_hold_the_peak() -> No
     ), message
 
 
+def test_frontiers_searched_at_the_loosest_pruning_are_not_said_searched_again() -> (
+    None
+):
+    """Partitioned with the relaxed space already, no rung is left: nothing is
+    searched again, and the diagnostic says so rather than that it was."""
+    relaxed = SearchOptions.relaxed()
+    options = [
+        f"--min-core-fraction={relaxed.min_core_fraction:g}",
+        f"--max-padding={relaxed.max_padding:g}",
+        f"--rotation-dims={relaxed.rotation_dims}",
+    ]
+    with pytest.raises(DoesNotFitError) as raised:
+        run([str(EMBEDDING), "--target", GRID16, *options])
+    message = raised.value.message
+    assert message.endswith(
+        "(searched with min-core-fraction=0 max-padding=1 rotation-dims=2: no looser "
+        "pruning is left)"
+    ), message
+    assert "searched again" not in message
+
+
 @pytest.mark.parametrize("strategy", ["greedy", "optimal", "t10", "no-rotation"])
 def test_a_model_that_fits_is_not_searched_again(
     monkeypatch: pytest.MonkeyPatch, strategy: str
@@ -237,6 +258,38 @@ def test_what_no_plan_of_its_own_can_help_is_said_so(
     with pytest.raises(DoesNotFitError) as raised:
         run([str(path), "--target", GRID16])
     assert re.search(pattern, raised.value.message), raised.value.message
+
+
+FOUR_RELUS = """\
+func.func @f(%x: tensor<16x16xf32>, %w: tensor<256x512xf32> {top.weight}) -> tensor<16x16xf32> {
+  %a = top.relu %x : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %b = top.relu %a : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %c = top.relu %b : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %d = top.relu %c : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  func.return %d : tensor<16x16xf32>
+}
+"""
+
+
+def test_the_diagnostic_names_the_three_heaviest_and_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    """Four relus beside the unused 512 KiB weight all exceed 6 KiB per core, each
+    by the same load (the weight's 32768 bytes per core and 256 of activations):
+    the first three of equals named, in the function's order, the fourth counted."""
+    path = tmp_path / "f.mlir"
+    path.write_text(FOUR_RELUS)
+    with pytest.raises(DoesNotFitError) as raised:
+        run([str(path), "--target", GRID16])
+    message = raised.value.message
+    named = re.findall(r"'top\.relu' at .*?f\.mlir:(\d+):3 \((\d+) bytes\)", message)
+    assert "at that peak 4 ops exceed it: " in message, message
+    assert len(named) == t10_select_plans.NAMED_HOLDERS == 3, message
+    assert named == [("2", "33024"), ("3", "33024"), ("4", "33024")], message
+    assert message.endswith(
+        ", and 1 more (besides their own plans, the weights and live values already "
+        "exceed it)"
+    ), message
 
 
 # ---- GPT-2 with its embeddings -------------------------------------------------------
