@@ -51,7 +51,11 @@ AUTH_HINT = (
     "or ray start, needs RAY_AUTH_MODE=token here and its token in ~/.ray/auth_token "
     "or RAY_AUTH_TOKEN"
 )
-"""Ray does not try a token on an address it is given: said when a connection fails."""
+"""Ray does not try a token on an address it is given: said when a connection fails,
+unless Ray found no cluster to try (`NO_CLUSTER_HERE`)."""
+NO_CLUSTER_HERE = "Could not find any running Ray instance"
+"""How Ray's `ConnectionError` for `auto` with no cluster started on this machine
+begins: nothing was refused, so a token would not help."""
 
 
 def import_ray() -> ModuleType:
@@ -63,14 +67,16 @@ def import_ray() -> ModuleType:
     return ray
 
 
-def _check_reachable(address: str) -> None:
-    """A T10Error unless `address` (`HOST:PORT` or `ray://HOST:PORT`) accepts a TCP
-    connection within CONNECT_TIMEOUT_S."""
+def _check_reachable(address: str, given_by: str) -> None:
+    """A T10Error unless `address` (`HOST:PORT` or `ray://HOST:PORT`, from
+    `given_by`: `--ray` or `RAY_ADDRESS`) accepts a TCP connection within
+    CONNECT_TIMEOUT_S."""
     host, colon, port = address.removeprefix("ray://").rpartition(":")
-    if not colon or not host or not port.isdigit():
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise T10Error(
-            f"--ray: expected HOST:PORT, ray://HOST:PORT, auto or local, got "
-            f"'{address}'"
+            f"--ray: expected HOST:PORT (a port from 1 to 65535), ray://HOST:PORT, "
+            f"auto or local, got '{address}'"
+            + ("" if given_by == "--ray" else f" from {given_by}")
         )
     try:
         socket.create_connection(
@@ -105,9 +111,10 @@ def session(address: str | None) -> Iterator[None]:
         for name, value in LOCAL_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
     else:
+        given_by = "--ray" if address else "RAY_ADDRESS"
         address = address or os.environ["RAY_ADDRESS"]
         if address != "auto":
-            _check_reachable(address)
+            _check_reachable(address, given_by)
     try:
         # A local cluster's workers inherit this environment: one BLAS thread each.
         with one_blas_thread():
@@ -126,7 +133,11 @@ def session(address: str | None) -> Iterator[None]:
             else f"the Ray cluster at {address}"
         )
         first_line = str(error).strip().split("\n", 1)[0]
-        if not local and not os.environ.get("RAY_AUTH_MODE"):
+        if (
+            not local
+            and not os.environ.get("RAY_AUTH_MODE")
+            and NO_CLUSTER_HERE not in first_line
+        ):
             first_line += f" ({AUTH_HINT})"
         raise T10Error(f"--ray: cannot connect to {where}: {first_line}") from None
     try:

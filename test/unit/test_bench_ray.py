@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr
 from io import StringIO
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 from test_bench import read_csv
+from test_bench_scaling import GRID16, TINY_BERT
 
+from t10ir.bench import scaling
+from t10ir.bench.cluster import AUTH_HINT
 from t10ir.bench.matrix import Row
 from t10ir.tools.t10_bench import main
 
@@ -161,7 +165,7 @@ def free_port() -> int:
 @pytest.mark.parametrize(
     ("address", "message"),
     [
-        ("nosuch", "--ray: expected HOST:PORT, ray://HOST:PORT, auto or local, got "),
+        ("nosuch", "ray://HOST:PORT, auto or local, got 'nosuch'\n"),
         ("127.0.0.1:{port}", "--ray: no Ray cluster answers at 127.0.0.1:{port}: "),
         ("ray://127.0.0.1:{port}", "no Ray cluster answers at ray://127.0.0.1:{port}"),
     ],
@@ -174,6 +178,99 @@ def test_a_bad_address_is_one_diagnostic_at_once(
     port = free_port()
     argv = ["--models", "examples/mlp.mlir", "--ray", address.format(port=port)]
     assert message.format(port=port) in one_error(argv, capsys)
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_port_out_of_range_is_a_bad_address(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not looked up at all (getaddrinfo would take 99999 as 34463)."""
+    pytest.importorskip("ray", reason="Ray absent: pip install 't10ir[cluster]'")
+    argv = ["--models", "examples/mlp.mlir", "--ray", f"127.0.0.1:{port}"]
+    err = one_error(argv, capsys)
+    assert (
+        f"a port from 1 to 65535), ray://HOST:PORT, auto or local, got '127.0.0.1:{port}'\n"
+        in err
+    )
+
+
+class FakeRay(ModuleType):
+    """A `ray` whose `init` raises `error`, for the diagnostics of a failed
+    connection without a cluster (a concurrent test's local cluster would answer
+    `auto`, and none here uses token authentication)."""
+
+    class RayError(Exception):
+        pass
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("ray")
+        self.error = error
+        self.addresses: list[str] = []
+        self.exceptions = SimpleNamespace(RayError=FakeRay.RayError)
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, address: str, **settings: Any) -> None:
+        self.addresses.append(address)
+        raise self.error
+
+
+NO_CLUSTER = ConnectionError(
+    "Could not find any running Ray instance. Please specify the one to connect to "
+    "by setting `--address` flag or `RAY_ADDRESS` environment variable."
+)
+
+
+def test_auto_with_no_cluster_here_says_so_without_the_token_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeRay(NO_CLUSTER)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    err = one_error(["--models", "examples/mlp.mlir", "--ray", "auto"], capsys)
+    assert err == (
+        "t10-bench: error: --ray: cannot connect to a Ray cluster started on this "
+        f"machine (auto): {NO_CLUSTER}\n"
+    )
+    assert fake.addresses == ["auto"]
+
+
+def test_a_refused_connection_says_what_token_authentication_needs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The address answers TCP (a listening socket), Ray's handshake fails."""
+    fake = FakeRay(FakeRay.RayError("Failed to connect to GCS\nmore lines"))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        err = one_error(["--models", "examples/mlp.mlir", "--ray", address], capsys)
+    assert err == (
+        f"t10-bench: error: --ray: cannot connect to the Ray cluster at {address}: "
+        f"Failed to connect to GCS ({AUTH_HINT})\n"
+    )
+    assert fake.addresses == [address]
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # then the token is what Ray says
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        err = one_error(["--models", "examples/mlp.mlir", "--ray", address], capsys)
+    assert err.endswith(f"at {address}: Failed to connect to GCS\n"), err
+
+
+def test_a_bad_ray_address_in_the_environment_is_named_as_such(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeRay(AssertionError("init must not be called"))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setenv("RAY_ADDRESS", "nosuch")
+    err = one_error(["--models", "examples/mlp.mlir", "--ray"], capsys)
+    assert err.endswith("got 'nosuch' from RAY_ADDRESS\n"), err
+    assert fake.addresses == []
 
 
 # ---- on a cluster -------------------------------------------------------------
@@ -230,3 +327,20 @@ def test_an_error_of_a_run_on_ray_is_one_diagnostic_naming_it(
         f"t10-bench: error: {broken} b=1 ipu-mk2 greedy: {broken}:3:1: "
         "Operation top.nosuch is not registered"
     ]
+
+
+def test_scaling_on_ray_gives_the_largest_batches_of_one_process(
+    two_cpus: Any,
+) -> None:
+    """`--scaling`'s searches as tasks: the same table and the same progress lines
+    (in completion order) as in this process. Below the limit of 64, so each is a
+    search that bisects, not one stopped at the limit."""
+    arguments = ([TINY_BERT], [GRID16], ["greedy", "vgm"], 10.0, 1)
+    here: list[str] = []
+    reference = scaling.scaling_table(*arguments, here.append, limit=64)
+    on_ray: list[str] = []
+    rows = scaling.scaling_table(*arguments, on_ray.append, limit=64, on_ray=True)
+    assert rows == reference
+    assert sorted(on_ray) == sorted(here) and len(here) == 2
+    assert [r["strategy"] for r in rows] == ["greedy", "vgm"]
+    assert all(0 < r["largest_batch"] < 64 for r in rows), rows
