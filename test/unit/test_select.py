@@ -249,7 +249,11 @@ def random_problem(seed: int) -> Problem:
     live = [rng.randrange(30) for _ in specs]
     fixed = rng.randrange(20)
     unbounded = make_problem(specs, live, fixed, 0)
-    fastest = tuple(min(range(4), key=lambda c, o=ops: (o[c][0], c)) for ops in specs)
+
+    def fastest_option(ops: list[tuple[int, int, int]]) -> int:
+        return min(range(4), key=lambda c: (ops[c][0], c))
+
+    fastest = tuple(fastest_option(ops) for ops in specs)
     high = peak_of(unbounded, fastest)
     low = least_peak(unbounded)[1]
     return make_problem(specs, live, fixed, (low + high) // 2)
