@@ -667,6 +667,12 @@ class _Unfit(Exception):
         self.least = least_peak(problem)[0]
 
 
+def _widenable(holder: Holder, ops: list[IterationDomainInterface]) -> bool:
+    """Whether a plan of the holder's own could bring it under the capacity: its own
+    option is what puts it over, and it has plans (a flat view has none)."""
+    return holder.own and not ops[holder.op].flat_view()
+
+
 def _widen(
     machine: Machine,
     ops: list[IterationDomainInterface],
@@ -680,9 +686,9 @@ def _widen(
     if none did, no looser search is left that could help."""
     grew = False
     for holder in holders:
-        op = ops[holder.op]
-        if not holder.own or op.flat_view():
+        if not _widenable(holder, ops):
             continue
+        op = ops[holder.op]
         spec = frontiers[op].spec
         while (rung := looser(searched[op])) is not None:
             searched[op] = rung
@@ -727,7 +733,7 @@ def _unfit_message(
     more = len(holders) - NAMED_HOLDERS
     if more > 0:
         named.append(f"and {more} more")
-    own = [ops[h.op] for h in holders if h.own and not ops[h.op].flat_view()]
+    own = [ops[h.op] for h in holders if _widenable(h, ops)]
     if own:
         widest = min(
             (searched[op] for op in own),
