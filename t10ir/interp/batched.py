@@ -240,7 +240,11 @@ class BatchedKernels(Implementations):
 
     @impl(top.ExprOp)
     def expr(self, op: top.ExprOp, xs: list[np.ndarray]) -> np.ndarray:
+        """In the operands' precision if the result is a narrower float: `run_op`
+        rounds it to the result's type, or keeps it for an accumulator."""
         _, dtype = reference.tensor_spec(op.results[0].type)
+        if dtype.kind == "f":
+            dtype = np.result_type(dtype, *(x.dtype for x in xs if x.dtype.kind == "f"))
         try:
             plan = parse_expression(op.expr.data).plan(
                 [x.shape[1:] for x in xs], [x.dtype for x in xs]

@@ -341,17 +341,25 @@ def test_a_combining_redistribution_sums_f32_partials_and_rounds_once():
 
 ROTATING_F16 = """\
 func.func @mm(%x: tensor<64x512xf16>, %w: tensor<512x64xf16> {top.weight}) -> tensor<64x64xf16> {
-  %y = top.matmul %x, %w {rtensor.plan = #rtensor.plan<spatial = [m = 16], temporal = [in1 = [k = 16]]>} : (tensor<64x512xf16>, tensor<512x64xf16>) -> tensor<64x64xf16>
+  %y = OP : (tensor<64x512xf16>, tensor<512x64xf16>) -> tensor<64x64xf16>
   func.return %y : tensor<64x64xf16>
 }
 """
+MATMUL_OP = (
+    "top.matmul %x, %w {rtensor.plan = #rtensor.plan<spatial = [m = 16], "
+    "temporal = [in1 = [k = 16]]>}"
+)
+EXPR_OP = (
+    'top.expr %x, %w {expr = "output0[N, M] +=! input0[N, K] * input1[K, M]", '
+    "rtensor.plan = #rtensor.plan<spatial = [N = 16], temporal = [in1 = [K = 16]]>}"
+)
 
 
-def compiled_rotating(accumulator: str) -> func.FuncOp:
+def compiled_rotating(accumulator: str, op: str = MATMUL_OP) -> func.FuncOp:
     """ROTATING_F16 (m over 16 cores, k cut in 16 steps: the weight's pieces rotate
-    around them, nothing is split over cores) lowered to `core` for
-    16 cores accumulating float sums in `accumulator`."""
-    module = parse(ROTATING_F16)
+    around them, nothing is split over cores), its op `op` with that plan, lowered
+    to `core` for 16 cores accumulating float sums in `accumulator`."""
+    module = parse(ROTATING_F16.replace("OP", op))
     set_machine(
         module, dataclasses.replace(machine(16, 1 << 20), accumulator_type=accumulator)
     )
@@ -362,7 +370,41 @@ def compiled_rotating(accumulator: str) -> func.FuncOp:
     return function
 
 
-def test_a_compiled_f16_matmul_accumulates_in_the_machines_type():
+def test_a_body_writing_an_accumulator_keeps_its_values_unrounded():
+    """Each f16 contraction of a kernel body (a matmul, an expression) writing into an
+    f32 accumulator gives its f32 sum; written into its own type, the sum rounded."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (2, 4, 64)).astype(np.float16)  # two cores' windows
+    w = rng.uniform(0, 1, (2, 64, 8)).astype(np.float16)
+    exact = np.matmul(x.astype(np.float32), w.astype(np.float32))
+    for text in (
+        "top.matmul %a, %b",
+        'top.expr %a, %b {expr = "output0[N, M] +=! input0[N, K] * input1[K, M]"}',
+    ):
+        function = parse_func(
+            "func.func @f(%a: tensor<4x64xf16>, %b: tensor<64x8xf16>) -> tensor<4x8xf16> {\n"
+            f"  %y = {text} : (tensor<4x64xf16>, tensor<64x8xf16>) -> tensor<4x8xf16>\n"
+            "  func.return %y : tensor<4x8xf16>\n}"
+        )
+        inner = function.body.block.first_op
+        assert inner is not None
+        f32 = np.dtype(np.float32)
+        wide = batched.run_op(inner, [x, w], f32, f32)
+        assert wide.dtype == f32
+        np.testing.assert_allclose(wide, exact, rtol=1e-6)
+        rounded = batched.run_op(inner, [x, w], f32)
+        np.testing.assert_array_equal(rounded, wide.astype(np.float16))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        MATMUL_OP,
+        EXPR_OP,
+    ],
+    ids=["matmul", "expr"],
+)
+def test_a_compiled_f16_matmul_accumulates_in_the_machines_type(op: str):
     """Compiled for the default f32 accumulator, an f16 matmul whose reduction runs
     over 16 steps gives numpy's f32-accumulated sum rounded once (to 1 ulp); for a
     machine whose description says `accumulator_type: f16`, every step rounds."""
@@ -370,12 +412,12 @@ def test_a_compiled_f16_matmul_accumulates_in_the_machines_type():
     x = rng.uniform(0, 1, (64, 512)).astype(np.float16)
     w = rng.uniform(0, 1, (512, 64)).astype(np.float16)
     expected = (x.astype(np.float32) @ w.astype(np.float32)).astype(np.float16)
-    wide = compiled_rotating("f32")
+    wide = compiled_rotating("f32", op)
     buffers = {str(v.type) for op in wide.walk() for v in op.results}
     assert "!core.buffer<4x64xf32>" in buffers
     run = run_core_function(wide, [x, w], machine(16, 1 << 20))
     assert ulps(run.outputs[0], expected).max() <= 1
-    narrow = compiled_rotating("f16")
+    narrow = compiled_rotating("f16", op)
     assert not any("xf32" in str(v.type) for op in narrow.walk() for v in op.results)
     run = run_core_function(narrow, [x, w], machine(16, 1 << 20))
     assert ulps(run.outputs[0], expected).max() > 1
