@@ -4,7 +4,10 @@ A `top`-level module without `--target` runs on the reference interpreter. With
 `--target` it is compiled in memory (`t10-compile`) and its per-core program runs on
 the mesh interpreter, which accounts time, SRAM and traffic per op; a module already
 at the `shift` level is lowered to `core` first, and a `core` module runs as it is.
-`--check` compares the chip's outputs with the reference's on the same inputs.
+`--check` compares the chip's outputs with the reference's on the same inputs, within a
+tolerance that, for outputs narrower than the compute dtype (f16), follows from the
+rounding steps and sums along each output's chain of ops (`TOLERANCES`, the --help
+epilog).
 
 Inputs come from an .npz (arg0, arg1, ...) or a seeded generator; outputs go to an .npz
 (out0, out1, ...) and a summary table with checksums, so two runs (or two compilers) can be
