@@ -27,7 +27,7 @@ from t10ir.passes.t10_eliminate_redundant_shifts import (
 )
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
-from t10ir.passes.t10_partition import T10PartitionPass
+from t10ir.passes.t10_partition import T10PartitionPass, load_target
 from t10ir.passes.t10_select_plans import SPATIAL_ONLY, T10SelectPlansPass
 from t10ir.planning.search import SearchOptions
 from t10ir.target import DEFAULT_TARGET
@@ -59,8 +59,10 @@ class T10CompilePass(ModulePass):
         searched: list[CompileState] = []
 
         def search(module: ModuleOp) -> None:
+            # Every option is t10-compile's: a bad one is its diagnostic.
             partition.options(self.name)
-            select.check_options()
+            load_target(self.name, self.target)
+            select.check_options(self.name)
             searched.append(
                 partition.search(module, spatial_only=self.strategy in SPATIAL_ONLY)
             )

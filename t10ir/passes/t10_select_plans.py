@@ -789,15 +789,17 @@ class T10SelectPlansPass(ModulePass):
             module, self._recorded_frontiers(module, machine), record=False
         )
 
-    def check_options(self) -> None:
+    def check_options(self, pass_name: str | None = None) -> None:
+        """A bad strategy or time limit is a diagnostic of `pass_name`'s (by default
+        this pass's; `t10-compile` gives its own, whose options they are)."""
         if self.strategy not in STRATEGIES:
             raise PassOptionError(
-                self.name,
+                pass_name or self.name,
                 f"unknown strategy '{self.strategy}' (expected {', '.join(STRATEGIES)})",
             )
         if not (isfinite(self.time_limit) and self.time_limit > 0):
             raise PassOptionError(
-                self.name,
+                pass_name or self.name,
                 f"option 'time-limit' must be a finite number > 0, got {self.time_limit}",
             )
 

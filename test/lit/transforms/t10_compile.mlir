@@ -1,6 +1,7 @@
 // t10-compile is the whole pipeline: partition, select-plans, lower-to-shift,
 // eliminate-redundant-shifts, lower-to-core. It gives what the passes give one by one,
-// the per-core program round-trips, and bad options are diagnostics.
+// the per-core program round-trips, and bad options are diagnostics (of t10-compile's,
+// whose options they are, though the passes inside check them).
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-compile{target="%S/Inputs/grid16-9k.json"})' > %t.compiled.mlir
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-partition{target="%S/Inputs/grid16-9k.json"}, t10-select-plans, t10-lower-to-shift, t10-eliminate-redundant-shifts, t10-lower-to-core)' > %t.passes.mlir
 // RUN: diff %t.compiled.mlir %t.passes.mlir
@@ -10,6 +11,7 @@
 // RUN: t10-opt %S/Inputs/ops.mlir -p 't10-compile{target="%S/Inputs/grid16-9k.json" strategy=optimal}' | t10-opt | filecheck %s --check-prefix=OPS
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-compile{strategy=fast}' 2>&1 | filecheck %s --check-prefix=STRATEGY
 // RUN: not t10-opt %examples/mlp.mlir -p 't10-compile{cores=4}' 2>&1 | filecheck %s --check-prefix=OPTION
+// RUN: not t10-opt %examples/mlp.mlir -p 't10-compile{target=nope}' 2>&1 | filecheck %s --check-prefix=TARGET
 // t10-compile takes t10-partition's pruning options and forwards them: the same
 // program as the passes one by one, and a bad one is a diagnostic of t10-compile's.
 // RUN: t10-opt %examples/mlp.mlir --pass-pipeline='builtin.module(t10-compile{target="%S/Inputs/grid16-9k.json" min-core-fraction=0.5 max-padding=0.25 rotation-dims=2})' > %t.pruned.mlir
@@ -55,8 +57,9 @@
 // OPS: top.softmax
 // OPS: func.return
 
-// STRATEGY: t10-opt: error: pass 't10-select-plans': unknown strategy 'fast' (expected greedy, optimal, t10, no-rotation, vgm)
+// STRATEGY: t10-opt: error: pass 't10-compile': unknown strategy 'fast' (expected greedy, optimal, t10, no-rotation, vgm)
 // OPTION: t10-opt: error: pass 't10-compile' has no option 'cores' (its options: max-padding, min-core-fraction, rotation-dims, strategy, target, time-limit)
+// TARGET: t10-opt: error: pass 't10-compile': unknown target 'nope': expected a preset
 // SPATIAL: rtensor.peak_sram
 // SPATIAL-NOT: temporal
 // FRACTION: t10-opt: error: pass 't10-compile': min-core-fraction must be in [0, 1], got 1.5
