@@ -1,6 +1,10 @@
 """`t10-bench --ray`: the matrix as tasks on a Ray cluster gives the rows of one
-process, in the same order, with the same progress lines; a missing Ray, a bad address
-and an error of a run are each one diagnostic line.
+process, in the same order, with the same progress lines, and `--scaling`'s searches
+the same largest batches; a missing Ray, a bad address (given or in RAY_ADDRESS), a
+failed connection and an error of a run are each one diagnostic line.
+
+Failed connections are played by a stand-in `ray` module (`FakeRay`): no cluster here
+uses token authentication, and `auto` would find a concurrent test's local cluster.
 
 The clusters are local, with no dashboard and no usage reports: a 2-core machine with
 no network but the loopback runs the module in well under a minute (most of it the two
