@@ -8,8 +8,9 @@ The model, for an op with loop extents `L`, spatial factors `F` and temporal fac
 `t[v][d]` of each input `v` (outputs stay where they are computed):
 
 - steps: `n[d] = max_v t[v][d]`, `N = prod n[d]`; the sub-operator of one step has
-  extents `ceil(ceil(L / F) / n)` and costs `compute_cycles` (the per-core fit) of
-  each op of its body (`OpSpec.body`: the op itself, and what some ops add to it);
+  extents `ceil(ceil(L / F) / n)` (a core's share is padded to whole steps when they do
+  not divide it) and costs `compute_cycles` (the per-core fit) of each op of its body
+  (`OpSpec.body`: the op itself, and what some ops add to it);
 - shifts: along each dim `d` it is split on, input `v` turns its ring once per sweep of
   the `n[d]` steps, `t[v][d] * N / n[d]` shifts in all, the last one bringing the pieces
   back to where they started. Each shift moves one piece (rotating pace 1, as T10 does)
@@ -176,10 +177,11 @@ def redistribution_cycles(
     )
 
 
-def _shares(spec: OpSpec, spatial: np.ndarray) -> np.ndarray:
-    """Each loop dim's extent in one core's share, `ceil(L / F)`, per plan."""
+def _shares(spec: OpSpec, spatial: np.ndarray, steps_along: np.ndarray) -> np.ndarray:
+    """Each loop dim's extent in one core's share, per plan: `ceil(L / F)` rounded up
+    to whole steps (`OpPlan.core_extents`)."""
     extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
-    return _ceil_div(extents, spatial)
+    return _ceil_div(_ceil_div(extents, spatial), steps_along) * steps_along
 
 
 def _pieces(spec: OpSpec, share: np.ndarray, temporal: np.ndarray) -> list[np.ndarray]:
@@ -195,7 +197,13 @@ def _pieces(spec: OpSpec, share: np.ndarray, temporal: np.ndarray) -> list[np.nd
 def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
     """Per input, the elements of the piece of it one core stores under `plan`."""
     spatial, temporal = plan_arrays(spec, [plan])
-    return tuple(int(p[0]) for p in _pieces(spec, _shares(spec, spatial), temporal))
+    share = _shares(spec, spatial, _steps_along(spatial, temporal))
+    return tuple(int(p[0]) for p in _pieces(spec, share, temporal))
+
+
+def _steps_along(spatial: np.ndarray, temporal: np.ndarray) -> np.ndarray:
+    """`n[d] = max_v t[v][d]` per plan."""
+    return temporal.max(axis=1) if temporal.shape[1] else np.ones_like(spatial)
 
 
 def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
@@ -254,8 +262,8 @@ def cost_plans(
     domain, dims = spec.domain, spec.dims
     rows = len(spatial)
     cores = spatial.prod(axis=1)
-    share = _shares(spec, spatial)
-    steps_along = temporal.max(axis=1) if temporal.shape[1] else np.ones_like(spatial)
+    steps_along = _steps_along(spatial, temporal)
+    share = _shares(spec, spatial, steps_along)
     steps = steps_along.prod(axis=1)
     step_box = _ceil_div(share, steps_along)
     compute = steps * step_cycles(machine, spec, step_box, spatial * steps_along > 1)

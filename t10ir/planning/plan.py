@@ -212,7 +212,12 @@ class OpPlan:
         )
 
     def core_extents(self, domain: IterationDomain) -> dict[str, int]:
-        """Each loop dim's extent in one core's sub-operator, `ceil(L / F)`."""
+        """Each loop dim's extent in one core's share, `ceil(L / F)` rounded up to a
+        whole number of steps (`n * ceil(ceil(L / F) / n)`): a split in time that does
+        not divide it pads the last step's slice, so that slices never cross into
+        another core's share."""
         return {
-            d.name: ceil(d.extent / self.spatial_factor(d.name)) for d in domain.dims
+            d.name: (n := self.steps_along(d.name))
+            * ceil(ceil(d.extent / self.spatial_factor(d.name)) / n)
+            for d in domain.dims
         }

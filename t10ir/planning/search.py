@@ -5,10 +5,11 @@ The plan space comes from the iteration domain alone. A plan is a spatial factor
 dim and, for every input, temporal factors along the loop dims that index it (one factor
 per tensor dim, `tensor_dims`), subject to the rules the tests' plan validator states
 (`t10ir.testing.oracles.validate`): temporal factors of an input divide its replica
-count, form divisibility chains per dim, and their steps divide the per-core extent;
-a reduction dim is split over cores evenly unless points beyond its extent
-contribute the combiner's identity (`IterationDomain.uneven_reductions`); and two inputs rotating along one dim never
-share a replication axis.
+count and form divisibility chains per dim; a reduction dim is split over cores, or
+cut in steps, evenly unless its points beyond its extent contribute the combiner's
+identity (`IterationDomain.uneven_reductions`), a parallel dim may be split unevenly
+(the last share or step padded; `OpPlan.core_extents`); and two inputs rotating along
+one dim never share a replication axis.
 
 The space is vast, so it is pruned as T10 does, by three documented options:
 
@@ -16,7 +17,7 @@ The space is vast, so it is pruned as T10 does, by three documented options:
   cores any split can use (on a large op, ~90% of the chip; a small op that cannot fill
   the chip is not forced to);
 - `max_padding`: bound the work wasted on padding (ceil divisions of each core's share
-  and each step's slice) as a fraction of the op's work;
+  and each step's slice) as a fraction of the op's work (`oracles.padding`);
 - `rotation_dims`: how many loop dims one input may rotate along (1: a ring is a single
   cycle, as in T10; a torus ring rotates twice as often for the same memory).
 
@@ -197,11 +198,16 @@ def _option_tables(
     options: SearchOptions,
 ) -> list[_OptionTable]:
     """Per input, the factor tuples each spatial row may use: those for its replica
-    count whose factors divide the row's shares. A valid plan's steps divide the shares
-    and every factor divides the step (the chain rule), so this drops only invalid
-    assignments, before they are multiplied out: most of them at large extents."""
+    count whose factors divide the row's shares, or, along a dim that may be stepped
+    unevenly (`_unevenable`), are at most the share and pad its last step within the
+    padding bound. Every factor divides the steps (the chain rule), and the steps pad
+    a share at least as much as any factor does, so this drops only assignments the
+    search would refuse, before they are multiplied out: most of them at large
+    extents."""
     extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
     share = -(-extents // spatial)
+    uneven = _unevenable(spec)
+    bound = 1 + options.max_padding + 1e-9
     tables: list[_OptionTable] = []
     for space in spaces:
         columns = list(space.splittable)
@@ -212,7 +218,12 @@ def _option_tables(
         per_value = []
         for replicas, *shares in unique.tolist():
             table = factor_tuples(replicas, len(columns), options.rotation_dims)
-            per_value.append(table[(np.array(shares) % table == 0).all(axis=1)])
+            cut = np.array(shares)
+            padded = -(-cut // table) * table
+            fits = (padded == cut) | (
+                uneven[columns] & (table <= cut) & (padded <= bound * cut)
+            )
+            per_value.append(table[fits.all(axis=1)])
         inverse = inverse.reshape(-1)
         sizes = np.array([len(t) for t in per_value], dtype=np.int64)
         offsets = np.cumsum(sizes) - sizes
@@ -235,6 +246,7 @@ def _temporal_candidates(
     spaces: list[_InputSpace],
     tables: list[_OptionTable],
     spatial: np.ndarray,
+    options: SearchOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every valid assignment of temporal factors to every spatial row (whose option
     tables are `tables`): the rows' index into `spatial` and the
@@ -250,22 +262,38 @@ def _temporal_candidates(
             temporal[:, v, list(spaces[v].splittable)] = t.table[
                 t.offset[parent] + choice
             ]
-    keep = _valid(spec, spaces, spatial[parent], temporal)
+    keep = _valid(spec, spaces, spatial[parent], temporal, options)
     return parent[keep], temporal[keep]
 
 
+def _unevenable(spec: OpSpec) -> np.ndarray:
+    """Per loop dim, whether steps may cut a core's share of it unevenly (the last
+    step's slice padded): a parallel dim, or a reduction dim whose points beyond its
+    extent add nothing (`IterationDomain.uneven_reductions`)."""
+    uneven = spec.domain.uneven_reductions(spec.operand_shapes)
+    return np.array(
+        [d.kind is DimKind.PARALLEL or d.name in uneven for d in spec.domain.dims]
+    )
+
+
 def _valid(
-    spec: OpSpec, spaces: list[_InputSpace], spatial: np.ndarray, temporal: np.ndarray
+    spec: OpSpec,
+    spaces: list[_InputSpace],
+    spatial: np.ndarray,
+    temporal: np.ndarray,
+    options: SearchOptions,
 ) -> np.ndarray:
-    """The rules of `oracles.validate` the construction does not already ensure, per
-    candidate: the cheap ones on every candidate, the rules between inputs (sorting
-    every candidate's factors) only on those that pass them. Steps divide the shares,
-    so they add no padding to the spatial candidates' (already bounded)."""
+    """The rules of `oracles.validate` the construction does not already ensure, and
+    the padding bound on the steps' padding, per candidate: the cheap ones on every
+    candidate, the rules between inputs (sorting every candidate's factors) only on
+    those that pass them."""
     extents = np.array([d.extent for d in spec.domain.dims], dtype=np.int64)
     share = -(-extents // spatial)
     steps = temporal.max(axis=1) if len(spaces) else np.ones_like(spatial)
-    ok = (share % steps == 0).all(axis=1)
-    box = share // steps
+    box = -(-share // steps)
+    ok = ((share % steps == 0) | _unevenable(spec)).all(axis=1)
+    padded = (spatial * steps * box / extents).prod(axis=1)
+    ok &= padded <= 1 + options.max_padding + 1e-9
     names = {d.name: i for i, d in enumerate(spec.domain.dims)}
     for outer, inner in spec.domain.nested:
         columns = [names[d] for d in inner]
@@ -319,6 +347,7 @@ def _costed(
             spaces,
             [_OptionTable(t.table, t.offset[rows], t.size[rows]) for t in tables],
             spatial[rows],
+            options,
         )
         chunk_spatial = spatial[rows][parent]
         yield (

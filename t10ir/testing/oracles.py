@@ -81,6 +81,7 @@ def validate(
             )
             problems.append(f"{d} cannot be split: {why}")
     uneven = domain.uneven_reductions(operand_shapes or read_shapes(domain))
+    reductions = {d.name for d in domain.reduction_dims}
     for dim in domain.reduction_dims:
         if dim.name not in uneven and dim.extent % plan.spatial_factor(dim.name):
             problems.append(
@@ -88,13 +89,18 @@ def validate(
                 f"{plan.spatial_factor(dim.name)} cores unevenly, and its points "
                 "beyond the extent do not provably add nothing to the reduction"
             )
-    share = plan.core_extents(domain)
     for d in dict.fromkeys(d for _, factors in plan.temporal for d, _ in factors):
-        if share[d] % plan.steps_along(d):
+        share = ceil(extents[d] / plan.spatial_factor(d))
+        if plan.steps_along(d) > share:
             problems.append(
-                f"{plan.steps_along(d)} steps along {d} do not divide its per-core "
-                f"extent {share[d]}: a step's slice would cross into another core's"
-                " share"
+                f"{plan.steps_along(d)} steps along {d} exceed its per-core extent "
+                f"{share}"
+            )
+        elif d in reductions and d not in uneven and share % plan.steps_along(d):
+            problems.append(
+                f"{plan.steps_along(d)} steps along reduction dim {d} do not divide "
+                f"its per-core extent {share}, and its points beyond the extent do "
+                "not provably add nothing to the reduction"
             )
     box = step_extents(plan, domain)
     for outer, inner in domain.nested:

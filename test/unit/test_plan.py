@@ -193,7 +193,7 @@ def test_cannon_placement_aligns_under_rotation(k: int) -> None:
         (
             OpPlan.of({"n": 2, "k": 8}, {"in0": {"k": 2}}),
             16,
-            "2 steps along k do not divide its per-core extent 1",
+            "2 steps along k exceed its per-core extent 1",
         ),
     ],
 )

@@ -1,8 +1,9 @@
-"""Uneven splits of reduction dims (issue 19, item 2): a reduction dim split over cores
-whose last shares run past its extent, padded, wherever the points beyond the extent
-provably contribute the combiner's identity (`IterationDomain.uneven_reductions`,
-`t10ir.expr.padding`), checked on the simulated chip against numpy; and the ops where
-padding the inputs with the combiner's identity would be wrong, refused.
+"""Uneven splits (issue 19, item 2): a dim split over cores or cut in steps whose last
+share or step runs past its extent, padded: any parallel dim, and a reduction dim
+wherever the points beyond the extent provably contribute the combiner's identity
+(`IterationDomain.uneven_reductions`, `t10ir.expr.padding`), checked on the simulated
+chip against numpy, in the cycles the cost model charges; and the ops where padding
+the inputs with the combiner's identity would be wrong, refused.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from test_compiled_ops import SMALL_SRAM, Arg, Case, _pool, inputs, program
 from xdsl.dialects import func
 
 from t10ir.context import make_context
+from t10ir.cost.plan_cost import OpSpec
 from t10ir.dialects import top
 from t10ir.dialects.rtensor import set_plan
 from t10ir.expr import parse_expression
@@ -82,8 +84,44 @@ CASES = {
 }
 FORCED = [(n, i) for n, c in CASES.items() for i in range(len(c.plans))]
 
+EXP_OUTER = (
+    'top.expr {expr = "output0[N, M] +=! (input0[N, K] + input1[K, M]).call(`exp`)"}'
+)
+MAX_PLUS_OUTER = 'top.expr {expr = "output0[N, M] >=! input0[N, K] + input1[K, M]"}'
+STEPPED = {
+    "matmul": Case(
+        "top.matmul",
+        (Arg((10, 13)), Arg((13, 7))),
+        (10, 7),
+        lambda a, b: a @ b,
+        (
+            P({"m": 3, "n": 3}, {"in0": {"k": 3}, "in1": {"k": 3}}),  # k: 5 as 2+2+1
+            P({"m": 4}, {"in1": {"n": 4}}),  # a parallel dim: n 7 as 2+2+2+1
+            P({"m": 2, "n": 3}, {"in0": {"k": 3}}),
+        ),
+    ),
+    "exp_sum": Case(
+        EXP_OUTER,
+        (Arg((4, 10)), Arg((10, 6))),
+        (4, 6),
+        lambda x, y: np.exp(x[:, :, None] + y[None]).sum(1),
+        (
+            P({"M": 3}, {"in0": {"K": 3}}),  # K: 10 in 3 steps of 4
+            P({"M": 3, "K": 2}, {"in0": {"K": 3}}),  # over cores and steps
+        ),
+    ),
+    "max_plus": Case(
+        MAX_PLUS_OUTER,
+        (Arg((4, 10)), Arg((10, 6))),
+        (4, 6),
+        lambda x, y: (x[:, :, None] + y[None]).max(1),
+        (P({"M": 3}, {"in0": {"K": 3}}), P({"M": 2, "K": 4}, {"in0": {"K": 2}})),
+    ),
+}
+STEPS = [(n, i) for n, c in STEPPED.items() for i in range(len(c.plans))]
 
-def _lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path]:
+
+def lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path]:
     """The op under `plan` on grid16-9k, lowered to shift: its source, inputs and
     lowered files. The plan is set as given (validated or not by the caller)."""
     source = tmp_path / "op.mlir"
@@ -97,12 +135,13 @@ def _lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path
     assert isinstance(op, top.IterationDomainInterface)
     set_plan(op, plan)
     T10LowerToShiftPass().apply(make_context(), module)
-    lowered = tmp_path / "shift.mlir"
-    lowered.write_text(str(module))
-    return source, npz, lowered
+    shift_file = tmp_path / "shift.mlir"
+    shift_file.write_text(str(module))
+    return source, npz, shift_file
 
 
-def _spec(case: Case, tmp_path: Path):
+def spec_of(case: Case, tmp_path: Path) -> OpSpec:
+    """The op's `OpSpec`, as the search and the cost model see it."""
     source = tmp_path / "spec.mlir"
     source.write_text(program(case))
     module = parse_module(make_context(), source.read_text(), str(source))
@@ -112,12 +151,13 @@ def _spec(case: Case, tmp_path: Path):
     return op_spec(op)
 
 
-def _run(
-    source: Path, npz: Path, lowered: Path, tmp_path: Path
+def run_lowered(
+    source: Path, npz: Path, shift_file: Path, tmp_path: Path
 ) -> tuple[np.ndarray, dict]:
     """The output of the lowered program run with `--check`, and its op's report."""
     out, report = tmp_path / "out.npz", tmp_path / "report.json"
-    argv = [str(lowered), "--check", "--reference", str(source), "--inputs", str(npz)]
+    argv = [str(shift_file), "--check", "--reference", str(source)]
+    argv += ["--inputs", str(npz)]
     assert run([*argv, "--output", str(out), "--report", str(report)]) == 0
     (ran,) = json.loads(report.read_text())["ops"]
     with np.load(out) as saved:
@@ -133,18 +173,58 @@ def test_uneven_reduction_split_computes_the_math(
     interpreter, and the result is compared here with numpy in float64."""
     case = CASES[name]
     plan = case.plans[number]
-    spec = _spec(case, tmp_path)
+    spec = spec_of(case, tmp_path)
     reduced = [d for d in spec.domain.reduction_dims if plan.spatial_factor(d.name) > 1]
     assert reduced and all(d.extent % plan.spatial_factor(d.name) for d in reduced)
     problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
     assert problems == []
-    got, ran = _run(*_lowered(case, plan, tmp_path), tmp_path)
+    got, ran = run_lowered(*lowered(case, plan, tmp_path), tmp_path)
     args = [a.astype(np.float64) for a in inputs(case)]
     np.testing.assert_allclose(got, case.math(*args), rtol=1e-5, atol=1e-5)
     # The padded work is charged, as the chip runs it: ceil(10 / F) per core.
     assert oracles.padding(plan, spec.domain) > 0
     planned = oracles.plan_cost(load_machine(SMALL_SRAM), spec, plan)
     assert ran["compute_cycles"] == planned.compute
+
+
+@pytest.mark.parametrize(("name", "number"), STEPS)
+def test_uneven_steps_compute_the_math(name: str, number: int, tmp_path: Path) -> None:
+    """Each plan cuts a core's share in steps that do not divide it (the share padded
+    to whole steps, `OpPlan.core_extents`); the chip agrees with the reference and
+    numpy, in the compute, shift and sync cycles the cost model charges."""
+    case = STEPPED[name]
+    plan = case.plans[number]
+    spec = spec_of(case, tmp_path)
+    assert oracles.validate(plan, spec.domain, 16, spec.operand_shapes) == []
+    assert plan.core_extents(spec.domain) != {
+        d.name: -(-d.extent // plan.spatial_factor(d.name)) for d in spec.domain.dims
+    }
+    got, ran = run_lowered(*lowered(case, plan, tmp_path), tmp_path)
+    args = [a.astype(np.float64) for a in inputs(case)]
+    np.testing.assert_allclose(got, case.math(*args), rtol=1e-5, atol=1e-5)
+    planned = oracles.plan_cost(load_machine(SMALL_SRAM), spec, plan)
+    assert (ran["compute_cycles"], ran["shift_cycles"], ran["sync_cycles"]) == (
+        planned.compute,
+        planned.shift,
+        planned.sync,
+    )
+
+
+def test_uneven_steps_of_a_reduction_need_neutral_padding(tmp_path: Path) -> None:
+    """A max of products has no neutral padding: K is cut in steps evenly only."""
+    case = Case(
+        'top.expr {expr = "output0[N, M] >=! input0[N, K] * input1[K, M]"}',
+        (Arg((4, 10)), Arg((10, 6))),
+        (4, 6),
+        lambda x, y: x,
+    )
+    spec = spec_of(case, tmp_path)
+    uneven = oracles.validate(
+        P({"M": 3}, {"in0": {"K": 3}}), spec.domain, 16, spec.operand_shapes
+    )
+    assert any("steps along reduction dim K do not divide" in p for p in uneven)
+    even = P({"M": 2}, {"in0": {"K": 2}})
+    assert oracles.validate(even, spec.domain, 16, spec.operand_shapes) == []
 
 
 @pytest.mark.parametrize(
@@ -212,12 +292,12 @@ def test_naive_identity_padding_would_be_wrong(tmp_path: Path) -> None:
         lambda x, y: np.exp(x + y).sum(1),
     )
     plan = P({"K": 4})  # 10 over 4 cores: 12 points, two beyond the extent
-    spec = _spec(case, tmp_path)
+    spec = spec_of(case, tmp_path)
     problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
     assert any("unevenly" in p for p in problems)
-    source, npz, lowered = _lowered(case, plan, tmp_path)
+    _, npz, shift_file = lowered(case, plan, tmp_path)
     out = tmp_path / "out.npz"
-    assert run([str(lowered), "--inputs", str(npz), "--output", str(out)]) == 0
+    assert run([str(shift_file), "--inputs", str(npz), "--output", str(out)]) == 0
     with np.load(out) as saved:
         got = saved["out0"]
     want = case.math(*[a.astype(np.float64) for a in inputs(case)])
@@ -234,7 +314,7 @@ def test_pooling_kernel_dims_split_evenly_only(tmp_path: Path) -> None:
         (1, 2, 3, 3),
         lambda x: x,
     )
-    spec = _spec(case, tmp_path)
+    spec = spec_of(case, tmp_path)
     assert spec.domain.uneven_reductions(spec.operand_shapes) == frozenset()
     problems = oracles.validate(P({"kh": 2}), spec.domain, 16, spec.operand_shapes)
     assert any("unevenly" in p for p in problems)
@@ -248,7 +328,7 @@ def test_search_splits_an_exp_sum_unevenly(tmp_path: Path) -> None:
     """A 4 x 997 exp-sum (997 is prime) is split along K on 16 cores only unevenly:
     its exhaustive frontier has such plans, all valid."""
     case = Case(EXP_SUM, (Arg((4, 997)),), (4,), lambda x: x)
-    spec = _spec(case, tmp_path)
+    spec = spec_of(case, tmp_path)
     frontier = search_plans(load_machine(SMALL_SRAM), spec, oracles.EXHAUSTIVE)
     factors = {p.plan.spatial_factor("K") for p in frontier.points}
     assert factors - {1}, factors
