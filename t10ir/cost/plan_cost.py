@@ -12,8 +12,9 @@ The model, for an op with loop extents `L`, spatial factors `F` and temporal fac
   not divide it) and costs `compute_cycles` (the per-core fit) of each op of its body
   (`OpSpec.body`: the op itself, and what some ops add to it);
 - shifts: along each dim `d` it is split on, input `v` turns its ring once per sweep of
-  the `n[d]` steps, `t[v][d] * N / n[d]` shifts in all, the last one bringing the pieces
-  back to where they started. Each shift moves one piece (rotating pace 1, as T10 does)
+  the `n[d]` steps, `t[v][d]` shifts per sweep, the last one bringing the pieces back to
+  where they started; the step loops nest in domain order (`OpSchedule.step_dims`), so
+  `d` is swept once per step of the dims before it, `prod n[d']` times over them. Each shift moves one piece (rotating pace 1, as T10 does)
   and costs `shift_cycles` plus two syncs (T10's figure: two per shifted tensor per
   round);
 - epilogue: when reduction dims are split across cores (`R = prod F[d]` over them), a
@@ -271,10 +272,10 @@ def cost_plans(
     sync = np.zeros(rows)
     memory = np.zeros(rows, dtype=np.int64)
     pieces = _pieces(spec, share, temporal)
+    sweeps = np.cumprod(steps_along, axis=1) // steps_along
     for v, (piece, elem) in enumerate(zip(pieces, spec.operand_bytes, strict=True)):
         factors = temporal[:, v, :]
-        rounds = np.where(factors > 1, factors * (steps[:, None] // steps_along), 0)
-        rounds = rounds.sum(axis=1)
+        rounds = np.where(factors > 1, factors * sweeps, 0).sum(axis=1)
         shift += rounds * shift_cycles(machine, piece, elem, cores_used=cores)
         sync += rounds * SYNCS_PER_SHIFT * machine.sync_cycles
         memory += piece * elem * np.where(factors.prod(axis=1) > 1, 2, 1)
