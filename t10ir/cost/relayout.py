@@ -26,6 +26,7 @@ where the cells would outnumber the elements. All give the same transfers.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from math import prod
 
@@ -315,15 +316,13 @@ def chunk_share(layout: Layout) -> int | None:
     return share if layout == chunks else None
 
 
-def _rows(
+def _merged(
     view: np.ndarray, lo: np.ndarray, extents: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The boxes from `lo` of `extents` (in a tensor of shape `view`) as runs of
-    elements contiguous in its row-major order: each run's box, start and end, box
-    after box and in increasing order within one. Trailing axes every box covers
-    whole merge into the axis before them: longer runs, fewer of them."""
-    rank = len(view)
-    tail = rank
+    """The boxes from `lo` of `extents` in a tensor of shape `view` with the trailing
+    axes every box covers whole merged into the axis before them: the same elements in
+    the same row-major order, in longer runs."""
+    tail = len(view)
     while (
         tail > 1
         and ((lo[:, tail - 1] == 0) & (extents[:, tail - 1] == view[tail - 1])).all()
@@ -333,12 +332,33 @@ def _rows(
     view = np.r_[view[: tail - 1], view[tail - 1] * inner]
     lo = np.c_[lo[:, : tail - 1], lo[:, tail - 1] * inner]
     extents = np.c_[extents[:, : tail - 1], extents[:, tail - 1] * inner]
-    rows_per_box = extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
+    return view, lo, extents
+
+
+def _runs_per_box(extents: np.ndarray) -> np.ndarray:
+    """How many runs `_rows` lists for each box (of `_merged` extents)."""
+    return extents[:, :-1].prod(axis=1) * (extents[:, -1] > 0)
+
+
+def _strides(view: np.ndarray) -> np.ndarray:
+    """The row-major strides of a tensor of shape `view`."""
+    return np.cumprod(np.r_[1, view[:0:-1]])[::-1].astype(np.int64)
+
+
+def _rows(
+    view: np.ndarray, lo: np.ndarray, extents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The boxes from `lo` of `extents` (in a tensor of shape `view`) as runs of
+    elements contiguous in its row-major order: each run's box, start and end, box
+    after box and in increasing order within one (`_merged` axes: longer runs, fewer
+    of them)."""
+    view, lo, extents = _merged(view, lo, extents)
+    rows_per_box = _runs_per_box(extents)
     box = np.repeat(np.arange(len(lo)), rows_per_box)
     local = np.arange(len(box)) - np.repeat(
         np.cumsum(rows_per_box) - rows_per_box, rows_per_box
     )
-    strides = np.cumprod(np.r_[1, view[:0:-1]])[::-1]
+    strides = _strides(view)
     start = lo[box, -1]
     for axis in reversed(range(len(view) - 1)):
         local, digit = np.divmod(local, extents[box, axis])
@@ -346,24 +366,133 @@ def _rows(
     return box, start, start + extents[box, -1]
 
 
-def _per_box_and_chunk(
-    box: np.ndarray, start: np.ndarray, end: np.ndarray, share: int
+def _before(
+    view: np.ndarray, lo: np.ndarray, extents: np.ndarray, index: np.ndarray
+) -> np.ndarray:
+    """How many elements of box `i` (from `lo[i]`, of `extents[i]`, in a tensor of
+    shape `view`) come before row-major index `index[i]` (0 to the tensor's size):
+    axis by axis, the whole slabs of the box before the index's digit, then, while
+    that digit lies in the box, the same count inside the slab it falls in."""
+    inner = np.cumprod(
+        np.c_[np.ones(len(lo), dtype=np.int64), extents[:, :0:-1]], axis=1
+    )[:, ::-1]
+    count = np.zeros(len(lo), dtype=np.int64)
+    inside = np.ones(len(lo), dtype=bool)
+    rest = index
+    for axis, stride in enumerate(_strides(view).tolist()):
+        digit, rest = np.divmod(rest, stride)
+        offset = digit - lo[:, axis]
+        count += np.clip(offset, 0, extents[:, axis]) * inner[:, axis] * inside
+        inside &= (offset >= 0) & (offset < extents[:, axis])
+    return count
+
+
+def _cut(outer: np.ndarray, reach: np.ndarray, share: int) -> int:
+    """The axis before which `_box_chunks` cuts the boxes into slabs: the one that
+    bounds fewest, where cutting before axis k makes `outer[:, k]` slabs per box, each
+    reaching over `reach[:, k]` elements and so at most `reach // share + 3` chunk
+    bounds."""
+    return int(np.argmin((outer * (reach // share + 3)).sum(axis=0)))
+
+
+def _box_chunks(
+    view: np.ndarray, lo: np.ndarray, extents: np.ndarray, share: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """How many elements of each box's runs (`_rows`: box by box, in increasing order
-    within one) fall in each chunk of `share` elements: a box, a chunk and a count per
-    stretch of the runs in one (box, chunk), in the runs' order."""
-    first, last = start // share, (end - 1) // share
-    met = last - first + 1
-    row = np.repeat(np.arange(len(start)), met)
-    chunk = first[row] + np.arange(len(row)) - np.repeat(np.cumsum(met) - met, met)
-    lengths = np.minimum(end[row], (chunk + 1) * share) - np.maximum(
-        start[row], chunk * share
+    """How many elements of each box (from `lo`, of `extents`, in a tensor of shape
+    `view`) fall in each chunk of `share` row-major elements: a box, a chunk and a
+    count per pair that meets, box by box and chunk by chunk within one. A box is cut
+    along its leading axes into slabs, each contiguous in the tensor's order but for
+    gaps, and counted per chunk its span reaches (`_before` at the chunks' bounds): as
+    one slab when chunks are many (a box spanning the tensor meets most of them), run
+    by run when they are few, and in between where that reaches fewer chunks."""
+    view, lo, extents = _merged(view, lo, extents)
+    boxes = np.flatnonzero((extents > 0).all(axis=1))
+    lo, extents = lo[boxes], extents[boxes]
+    strides = _strides(view)
+    # Cut before axis k: outer[:, k] slabs per box, each spanning reach[:, k] elements.
+    ones = np.ones((len(lo), 1), dtype=np.int64)
+    outer = np.cumprod(np.c_[ones, extents[:, :-1]], axis=1)
+    reach = np.cumsum(((extents - 1) * strides)[:, ::-1], axis=1)[:, ::-1] + 1
+    k = _cut(outer, reach, share)
+    slabs = outer[:, k]
+    box = np.repeat(np.arange(len(lo)), slabs)
+    local = np.arange(len(box)) - np.repeat(np.cumsum(slabs) - slabs, slabs)
+    base = np.zeros(len(box), dtype=np.int64)
+    for axis in reversed(range(k)):
+        local, digit = np.divmod(local, extents[box, axis])
+        base += (lo[box, axis] + digit) * strides[axis]
+    start = base + lo[box, k:] @ strides[k:]
+    first = start // share
+    bounds = (start + reach[box, k] - 1) // share - first + 2
+    slab = np.repeat(np.arange(len(box)), bounds)
+    chunk = first[slab] + (
+        np.arange(len(slab)) - np.repeat(np.cumsum(bounds) - bounds, bounds)
     )
-    # A box's runs meet the chunks in order: sum each stretch of one (box, chunk).
-    key = box[row] * (int(chunk.max(initial=0)) + 1) + chunk
-    stretch = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    lengths = np.add.reduceat(lengths, stretch) if len(stretch) else lengths[:0]
-    return box[row[stretch]], chunk[stretch], lengths
+    box = box[slab]
+    before = _before(
+        view[k:],
+        lo[box, k:],
+        extents[box, k:],
+        np.clip(chunk * share - base[slab], 0, int(view[k:].prod())),
+    )
+    # A slab's count in a chunk: the difference between the chunk's bounds.
+    within = np.ones(max(len(slab) - 1, 0), dtype=bool)
+    within[(np.cumsum(bounds) - 1)[:-1]] = False
+    counts = np.diff(before)[within]
+    box, chunk = box[:-1][within], chunk[:-1][within]
+    # A box's slabs meet the chunks in order: sum each stretch of one (box, chunk).
+    stretch = np.ones(len(counts), dtype=bool)
+    stretch[1:] = (box[1:] != box[:-1]) | (chunk[1:] != chunk[:-1])
+    starts = np.flatnonzero(stretch)
+    counts = np.add.reduceat(counts, starts) if len(starts) else counts
+    box, chunk = box[starts], chunk[starts]
+    met = counts > 0
+    return boxes[box[met]], chunk[met], counts[met]
+
+
+def _cover(
+    view: np.ndarray, lo: np.ndarray, hi: np.ndarray, limit: int
+) -> np.ndarray | None:
+    """How many of the boxes `lo`..`hi` (clipped to a tensor of shape `view`) hold
+    each cell of the tensor cut along every axis at their corners: by adding each
+    box's signed corners into an array of cells and summing it along every axis.
+    None when there would be more than `limit` cells."""
+    rank = len(view)
+    cuts = [np.unique(np.r_[0, view[a], lo[:, a], hi[:, a]]) for a in range(rank)]
+    if prod(len(c) for c in cuts) > limit:
+        return None
+    corners = [
+        (np.searchsorted(c, lo[:, a]), np.searchsorted(c, hi[:, a]))
+        for a, c in enumerate(cuts)
+    ]
+    cover = np.zeros([len(c) for c in cuts], dtype=np.int64)
+    for ends in itertools.product((0, 1), repeat=rank):
+        at = tuple(corners[a][end] for a, end in enumerate(ends))
+        np.add.at(cover, at, -1 if sum(ends) % 2 else 1)
+    for axis in range(rank):
+        cover = np.cumsum(cover, axis=axis)
+    return cover[(slice(-1),) * rank]
+
+
+def _tiles(view: np.ndarray, lo: np.ndarray, hi: np.ndarray, combine: bool) -> bool:
+    """Whether the boxes `lo`..`hi` (clipped to a tensor of shape `view`) hold every
+    element of it, and, unless `combine`, each once: counted by cells where they are
+    fewer than the boxes' runs, else from the runs in order."""
+    runs = int(_runs_per_box(_merged(view, lo, hi - lo)[2]).sum())
+    cover = _cover(view, lo, hi, runs)
+    if cover is not None:
+        if not cover.size:
+            return False
+        return bool((cover >= 1).all() if combine else (cover == 1).all())
+    start, end = _rows(view, lo, hi - lo)[1:]
+    order = np.argsort(start, kind="stable")
+    starts, ends = start[order], end[order]
+    if not len(starts) or starts[0] != 0 or ends.max() != int(view.prod()):
+        return False
+    if combine:
+        reach = np.maximum.accumulate(ends)
+        return not (starts[1:] > reach[:-1]).any()  # a gap
+    return not (starts[1:] != ends[:-1]).any()  # replicas, or a gap
 
 
 def _to_chunks(
@@ -376,19 +505,11 @@ def _to_chunks(
     then sends it unless it is the chunk's core. None where that does not hold (or an
     element has no holder: the general path says so)."""
     owner, lo, hi = _boxes(src)
-    box, start, end = _rows(np.array(src.shape, dtype=np.int64), lo, hi - lo)
-    order = np.argsort(start, kind="stable")
-    starts, ends = start[order], end[order]
-    reach = np.maximum.accumulate(ends) if len(ends) else ends
-    size = prod(src.shape)
-    if not len(starts) or starts[0] != 0 or reach[-1] != size:
+    if not _tiles(np.array(src.shape, dtype=np.int64), lo, hi, combine):
         return None
-    if combine:
-        if (starts[1:] > reach[:-1]).any():  # a gap
-            return None
-    elif (starts[1:] != ends[:-1]).any():  # replicas, or a gap
-        return None
-    box, chunk, lengths = _per_box_and_chunk(box, start, end, share)
+    box, chunk, lengths = _box_chunks(
+        np.array(src.shape, dtype=np.int64), lo, hi - lo, share
+    )
     senders = src.grid.physical()[owner[box]]
     receivers = dst.grid.physical()[chunk]
     moving = senders != receivers
@@ -408,8 +529,9 @@ def _from_chunks(src: Layout, share: int, dst: Layout, count: int) -> Transfers:
     boxes, box_of_core = np.unique(np.c_[lo, extents], axis=0, return_inverse=True)
     box_of_core = box_of_core.reshape(-1)
     rank = len(view)
-    box, start, end = _rows(view, boxes[:, :rank], boxes[:, rank:])
-    box_of_run, chunk_of_run, length_of_run = _per_box_and_chunk(box, start, end, share)
+    box_of_run, chunk_of_run, length_of_run = _box_chunks(
+        view, boxes[:, :rank], boxes[:, rank:], share
+    )
     # Every core receives its box's runs.
     per_box = np.bincount(box_of_run, minlength=len(boxes))
     first_run = np.cumsum(per_box) - per_box

@@ -26,8 +26,10 @@ from t10ir.cost import relayout
 from t10ir.cost.model import elementwise_cycles, shift_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, exchange_cycles
 from t10ir.cost.relayout import (
+    _box_chunks,
     _box_transfers,
     _element_transfers,
+    _tiles,
     _to_chunks,
     chunk_share,
     relayout_cycles,
@@ -361,3 +363,73 @@ def test_transfers_into_chunks_are_those_by_elements(
         return
     for field in ("senders", "receivers", "elements"):
         assert getattr(found, field).tolist() == getattr(expected, field).tolist()
+
+
+@st.composite
+def clipped_boxes(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tensor shape and boxes clipped to it (some empty, some whole along trailing
+    axes, overlapping or not): the shape, the low and the high corners."""
+    view = np.array(draw(st.lists(st.integers(1, 6), min_size=1, max_size=4)))
+    count = draw(st.integers(1, 6))
+    lo = np.zeros((count, len(view)), dtype=np.int64)
+    hi = np.zeros_like(lo)
+    for box, axis in itertools.product(range(count), range(len(view))):
+        lo[box, axis] = draw(st.integers(0, int(view[axis])))
+        hi[box, axis] = draw(st.integers(int(lo[box, axis]), int(view[axis])))
+    return view, lo, hi
+
+
+def _held(view: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[int]:
+    """The row-major indices of a box's elements, one by one."""
+    ranges = [range(a, b) for a, b in zip(low.tolist(), high.tolist(), strict=True)]
+    return [int(np.ravel_multi_index(i, view)) for i in itertools.product(*ranges)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(clipped_boxes(), st.integers(1, 40))
+def test_box_chunks_are_counted_element_by_element(
+    tensor: tuple[np.ndarray, np.ndarray, np.ndarray], share: int
+) -> None:
+    """Per box and chunk of `share` elements it meets, in that order, the count of its
+    elements there, however the boxes are cut into slabs (per chunk when they are
+    many, per run when few: every cut is tried)."""
+    view, lo, hi = tensor
+    expected = sorted(
+        (box, chunk, count)
+        for box in range(len(lo))
+        for chunk, count in zip(
+            *np.unique(
+                np.array(_held(view, lo[box], hi[box]), dtype=np.int64) // share,
+                return_counts=True,
+            ),
+            strict=True,
+        )
+    )
+    expected = [(b, int(c), int(n)) for b, c, n in expected]
+    merged = len(relayout._merged(view, lo, hi - lo)[0])
+    chosen = [_box_chunks(view, lo, hi - lo, share)]
+    for cut in range(merged):
+        with patch.object(relayout, "_cut", lambda *_, k=cut: k):
+            chosen.append(_box_chunks(view, lo, hi - lo, share))
+    for box, chunk, count in chosen:
+        found = zip(box.tolist(), chunk.tolist(), count.tolist(), strict=True)
+        assert list(found) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(clipped_boxes(), st.booleans(), st.booleans())
+def test_tiles_counts_the_holders_of_every_element(
+    tensor: tuple[np.ndarray, np.ndarray, np.ndarray], combine: bool, by_runs: bool
+) -> None:
+    """Boxes tile a tensor when each element has one holder (at least one when
+    combining), by cells or (`by_runs`, as where cells are too many) run by run."""
+    view, lo, hi = tensor
+    holders = np.zeros(int(view.prod()), dtype=np.int64)
+    for low, high in zip(lo, hi, strict=True):
+        holders[_held(view, low, high)] += 1
+    expected = bool((holders >= 1).all() if combine else (holders == 1).all())
+    if by_runs:
+        with patch.object(relayout, "_cover", lambda *_: None):
+            assert _tiles(view, lo, hi, combine) == expected
+    else:
+        assert _tiles(view, lo, hi, combine) == expected
