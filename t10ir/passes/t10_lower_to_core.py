@@ -269,10 +269,11 @@ class _FunctionLowering:
             if _passes_through(loop, index):
                 continue
             _check_last_use(init, loop)
-            argument = isinstance(init, BlockArgument) and isinstance(
-                init.block.parent_op(), func.FuncOp
-            )
-            if argument and not _is_restored(loop, index):
+            if (
+                isinstance(init, BlockArgument)
+                and isinstance(init.block.parent_op(), func.FuncOp)
+                and not _is_restored(loop, index)
+            ):
                 raise OpError(
                     loop,
                     f"rotates function argument #{init.index} in place without "
