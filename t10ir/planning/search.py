@@ -272,7 +272,8 @@ def _unevenable(spec: OpSpec) -> np.ndarray:
     extent add nothing (`IterationDomain.uneven_reductions`)."""
     uneven = spec.domain.uneven_reductions(spec.operand_shapes)
     return np.array(
-        [d.kind is DimKind.PARALLEL or d.name in uneven for d in spec.domain.dims]
+        [d.kind is DimKind.PARALLEL or d.name in uneven for d in spec.domain.dims],
+        dtype=bool,
     )
 
 
