@@ -64,7 +64,7 @@ class SearchOptions:
             problems.append(
                 f"min-core-fraction must be in [0, 1], got {self.min_core_fraction}"
             )
-        if self.max_padding < 0:
+        if not 0 <= self.max_padding < np.inf:  # nan and inf bound nothing
             problems.append(f"max-padding must be >= 0, got {self.max_padding}")
         if self.rotation_dims < 0:
             problems.append(f"rotation-dims must be >= 0, got {self.rotation_dims}")

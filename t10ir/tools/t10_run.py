@@ -85,30 +85,23 @@ def _natural(text: str) -> int:
     return value
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in [0, 1], got '{text}'"
-        ) from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value:g}")
-    return value
+def _number(within: Callable[[float], bool], what: str) -> Callable[[str], float]:
+    """An argparse type: a float that `within` accepts, else "expected `what`"."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+        if not within(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value:g}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number >= 0, got '{text}'"
-        ) from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number >= 0, got {value:g}"
-        )
-    return value
+_fraction = _number(lambda v: 0 <= v <= 1, "a number in [0, 1]")
+_non_negative = _number(lambda v: 0 <= v < float("inf"), "a finite number >= 0")
 
 
 PARTITION_OPTIONS = ("min_core_fraction", "max_padding", "rotation_dims")
