@@ -17,10 +17,14 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-# Compile a bundled model for the default IPU target, run it on the simulated chip, check
-# every output against the reference interpreter, and print the report.
+# Import a real network (examples/bert.onnx: a Hugging Face BertModel exported by
+# torch.onnx.export, examples/make_bert_example.py), compile it for the default IPU
+# target, run it on the simulated chip, check every output against the reference
+# interpreter, print the report, and the same model's cycles under vgm and t10.
 demo: $(VENV)/.installed
-	$(BIN)/t10-run examples/mlp.mlir --target ipu-mk2 --check
+	@mkdir -p build/demo
+	$(BIN)/t10-import examples/bert.onnx -o build/demo/bert.mlir
+	$(BIN)/t10-run build/demo/bert.mlir --inputs examples/bert.inputs.npz --target ipu-mk2 --check --compare vgm t10
 
 # Every test: pytest (unit tests and, through test/unit/test_lit.py, the lit suite).
 test: $(VENV)/.installed

@@ -2,15 +2,17 @@
 whose reduction is split over cores combines its partial results straight into the
 layout of its result's only consumer, when there is one (`only_consumer`) and that is
 cheaper (`t10ir.cost.relayout.combined_layout`); a consumer brings a value into its
-layout by the route `route` says."""
+layout by the route `route` says, relaid in place where it reads padding that the
+producer's kernels did not write (`refills_padding`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.ir import Operation, Use
+from xdsl.ir import BlockArgument, Operation, SSAValue, Use
 
 from t10ir.cost.relayout import cheaper_route
+from t10ir.dialects.shift import RelayoutOp
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.planning.layout import Layout, default_layout
 from t10ir.target import Machine
@@ -40,14 +42,39 @@ class Route:
     last: bool
 
 
+def written_by_kernels(value: SSAValue) -> bool:
+    """Whether `value`'s cells outside its tensor may not hold its layout's padding:
+    not an argument (scattered with it) nor a relayout's result (written with it)."""
+    return not isinstance(value, BlockArgument) and not isinstance(
+        value.owner, RelayoutOp
+    )
+
+
+def refills_padding(
+    reads_padding: bool, layout: Layout, written_by_kernels: bool
+) -> bool:
+    """Whether a consumer must have an operand relaid into `layout` even where the
+    value already lies so: the consumer reads the padding outside the tensor
+    (`reads_padding`: `IterationDomain.reads_padding`), which only a relayout
+    writes, and the value's kernels wrote whole windows there instead."""
+    return written_by_kernels and reads_padding and layout.runs_outside()
+
+
 def route(
-    machine: Machine, src: Layout, dst: Layout, elem_bytes: int, has_default: bool
+    machine: Machine,
+    src: Layout,
+    dst: Layout,
+    elem_bytes: int,
+    has_default: bool,
+    refill: bool = False,
 ) -> Route:
-    """The route from `src` into `dst`: nothing where they agree; the value's default
-    copy, made once (`has_default`: it exists) and read by every later consumer;
-    else the cheaper of straight and through the default layout (`cheaper_route`)."""
+    """The route from `src` into `dst`: nothing where they agree (a relayout in place
+    if the consumer needs the padding written: `refill`, see `refills_padding`); the
+    value's default copy, made once (`has_default`: it exists) and read by every
+    later consumer; else the cheaper of straight and through the default layout
+    (`cheaper_route`)."""
     if src == dst:
-        return Route(False, False, False)
+        return Route(False, False, refill)
     default = default_layout(machine.cores, src.shape)
     if dst == default:
         return Route(not has_default, True, False)

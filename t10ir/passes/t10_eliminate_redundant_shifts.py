@@ -14,7 +14,9 @@ their operand and updates it in place.
    cost more: the epilogue into the default layout and the next op's prologue out of it;
 4. a relayout, without combining, into the layout its input already has is the input,
    unless rotations may have moved the input's pieces (a rotated value keeps its type),
-   or the two would share a buffer that something updates in place;
+   the two would share a buffer that something updates in place, or the relayout
+   writes the padding of a layout running outside the tensor where kernels wrote
+   their windows (`t10ir.lowering.hand_off.refills_padding`);
 5. a rotation whose result nothing reads, of a value rotations moved (T10's "do not
    restore a rotated tensor whose consumer does not need it"): the restoring rotation
    after a step loop, dropped only when the buffer the loop rotates serves nothing
@@ -63,6 +65,7 @@ from t10ir.dialects.shift import (
     RotateOp,
     ViewOp,
 )
+from t10ir.lowering.hand_off import written_by_kernels
 from t10ir.lowering.op_spec import element_bytes
 from t10ir.passes.compile_state import module_machine
 from t10ir.target import Machine
@@ -297,6 +300,10 @@ class _IdentityRelayout(RewritePattern):
             op.combine is not None
             or op.input.type != op.output.type
             or not _placed(op.input, frozenset())
+            or (
+                written_by_kernels(op.input)
+                and _dtensor(op.output).layout.layout.runs_outside()
+            )
         ):
             return
         exclusive = op.input.has_one_use() and _private(op.input)

@@ -60,7 +60,12 @@ from t10ir.dialects.shift import (
 )
 from t10ir.dialects.top import IterationDomainInterface, check_tensor, is_weight
 from t10ir.errors import OpError
-from t10ir.lowering.hand_off import only_consumer, route
+from t10ir.lowering.hand_off import (
+    only_consumer,
+    refills_padding,
+    route,
+    written_by_kernels,
+)
 from t10ir.lowering.op_spec import element_bytes
 from t10ir.lowering.sub_operators import sub_operator
 from t10ir.passes.compile_state import module_machine
@@ -172,9 +177,11 @@ class _Moves:
         layout: Layout,
         insert: Callable[[Operation], Operation],
         keep: bool = True,
+        refill: bool = False,
     ) -> SSAValue:
         """`value` in `layout`; `keep`: the copy made may be read by a later
-        consumer (not when this one rotates it, which consumes it)."""
+        consumer (not when this one rotates it, which consumes it); `refill`: the
+        consumer reads padding the value does not hold (`refills_padding`)."""
         src = value.type
         assert isinstance(src, DTensorType)
         way = route(
@@ -183,6 +190,7 @@ class _Moves:
             layout,
             element_bytes(src.tensor),
             value in self.defaults,
+            refill,
         )
         if way.make_default:
             default = default_layout(self.machine.cores, src.tensor.get_shape())
@@ -221,7 +229,12 @@ def lower_op(
     values: list[SSAValue] = []
     for v, (value, layout) in enumerate(zip(inputs, schedule.inputs, strict=True)):
         if v not in copied:
-            values.append(moves.bring(value, layout, lowering.insert, v not in rotated))
+            refill = refills_padding(
+                schedule.padded_reads[v], layout, written_by_kernels(value)
+            )
+            values.append(
+                moves.bring(value, layout, lowering.insert, v not in rotated, refill)
+            )
             continue
         kept = moves.kept(value, layout)
         if kept is None:

@@ -92,7 +92,7 @@ from t10ir.dialects.rtensor import (
 )
 from t10ir.dialects.top import IterationDomainInterface, is_weight
 from t10ir.errors import DoesNotFitError, OpError, PassOptionError, op_location
-from t10ir.lowering.hand_off import only_consumer, route
+from t10ir.lowering.hand_off import only_consumer, refills_padding, route
 from t10ir.lowering.op_spec import element_bytes, op_spec
 from t10ir.passes.compile_state import CompileState, OpFrontier
 from t10ir.passes.t10_partition import load_target
@@ -585,9 +585,12 @@ class _Routes:
     machine: Machine
     defaults: set[int] = field(default_factory=set)
 
-    def bring(self, producer: int, src: Layout, dst: Layout, elem: int) -> float:
-        """The cycles of bringing `producer`'s result from `src` into `dst`."""
-        way = route(self.machine, src, dst, elem, producer in self.defaults)
+    def bring(
+        self, producer: int, src: Layout, dst: Layout, elem: int, refill: bool
+    ) -> float:
+        """The cycles of bringing `producer`'s result from `src` into `dst`
+        (`refill`: relaid in place if already there, `refills_padding`)."""
+        way = route(self.machine, src, dst, elem, producer in self.defaults, refill)
         default = default_layout(self.machine.cores, src.shape)
         cycles = 0.0
         if way.make_default:
@@ -1090,6 +1093,12 @@ class T10SelectPlansPass(ModulePass):
                             outputs[p],
                             chosen[j].inputs[v],
                             ctx.spec.operand_bytes[v],
+                            refills_padding(
+                                not ctx.op.flat_view()
+                                and ctx.spec.domain.reads_padding(v),
+                                chosen[j].inputs[v],
+                                not chosen[p].combines,
+                            ),
                         )
                         for v, p in enumerate(producers[j])
                     ]

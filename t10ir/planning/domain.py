@@ -301,6 +301,19 @@ class IterationDomain:
             )
         )
 
+    def reads_padding(self, operand: int) -> bool:
+        """Whether points inside the domain may read operand `operand` outside its
+        tensor, where its layout's padding must then be (an uneven share of a
+        reduction dim, a window's halo, a guarded or gathered read): some index is
+        neither a constant nor one parallel dim alone. A read of parallel dims alone
+        outside the tensor only computes results outside theirs."""
+        safe = {()} | {((d.name, 1),) for d in self.parallel_dims}
+        tmap = self.operands[operand]
+        return tmap.guarded or not all(
+            isinstance(index, LinearIndex) and index.offset == 0 and index.terms in safe
+            for index in tmap.indices
+        )
+
     @property
     def points(self) -> int:
         """Number of points of the loop nest (the work of one pass over it)."""

@@ -248,6 +248,11 @@ class Layout:
             problems.append("no core's box meets the tensor")
         return problems
 
+    def runs_outside(self) -> bool:
+        """Whether some core's box runs outside the tensor: a relayout writes the
+        padding there, a kernel whatever its window computes."""
+        return _runs_outside(self.view, self.piece, self.grid, self.origin)
+
     def indices(self) -> tuple[np.ndarray, np.ndarray]:
         """`[cores, *piece]` each: the row-major index into the view of every piece
         element, and whether it lies inside the tensor (else it is padding; its index
@@ -285,6 +290,14 @@ class Layout:
         if np.bincount(index, minlength=size).min() == 0:
             raise ValueError("an element of the tensor is held by no core")
         return result.reshape(self.shape)
+
+
+@memo(maxsize=256)
+def _runs_outside(
+    view: tuple[int, ...], piece: tuple[int, ...], grid: Grid, origin: AffineMap
+) -> bool:
+    origins = evaluate_map(origin, grid.digits(), (), grid.size)
+    return bool(((origins < 0) | (origins + np.array(piece) > np.array(view))).any())
 
 
 @memo(maxsize=64)

@@ -86,6 +86,9 @@ class OpSchedule:
     pieces: int
     """How many sub-operator results are combined into each result element: one per
     slice of the reduction dims, over steps and cores (padded slices included)."""
+    padded_reads: tuple[bool, ...]
+    """Per input, whether the kernels read its layout's padding into results inside
+    the result tensor (`IterationDomain.reads_padding`)."""
 
 
 def _origin(index: Index, lo: Box, box: dict[str, int], size: int) -> AffineExpr:
@@ -325,4 +328,7 @@ def _op_schedule(
         if any(plan.spatial_factor(d) > 1 for d in reduction)
         else None,
         pieces=prod(plan.spatial_factor(d) * n[d] for d in reduction),
+        padded_reads=tuple(
+            domain.reads_padding(v) for v in range(len(domain.operands))
+        ),
     )

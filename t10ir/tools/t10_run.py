@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from math import log, log2, prod, sqrt
+from math import inf, log, log2, prod, sqrt
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,11 +168,14 @@ class RoundingChain:
 
 
 def largest_magnitude(array: np.ndarray) -> float:
-    """The largest finite |element| of a float array (0 for any other)."""
+    """The largest finite |element| of a float array (0 for any other), leaving out
+    elements at the type's limit: sentinels such as an attention mask's fill of the
+    lowest float, exact, which no rounding error is relative to (a softmax makes
+    them 0)."""
     if array.dtype.kind != "f":
         return 0.0
-    finite = np.abs(array[np.isfinite(array)])
-    return float(finite.max(initial=0))
+    magnitude = np.abs(array)
+    return float(magnitude[magnitude < np.finfo(array.dtype).max].max(initial=0))
 
 
 def _rounds(op: IterationDomainInterface) -> bool:
@@ -328,6 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy",
         choices=STRATEGIES,
         help="plan selection of t10-compile for a top-level module (default greedy)",
+    )
+    chip.add_argument(
+        "--compare",
+        nargs="+",
+        choices=STRATEGIES,
+        metavar="STRATEGY",
+        help="also compile the top-level module under these strategies, run each "
+        "(timing only) and print their cycles beside this run's (choices: "
+        f"{', '.join(STRATEGIES)})",
     )
     chip.add_argument(
         "--min-core-fraction",
@@ -699,7 +711,7 @@ def _check_options(args: argparse.Namespace, level: Level) -> None:
                     f"{flag} needs --target: without it a top-level module runs on "
                     "the reference interpreter"
                 )
-    compiling = [("--strategy", args.strategy)] + [
+    compiling = [("--strategy", args.strategy), ("--compare", args.compare)] + [
         (f"--{name.replace('_', '-')}", getattr(args, name))
         for name in PARTITION_OPTIONS
     ]
@@ -820,6 +832,22 @@ def _run_chip(
     return run.outputs, account(entry, run, machine), checked
 
 
+def _compare(module: ModuleOp, name: str, cycles: int, args: argparse.Namespace) -> str:
+    """The line of --compare: the top-level `module` compiled and run (timing only)
+    under each strategy of `args.compare`, beside this run's `cycles`."""
+    strategy = args.strategy or "greedy"
+    parts = [f"{strategy} {cycles:,} cycles"]
+    for other in args.compare:
+        options = argparse.Namespace(
+            **{**vars(args), "strategy": other, "timing_only": True, "check": False}
+        )
+        copy = module.clone()
+        _, accounted, _ = _run_chip(copy, find_entry(copy, name), "top", options)
+        ratio = accounted.cycles / cycles if cycles else inf
+        parts.append(f"{other} {accounted.cycles:,} cycles ({ratio:.2f}x {strategy}'s)")
+    return "--compare: " + "; ".join(parts)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = _read_module(args.file)
@@ -832,7 +860,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             write_npz(args.output, {f"out{i}": a for i, a in enumerate(outputs)})
         print(summary(outputs))
         return 0
+    original = module.clone() if args.compare else None
     outputs, accounted, checked = _run_chip(module, func_op, level, args)
+    compared = None
+    if original is not None:
+        compared = _compare(original, func_op.sym_name.data, accounted.cycles, args)
     if args.output is not None:
         write_npz(args.output, {f"out{i}": a for i, a in enumerate(outputs)})
     if args.report is not None:
@@ -844,6 +876,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         shown.append(table(accounted))
     if checked is not None:
         shown.append(checked)
+    if compared is not None:
+        shown.append(compared)
     if shown:
         print("\n\n".join(shown))
     return 0

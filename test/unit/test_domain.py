@@ -73,3 +73,26 @@ def test_domain_dims_by_kind_and_points() -> None:
     assert str(domain) == (
         "(o:4:parallel, k:3:reduction) ins([o * 2 + k], [k]) outs([o]) combine sum padding 0.0"
     )
+
+
+def test_reads_padding_where_an_index_is_more_than_a_parallel_dim() -> None:
+    """A reduction dim, a window or a guard may bring cells outside an operand's
+    tensor into results inside theirs; a parallel dim alone, or a constant, only into
+    results outside."""
+    assert conv_domain(pad=1).reads_padding(0)  # the window o*2 + k - 1, guarded
+    assert conv_domain(pad=0).reads_padding(1)  # w[k]: k is a reduction dim
+    bias = IterationDomain(
+        dims=(LoopDim("m", 4), LoopDim("n", 3)),
+        operands=(
+            TensorMap.identity(["m", "n"]),
+            TensorMap((LinearIndex.constant(0), LinearIndex.of("n"))),
+        ),
+        results=(TensorMap.identity(["m", "n"]),),
+    )
+    assert not bias.reads_padding(0) and not bias.reads_padding(1)
+    shifted = IterationDomain(
+        dims=(LoopDim("m", 4),),
+        operands=(TensorMap((LinearIndex.of("m", 1, 1),)),),
+        results=(TensorMap.identity(["m"]),),
+    )
+    assert shifted.reads_padding(0)

@@ -29,23 +29,11 @@ import real_models  # noqa: E402
 
 from t10ir.target import load_machine  # noqa: E402
 
-KNOWN_FAILURES = {
-    ("efficientnet_b0", "f32"): "the compiler: on ipu-mk2 (greedy), a padded "
-    "depthwise convolution (group = channels, pads 1) followed by a mean or sum over "
-    "its spatial dims (each squeeze-and-excitation block) sums about 3% more than "
-    "the reference; the same two ops alone fail --check, under vgm they pass",
-}
-"""Models whose --check fails for a bug outside the frontend (strict: a fix makes the
-test fail until the entry goes)."""
-
 CASES = [
     pytest.param(
         name,
         dtype,
         id=f"{name}-{dtype}",
-        marks=[pytest.mark.xfail(reason=KNOWN_FAILURES[name, dtype], strict=True)]
-        if (name, dtype) in KNOWN_FAILURES
-        else [],
     )
     for name in real_models.MODELS
     for dtype in real_models.DTYPES

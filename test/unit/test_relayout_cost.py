@@ -118,6 +118,16 @@ def test_layouts_are_valid(name: str) -> None:
     assert LAYOUTS[name].check() == []
 
 
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_a_layout_runs_outside_where_a_box_holds_padding(name: str) -> None:
+    """`Layout.runs_outside` is whether some box element lies outside the tensor, as
+    brute force over the boxes counts them."""
+    held = sum(len(elements) for _, elements in boxes(LAYOUTS[name]))
+    cells = LAYOUTS[name].grid.size * LAYOUTS[name].piece_elements
+    assert LAYOUTS[name].runs_outside() == (held < cells)
+    assert LAYOUTS[name].runs_outside() == (name in ("default5", "halo", "ceil"))
+
+
 PAIRS = list(itertools.product(LAYOUTS, repeat=2))
 
 

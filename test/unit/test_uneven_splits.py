@@ -14,16 +14,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_compiled_ops import SMALL_SRAM, Arg, Case, _pool, inputs, program
+from test_compiled_ops import SMALL_SRAM, Arg, Case, _pool, conv2d, inputs, program
 from xdsl.dialects import func
+from xdsl.ir import BlockArgument
 
 from t10ir.context import make_context
 from t10ir.cost.plan_cost import OpSpec
-from t10ir.dialects import top
+from t10ir.dialects import shift, top
 from t10ir.dialects.rtensor import set_plan
 from t10ir.expr import parse_expression
 from t10ir.lowering.op_spec import op_spec
 from t10ir.module_io import parse_module
+from t10ir.passes.t10_eliminate_redundant_shifts import (
+    T10EliminateRedundantShiftsPass,
+)
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.planning.plan import OpPlan
@@ -334,3 +338,94 @@ def test_search_splits_an_exp_sum_unevenly(tmp_path: Path) -> None:
     assert factors - {1}, factors
     for point in frontier.points:
         assert oracles.validate(point.plan, spec.domain, 16, spec.operand_shapes) == []
+
+
+EXP_THEN_SUM = """func.func @f(%a0: tensor<4xf32>) -> tensor<f32> {
+  %0 = top.expr %a0 {expr = "output0[N] = input0[N].call(`exp`)"} : (tensor<4xf32>) -> tensor<4xf32>
+  %1 = top.reduce %0 {kind = "sum", axes = array<i64: 0>, keepdims = false} : (tensor<4xf32>) -> tensor<f32>
+  func.return %1 : tensor<f32>
+}"""
+CONV_THEN_MEAN = """func.func @f(%a0: tensor<1x4x5x5xf32>, %a1: tensor<4x1x3x3xf32> {top.weight}) -> tensor<1x4xf32> {
+  %0 = top.conv2d %a0, %a1 {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, group = 4 : i64} : (tensor<1x4x5x5xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x5x5xf32>
+  %1 = top.reduce %0 {kind = "mean", axes = array<i64: 2, 3>, keepdims = false} : (tensor<1x4x5x5xf32>) -> tensor<1x4xf32>
+  func.return %1 : tensor<1x4xf32>
+}"""
+EXP_THEN_EXP = """func.func @f(%a0: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = top.expr %a0 {expr = "output0[N] = input0[N].call(`exp`)"} : (tensor<4xf32>) -> tensor<4xf32>
+  %1 = top.expr %0 {expr = "output0[N] = input0[N].call(`exp`)"} : (tensor<4xf32>) -> tensor<4xf32>
+  func.return %1 : tensor<4xf32>
+}"""
+CHAINS = {
+    # exp writes exp(0) = 1 into the padding of its last core's share of 4 over 3
+    "exp_then_sum": (
+        EXP_THEN_SUM,
+        [(4,)],
+        lambda x: np.exp(x).sum(),
+        (P({"N": 3}), P({"r0": 3})),
+        1,
+    ),
+    # efficientnet's squeeze-and-excitation: a padded depthwise convolution's rows 5
+    # over 2 cores, then the mean over them on the same cores
+    "conv_then_mean": (
+        CONV_THEN_MEAN,
+        [(1, 4, 5, 5), (4, 1, 3, 3)],
+        lambda x, w: conv2d(x, w, pads=(1, 1, 1, 1), group=4).mean(axis=(2, 3)),
+        (P({"oh": 2}), P({"r0": 2})),
+        1,
+    ),
+    # a parallel dim alone reads the padding only into results outside the tensor
+    "exp_then_exp": (
+        EXP_THEN_EXP,
+        [(4,)],
+        lambda x: np.exp(np.exp(x)),
+        (P({"N": 3}), P({"N": 3})),
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CHAINS)
+@pytest.mark.parametrize("eliminate", [False, True])
+def test_padding_a_kernel_wrote_is_refilled_before_a_reduction_reads_it(
+    name: str, eliminate: bool, tmp_path: Path
+) -> None:
+    """The producer leaves its result in exactly the layout its consumer reads, with
+    the last core's share running past the tensor; its kernels wrote their whole
+    windows there, not the padding a relayout writes. A consumer that reduces over
+    those cells gets the value relaid in place first (kept by
+    t10-eliminate-redundant-shifts); one that reads them only for results outside
+    its tensor does not. Checked on the chip and against numpy."""
+    text, shapes, math_, plans, refills = CHAINS[name]
+    source = tmp_path / "chain.mlir"
+    source.write_text(text)
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    npz = tmp_path / "inputs.npz"
+    np.savez(npz, **{f"arg{i}": a for i, a in enumerate(arrays)})
+    module = parse_module(make_context(), text, str(source))
+    T10PartitionPass(target=SMALL_SRAM).apply(make_context(), module)
+    function = next(o for o in module.ops if isinstance(o, func.FuncOp))
+    ops = list(function.body.block.ops)[:2]
+    for op, plan in zip(ops, plans, strict=True):
+        assert isinstance(op, top.IterationDomainInterface)
+        set_plan(op, plan)
+    T10LowerToShiftPass().apply(make_context(), module)
+    if eliminate:
+        T10EliminateRedundantShiftsPass().apply(make_context(), module)
+    in_place = [
+        op
+        for op in module.walk()
+        if isinstance(op, shift.RelayoutOp)
+        and op.input.type == op.output.type
+        and not isinstance(op.input, BlockArgument)
+    ]
+    assert len(in_place) == refills
+    shift_file = tmp_path / "shift.mlir"
+    shift_file.write_text(str(module))
+    out = tmp_path / "out.npz"
+    argv = [str(shift_file), "--check", "--reference", str(source), "--inputs"]
+    assert run([*argv, str(npz), "--output", str(out)]) == 0
+    with np.load(out) as saved:
+        got = saved["out0"]
+    want = math_(*(a.astype(np.float64) for a in arrays))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
