@@ -7,7 +7,7 @@ that would otherwise be everyone's schema library.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import FixedBitwidthType, TensorType
+from xdsl.dialects.builtin import AnyFloat, FixedBitwidthType, TensorType
 from xdsl.ir import Attribute, Operation
 
 from t10ir.cost.plan_cost import OpSpec
@@ -39,4 +39,8 @@ def op_spec(op: IterationDomainInterface) -> OpSpec:
         result_bytes=tuple(element_bytes(t) for t in types[1]),
         is_copy=op.moves_data_only(),
         body=sub_operator_body(op),
+        float_result=any(
+            isinstance(t, TensorType) and isinstance(t.get_element_type(), AnyFloat)
+            for t in types[1][:1]
+        ),
     )
