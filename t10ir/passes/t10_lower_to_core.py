@@ -25,9 +25,10 @@ also replays the program's allocations as the chip takes them
 program some core of the module's machine cannot hold.
 
 A float sum narrower than the machine's accumulator type (`Machine.accumulator_type`:
-an f16 contraction on the IPU's f32) whose reduction is cut in time keeps its partial
-sums in an accumulator buffer of that type: its step loop's kernel adds each step's
-tile to it unrounded, and one more kernel after the loop, a `top.cast` into a buffer
+an f16 contraction on the IPU's f32) whose reduction is cut in time, or whose output
+rotates, keeps its partial sums in an accumulator buffer of that type: its step loop's
+kernel adds each step's tile to it unrounded, a rotation moves it (through a receive
+buffer of that type), and one more kernel after the loop, a `top.cast` into a buffer
 of the result's type, rounds it once; then it is freed. Both buffers take SRAM, which
 the replayed memory counts, as the plan cost model does for an op whose `OpSpec`
 says its result is a float (`float_result`). A reduction split over cores
@@ -323,8 +324,9 @@ def _round_once(
 def _widen_accumulators(block: Block, accumulator: str) -> None:
     """Gives every float sum over steps (a kernel combining with "sum") an accumulator
     buffer of the `accumulator` type where its result's type is narrower (see the
-    module doc): its fill and its kernel use the accumulator; every other reader reads
-    the result buffer, which a kernel after the loop writes, rounded (`_round_once`)."""
+    module doc): its fill, its kernel and its rotations use the accumulator; every
+    other reader reads the result buffer, which a kernel after the loop writes,
+    rounded (`_round_once`)."""
     wide = next(t for t, name in core.FLOAT_TYPES.items() if name == accumulator)
     for kernel in [op for op in block.walk() if isinstance(op, core.KernelOp)]:
         out, alloc = kernel.out, kernel.out.owner
@@ -340,12 +342,23 @@ def _widen_accumulators(block: Block, accumulator: str) -> None:
         grid = alloc.grid.grid
         acc = core.AllocOp(grid, core.BufferType(wide, narrow.get_shape()))
         block.insert_op_before(_tagged(acc, alloc), alloc)
+        wide_scratch: dict[SSAValue, SSAValue] = {}
         for use in list(out.uses):
-            if use.operation is kernel or isinstance(use.operation, core.FillOp):
-                use.operation.operands = [
-                    acc.buffer if n == use.index else v
-                    for n, v in enumerate(use.operation.operands)
+            user = use.operation
+            if isinstance(user, core.ShiftOp):
+                user.operands = [
+                    acc.buffer,
+                    _wide_scratch(block, user.scratch, wide, wide_scratch),
+                    *user.at,
                 ]
+            elif user is kernel or isinstance(user, core.FillOp):
+                user.operands = [
+                    acc.buffer if n == use.index else v
+                    for n, v in enumerate(user.operands)
+                ]
+        for scratch in wide_scratch:
+            if not scratch.uses and isinstance(scratch.owner, core.AllocOp):
+                block.erase_op(scratch.owner)
         if not out.uses:
             block.erase_op(alloc)
             continue
@@ -353,6 +366,21 @@ def _widen_accumulators(block: Block, accumulator: str) -> None:
         block.detach_op(alloc)
         rounding = _tagged(_round_once(grid, acc.buffer, out, wide), after)
         block.insert_ops_after([alloc, rounding], after)
+
+
+def _wide_scratch(
+    block: Block, scratch: SSAValue, wide: Attribute, made: dict[SSAValue, SSAValue]
+) -> SSAValue:
+    """The receive buffer of a rotated accumulator (an output cut in time), of the
+    accumulator's `wide` type in place of the narrow `scratch` (dropped once nothing
+    else uses it), made once per narrow one (`made`)."""
+    if scratch not in made:
+        narrow, alloc = scratch.type, scratch.owner
+        assert isinstance(narrow, core.BufferType) and isinstance(alloc, core.AllocOp)
+        new = core.AllocOp(alloc.grid.grid, core.BufferType(wide, narrow.get_shape()))
+        block.insert_op_before(_tagged(new, alloc), alloc)
+        made[scratch] = new.buffer
+    return made[scratch]
 
 
 def _tagged(op: Operation, like: Operation) -> Operation:

@@ -4,9 +4,10 @@ Reads the plans `t10-select-plans` chose (`rtensor.plan`, and `rtensor.weights =
 for ops whose weights stay in their working layout) and writes, per op, what
 `t10ir.planning.schedule` derives from the op's iteration domain and plan (see `t10ir.dialects.
 shift`): the prologue relayouts, the accumulator, the `scf.for` step loops with the
-sub-operator and the ring rotations, the rotations that restore the rotated inputs,
-and, where a reduction dim is split over cores, the epilogue relayout combining the
-partial results into the default layout. Otherwise an op's result stays where its
+sub-operator and the ring rotations (of the accumulator too, for an output cut in
+time: it is not rotated back after the outermost loop), the rotations that restore the
+rotated inputs, and, where a reduction dim is split over cores beyond the output's
+rings, the epilogue relayout combining the partial results into the default layout. Otherwise an op's result stays where its
 schedule leaves it, and each consumer's prologue moves it from there straight into the
 consumer's layout (nothing moves where the two agree), or, for an operand the selection
 marked `rtensor.copied`, is the copy an earlier consumer made in that layout. A reshape (`flat_view`) is a
@@ -297,11 +298,17 @@ def _loops(
             inner_values[rotation.tensor] = inner.rotate(
                 inner_values[rotation.tensor], rotation, None
             )
+    for rotation in schedule.output_rotations:
+        if schedule.step_dims.index(rotation.dim) == level + 1:
+            inner_acc = inner.rotate(inner_acc, rotation, None)
     for rotation in schedule.rotations:
         if schedule.step_dims.index(rotation.dim) == level:
             inner_values[rotation.tensor] = inner.rotate(
                 inner_values[rotation.tensor], rotation, step
             )
+    for rotation in schedule.output_rotations:
+        if schedule.step_dims.index(rotation.dim) == level:
+            inner_acc = inner.rotate(inner_acc, rotation, step)
     yield_op.operands = [*inner_values, inner_acc]
     return list(loop.results[:-1]), loop.results[-1]
 

@@ -7,7 +7,10 @@ the domain: replica groups, rings, steps, per-core shapes, and where each piece 
 step 0.
 
 Tensors are named `in0, in1, ...` (the op's operands, in order) and `out0, ...` (its
-results), as `input0`/`output0` in T10's einstein expressions.
+results), as `input0`/`output0` in T10's einstein expressions. An output is cut in time
+like an input: its free axes are the reduction dims split over cores, so its pieces
+rotate around them, each core adding its partial sum into the piece it holds
+(`t10ir.planning.schedule`).
 
 Cores and coordinates. Core `c` has one coordinate per spatially split loop dim, in the
 order of `OpPlan.spatial` (the first is the slowest); core ids are the row-major flattening.

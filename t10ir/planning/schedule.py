@@ -12,7 +12,14 @@ grid digits and the step indices (symbols, one per rotated loop dim, outermost f
   writes;
 - the *rotations*: for an input cut in time along a loop dim, the ring it rotates around
   and the steps after which it does (a core moves to its next piece when the step slice
-  enters it).
+  enters it);
+- the *output rotations*: an output cut in time (along parallel dims, around the ring of
+  the reduction dims split over its replica group) rotates like an input, and each core
+  accumulates its partial sum into the piece it holds, so the piece collects every
+  ring position's partial sum as it passes (a reduce-scatter inside the compute). It is
+  not rotated back after the outermost step loop: the output layout is where the last
+  step leaves the pieces; the partials of rings smaller than the replica group are
+  still combined by the epilogue.
 
 Step slices never cross a core's share (a rule of every plan the search keeps), so
 windows stay inside the pieces and shares.
@@ -62,6 +69,8 @@ class Rotation:
     every step at which `when` (digits and step symbols to values) is all zeros."""
 
     tensor: int
+    """The input's number; for an output rotation (`OpSchedule.output_rotations`), the
+    result's."""
     dim: str
     ring: Ring
     when: AffineMap
@@ -80,15 +89,20 @@ class OpSchedule:
     output_window_shape: tuple[int, ...]
     rotations: tuple[Rotation, ...]
     accumulate: str | None
-    """The combiner when a reduction dim is cut in time (steps accumulate)."""
+    """The combiner when a reduction dim is cut in time or the output rotates (steps
+    accumulate)."""
     combine: str | None
-    """The combiner when a reduction dim is split over cores (partials to combine)."""
+    """The combiner when a reduction dim is split over cores and the output's rings do
+    not cover its replica group (partials left to combine)."""
     pieces: int
     """How many sub-operator results are combined into each result element: one per
     slice of the reduction dims, over steps and cores (padded slices included)."""
     padded_reads: tuple[bool, ...]
     """Per input, whether the kernels read its layout's padding into results inside
     the result tensor (`IterationDomain.reads_padding`)."""
+    output_rotations: tuple[Rotation, ...] = ()
+    """The output's rotations (see the module docstring), after the steps at which
+    `when` is all zeros, except the last step of the outermost step loop."""
 
 
 def _origin(index: Index, lo: Box, box: dict[str, int], size: int) -> AffineExpr:
@@ -208,7 +222,7 @@ def _op_schedule(
 
     inputs_named = names[: len(domain.operands)]
     offset = {d: const(0) for d in share}
-    for v in inputs_named:
+    for v in names:
         for d, p in ring_digits(v).items():
             offset[d] = add(offset[d], scale(p, n[d] // plan.temporal_factor(v, d)))
     offset = {d: modulo(o, n[d]) for d, o in offset.items()}
@@ -235,38 +249,17 @@ def _op_schedule(
     rotations: list[Rotation] = []
     symbols = len(step_dims)
     padding = domain.padding if domain.padding is not None else 0.0
-    for number, (v, tmap, shape) in enumerate(
-        zip(inputs_named, domain.operands, operand_shapes, strict=True)
-    ):
-        g = {d: n[d] // plan.temporal_factor(v, d) for d in share}
-        box = {d: g[d] * e[d] for d in share}
 
-        def piece_lo(at: Box, g: dict[str, int] = g) -> Box:
-            return {
-                d: add(core_lo[d], scale(floordiv(j, g[d]), g[d] * e[d]))
-                for d, j in slices(at).items()
-            }
+    def piece_lo(at: Box, g: dict[str, int]) -> Box:
+        """The origin of the piece holding slice `slices(at)`, pieces spanning `g`."""
+        return {
+            d: add(core_lo[d], scale(floordiv(j, g[d]), g[d] * e[d]))
+            for d, j in slices(at).items()
+        }
 
-        origin = _box_origins(tmap, piece_lo(zero), box, shape)
-        layouts.append(
-            Layout(
-                tuple(shape),
-                tuple(
-                    _span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)
-                ),
-                grid,
-                amap(0, origin),
-                padding=padding,
-            )
-        )
-        window = _difference(
-            _box_origins(tmap, step_lo, e, shape),
-            _box_origins(tmap, piece_lo(step), box, shape),
-        )
-        windows.append(amap(symbols, window))
-        window_shapes.append(
-            tuple(_span(i, e, s) for i, s in zip(tmap.indices, shape, strict=True))
-        )
+    def ring_rotations(v: str, number: int, g: dict[str, int]) -> list[Rotation]:
+        """`v`'s rotations, one per loop dim cutting it in time."""
+        found: list[Rotation] = []
         digits = ring_digits(v)
         for d, p in digits.items():
             t = plan.temporal_factor(v, d)
@@ -286,30 +279,67 @@ def _op_schedule(
                 or (const(0),),
             )
             when = modulo(add(slices(step)[d], const(1)), g[d])
-            rotations.append(
-                Rotation(
-                    number,
-                    d,
-                    Ring(grid, t, next_map),
-                    amap(symbols, (when,)),
-                )
+            found.append(
+                Rotation(number, d, Ring(grid, t, next_map), amap(symbols, (when,)))
             )
+        return found
+
+    for number, (v, tmap, shape) in enumerate(
+        zip(inputs_named, domain.operands, operand_shapes, strict=True)
+    ):
+        g = {d: n[d] // plan.temporal_factor(v, d) for d in share}
+        box = {d: g[d] * e[d] for d in share}
+        origin = _box_origins(tmap, piece_lo(zero, g), box, shape)
+        layouts.append(
+            Layout(
+                tuple(shape),
+                tuple(
+                    _span(i, box, s) for i, s in zip(tmap.indices, shape, strict=True)
+                ),
+                grid,
+                amap(0, origin),
+                padding=padding,
+            )
+        )
+        window = _difference(
+            _box_origins(tmap, step_lo, e, shape),
+            _box_origins(tmap, piece_lo(step, g), box, shape),
+        )
+        windows.append(amap(symbols, window))
+        window_shapes.append(
+            tuple(_span(i, e, s) for i, s in zip(tmap.indices, shape, strict=True))
+        )
+        rotations.extend(ring_rotations(v, number, g))
 
     out_map = domain.results[0]
-    out_origin = _box_origins(out_map, core_lo, share, result_shape)
+    out_g = {d: n[d] // plan.temporal_factor("out0", d) for d in share}
+    out_box = {d: out_g[d] * e[d] for d in share}
+    rotates = plan.ring_size("out0") > 1
+    if rotates:
+        # Where the last step leaves the pieces: the outermost loop ends without
+        # rotating the output, every inner one rotates it back to its start.
+        last = dict(zero)
+        last[step_dims[0]] = const(n[step_dims[0]] - 1)
+        out_origin = _box_origins(out_map, piece_lo(last, out_g), out_box, result_shape)
+        held_origin = _box_origins(
+            out_map, piece_lo(step, out_g), out_box, result_shape
+        )
+    else:
+        out_origin = held_origin = _box_origins(out_map, core_lo, share, result_shape)
     output = Layout(
         tuple(result_shape),
         tuple(
-            _span(i, share, s)
+            _span(i, out_box, s)
             for i, s in zip(out_map.indices, result_shape, strict=True)
         ),
         grid,
         amap(0, out_origin),
     )
     output_window = _difference(
-        _box_origins(out_map, step_lo, e, result_shape), out_origin
+        _box_origins(out_map, step_lo, e, result_shape), held_origin
     )
     reduction = [d.name for d in domain.reduction_dims]
+    partials = prod(plan.spatial_factor(d) for d in reduction)
     return OpSchedule(
         grid=grid,
         step_dims=step_dims,
@@ -323,12 +353,13 @@ def _op_schedule(
             _span(i, e, s) for i, s in zip(out_map.indices, result_shape, strict=True)
         ),
         rotations=tuple(rotations),
-        accumulate=domain.combiner if any(n[d] > 1 for d in reduction) else None,
-        combine=domain.combiner
-        if any(plan.spatial_factor(d) > 1 for d in reduction)
+        accumulate=domain.combiner
+        if rotates or any(n[d] > 1 for d in reduction)
         else None,
+        combine=domain.combiner if partials > plan.ring_size("out0") else None,
         pieces=prod(plan.spatial_factor(d) * n[d] for d in reduction),
         padded_reads=tuple(
             domain.reads_padding(v) for v in range(len(domain.operands))
         ),
+        output_rotations=tuple(ring_rotations("out0", 0, out_g)) if rotates else (),
     )

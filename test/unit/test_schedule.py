@@ -20,7 +20,7 @@ from t10ir.planning.domain import (
 )
 from t10ir.planning.layout import evaluate_map
 from t10ir.planning.plan import OpPlan
-from t10ir.planning.schedule import OpSchedule, op_schedule
+from t10ir.planning.schedule import OpSchedule, Rotation, op_schedule
 from t10ir.testing import oracles
 
 
@@ -79,17 +79,22 @@ def run(
     out = np.full((grid.size, *schedule.output.piece), identity[schedule.accumulate])
     levels = len(schedule.step_dims)
 
-    def rotate(level: int, symbols: list[int]) -> None:
+    def rotated(rotation: Rotation, data: np.ndarray, symbols: list[int]):
+        when = evaluate_map(rotation.when, digits, symbols, grid.size)
+        go = (when == 0).all(axis=1)
+        src = rotation.ring.sources()
+        return np.where(go.reshape((-1,) + (1,) * (data.ndim - 1)), data[src], data)
+
+    def rotate(level: int, symbols: list[int], last: bool) -> None:
+        nonlocal out
         for rotation in schedule.rotations:
-            if schedule.step_dims.index(rotation.dim) != level:
-                continue
-            when = evaluate_map(rotation.when, digits, symbols, grid.size)
-            go = (when == 0).all(axis=1)
-            src = rotation.ring.sources()
-            data = held[rotation.tensor]
-            held[rotation.tensor] = np.where(
-                go.reshape((-1,) + (1,) * (data.ndim - 1)), data[src], data
-            )
+            if schedule.step_dims.index(rotation.dim) == level:
+                held[rotation.tensor] = rotated(
+                    rotation, held[rotation.tensor], symbols
+                )
+        for rotation in schedule.output_rotations:
+            if schedule.step_dims.index(rotation.dim) == level and not last:
+                out = rotated(rotation, out, symbols)
 
     for point in product(*(range(n) for n in schedule.steps)):
         symbols = list(point)
@@ -118,9 +123,11 @@ def run(
             else:
                 out[c][where] = result[c]
         # rotations after this step, innermost level first; a level rotates when all
-        # deeper levels have completed their loops
+        # deeper levels have completed their loops; the output stays where the last
+        # step of the outermost loop leaves it
         for level in reversed(range(levels)):
-            rotate(level, symbols)
+            last = level == 0 and point[0] == schedule.steps[0] - 1
+            rotate(level, symbols, last)
             if point[level] != schedule.steps[level] - 1:
                 break
     return schedule.output.gather(out, schedule.combine)
@@ -133,6 +140,11 @@ MATMUL_PLANS = [
     OpPlan.of({"m": 2, "n": 2}, {"in0": {"m": 2}, "in1": {"n": 2}}),  # parallel dims
     OpPlan.of({"m": 3, "k": 2}),  # uneven m, partials
     OpPlan.of({"n": 4, "m": 2}, {"in0": {"m": 2, "k": 2}}),  # torus ring
+    OpPlan.of({"k": 4}, {"out0": {"n": 4}}),  # the output rotates around k
+    OpPlan.of({"k": 4, "m": 2}, {"out0": {"n": 2}}),  # two rings: combined after
+    OpPlan.of({"k": 4, "m": 3}, {"out0": {"m": 2, "n": 2}}),  # a torus ring
+    OpPlan.of({"k": 2, "n": 2}, {"in0": {"k": 2}, "out0": {"n": 2}}),  # in0 around n
+    OpPlan.of({"k": 2, "m": 4}, {"out0": {"n": 2}, "in1": {"n": 4}}),  # finer steps
     OpPlan.of(),
 ]
 

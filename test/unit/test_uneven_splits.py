@@ -125,11 +125,14 @@ STEPPED = {
 STEPS = [(n, i) for n, c in STEPPED.items() for i in range(len(c.plans))]
 
 
-def lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """The op under `plan` on grid16-9k, lowered to shift: its source, inputs and
-    lowered files. The plan is set as given (validated or not by the caller)."""
+def lowered(
+    case: Case, plan: OpPlan, tmp_path: Path, text: str | None = None
+) -> tuple[Path, Path, Path]:
+    """The op under `plan` on grid16-9k, lowered to shift: its source (`text`, by
+    default the case's program), inputs and lowered files. The plan is set as given
+    (validated or not by the caller)."""
     source = tmp_path / "op.mlir"
-    source.write_text(program(case))
+    source.write_text(program(case) if text is None else text)
     npz = tmp_path / "inputs.npz"
     np.savez(npz, **{f"arg{i}": a for i, a in enumerate(inputs(case))})
     module = parse_module(make_context(), source.read_text(), str(source))
@@ -144,10 +147,11 @@ def lowered(case: Case, plan: OpPlan, tmp_path: Path) -> tuple[Path, Path, Path]
     return source, npz, shift_file
 
 
-def spec_of(case: Case, tmp_path: Path) -> OpSpec:
-    """The op's `OpSpec`, as the search and the cost model see it."""
+def spec_of(case: Case, tmp_path: Path, text: str | None = None) -> OpSpec:
+    """The op's `OpSpec` (of `text`, by default the case's program), as the search and
+    the cost model see it."""
     source = tmp_path / "spec.mlir"
-    source.write_text(program(case))
+    source.write_text(program(case) if text is None else text)
     module = parse_module(make_context(), source.read_text(), str(source))
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op

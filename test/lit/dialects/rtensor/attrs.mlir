@@ -10,6 +10,16 @@ func.func @cannon(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x64x
   func.return %0 : tensor<64x64xf32>
 }
 
+// A rotating output: k is split over 4 cores and the output's 4 pieces along n travel
+// their ring, each core adding its partial sum into the piece it holds; B rotates
+// around m.
+// CHECK-LABEL: func.func @rotating_output
+func.func @rotating_output(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  // CHECK: top.matmul %a, %b {t10.plan = #rtensor.plan<spatial = [m = 2, k = 4], temporal = [in1 = [n = 2], out0 = [n = 4]]>}
+  %0 = top.matmul %a, %b {t10.plan = #rtensor.plan<spatial = [m = 2, k = 4], temporal = [in1 = [n = 2], out0 = [n = 4]]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return %0 : tensor<64x64xf32>
+}
+
 // The primer's 128 x 5120 x 15360 matmul: no temporal factors, so `temporal` is left out.
 // CHECK-LABEL: func.func @spatial_only
 func.func @spatial_only(%a: tensor<128x15360xf16>, %b: tensor<15360x5120xf16>) -> tensor<128x5120xf16> {
