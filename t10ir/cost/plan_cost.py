@@ -5,7 +5,7 @@ the plan search calls it on hundreds of thousands of candidates, and one plan's 
 the same code on one row (`PlanCosts.row`).
 
 The model, for an op with loop extents `L`, spatial factors `F` and temporal factors
-`t[v][d]` of each input `v` (outputs stay where they are computed):
+`t[v][d]` of each input `v` and of the output:
 
 - steps: `n[d] = max_v t[v][d]`, `N = prod n[d]`; the sub-operator of one step has
   extents `ceil(ceil(L / F) / n)` (a core's share is padded to whole steps when they do
@@ -16,18 +16,23 @@ The model, for an op with loop extents `L`, spatial factors `F` and temporal fac
   where they started; the step loops nest in domain order (`OpSchedule.step_dims`), so
   `d` is swept once per step of the dims before it, `prod n[d']` times over them. Each shift moves one piece (rotating pace 1, as T10 does)
   and costs `shift_cycles` plus two syncs (T10's figure: two per shifted tensor per
-  round);
-- epilogue: when reduction dims are split across cores (`R = prod F[d]` over them), a
-  reduce-scatter of the partial sums, one exchange of `(R-1)/R` of the output share plus
-  the elementwise combining; then the output moves, in one exchange, to the even
+  round); a rotating output (cut in time around the ring of the reduction dims split
+  over its replica group) turns the same way, except that the outermost step loop
+  does not turn it back (its last shift is not made), and moves its partial sums in
+  the accumulator's element type;
+- epilogue: when reduction dims are split across cores (`R = prod F[d]` over them)
+  beyond the output's ring (`R / T_out` holders of each partial piece), a
+  reduce-scatter of the partial sums, one exchange of `(R/T_out - 1)/(R/T_out)` of the
+  output piece plus the elementwise combining; then the output moves, in one exchange, to the even
   default layout the next op starts from (`ceil(size / cores)` elements per core),
   bounded by the larger of what a core holds and what it receives;
 - memory per core: each input's piece (twice for a rotating input: it receives the next
-  piece while computing on this one), the output share, and the larger of the two
-  epilogue receive buffers;
+  piece while computing on this one), the output's piece (its share unless it rotates;
+  twice, in the accumulator's type, when it does), and the larger of the two epilogue
+  receive buffers;
 - accumulators: a float sum (`OpSpec.float_result`, combiner `sum`) whose result is
   narrower than the machine's accumulator type (`Machine.accumulator_type`) and whose
-  reduction is cut in time keeps its output share in that type while the steps add to
+  reduction is cut in time, or whose output rotates, keeps its output piece in that type while the steps add to
   it (as `t10-lower-to-core` allocates it), then rounds it into a share of its own
   type by one unary pass: both shares are held, and the pass is computed. Partial
   results of a reduction split over cores are exchanged in the result's type.
@@ -186,11 +191,16 @@ def _shares(spec: OpSpec, spatial: np.ndarray, steps_along: np.ndarray) -> np.nd
 
 
 def _pieces(spec: OpSpec, share: np.ndarray, temporal: np.ndarray) -> list[np.ndarray]:
-    """Per input, the elements of the piece one core stores, per plan."""
+    """Per input, then for the output, the elements of the piece one core stores, per
+    plan."""
     return [
         _elements(tmap, shape, spec.dims, _ceil_div(share, temporal[:, v, :]))
         for v, (tmap, shape) in enumerate(
-            zip(spec.domain.operands, spec.operand_shapes, strict=True)
+            zip(
+                (*spec.domain.operands, spec.domain.results[0]),
+                (*spec.operand_shapes, spec.result_shapes[0]),
+                strict=True,
+            )
         )
     ]
 
@@ -199,7 +209,8 @@ def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
     """Per input, the elements of the piece of it one core stores under `plan`."""
     spatial, temporal = plan_arrays(spec, [plan])
     share = _shares(spec, spatial, _steps_along(spatial, temporal))
-    return tuple(int(p[0]) for p in _pieces(spec, share, temporal))
+    inputs = _pieces(spec, share, temporal)[: len(spec.domain.operands)]
+    return tuple(int(p[0]) for p in inputs)
 
 
 def _steps_along(spatial: np.ndarray, temporal: np.ndarray) -> np.ndarray:
@@ -259,7 +270,8 @@ def cost_plans(
     machine: Machine, spec: OpSpec, spatial: np.ndarray, temporal: np.ndarray
 ) -> PlanCosts:
     """Cost plans given as arrays: `spatial[p, d]` is plan `p`'s factor of loop dim `d`
-    (in domain order) and `temporal[p, v, d]` input `v`'s temporal factor along it."""
+    (in domain order) and `temporal[p, v, d]` tensor `v`'s temporal factor along it
+    (the inputs, then the output, as `tensor_names`)."""
     domain, dims = spec.domain, spec.dims
     rows = len(spatial)
     cores = spatial.prod(axis=1)
@@ -271,7 +283,7 @@ def cost_plans(
     shift = np.zeros(rows)
     sync = np.zeros(rows)
     memory = np.zeros(rows, dtype=np.int64)
-    pieces = _pieces(spec, share, temporal)
+    *pieces, held = _pieces(spec, share, temporal)
     sweeps = np.cumprod(steps_along, axis=1) // steps_along
     for v, (piece, elem) in enumerate(zip(pieces, spec.operand_bytes, strict=True)):
         factors = temporal[:, v, :]
@@ -280,20 +292,29 @@ def cost_plans(
         sync += rounds * SYNCS_PER_SHIFT * machine.sync_cycles
         memory += piece * elem * np.where(factors.prod(axis=1) > 1, 2, 1)
     out_shape, b_out = spec.result_shapes[0], spec.result_bytes[0]
-    held = _elements(domain.results[0], out_shape, dims, share)
+    b_acc = accumulator_bytes(machine, spec)
+    out_factors = temporal[:, len(pieces), :]
+    ring = out_factors.prod(axis=1)
+    rotates = ring > 1
+    # the outermost step loop (the first stepped dim: no steps before it) ends unturned
+    rounds = np.where(out_factors > 1, out_factors * sweeps - (sweeps == 1), 0)
+    rounds = rounds.sum(axis=1)
+    shift += rounds * shift_cycles(machine, held, b_acc, cores_used=cores)
+    sync += rounds * SYNCS_PER_SHIFT * machine.sync_cycles
     indexing_out = set(domain.results[0].dims())
     partial_holders = np.ones(rows, dtype=np.int64)
-    over_steps = np.zeros(rows, dtype=bool)
+    over_steps = rotates.copy()
     for i, d in enumerate(dims):
         if d not in indexing_out:
             partial_holders *= spatial[:, i]
             over_steps |= steps_along[:, i] > 1
+    partial_holders //= ring
     chunk = _ceil_div(held, partial_holders)
     received = (partial_holders - 1) * chunk
     split = partial_holders > 1
-    b_acc = accumulator_bytes(machine, spec)
     widened = over_steps & (b_acc > b_out)
     memory += held * np.where(widened, b_acc + b_out, b_out)
+    memory += np.where(rotates, held * np.where(widened, b_acc, b_out), 0)
     compute = compute + np.where(
         widened, compute_cycles(machine, SubOpKind.UNARY, {"elements": held}, b_out), 0
     )
@@ -322,26 +343,26 @@ def cost_plans(
 def plan_arrays(spec: OpSpec, plans: Sequence[OpPlan]) -> tuple[np.ndarray, np.ndarray]:
     """Plans as the `spatial` and `temporal` arrays `cost_plans` takes."""
     dims = spec.dims
-    inputs = tensor_names(spec.domain)[: len(spec.domain.operands)]
+    tensors = tensor_names(spec.domain)[: len(spec.domain.operands) + 1]
     spatial = np.array(
         [[p.spatial_factor(d) for d in dims] for p in plans], dtype=np.int64
     ).reshape(len(plans), len(dims))
     temporal = np.array(
-        [[[p.temporal_factor(v, d) for d in dims] for v in inputs] for p in plans],
+        [[[p.temporal_factor(v, d) for d in dims] for v in tensors] for p in plans],
         dtype=np.int64,
-    ).reshape(len(plans), len(inputs), len(dims))
+    ).reshape(len(plans), len(tensors), len(dims))
     return spatial, temporal
 
 
 def plan_of(spec: OpSpec, spatial: np.ndarray, temporal: np.ndarray) -> OpPlan:
     """The `OpPlan` of one row: split dims only, in domain order."""
     dims = spec.dims
-    inputs = tensor_names(spec.domain)[: len(spec.domain.operands)]
+    tensors = tensor_names(spec.domain)[: len(spec.domain.operands) + 1]
     return OpPlan(
         tuple((d, int(f)) for d, f in zip(dims, spatial, strict=True) if f > 1),
         tuple(
             (v, factors)
-            for v, row in zip(inputs, temporal, strict=True)
+            for v, row in zip(tensors, temporal, strict=True)
             if (
                 factors := tuple(
                     (d, int(t)) for d, t in zip(dims, row, strict=True) if t > 1

@@ -33,7 +33,7 @@ from math import prod
 import numpy as np
 
 from t10ir.cost.model import elementwise_cycles, sync_cycles
-from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec
+from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, OpSpec, accumulator_bytes
 from t10ir.cost.routing import Transfers, exchange_time
 from t10ir.memo import memo
 from t10ir.planning.layout import (
@@ -712,7 +712,8 @@ def rotation_runs(
 class PlanMoves:
     """What moving an op's tensors costs under a plan, exactly as the lowered program
     moves them: per input, its prologue (from the default layout into the plan's);
-    the exchanges of its rotations (`shift`) and the syncs ending them (`sync`); the
+    the exchanges of its rotations and the output's (`shift`) and the syncs ending
+    them (`sync`); the
     epilogue (the output, partial sums combined, into the default layout). `closing`:
     per input, the shift and sync cycles of the rotations after its outermost step
     loop that close its rings (what `t10-eliminate-redundant-shifts` drops where
@@ -781,4 +782,20 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
                 sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
                 if j == len(runs) - 1 and schedule.step_dims.index(rotation.dim) == 0:
                     closing[v] += exchange + SYNCS_PER_SHIFT * sync_cycles(machine)
+    for rotation in schedule.output_rotations:
+        runs = rotation_runs(schedule, rotation)
+        if schedule.step_dims.index(rotation.dim) == 0:
+            runs = runs[:-1]  # the outermost loop leaves the output where it ends
+        for times, moving in runs:
+            exchange = rotation_exchange(
+                machine,
+                rotation.ring,
+                1,
+                schedule.output.piece_elements,
+                accumulator_bytes(machine, spec),
+                moving,
+            )
+            if exchange:
+                shift += times * exchange
+                sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
     return PlanMoves(prologue, shift, sync, epilogue, tuple(closing))

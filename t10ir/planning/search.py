@@ -165,16 +165,18 @@ class _InputSpace:
 
 
 def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
+    """Per input, then for the output (which the search does not cut in time yet)."""
     domain = spec.domain
     columns = {d: i for i, d in enumerate(spec.dims)}
     frozen = domain.normalized_dims
     spaces: list[_InputSpace] = []
-    for v, tmap in zip(tensor_names(domain), domain.operands, strict=False):
+    maps = (*domain.operands, domain.results[0])
+    for v, tmap in zip(tensor_names(domain), maps, strict=False):
         indexing = set(tmap.dims())
         splittable = tuple(
             columns[d]
             for d in dict.fromkeys(tensor_dims(domain, v))
-            if d is not None and d not in frozen
+            if d is not None and d not in frozen and v.startswith("in")
         )
         free = tuple(i for d, i in columns.items() if d not in indexing)
         spaces.append(_InputSpace(splittable, free))

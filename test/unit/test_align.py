@@ -304,7 +304,7 @@ def test_every_spatial_plan_is_found_from_its_own_input_layouts(
     """For every split the search considers, each input's hot layout leads back to
     that plan: the alignment loses none of the plans that read a layout in place."""
     spec = specs[name]
-    ones = np.ones((len(spec.domain.operands), len(spec.dims)), dtype=np.int64)
+    ones = np.ones((len(spec.domain.operands) + 1, len(spec.dims)), dtype=np.int64)
     for row in spatial_candidates(spec, machine.cores, SearchOptions()):
         plan = plan_of(spec, row, ones)
         try:

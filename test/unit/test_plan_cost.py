@@ -324,12 +324,13 @@ def random_rows(
     op: OpSpec, count: int, seed: int, cores: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random valid plans of `op` as `cost_plans` arrays: power-of-two factors, and
-    temporal ones only along the loop dims an input may be cut along."""
+    temporal ones only along the loop dims a tensor (an input, or the output,
+    rotating around its split reduction dims) may be cut along."""
     rng = np.random.default_rng(seed)
     names = [d.name for d in op.domain.dims]
-    inputs = tensor_names(op.domain)[: len(op.domain.operands)]
+    tensors = tensor_names(op.domain)
     cuttable = np.array(
-        [[d in tensor_dims(op.domain, v) for d in names] for v in inputs]
+        [[d in tensor_dims(op.domain, v) for d in names] for v in tensors]
     )
     spatial_rows: list[np.ndarray] = []
     temporal_rows: list[np.ndarray] = []
@@ -378,4 +379,4 @@ def test_plan_arrays_and_plan_of_round_trip() -> None:
         rows = plan_arrays(op, [plan])
         assert plan_of(op, rows[0][0], rows[1][0]) == canonical
     empty_spatial, empty_temporal = plan_arrays(op, [])
-    assert (empty_spatial.shape, empty_temporal.shape) == ((0, 3), (0, 2, 3))
+    assert (empty_spatial.shape, empty_temporal.shape) == ((0, 3), (0, 3, 3))

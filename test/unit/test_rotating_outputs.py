@@ -8,6 +8,8 @@ partial sum exactly once.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from itertools import product
 from pathlib import Path
 
@@ -15,16 +17,20 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_compiled_ops import Arg, Case, inputs
+from op_specs import matmul
+from test_compiled_ops import SMALL_SRAM, Arg, Case, inputs
 from test_schedule import matmul_domain
 from test_uneven_splits import MAX_PLUS_OUTER, lowered, run_lowered, spec_of
 
 from t10ir.context import make_context
+from t10ir.cost.plan_cost import OpSpec
+from t10ir.cost.relayout import plan_moves
 from t10ir.module_io import parse_module
 from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.planning.layout import evaluate_map
 from t10ir.planning.plan import OpPlan
 from t10ir.planning.schedule import op_schedule
+from t10ir.target import load_machine
 from t10ir.testing import oracles
 
 P = OpPlan.of
@@ -72,9 +78,29 @@ def test_rotating_output_computes_the_math(name: str, tmp_path: Path) -> None:
     case, plan = CASES[name]
     spec = spec_of(case, tmp_path)
     assert oracles.validate(plan, spec.domain, 16, spec.operand_shapes) == []
-    got, _ = run_lowered(*lowered(case, plan, tmp_path), tmp_path)
+    got, ran = run_lowered(*lowered(case, plan, tmp_path), tmp_path)
     args = [a.astype(np.float64) for a in inputs(case)]
     np.testing.assert_allclose(got, case.math(*args), rtol=1e-5, atol=1e-5)
+    check_cycles(spec, plan, ran)
+
+
+def check_cycles(spec: OpSpec, plan: OpPlan, ran: dict) -> None:
+    """The chip spends the compute, shift and sync cycles the cost model charges
+    (`cost_plans`, as the search costs the plan, and `plan_moves`, as the selection
+    does), and the output's rotations are among them."""
+    machine = load_machine(SMALL_SRAM)
+    planned = oracles.plan_cost(machine, spec, plan)
+    moves = plan_moves(machine, spec, plan)
+    assert (ran["compute_cycles"], ran["shift_cycles"], ran["sync_cycles"]) == (
+        planned.compute,
+        planned.shift,
+        planned.sync,
+    )
+    assert (math.ceil(moves.shift), math.ceil(moves.sync)) == (
+        planned.shift,
+        planned.sync,
+    )
+    assert planned.sync > 0
 
 
 def test_f16_rotating_output_accumulates_in_f32(tmp_path: Path) -> None:
@@ -93,7 +119,12 @@ def test_f16_rotating_output_accumulates_in_f32(tmp_path: Path) -> None:
     plan = P({"k": 4}, {"out0": {"n": 4}})
     source, npz, shift_file = lowered(case, plan, tmp_path, text)
     np.savez(npz, arg0=a, arg1=b)
-    got, _ = run_lowered(source, npz, shift_file, tmp_path)
+    got, ran = run_lowered(source, npz, shift_file, tmp_path)
+    # the f32 partial sums move: 8 elements of 4 bytes over 4-byte links, 3 shifts
+    # (`op_spec` does not say the result is a float: the spec is told here)
+    spec = dataclasses.replace(spec_of(case, tmp_path, text), float_result=True)
+    check_cycles(spec, plan, ran)
+    assert ran["shift_cycles"] == 3 * 8
     module = parse_module(make_context(), shift_file.read_text(), str(shift_file))
     T10LowerToCorePass().apply(make_context(), module)
     program = str(module)
@@ -200,3 +231,21 @@ def test_every_output_element_receives_every_partial_sum_once(
     domain = matmul_domain(m, n, k)
     assert oracles.validate(plan, domain, 64) == []
     np.testing.assert_array_equal(received(plan, m, n, k), np.ones((m, n, k)))
+
+
+def test_a_rotating_output_holds_one_piece_twice_and_needs_no_epilogue_sum() -> None:
+    """4x8x12 f32 matmul, k over 4 cores. Unrotated, each core holds its 4x8 partial
+    share (128 bytes) and receives 3 partial chunks of 8 in the reduce-scatter (96);
+    rotating around the k ring, it holds one 4x2 piece and the one arriving (64), and
+    the pieces leave reduced (no epilogue sum, only the 2-element default share). A
+    ring of half the replicas still combines two partials."""
+    machine = load_machine(SMALL_SRAM)
+    spec = matmul(4, 8, 12, 4)
+    inputs_bytes = (4 * 3 + 3 * 8) * 4
+    partial = oracles.plan_cost(machine, spec, P({"k": 4}))
+    assert partial.memory == inputs_bytes + 4 * 8 * 4 + 3 * 8 * 4
+    rotating = oracles.plan_cost(machine, spec, P({"k": 4}, {"out0": {"n": 4}}))
+    assert rotating.memory == inputs_bytes + 2 * (4 * 2) * 4 + 2 * 4
+    assert (rotating.reduce, rotating.shift, rotating.sync) == (0, 3 * 8, 3 * 200)
+    half = oracles.plan_cost(machine, spec, P({"k": 4, "m": 2}, {"out0": {"n": 2}}))
+    assert half.reduce > 0
