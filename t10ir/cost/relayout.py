@@ -764,38 +764,47 @@ def plan_moves(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanMoves:
         schedule.combine is not None,
     )
     shift = sync = 0.0
-    closing = [0.0] * len(schedule.inputs)
-    for rotation in schedule.rotations:
-        v = rotation.tensor
-        runs = rotation_runs(schedule, rotation)
-        for j, (times, moving) in enumerate(runs):
+
+    def charged(
+        rotation: Rotation,
+        runs: list[tuple[int, np.ndarray]],
+        elements: int,
+        elem_bytes: int,
+    ) -> list[float]:
+        """Adds `rotation`'s `runs` of pieces of `elements` to `shift` and `sync`;
+        each run's exchange cycles (0: nothing moves)."""
+        nonlocal shift, sync
+        exchanges: list[float] = []
+        for times, moving in runs:
             exchange = rotation_exchange(
-                machine,
-                rotation.ring,
-                1,
-                schedule.inputs[v].piece_elements,
-                spec.operand_bytes[v],
-                moving,
+                machine, rotation.ring, 1, elements, elem_bytes, moving
             )
             if exchange:
                 shift += times * exchange
                 sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
-                if j == len(runs) - 1 and schedule.step_dims.index(rotation.dim) == 0:
-                    closing[v] += exchange + SYNCS_PER_SHIFT * sync_cycles(machine)
+            exchanges.append(exchange)
+        return exchanges
+
+    closing = [0.0] * len(schedule.inputs)
+    for rotation in schedule.rotations:
+        v = rotation.tensor
+        exchanges = charged(
+            rotation,
+            rotation_runs(schedule, rotation),
+            schedule.inputs[v].piece_elements,
+            spec.operand_bytes[v],
+        )
+        last = exchanges[-1] if exchanges else 0.0
+        if last and schedule.step_dims.index(rotation.dim) == 0:
+            closing[v] += last + SYNCS_PER_SHIFT * sync_cycles(machine)
     for rotation in schedule.output_rotations:
         runs = rotation_runs(schedule, rotation)
         if schedule.step_dims.index(rotation.dim) == 0:
             runs = runs[:-1]  # the outermost loop leaves the output where it ends
-        for times, moving in runs:
-            exchange = rotation_exchange(
-                machine,
-                rotation.ring,
-                1,
-                schedule.output.piece_elements,
-                accumulator_bytes(machine, spec),
-                moving,
-            )
-            if exchange:
-                shift += times * exchange
-                sync += times * SYNCS_PER_SHIFT * sync_cycles(machine)
+        charged(
+            rotation,
+            runs,
+            schedule.output.piece_elements,
+            accumulator_bytes(machine, spec),
+        )
     return PlanMoves(prologue, shift, sync, epilogue, tuple(closing))
