@@ -165,7 +165,8 @@ class _InputSpace:
 
 
 def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
-    """Per input, then for the output (which the search does not cut in time yet)."""
+    """Per input, then for the output: an output cut in time rotates around the rings
+    of its split reduction dims (its replicas), so its space is built as an input's."""
     domain = spec.domain
     columns = {d: i for i, d in enumerate(spec.dims)}
     frozen = domain.normalized_dims
@@ -176,7 +177,7 @@ def _input_spaces(spec: OpSpec) -> list[_InputSpace]:
         splittable = tuple(
             columns[d]
             for d in dict.fromkeys(tensor_dims(domain, v))
-            if d is not None and d not in frozen and v.startswith("in")
+            if d is not None and d not in frozen
         )
         free = tuple(i for d, i in columns.items() if d not in indexing)
         spaces.append(_InputSpace(splittable, free))

@@ -1,13 +1,14 @@
 """The plan search (T10 primer, section 6) against an independent brute force.
 
 On small ops and small machines every plan is enumerated here with itertools (every
-spatial factor tuple, every temporal factor of every input along every loop dim that
-indexes it), kept when `oracles.validate` accepts it, costed with `oracles.plan_cost` and
-reduced to its Pareto set by a quadratic scan: the exhaustive search must find the same
-(memory, cycles) frontier from as many valid plans. Then: the pruned search stays valid
-and close; Cannon's algorithm is what a k x k machine picks when nothing faster fits;
-memory is monotone in the temporal and spatial factors where the model says it must be;
-the frontier is ordered, order-independent and deterministic.
+spatial factor tuple, every temporal factor of every input and of the output along
+every loop dim that indexes it), kept when `oracles.validate` accepts it, costed with
+`oracles.plan_cost` and reduced to its Pareto set by a quadratic scan: the exhaustive
+search must find the same (memory, cycles) frontier from as many valid plans, rotating
+outputs included. Then: the pruned search stays valid and close; Cannon's algorithm or
+its dual (an input and the output rotating) is what a k x k machine picks when nothing
+faster fits; memory is monotone in the temporal and spatial factors where the model
+says it must be; the frontier is ordered, order-independent and deterministic.
 
 The IPU Mk2 matmul fit is checked against the primer's formula on a table of shapes in
 test_cost.py, so it is not repeated here.
@@ -134,13 +135,21 @@ def inputs(domain: IterationDomain) -> list[str]:
     return list(tensor_names(domain)[: len(domain.operands)])
 
 
+def tensors(domain: IterationDomain) -> list[str]:
+    """The inputs, then the output: every tensor a plan may cut in time."""
+    return list(tensor_names(domain)[: len(domain.operands) + 1])
+
+
 def brute_force_plans(op: OpSpec, cores: int) -> Iterator[OpPlan]:
     """Every plan whose spatial factors use at most `cores` cores and whose temporal
     factors cut each input along the loop dims that index it, up to the per-core
-    extent: valid or not."""
+    extent, valid or not; and the output likewise where the product of its factors
+    divides its replicas (`OpPlan.check`'s ring rule, applied here so that the output's
+    cuts multiply only the rows it can rotate in)."""
     domain = op.domain
     names = [d.name for d in domain.dims]
-    slots = [(v, d) for v in inputs(domain) for d in tensor_map(domain, v).dims()]
+    output = tensor_names(domain)[len(domain.operands)]
+    slots = [(v, d) for v in tensors(domain) for d in tensor_map(domain, v).dims()]
     for spatial in product(*(range(1, d.extent + 1) for d in domain.dims)):
         if prod(spatial) > cores:
             continue
@@ -148,10 +157,19 @@ def brute_force_plans(op: OpSpec, cores: int) -> Iterator[OpPlan]:
             d.name: ceil(d.extent / f)
             for d, f in zip(domain.dims, spatial, strict=True)
         }
-        for factors in product(*(range(1, share[d] + 1) for _, d in slots)):
-            temporal: dict[str, dict[str, int]] = {v: {} for v in inputs(domain)}
+        replicas = OpPlan.of(dict(zip(names, spatial, strict=True))).replicas(
+            domain, output
+        )
+        ranges = [
+            range(1, share[d] + 1) if v != output or replicas > 1 else range(1, 2)
+            for v, d in slots
+        ]
+        for factors in product(*ranges):
+            temporal: dict[str, dict[str, int]] = {v: {} for v in tensors(domain)}
             for (v, d), t in zip(slots, factors, strict=True):
                 temporal[v][d] = t
+            if replicas % prod(temporal[output].values()):
+                continue
             yield OpPlan.of(dict(zip(names, spatial, strict=True)), temporal)
 
 
@@ -194,6 +212,9 @@ def test_exhaustive_search_finds_the_brute_force_frontier(case: Case) -> None:
     assert len(frontier.points) == len(expected)
     # The search costs every valid plan once: none missed, none twice.
     assert frontier.candidates == len(plans)
+    domain = case.spec.domain
+    if {d.name for d in domain.reduction_dims} - domain.normalized_dims:
+        assert any(plan.ring_size("out0") > 1 for plan, _ in plans)
     for point in frontier.points:
         assert (
             oracles.validate(
@@ -265,7 +286,7 @@ def factors(op: OpSpec, plan: OpPlan) -> tuple[tuple[int, ...], ...]:
     dims = [d.name for d in op.domain.dims]
     return (
         tuple(plan.spatial_factor(d) for d in dims),
-        *(tuple(plan.temporal_factor(v, d) for d in dims) for v in inputs(op.domain)),
+        *(tuple(plan.temporal_factor(v, d) for d in dims) for v in tensors(op.domain)),
     )
 
 
@@ -284,15 +305,28 @@ def rotated_memory(size: int, k: int, elem: int, pieces: int) -> int:
     return 2 * buffers * piece + output + epilogue
 
 
+def cannon_duals(k: int) -> list[OpPlan]:
+    """Cannon's plan with the output in one input's role: `k` split with one of `m`,
+    `n`; the input that the other dim does not index stays, and the other input and the
+    output's partial sums rotate along it (no epilogue reduction: each piece collects
+    its `k` partial sums on its way round the ring)."""
+    return [
+        OpPlan.of({"n": k, "k": k}, {"in0": {"m": k}, "out0": {"m": k}}),
+        OpPlan.of({"m": k, "k": k}, {"in1": {"n": k}, "out0": {"n": k}}),
+    ]
+
+
 @pytest.mark.parametrize("options", [SearchOptions(), oracles.EXHAUSTIVE])
 @pytest.mark.parametrize(("size", "k"), [(64, 4), (48, 4), (128, 8)])
-def test_cannon_is_chosen_when_replication_does_not_fit(
+def test_cannon_or_its_dual_is_chosen_when_replication_does_not_fit(
     size: int, k: int, options: SearchOptions
 ) -> None:
     """f32 square matmuls on k x k cores with SRAM of exactly Cannon's footprint:
     `6 (N/k)^2 b` (A and B pieces of `(N/k)^2`, doubled; C; the epilogue buffer).
     Replicated strips need `(2k + 2) (N/k)^2 b`; cutting them in two halves a piece but
-    doubles its buffer, so the half-rotated plan needs exactly as much."""
+    doubles its buffer, so the half-rotated plan needs exactly as much. Cannon's duals
+    (an input and the output rotating) need the same memory and are faster: an output
+    does not rotate back after its last step, so they shift one piece fewer."""
     elem = 4
     op = matmul(size, size, size, elem)
     cannon_memory = rotated_memory(size, k, elem, k)
@@ -306,10 +340,15 @@ def test_cannon_is_chosen_when_replication_does_not_fit(
         oracles.plan_cost(machine, op, OpPlan.of({"m": k, "n": k})).memory == unrotated
     )
     assert oracles.plan_cost(machine, op, half).memory == half_rotated
+    reference = oracles.plan_cost(machine, op, cannon(k))
+    for dual in cannon_duals(k):
+        cost = oracles.plan_cost(machine, op, dual)
+        assert cost.memory == cannon_memory
+        assert cost.cycles < reference.cycles
 
     chosen = search_plans(machine, op, options).fastest_fitting(machine.sram_bytes)
     assert chosen is not None
-    assert factors(op, chosen.plan) == factors(op, cannon(k))
+    assert factors(op, chosen.plan) in [factors(op, p) for p in cannon_duals(k)]
     assert chosen.cost.memory == cannon_memory
 
 
