@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from math import isqrt
 
 import numpy as np
 
@@ -132,7 +133,9 @@ def spatial_candidates(spec: OpSpec, cores: int, options: SearchOptions) -> np.n
 
 @memo(maxsize=4096)
 def _divisors(n: int) -> tuple[int, ...]:
-    return tuple(d for d in range(1, n + 1) if n % d == 0)
+    """The divisors of `n`, ascending (trial division up to its square root)."""
+    small = [d for d in range(1, isqrt(n) + 1) if n % d == 0]
+    return tuple(small + [n // d for d in reversed(small) if d * d != n])
 
 
 @memo(maxsize=16384)
@@ -218,20 +221,28 @@ def _option_tables(
             [spatial[:, list(space.free)].prod(axis=1), share[:, columns]]
         )
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        per_value = []
-        for replicas, *shares in unique.tolist():
-            table = factor_tuples(replicas, len(columns), options.rotation_dims)
-            cut = np.array(shares)
-            padded = -(-cut // table) * table
-            fits = (padded == cut) | (
-                uneven[columns] & (table <= cut) & (padded <= bound * cut)
+        # The keys sort by replica count: one factor table per count, checked against
+        # all its keys' shares at once (key x tuple x dim).
+        starts = np.flatnonzero(np.diff(unique[:, 0], prepend=0))
+        ends = [*starts[1:].tolist(), len(unique)]
+        sizes = np.zeros(len(unique), dtype=np.int64)
+        chosen = []
+        for lo, hi in zip(starts.tolist(), ends, strict=True):
+            table = factor_tuples(
+                int(unique[lo, 0]), len(columns), options.rotation_dims
             )
-            per_value.append(table[fits.all(axis=1)])
+            cut = unique[lo:hi, None, 1:]
+            padded = -(-cut // table) * table
+            fits = (
+                (padded == cut)
+                | (uneven[columns] & (table <= cut) & (padded <= bound * cut))
+            ).all(axis=2)
+            sizes[lo:hi] = fits.sum(axis=1)
+            chosen.append(table[np.nonzero(fits)[1]])
         inverse = inverse.reshape(-1)
-        sizes = np.array([len(t) for t in per_value], dtype=np.int64)
         offsets = np.cumsum(sizes) - sizes
         tables.append(
-            _OptionTable(np.concatenate(per_value), offsets[inverse], sizes[inverse])
+            _OptionTable(np.concatenate(chosen), offsets[inverse], sizes[inverse])
         )
     return tables
 

@@ -38,11 +38,15 @@ from t10ir.bench.matrix import (
     Row,
     fill_speedups,
     markdown,
+    rotating_outputs,
     run_config_with_ops,
     run_matrix,
     write_csv,
 )
+from t10ir.context import make_context
 from t10ir.interp.accounting import PHASES
+from t10ir.module_io import parse_module, read_file
+from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.tools.t10_bench import main
 
 TOLERANCE = 0.01
@@ -60,6 +64,7 @@ INT_COLUMNS = frozenset(
         "predicted_cycles",
         "bound_cycles",
         "eliminated_cycles",
+        "rotating_outputs",
         *(f"{phase}_cycles" for phase in PHASES),
     }
 )
@@ -154,6 +159,7 @@ def row(model: str, strategy: str, cycles: int | None, batch: int = 1) -> Row:
             movement_fraction=0.25,
             bound_cycles=cycles // 2,
             eliminated_cycles=5,
+            rotating_outputs=0 if strategy == "vgm" else 2,
             select_s=0.25,
             run_s=0.75,
         )
@@ -190,6 +196,18 @@ MATRIX = [
     row("d", "vgm", None),
     row("d", "greedy", 300),
 ]
+
+
+def test_rotating_outputs_counts_the_plans_that_cut_an_output_in_time() -> None:
+    """grid16's two 64^3 f32 matmuls take the dual of Cannon's plan (their partial
+    sums rotate along m); the conv and the softmax rotate nothing."""
+    path = REPO / "test" / "lit" / "transforms" / "t10_partition.mlir"
+    ctx = make_context()
+    module = parse_module(ctx, read_file(str(path)), str(path))
+    assert rotating_outputs(module) == 0
+    grid16 = path.parent / "Inputs" / "grid16.json"
+    T10PartitionPass(target=str(grid16)).apply(ctx, module)
+    assert rotating_outputs(module) == 2
 
 
 def test_speedups_are_vgm_cycles_over_the_rows_of_the_same_model_and_batch() -> None:
@@ -232,6 +250,7 @@ def test_markdown_marks_oom_and_summarizes_speedups_and_gaps() -> None:
     assert f"| ipu-mk2 | greedy | 2 | {geomean:.2f}× | {max(greedy):.2f}× |" in text
     assert "| ipu-mk2 | optimal | 1 | 2.50× | 2.50× |" in text
     assert "`t10-eliminate-redundant-shifts` saved 30 cycles over these runs" in text
+    assert "over these runs: vgm 0, greedy 6, optimal 2" in text
     # vgm's cycles over the free-movement bound, where vgm fits (a,b and c)
     assert "| ipu-mk2 | free-movement bound | 2 | 2.00× | 2.00× |" in text
     gaps = [3 / 100, 0 / 200, 1 / 50]
