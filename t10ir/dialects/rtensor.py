@@ -7,9 +7,10 @@ A plan is the IR form of `t10ir.planning.plan.OpPlan`:
 It names loop dims of its op's iteration domain and the op's tensors (`in0, ...`,
 `out0, ...`); `temporal` is omitted when nothing is cut in time. The verifier checks
 the rules that need no domain (`OpPlan.check`); parsing reports a broken rule at the
-attribute, as a parse error. Whether a plan fits its op is the search's business: it
-builds only plans that do (`t10ir.testing.oracles.validate` states the rules, for the
-tests). The other attributes are the IR forms of a plan's cost (`#rtensor.cost`, a
+attribute, as a parse error. On an op with an iteration domain, `verify_attributes`
+checks the rest (`plan_problems`: the loop dims and tensors it names, each tensor cut
+in time only along dims that index it and into rings that divide its replicas, an
+output's included); the search builds only plans that keep them. The other attributes are the IR forms of a plan's cost (`#rtensor.cost`, a
 `PlanCost`), a frontier point (`#rtensor.choice`, a plan and its cost), the machine
 (`#rtensor.machine`, a `Machine`) and a lowered op's record (`#rtensor.record`, an
 `OpRecord`).
@@ -53,6 +54,7 @@ from xdsl.dialects.builtin import (
     IntAttr,
     IntegerAttr,
     StringAttr,
+    TensorType,
     f64,
     i64,
 )
@@ -70,7 +72,8 @@ from xdsl.utils.exceptions import VerifyException
 
 from t10ir.cost.plan_cost import PlanCost
 from t10ir.dialects.core import LayoutAttr
-from t10ir.planning.plan import Factors, OpPlan
+from t10ir.dialects.top.domains import IterationDomainInterface
+from t10ir.planning.plan import Factors, OpPlan, plan_problems
 from t10ir.planning.search import FrontierPoint
 from t10ir.target.machine import Machine, TargetError
 
@@ -805,6 +808,18 @@ def _check_operand_indices(name: str, value: Attribute, operands: int) -> None:
         )
 
 
+def _check_plan_fits(op: IterationDomainInterface, value: Attribute) -> None:
+    """The first rule the op's plan breaks for its domain and operand shapes."""
+    assert isinstance(value, OpPlanAttr)
+    shapes = [
+        tuple(t.get_shape()) if isinstance(t := v.type, TensorType) else ()
+        for v in op.operands
+    ]
+    problems = plan_problems(value.to_plan(), op.iteration_domain(), None, shapes)
+    if problems:
+        raise VerifyException(f"{_PLAN_ATTR} does not fit the op: {problems[0]}")
+
+
 def verify_attributes(op: Operation) -> None:
     """The rules of the attributes above, wherever they appear (as MLIR dialects
     verify their discardable attributes): an unknown `rtensor.` name or a value of
@@ -815,6 +830,8 @@ def verify_attributes(op: Operation) -> None:
             _check(name, value)
             if name == _COPIED_ATTR:
                 _check_operand_indices(name, value, len(op.operands))
+            if name == _PLAN_ATTR and isinstance(op, IterationDomainInterface):
+                _check_plan_fits(op, value)
         elif name.startswith("rtensor."):
             raise VerifyException(f"unknown attribute {name}")
     for key in ("arg_attrs", "res_attrs"):

@@ -37,7 +37,7 @@ piece `(i + j) mod k` of both A and B.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import ceil, prod
 
@@ -45,6 +45,7 @@ from t10ir.errors import T10Error
 from t10ir.planning.domain import (
     DelinearizedIndex,
     DimKind,
+    GatheredIndex,
     Index,
     IterationDomain,
     LinearIndex,
@@ -224,3 +225,144 @@ class OpPlan:
             * ceil(ceil(d.extent / self.spatial_factor(d.name)) / n)
             for d in domain.dims
         }
+
+    def step_extents(self, domain: IterationDomain) -> dict[str, int]:
+        """Each loop dim's extent in the sub-operator one core runs at one step."""
+        share = self.core_extents(domain)
+        return {d: ceil(e / self.steps_along(d)) for d, e in share.items()}
+
+
+# ---- the rules a plan keeps for its op -----------------------------------------------
+
+
+def plan_problems(
+    plan: OpPlan,
+    domain: IterationDomain,
+    machine_cores: int | None = None,
+    operand_shapes: Sequence[Sequence[int]] | None = None,
+) -> list[str]:
+    """Every rule the plan breaks for an op of this domain (on a machine of
+    `machine_cores` cores when given), its operands of `operand_shapes` (by default
+    the parts of them the maps read): one message per broken rule. The plan search
+    enumerates only plans that keep them all (test_search checks it by brute force);
+    the `rtensor.plan` verifier reports the first a hand-written plan breaks."""
+    problems = plan.check()
+    extents = domain.extents
+    names = tensor_names(domain)
+    for d, _ in plan.spatial:
+        if d not in extents:
+            problems.append(f"unknown loop dim {d} in the spatial factors")
+    for v, factors in plan.temporal:
+        if v not in names:
+            problems.append(f"unknown tensor {v} (the op has {', '.join(names)})")
+            continue
+        for d, _ in factors:
+            if d not in extents:
+                problems.append(f"unknown loop dim {d} in the temporal factors of {v}")
+    if problems:
+        return problems
+    if machine_cores is not None and plan.cores > machine_cores:
+        problems.append(
+            f"the spatial factors use {plan.cores} cores but the machine has "
+            f"{machine_cores}"
+        )
+    for d, f in plan.spatial:
+        if f > extents[d]:
+            problems.append(
+                f"spatial factor {f} of {d} exceeds its extent {extents[d]}"
+            )
+    for d in sorted(domain.normalized_dims):
+        if plan.spatial_factor(d) > 1 or any(
+            plan.temporal_factor(v, d) > 1 for v, _ in plan.temporal
+        ):
+            why = (
+                "its sub-operator needs it whole"
+                if d in domain.whole
+                else "it is reduced and broadcast back (it indexes the result)"
+            )
+            problems.append(f"{d} cannot be split: {why}")
+    uneven = domain.uneven_reductions(operand_shapes or read_shapes(domain))
+    reductions = {d.name for d in domain.reduction_dims}
+    for dim in domain.reduction_dims:
+        if dim.name not in uneven and dim.extent % plan.spatial_factor(dim.name):
+            problems.append(
+                f"reduction dim {dim.name} of extent {dim.extent} is split over "
+                f"{plan.spatial_factor(dim.name)} cores unevenly, and its points "
+                "beyond the extent do not provably add nothing to the reduction"
+            )
+    for d in dict.fromkeys(d for _, factors in plan.temporal for d, _ in factors):
+        share = ceil(extents[d] / plan.spatial_factor(d))
+        if plan.steps_along(d) > share:
+            problems.append(
+                f"{plan.steps_along(d)} steps along {d} exceed its per-core extent "
+                f"{share}"
+            )
+        elif d in reductions and d not in uneven and share % plan.steps_along(d):
+            problems.append(
+                f"{plan.steps_along(d)} steps along reduction dim {d} do not divide "
+                f"its per-core extent {share}, and its points beyond the extent do "
+                "not provably add nothing to the reduction"
+            )
+    box = plan.step_extents(domain)
+    for outer, inner in domain.nested:
+        cut = [d for d in inner if box[d] < extents[d]]
+        if box[outer] > 1 and cut:
+            problems.append(
+                f"a step spans {box[outer]} positions of {outer} but only part of "
+                f"{', '.join(cut)}: its sub-operator needs {', '.join(inner)} whole "
+                f"when it spans several of {outer}"
+            )
+    for v, factors in plan.temporal:
+        indexing = tensor_map(domain, v).dims()
+        attributed = tensor_dims(domain, v)
+        for d, t in factors:
+            if t > 1 and d not in indexing:
+                problems.append(
+                    f"{v} is split in time along {d}, which does not index it"
+                )
+            elif t > 1 and d not in attributed:
+                problems.append(
+                    f"{v} is split in time along {d}, which indexes it only inside a "
+                    "window or a reshape"
+                )
+        replicas = plan.replicas(domain, v)
+        if replicas == 1 and plan.ring_size(v) > 1:
+            problems.append(
+                f"{v} is cut into {plan.ring_size(v)} pieces in time but has no "
+                "replicas to rotate them around: every split loop dim indexes it"
+            )
+        elif replicas % plan.ring_size(v):
+            problems.append(
+                f"{v} is cut into {plan.ring_size(v)} pieces in time, which does not "
+                f"divide its {replicas} replicas"
+            )
+    return problems or _placement_conflicts(plan, domain)
+
+
+def read_shapes(domain: IterationDomain) -> list[tuple[int, ...]]:
+    """Per operand, the smallest shape its map fits: each dim up to the largest
+    index read (a gathered dim: 1)."""
+    return [
+        tuple(
+            1 if isinstance(i, GatheredIndex) else i.bounds(domain.extents)[1] + 1
+            for i in tmap.indices
+        )
+        for tmap in domain.operands
+    ]
+
+
+def _placement_conflicts(plan: OpPlan, domain: IterationDomain) -> list[str]:
+    """Two tensors rotating along one dim over a shared free axis would skew each
+    other's rings; the skew rule cannot align them."""
+    problems: list[str] = []
+    rotating = [v for v, _ in plan.temporal if plan.ring_size(v) > 1]
+    for i, u in enumerate(rotating):
+        for v in rotating[i + 1 :]:
+            dims = set(plan.split_dims(domain, u)) & set(plan.split_dims(domain, v))
+            shared = set(plan.free_axes(domain, u)) & set(plan.free_axes(domain, v))
+            if dims and shared:
+                problems.append(
+                    f"{u} and {v} both rotate along {min(dims)} and are both "
+                    f"replicated along {min(shared)}: their pieces cannot be aligned"
+                )
+    return problems

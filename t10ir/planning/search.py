@@ -2,13 +2,13 @@
 compute-shift plans on a machine (T10 primer, section 6).
 
 The plan space comes from the iteration domain alone. A plan is a spatial factor per loop
-dim and, for every input, temporal factors along the loop dims that index it (one factor
-per tensor dim, `tensor_dims`), subject to the rules the tests' plan validator states
-(`t10ir.testing.oracles.validate`): temporal factors of an input divide its replica
-count and form divisibility chains per dim; a reduction dim is split over cores, or
+dim and, for every input and the output, temporal factors along the loop dims that index
+it (one factor per tensor dim, `tensor_dims`), subject to the rules `plan_problems`
+states one plan at a time (`t10ir.planning.plan`): temporal factors of a tensor divide
+its replica count and form divisibility chains per dim; a reduction dim is split over cores, or
 cut in steps, evenly unless its points beyond its extent contribute the combiner's
 identity (`IterationDomain.uneven_reductions`), a parallel dim may be split unevenly
-(the last share or step padded; `OpPlan.core_extents`); and two inputs rotating along
+(the last share or step padded; `OpPlan.core_extents`); and two tensors rotating along
 one dim never share a replication axis.
 
 The space is vast, so it is pruned as T10 does, by three documented options:
@@ -298,7 +298,7 @@ def _valid(
     temporal: np.ndarray,
     options: SearchOptions,
 ) -> np.ndarray:
-    """The rules of `oracles.validate` the construction does not already ensure, and
+    """The rules of `plan_problems` the construction does not already ensure, and
     the padding bound on the steps' padding, per candidate: the cheap ones on every
     candidate, the rules between inputs (sorting every candidate's factors) only on
     those that pass them."""

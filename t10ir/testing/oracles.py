@@ -1,10 +1,10 @@
 """Independent oracles the tests check T10ir against: slow, scalar or brute-force
 statements of rules the library computes another way.
 
-- The plan validator (`validate`): every rule a plan breaks for an op, one rule at a
-  time, with a message each; the vectorised plan search (`t10ir.planning.search`)
-  enumerates only plans that keep them, so a brute force over every plan filtered by
-  `validate` must find its frontier (`EXHAUSTIVE`: a search that prunes nothing).
+- Search options that prune nothing (`EXHAUSTIVE`): a brute force over every plan
+  filtered by the scalar rules of `t10ir.planning.plan.plan_problems`, which the
+  vectorised plan search (`t10ir.planning.search`) states per candidate column, must
+  find their frontier.
 - The placement simulator (`pieces`, `shifts`, `shift_sources`, `ring_ids`, ...): the
   placement rule of `t10ir.planning.plan` evaluated with numpy, core by core, which the
   schedules of `t10ir.planning.schedule` state as affine maps.
@@ -21,7 +21,7 @@ import numpy as np
 
 from t10ir.cost.plan_cost import OpSpec, PlanCost, cost_plans, plan_arrays
 from t10ir.planning.domain import GatheredIndex, IterationDomain, index_span, span_cap
-from t10ir.planning.plan import OpPlan, PlanError, tensor_dims, tensor_map, tensor_names
+from t10ir.planning.plan import OpPlan, PlanError, tensor_map
 from t10ir.planning.search import SearchOptions
 from t10ir.target import Machine
 
@@ -34,148 +34,15 @@ def plan_cost(machine: Machine, spec: OpSpec, plan: OpPlan) -> PlanCost:
     return cost_plans(machine, spec, *plan_arrays(spec, [plan])).row(0)
 
 
-# ---- the plan validator -------------------------------------------------------------
-
-
-def validate(
-    plan: OpPlan,
-    domain: IterationDomain,
-    machine_cores: int,
-    operand_shapes: Sequence[Sequence[int]] | None = None,
-) -> list[str]:
-    """Every rule the plan breaks for this op on a machine of `machine_cores` cores,
-    its operands of `operand_shapes` (by default the parts of them the maps read)."""
-    problems = plan.check()
-    extents = domain.extents
-    names = tensor_names(domain)
-    for d, _ in plan.spatial:
-        if d not in extents:
-            problems.append(f"unknown loop dim {d} in the spatial factors")
-    for v, factors in plan.temporal:
-        if v not in names:
-            problems.append(f"unknown tensor {v} (the op has {', '.join(names)})")
-            continue
-        for d, _ in factors:
-            if d not in extents:
-                problems.append(f"unknown loop dim {d} in the temporal factors of {v}")
-    if problems:
-        return problems
-    if plan.cores > machine_cores:
-        problems.append(
-            f"the spatial factors use {plan.cores} cores but the machine has "
-            f"{machine_cores}"
-        )
-    for d, f in plan.spatial:
-        if f > extents[d]:
-            problems.append(
-                f"spatial factor {f} of {d} exceeds its extent {extents[d]}"
-            )
-    for d in sorted(domain.normalized_dims):
-        if plan.spatial_factor(d) > 1 or any(
-            plan.temporal_factor(v, d) > 1 for v, _ in plan.temporal
-        ):
-            why = (
-                "its sub-operator needs it whole"
-                if d in domain.whole
-                else "it is reduced and broadcast back (it indexes the result)"
-            )
-            problems.append(f"{d} cannot be split: {why}")
-    uneven = domain.uneven_reductions(operand_shapes or read_shapes(domain))
-    reductions = {d.name for d in domain.reduction_dims}
-    for dim in domain.reduction_dims:
-        if dim.name not in uneven and dim.extent % plan.spatial_factor(dim.name):
-            problems.append(
-                f"reduction dim {dim.name} of extent {dim.extent} is split over "
-                f"{plan.spatial_factor(dim.name)} cores unevenly, and its points "
-                "beyond the extent do not provably add nothing to the reduction"
-            )
-    for d in dict.fromkeys(d for _, factors in plan.temporal for d, _ in factors):
-        share = ceil(extents[d] / plan.spatial_factor(d))
-        if plan.steps_along(d) > share:
-            problems.append(
-                f"{plan.steps_along(d)} steps along {d} exceed its per-core extent "
-                f"{share}"
-            )
-        elif d in reductions and d not in uneven and share % plan.steps_along(d):
-            problems.append(
-                f"{plan.steps_along(d)} steps along reduction dim {d} do not divide "
-                f"its per-core extent {share}, and its points beyond the extent do "
-                "not provably add nothing to the reduction"
-            )
-    box = step_extents(plan, domain)
-    for outer, inner in domain.nested:
-        cut = [d for d in inner if box[d] < extents[d]]
-        if box[outer] > 1 and cut:
-            problems.append(
-                f"a step spans {box[outer]} positions of {outer} but only part of "
-                f"{', '.join(cut)}: its sub-operator needs {', '.join(inner)} whole "
-                f"when it spans several of {outer}"
-            )
-    for v, factors in plan.temporal:
-        indexing = tensor_map(domain, v).dims()
-        attributed = tensor_dims(domain, v)
-        for d, t in factors:
-            if t > 1 and d not in indexing:
-                problems.append(
-                    f"{v} is split in time along {d}, which does not index it"
-                )
-            elif t > 1 and d not in attributed:
-                problems.append(
-                    f"{v} is split in time along {d}, which indexes it only inside a "
-                    "window or a reshape"
-                )
-        if plan.replicas(domain, v) % plan.ring_size(v):
-            problems.append(
-                f"{v} is cut into {plan.ring_size(v)} pieces in time, which does not "
-                f"divide its {plan.replicas(domain, v)} replicas"
-            )
-    return problems or _placement_conflicts(plan, domain)
-
-
-def read_shapes(domain: IterationDomain) -> list[tuple[int, ...]]:
-    """Per operand, the smallest shape its map fits: each dim up to the largest
-    index read (a gathered dim: 1)."""
-    return [
-        tuple(
-            1 if isinstance(i, GatheredIndex) else i.bounds(domain.extents)[1] + 1
-            for i in tmap.indices
-        )
-        for tmap in domain.operands
-    ]
-
-
-def _placement_conflicts(plan: OpPlan, domain: IterationDomain) -> list[str]:
-    """Two tensors rotating along one dim over a shared free axis would skew each
-    other's rings; the skew rule cannot align them."""
-    problems: list[str] = []
-    rotating = [v for v, _ in plan.temporal if plan.ring_size(v) > 1]
-    for i, u in enumerate(rotating):
-        for v in rotating[i + 1 :]:
-            dims = set(plan.split_dims(domain, u)) & set(plan.split_dims(domain, v))
-            shared = set(plan.free_axes(domain, u)) & set(plan.free_axes(domain, v))
-            if dims and shared:
-                problems.append(
-                    f"{u} and {v} both rotate along {min(dims)} and are both "
-                    f"replicated along {min(shared)}: their pieces cannot be aligned"
-                )
-    return problems
-
-
 def rings(plan: OpPlan, domain: IterationDomain, tensor: str) -> int:
     """Rings per replica group, `r_v / T_v`."""
     return plan.replicas(domain, tensor) // plan.ring_size(tensor)
 
 
-def step_extents(plan: OpPlan, domain: IterationDomain) -> dict[str, int]:
-    """Each loop dim's extent in the sub-operator one core runs at one step."""
-    share = plan.core_extents(domain)
-    return {d: ceil(e / plan.steps_along(d)) for d, e in share.items()}
-
-
 def padding(plan: OpPlan, domain: IterationDomain) -> float:
     """Work wasted on padding, as a fraction of the op's work: ceil divisions
     round each core's share and each step's slice up."""
-    steps = step_extents(plan, domain)
+    steps = plan.step_extents(domain)
     padded = prod(
         steps[d.name] * plan.steps_along(d.name) * plan.spatial_factor(d.name)
         for d in domain.dims

@@ -30,7 +30,7 @@ from t10ir.lowering.op_spec import op_spec
 from t10ir.module_io import parse_module
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
-from t10ir.planning.plan import OpPlan
+from t10ir.planning.plan import OpPlan, plan_problems
 from t10ir.planning.search import search_plans
 from t10ir.target import load_machine
 from t10ir.testing import oracles
@@ -541,7 +541,7 @@ def test_forced_plan(name: str, number: int, tmp_path: Path) -> None:
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op
     assert isinstance(op, top.IterationDomainInterface)
-    assert oracles.validate(plan, op.iteration_domain(), 16) == []
+    assert plan_problems(plan, op.iteration_domain(), 16) == []
     set_plan(op, plan)
     planned = oracles.plan_cost(load_machine(SMALL_SRAM), op_spec(op), plan)
     T10LowerToShiftPass().apply(make_context(), module)
@@ -580,11 +580,11 @@ def test_windows_with_part_of_several_groups_are_refused(
     op = function.body.block.first_op
     assert isinstance(op, top.Conv2dOp)
     domain = op.iteration_domain()
-    (problem,) = oracles.validate(plan, domain, 16)
+    (problem,) = plan_problems(plan, domain, 16)
     assert "only part of" in problem and "needs f, c whole" in problem
     for target in ("ipu-mk2", SMALL_SRAM):
         frontier = search_plans(load_machine(target), op_spec(op))
-        assert [oracles.validate(p.plan, domain, 1472) for p in frontier.points] == [
+        assert [plan_problems(p.plan, domain, 1472) for p in frontier.points] == [
             [] for _ in frontier.points
         ]
     set_plan(op, plan)
@@ -602,7 +602,7 @@ def test_exclude_pad_avgpool_keeps_its_window_whole(plan: OpPlan) -> None:
     function = next(o for o in module.ops if isinstance(o, func.FuncOp))
     op = function.body.block.first_op
     assert isinstance(op, top.AvgPoolOp)
-    assert oracles.validate(plan, op.iteration_domain(), 16) != []
+    assert plan_problems(plan, op.iteration_domain(), 16) != []
 
 
 @pytest.mark.parametrize(
@@ -639,7 +639,7 @@ def test_expr_keeps_whole_the_dims_it_needs_global(
             d for _, factors in plan.temporal for d, _ in factors
         }
         (dim,) = split & whole
-        problems = oracles.validate(plan, domain, 16)
+        problems = plan_problems(plan, domain, 16)
         assert f"{dim} cannot be split: its sub-operator needs it whole" in problems
 
 

@@ -25,7 +25,7 @@ from t10ir.cost.plan_cost import (
     plan_of,
 )
 from t10ir.planning.domain import IterationDomain, LoopDim, TensorMap
-from t10ir.planning.plan import OpPlan, tensor_dims, tensor_names
+from t10ir.planning.plan import OpPlan, plan_problems, tensor_dims, tensor_names
 from t10ir.target import ComputeModel, Machine, load_machine
 from t10ir.testing import oracles
 
@@ -210,7 +210,7 @@ def test_convolution_pieces_carry_their_halo() -> None:
     piece covers 4 output rows plus a halo of 2: 2 channels x 6 columns."""
     op = conv1d(8, 16, 4, 3)
     plan = OpPlan.of({"f": 2, "oh": 4}, {"in0": {"c": 2}, "in1": {"c": 4}})
-    assert oracles.validate(plan, op.domain, 8) == []
+    assert plan_problems(plan, op.domain, 8) == []
     # The implicit GEMM, not the IPU's fit to measured convolutions (test_kernel_fit).
     machine = dataclasses.replace(IPU, name="ipu-8", cores=8, compute=ComputeModel())
     b, sync = 4, machine.sync_cycles
@@ -286,7 +286,7 @@ def test_t10_reference_matmul_on_ipu_mk2() -> None:
     chunks, 35,126 bytes."""
     op = matmul(128, 15360, 5120, 2)
     plan = OpPlan.of({"m": 4, "n": 26, "k": 14})
-    assert oracles.validate(plan, op.domain, IPU.cores) == []
+    assert plan_problems(plan, op.domain, IPU.cores) == []
     b, sync = 2, IPU.sync_cycles
     m, n, k = ceil(128 / 4), ceil(15360 / 26), ceil(5120 / 14)
     assert (m, n, k) == (32, 591, 366)
@@ -337,7 +337,7 @@ def random_rows(
     while len(spatial_rows) < count:
         spatial = rng.choice([1, 2, 4, 8], size=len(names))
         temporal = np.where(cuttable, rng.choice([1, 1, 2, 4], size=cuttable.shape), 1)
-        if oracles.validate(plan_of(op, spatial, temporal), op.domain, cores) == []:
+        if plan_problems(plan_of(op, spatial, temporal), op.domain, cores) == []:
             spatial_rows.append(spatial)
             temporal_rows.append(temporal)
     return np.array(spatial_rows), np.array(temporal_rows)

@@ -2,7 +2,7 @@
 
 On small ops and small machines every plan is enumerated here with itertools (every
 spatial factor tuple, every temporal factor of every input and of the output along
-every loop dim that indexes it), kept when `oracles.validate` accepts it, costed with
+every loop dim that indexes it), kept when `plan_problems` finds nothing wrong with it, costed with
 `oracles.plan_cost` and reduced to its Pareto set by a quadratic scan: the exhaustive
 search must find the same (memory, cycles) frontier from as many valid plans, rotating
 outputs included. Then: the pruned search stays valid and close; Cannon's algorithm or
@@ -32,7 +32,7 @@ from op_specs import conv1d, grouped_conv1d, matmul
 from t10ir.cost.plan_cost import OpSpec, PlanCost
 from t10ir.memo import clear_caches
 from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
-from t10ir.planning.plan import OpPlan, tensor_map, tensor_names
+from t10ir.planning.plan import OpPlan, plan_problems, tensor_map, tensor_names
 from t10ir.planning.search import (
     Frontier,
     SearchOptions,
@@ -179,9 +179,7 @@ def valid_plans(case: Case) -> tuple[tuple[OpPlan, PlanCost], ...]:
     return tuple(
         (plan, oracles.plan_cost(case.machine, case.spec, plan))
         for plan in brute_force_plans(case.spec, case.cores)
-        if oracles.validate(
-            plan, case.spec.domain, case.cores, case.spec.operand_shapes
-        )
+        if plan_problems(plan, case.spec.domain, case.cores, case.spec.operand_shapes)
         == []
     )
 
@@ -217,7 +215,7 @@ def test_exhaustive_search_finds_the_brute_force_frontier(case: Case) -> None:
         assert any(plan.ring_size("out0") > 1 for plan, _ in plans)
     for point in frontier.points:
         assert (
-            oracles.validate(
+            plan_problems(
                 point.plan, case.spec.domain, case.cores, case.spec.operand_shapes
             )
             == []
@@ -258,7 +256,7 @@ def test_pruned_search_is_valid_and_close_to_the_exhaustive_one(case: Case) -> N
     assert 0 < pruned.candidates <= exhaustive.candidates
     for point in pruned.points:
         assert (
-            oracles.validate(
+            plan_problems(
                 point.plan, case.spec.domain, case.cores, case.spec.operand_shapes
             )
             == []
@@ -485,8 +483,8 @@ def rotated_matmuls(draw: st.DrawFn) -> tuple[OpSpec, OpPlan, OpPlan, int]:
         spatial, {u: {d: 2**e for d, e in f.items()} for u, f in exponents.items()}
     )
     assume(
-        oracles.validate(before, op.domain, 512) == []
-        and oracles.validate(after, op.domain, 512) == []
+        plan_problems(before, op.domain, 512) == []
+        and plan_problems(after, op.domain, 512) == []
         and before.core_extents(op.domain) == after.core_extents(op.domain)
     )
     return op, before, after, v

@@ -30,7 +30,7 @@ from t10ir.passes.t10_eliminate_redundant_shifts import (
 )
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
-from t10ir.planning.plan import OpPlan
+from t10ir.planning.plan import OpPlan, plan_problems
 from t10ir.planning.search import SearchOptions, search_plans
 from t10ir.target import load_machine
 from t10ir.testing import oracles
@@ -184,7 +184,7 @@ def test_uneven_reduction_split_computes_the_math(
     spec = spec_of(case, tmp_path)
     reduced = [d for d in spec.domain.reduction_dims if plan.spatial_factor(d.name) > 1]
     assert reduced and all(d.extent % plan.spatial_factor(d.name) for d in reduced)
-    problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
+    problems = plan_problems(plan, spec.domain, 16, spec.operand_shapes)
     assert problems == []
     got, ran = run_lowered(*lowered(case, plan, tmp_path), tmp_path)
     args = [a.astype(np.float64) for a in inputs(case)]
@@ -203,7 +203,7 @@ def test_uneven_steps_compute_the_math(name: str, number: int, tmp_path: Path) -
     case = STEPPED[name]
     plan = case.plans[number]
     spec = spec_of(case, tmp_path)
-    assert oracles.validate(plan, spec.domain, 16, spec.operand_shapes) == []
+    assert plan_problems(plan, spec.domain, 16, spec.operand_shapes) == []
     assert plan.core_extents(spec.domain) != {
         d.name: -(-d.extent // plan.spatial_factor(d.name)) for d in spec.domain.dims
     }
@@ -227,12 +227,12 @@ def test_uneven_steps_of_a_reduction_need_neutral_padding(tmp_path: Path) -> Non
         lambda x, y: x,
     )
     spec = spec_of(case, tmp_path)
-    uneven = oracles.validate(
+    uneven = plan_problems(
         P({"M": 3}, {"in0": {"K": 3}}), spec.domain, 16, spec.operand_shapes
     )
     assert any("steps along reduction dim K do not divide" in p for p in uneven)
     even = P({"M": 2}, {"in0": {"K": 2}})
-    assert oracles.validate(even, spec.domain, 16, spec.operand_shapes) == []
+    assert plan_problems(even, spec.domain, 16, spec.operand_shapes) == []
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_naive_identity_padding_would_be_wrong(tmp_path: Path) -> None:
     )
     plan = P({"K": 4})  # 10 over 4 cores: 12 points, two beyond the extent
     spec = spec_of(case, tmp_path)
-    problems = oracles.validate(plan, spec.domain, 16, spec.operand_shapes)
+    problems = plan_problems(plan, spec.domain, 16, spec.operand_shapes)
     assert any("unevenly" in p for p in problems)
     _, npz, shift_file = lowered(case, plan, tmp_path)
     out = tmp_path / "out.npz"
@@ -324,7 +324,7 @@ def test_pooling_kernel_dims_split_evenly_only(tmp_path: Path) -> None:
     )
     spec = spec_of(case, tmp_path)
     assert spec.domain.uneven_reductions(spec.operand_shapes) == frozenset()
-    problems = oracles.validate(P({"kh": 2}), spec.domain, 16, spec.operand_shapes)
+    problems = plan_problems(P({"kh": 2}), spec.domain, 16, spec.operand_shapes)
     assert any("unevenly" in p for p in problems)
     frontier = search_plans(load_machine(SMALL_SRAM), spec, SearchOptions.relaxed())
     for point in frontier.points:
@@ -341,7 +341,7 @@ def test_search_splits_an_exp_sum_unevenly(tmp_path: Path) -> None:
     factors = {p.plan.spatial_factor("K") for p in frontier.points}
     assert factors - {1}, factors
     for point in frontier.points:
-        assert oracles.validate(point.plan, spec.domain, 16, spec.operand_shapes) == []
+        assert plan_problems(point.plan, spec.domain, 16, spec.operand_shapes) == []
 
 
 EXP_THEN_SUM = """func.func @f(%a0: tensor<4xf32>) -> tensor<f32> {

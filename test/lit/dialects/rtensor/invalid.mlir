@@ -36,6 +36,61 @@
 
 // -----
 
+// On an op with an iteration domain, a plan must fit the domain: the loop dims and
+// tensors it names exist, and a tensor (an output too) is cut in time only along dims
+// that index it, into rings that divide its replicas.
+func.func @unknown_dim(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: unknown loop dim z in the spatial factors}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [m = 2, z = 2]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @too_many_cores(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: spatial factor 128 of k exceeds its extent 64}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [k = 128]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @input_along_a_free_axis(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: in0 is split in time along n, which does not index it}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [n = 4], temporal = [in0 = [n = 2]]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
+// An output rotates around the rings of its split reduction dims: k does not index it.
+func.func @output_along_its_reduction(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: out0 is split in time along k, which does not index it}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [k = 4], temporal = [out0 = [k = 2]]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
+// Its ring cannot be longer than its replica group (k split 2 ways).
+func.func @output_ring_beyond_its_replicas(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: out0 is cut into 4 pieces in time, which does not divide its 2 replicas}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [n = 2, k = 2], temporal = [out0 = [m = 4]]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
+// Without replicas there is no ring at all: an output of an op with no split reduction
+// is never cut in time.
+func.func @output_without_replicas(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) {
+  // expected-error@+1 {{'top.matmul' op rtensor.plan does not fit the op: out0 is cut into 2 pieces in time but has no replicas to rotate them around: every split loop dim indexes it}}
+  %0 = top.matmul %a, %b {rtensor.plan = #rtensor.plan<spatial = [m = 2, n = 2], temporal = [out0 = [n = 2]]>} : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+  func.return
+}
+
+// -----
+
 // The compiler's state attributes (`t10ir.dialects.rtensor`'s accessors) are verified
 // wherever they appear: a malformed one is a verifier error naming it.
 // expected-error@+1 {{'test.op' op rtensor.plan must be a #rtensor.plan<...>, got 3 : i64}}
