@@ -393,30 +393,46 @@ def _layout_options(
     return tuple(options)
 
 
-def _hand_off(
+def _hand_offs(
     machine: Machine,
-    producer: tuple[_OpContext, _Candidate],
-    consumer: tuple[_OpContext, _Candidate],
+    producer: tuple[_OpContext, Sequence[_Candidate]],
+    consumer: tuple[_OpContext, Sequence[_Candidate]],
     operand: int,
-) -> int:
-    """The estimate of moving a value from where the producer's candidate leaves it
-    to where the consumer's reads it: nothing where they agree, else the plan
-    search's figures for the round trip through the default layout (the producer's
-    epilogue unless it combined, the consumer's fetch), which the lowering's cheaper
-    route never exceeds."""
-    (pctx, made), (cctx, read) = producer, consumer
-    layout = read.inputs[operand]
-    if made.output == layout or (operand, made.output) in read.reads:
-        return 0
-    cycles = 0
-    if not made.combines and not pctx.op.flat_view():
-        cycles += made.point.cost.relayout
-    if not cctx.op.flat_view():
-        piece = piece_elements(cctx.spec, read.point.plan)[operand]
-        cycles += _fetch_cycles(
-            machine, cctx.spec, operand, piece, read.point.cost.cores
+) -> np.ndarray:
+    """Per pair of the producer's and the consumer's candidates, the estimate of
+    moving a value from where the producer's leaves it to where the consumer's reads
+    it: nothing where they agree, else the plan search's figures for the round trip
+    through the default layout (the producer's epilogue unless it combined, the
+    consumer's fetch), which the lowering's cheaper route never exceeds. Each side's
+    part is worked out once per candidate, not once per pair."""
+    (pctx, made), (cctx, reading) = producer, consumer
+    sends = [
+        0 if m.combines or pctx.op.flat_view() else m.point.cost.relayout for m in made
+    ]
+    fetches = [
+        0
+        if cctx.op.flat_view()
+        else _fetch_cycles(
+            machine,
+            cctx.spec,
+            operand,
+            piece_elements(cctx.spec, read.point.plan)[operand],
+            read.point.cost.cores,
         )
-    return cycles
+        for read in reading
+    ]
+    return np.array(
+        [
+            [
+                0
+                if m.output == read.inputs[operand] or (operand, m.output) in read.reads
+                else send + fetch
+                for read, fetch in zip(reading, fetches, strict=True)
+            ]
+            for m, send in zip(made, sends, strict=True)
+        ],
+        dtype=np.int64,
+    ).reshape(len(made), len(reading))
 
 
 def _layout_problem(
@@ -446,19 +462,13 @@ def _layout_problem(
         for k, p in enumerate(producers[j]):
             if p is None:
                 continue
-            matrix = [
-                [
-                    _hand_off(
-                        machine,
-                        (contexts[p], candidates[p][a.index]),
-                        (ctx, candidates[j][b.index]),
-                        k,
-                    )
-                    for b in options[j]
-                ]
-                for a in options[p]
-            ]
-            edges.append(Edge(p, j, np.array(matrix, dtype=np.int64)))
+            matrix = _hand_offs(
+                machine,
+                (contexts[p], [candidates[p][a.index] for a in options[p]]),
+                (ctx, [candidates[j][b.index] for b in options[j]]),
+                k,
+            )
+            edges.append(Edge(p, j, matrix))
     values: list[Value] = []
     for p, ctx in enumerate(contexts):
         end = last_use[p]
