@@ -57,6 +57,7 @@ from t10ir.cost.model import (
     elementwise_cycles,
     shift_cycles,
 )
+from t10ir.memo import memo
 from t10ir.planning.domain import IterationDomain, TensorMap, index_span, span_cap
 from t10ir.planning.plan import OpPlan, tensor_names
 from t10ir.target import Machine
@@ -205,8 +206,11 @@ def _pieces(spec: OpSpec, share: np.ndarray, temporal: np.ndarray) -> list[np.nd
     ]
 
 
+@memo(maxsize=65536)
 def piece_elements(spec: OpSpec, plan: OpPlan) -> tuple[int, ...]:
-    """Per input, the elements of the piece of it one core stores under `plan`."""
+    """Per input, the elements of the piece of it one core stores under `plan`
+    (memoized: the selection asks it of every candidate of every op and edge, and the
+    layers of a model repeat their ops)."""
     spatial, temporal = plan_arrays(spec, [plan])
     share = _shares(spec, spatial, _steps_along(spatial, temporal))
     inputs = _pieces(spec, share, temporal)[: len(spec.domain.operands)]
