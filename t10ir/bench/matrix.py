@@ -382,7 +382,7 @@ def rotating_outputs(module: ModuleOp) -> int:
         plan = get_plan(op)
         if plan is None or not isinstance(op, IterationDomainInterface):
             continue
-        domain = op_spec(op).domain
+        domain = op.iteration_domain()
         results = tensor_names(domain)[len(domain.operands) :]
         count += any(plan.ring_size(v) > 1 for v in results)
     return count

@@ -10,7 +10,8 @@ the rules that need no domain (`OpPlan.check`); parsing reports a broken rule at
 attribute, as a parse error. On an op with an iteration domain, `verify_attributes`
 checks the rest (`plan_problems`: the loop dims and tensors it names, each tensor cut
 in time only along dims that index it and into rings that divide its replicas, an
-output's included); the search builds only plans that keep them. The other attributes are the IR forms of a plan's cost (`#rtensor.cost`, a
+output's included); the search builds only plans that keep them. The other
+attributes are the IR forms of a plan's cost (`#rtensor.cost`, a
 `PlanCost`), a frontier point (`#rtensor.choice`, a plan and its cost), the machine
 (`#rtensor.machine`, a `Machine`) and a lowered op's record (`#rtensor.record`, an
 `OpRecord`).
@@ -54,7 +55,6 @@ from xdsl.dialects.builtin import (
     IntAttr,
     IntegerAttr,
     StringAttr,
-    TensorType,
     f64,
     i64,
 )
@@ -73,6 +73,7 @@ from xdsl.utils.exceptions import VerifyException
 from t10ir.cost.plan_cost import PlanCost
 from t10ir.dialects.core import LayoutAttr
 from t10ir.dialects.top.domains import IterationDomainInterface
+from t10ir.dialects.top.shapes import tensor_shape
 from t10ir.planning.plan import Factors, OpPlan, plan_problems
 from t10ir.planning.search import FrontierPoint
 from t10ir.target.machine import Machine, TargetError
@@ -811,10 +812,7 @@ def _check_operand_indices(name: str, value: Attribute, operands: int) -> None:
 def _check_plan_fits(op: IterationDomainInterface, value: Attribute) -> None:
     """The first rule the op's plan breaks for its domain and operand shapes."""
     assert isinstance(value, OpPlanAttr)
-    shapes = [
-        tuple(t.get_shape()) if isinstance(t := v.type, TensorType) else ()
-        for v in op.operands
-    ]
+    shapes = [tensor_shape(v) for v in op.operands]
     problems = plan_problems(value.to_plan(), op.iteration_domain(), None, shapes)
     if problems:
         raise VerifyException(f"{_PLAN_ATTR} does not fit the op: {problems[0]}")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from math import isqrt
 
 import numpy as np
@@ -223,11 +224,10 @@ def _option_tables(
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         # The keys sort by replica count: one factor table per count, checked against
         # all its keys' shares at once (key x tuple x dim).
-        starts = np.flatnonzero(np.diff(unique[:, 0], prepend=0))
-        ends = [*starts[1:].tolist(), len(unique)]
+        starts = np.flatnonzero(np.diff(unique[:, 0], prepend=0)).tolist()
         sizes = np.zeros(len(unique), dtype=np.int64)
         chosen = []
-        for lo, hi in zip(starts.tolist(), ends, strict=True):
+        for lo, hi in pairwise([*starts, len(unique)]):
             table = factor_tuples(
                 int(unique[lo, 0]), len(columns), options.rotation_dims
             )
