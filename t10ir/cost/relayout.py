@@ -40,6 +40,7 @@ from t10ir.planning.layout import (
     Layout,
     Ring,
     chunked_layout,
+    cores_spanned,
     default_layout,
     evaluate_map,
 )
@@ -591,10 +592,10 @@ def relayout_cycles(
     transfers = relayout_transfers(src, dst, combine)
     if not len(transfers.elements):
         return 0.0
-    cores = np.union1d(src.grid.physical(), dst.grid.physical())
-    return transfer_cycles(
-        machine, transfers, elem_bytes, len(cores), combine
-    ) + sync_cycles(machine)
+    cores = cores_spanned(src.grid, dst.grid)
+    return transfer_cycles(machine, transfers, elem_bytes, cores, combine) + (
+        sync_cycles(machine)
+    )
 
 
 def cheaper_route(

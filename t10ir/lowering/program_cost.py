@@ -43,7 +43,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from math import ceil, prod
 
-import numpy as np
 from xdsl.dialects import func
 from xdsl.ir import Block, Operation, SSAValue
 
@@ -61,7 +60,7 @@ from t10ir.dialects.rtensor import get_op_index
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error, op_location
 from t10ir.lowering.op_spec import op_spec
-from t10ir.planning.layout import evaluate_map
+from t10ir.planning.layout import cores_spanned, evaluate_map
 from t10ir.target import Machine
 
 PHASES = ("compute", "shift", "sync", "prologue", "epilogue")
@@ -126,8 +125,7 @@ def exchange_cores(op: core.ShiftOp | core.RedistributeOp) -> int:
     """Physical cores taking part in the exchange (for the multi-chip factor)."""
     if isinstance(op, core.ShiftOp):
         return op.ring.ring.grid.size
-    layouts = (op.src_layout.layout, op.dst_layout.layout)
-    return len(np.union1d(*(layout.grid.physical() for layout in layouts)))
+    return cores_spanned(op.src_layout.layout.grid, op.dst_layout.layout.grid)
 
 
 def exchange_cycles(

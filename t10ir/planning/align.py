@@ -64,13 +64,14 @@ MAX_ORDERS = 24
 """Grid axis orders tried per candidate (all of them up to four split dims)."""
 
 
+@memo(maxsize=4096)
 def aligned_plans(
     machine: Machine,
     spec: OpSpec,
     operand: int,
     layout: Layout,
     options: SearchOptions = DEFAULT_OPTIONS,
-) -> list[FrontierPoint]:
+) -> tuple[FrontierPoint, ...]:
     """Spatial-only plans of `spec` whose hot layout of input `operand` is `layout`
     (`relayout_cycles` 0), each with its cost as the search computes it, cheapest
     first.
@@ -94,12 +95,13 @@ def aligned_plans(
     )
 
 
+@memo(maxsize=4096)
 def output_aligned_plans(
     machine: Machine,
     spec: OpSpec,
     layout: Layout,
     options: SearchOptions = DEFAULT_OPTIONS,
-) -> list[FrontierPoint]:
+) -> tuple[FrontierPoint, ...]:
     """Spatial-only plans of `spec` that leave their result where `layout` reads it
     (`relayout_cycles` 0 from the schedule's output), cheapest first. A plan that
     splits a reduction qualifies when every core of `layout` holds a partial of its
@@ -141,12 +143,12 @@ def _aligned(
     cores: int,
     options: SearchOptions,
     in_place: Callable[[OpPlan], bool],
-) -> list[FrontierPoint]:
+) -> tuple[FrontierPoint, ...]:
     """The candidates for `tensor` read off `layout` (module docstring, steps 1 and
     2), each in the first grid order that passes `in_place` (step 3), cheapest first."""
     piece = box_piece(layout)
     if piece is None:
-        return []
+        return ()
     rows = _candidate_rows(machine, spec, tensor, piece, cores, options)
     preferred = _axis_order(spec, tensor, layout)
     found: list[OpPlan] = []
@@ -162,10 +164,10 @@ def _aligned(
             except PlanError:
                 break
     if not found:
-        return []
+        return ()
     costs = cost_plans(machine, spec, *plan_arrays(spec, found))
     points = [FrontierPoint(p, costs.row(i)) for i, p in enumerate(found)]
-    return sorted(points, key=lambda p: (p.cost.cycles, p.cost.memory))
+    return tuple(sorted(points, key=lambda p: (p.cost.cycles, p.cost.memory)))
 
 
 def _candidate_rows(

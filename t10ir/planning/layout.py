@@ -174,6 +174,18 @@ class Grid:
         return problems
 
 
+def cores_spanned(*grids: Grid) -> int:
+    """How many distinct physical cores the grids use together (an exchange between
+    two layouts involves the cores of both). A mask, not `np.union1d`: relayouts are
+    costed thousands of times per model and a sort of every core id dominated them."""
+    if all(grid.cores is None for grid in grids):
+        return max(grid.size for grid in grids)
+    used = np.concatenate([grid.physical() for grid in grids])
+    mask = np.zeros(int(used.max()) + 1, dtype=bool)
+    mask[used] = True
+    return int(np.count_nonzero(mask))
+
+
 @dataclass(frozen=True)
 class Layout:
     """Core `x` of `grid` holds the box of `piece` elements from `origin(x)` of a tensor

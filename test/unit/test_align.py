@@ -133,7 +133,7 @@ def test_normalization_keeps_rows_split_and_its_row_whole(
     assert [p.plan for p in points] == [OpPlan.of({"d0": 16})]
     # Split along the normalized dim, the row no longer lies whole on one core.
     tiles = matmul_output(machine, specs, OpPlan.of({"m": 4, "n": 4}))
-    assert aligned_plans(machine, spec, 0, tiles) == []
+    assert aligned_plans(machine, spec, 0, tiles) == ()
 
 
 def test_split_reduction_reads_in_place(
@@ -180,7 +180,7 @@ def test_reshape_reads_whole_rows_in_place(
     expected = [] if machine.topology == "mesh2d" else [OpPlan.of({"d0": 4, "d1": 4})]
     assert [p.plan for p in points] == expected
     tiles = matmul_output(machine, specs, OpPlan.of({"m": 4, "n": 4}))
-    assert aligned_plans(machine, spec, 0, tiles) == []
+    assert aligned_plans(machine, spec, 0, tiles) == ()
 
 
 def test_broadcast_input_shares_its_replicas(
@@ -210,7 +210,7 @@ def test_default_layout_is_read_in_place_where_placement_agrees(
     points = aligned_plans(grid16, spec, 0, layout)
     check_points(grid16, spec, 0, layout, points)
     assert [p.plan for p in points] == [OpPlan.of({"d0": 16})]
-    assert aligned_plans(mesh16, spec, 0, layout) == []
+    assert aligned_plans(mesh16, spec, 0, layout) == ()
 
 
 def test_layouts_no_plan_reads_in_place(specs: dict[str, OpSpec]) -> None:
@@ -219,15 +219,15 @@ def test_layouts_no_plan_reads_in_place(specs: dict[str, OpSpec]) -> None:
     # Chunks of 308 elements are not boxes of the 64 x 48 tensor.
     chunks = default_layout(10, (64, 48))
     assert box_piece(chunks) is None
-    assert aligned_plans(machine, spec, 0, chunks) == []
+    assert aligned_plans(machine, spec, 0, chunks) == ()
     # Blocks of 24 rows: a 3-way split of 64 rows takes 22 per core.
     blocks = Layout(
         (64, 48), (24, 48), Grid((3,)), AffineMap(1, 0, (dim(0) * 24, dim(0) * 0))
     )
-    assert aligned_plans(machine, spec, 0, blocks) == []
+    assert aligned_plans(machine, spec, 0, blocks) == ()
     # Rows split 4 ways: no split of the search's fills the 16 cores that way.
     rows = matmul_output(machine, specs, OpPlan.of({"m": 4}))
-    assert aligned_plans(machine, spec, 0, rows) == []
+    assert aligned_plans(machine, spec, 0, rows) == ()
     relaxed = SearchOptions(min_core_fraction=0.0)
     assert [p.plan for p in aligned_plans(machine, spec, 0, rows, relaxed)] == [
         OpPlan.of({"d0": 4})
@@ -247,7 +247,7 @@ def test_partial_sums_are_read_where_one_partial_of_each_box_lies(
     spec = specs["gelu"]
     partial = placed_schedule(machine, specs["mm"], OpPlan.of({"k": 4, "m": 4}))
     assert partial.combine == "sum"
-    assert aligned_plans(machine, spec, 0, partial.output) == []
+    assert aligned_plans(machine, spec, 0, partial.output) == ()
     relaxed = SearchOptions(min_core_fraction=0.0)
     points = aligned_plans(machine, spec, 0, partial.output, relaxed)
     assert [p.plan for p in points] == [OpPlan.of({"d0": 4})]
@@ -257,7 +257,7 @@ def test_partial_sums_are_read_where_one_partial_of_each_box_lies(
     # The other order puts the 4 partials of a block on neighbouring cores: a row
     # split on 4 of them finds a different block on each.
     swapped = placed_schedule(machine, specs["mm"], OpPlan.of({"m": 4, "k": 4}))
-    assert aligned_plans(machine, spec, 0, swapped.output, relaxed) == []
+    assert aligned_plans(machine, spec, 0, swapped.output, relaxed) == ()
 
 
 def test_producer_leaves_its_result_where_it_is_read(
