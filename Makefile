@@ -26,9 +26,11 @@ demo: $(VENV)/.installed
 	$(BIN)/t10-import examples/bert.onnx -o build/demo/bert.mlir
 	$(BIN)/t10-run build/demo/bert.mlir --inputs examples/bert.inputs.npz --target ipu-mk2 --check --compare vgm t10
 
-# Every test: pytest (unit tests and, through test/unit/test_lit.py, the lit suite).
+# Every test: pytest (unit tests and, through test/unit/test_lit.py, the lit suite), on
+# every core (pytest-xdist); each test module runs on one worker (`--dist loadscope`), so
+# a module's fixtures, such as the real-model suite's exports, are made once.
 test: $(VENV)/.installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadscope
 
 # Refresh the lock to the newest releases that pyproject.toml admits (run `make test-latest`
 # first: it tests exactly those releases).
