@@ -593,9 +593,8 @@ def relayout_cycles(
     if not len(transfers.elements):
         return 0.0
     cores = cores_spanned(src.grid, dst.grid)
-    return transfer_cycles(machine, transfers, elem_bytes, cores, combine) + (
-        sync_cycles(machine)
-    )
+    exchange = transfer_cycles(machine, transfers, elem_bytes, cores, combine)
+    return exchange + sync_cycles(machine)
 
 
 def cheaper_route(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from t10ir.planning.domain import DimKind, IterationDomain, LoopDim, TensorMap
+from t10ir.planning.layout import Grid, cores_spanned
 from t10ir.planning.plan import OpPlan
 from t10ir.target.placement import fold, grid_cores
 from t10ir.target.presets import load_machine
@@ -65,3 +66,18 @@ def test_rings_step_at_most_two_hops_on_a_mesh(
 def test_all_to_all_keeps_the_logical_order() -> None:
     plan = OpPlan.of({"m": 4, "n": 4}, {"in0": {"k": 4}, "in1": {"k": 4}})
     assert grid_cores(load_machine("ipu-mk2"), plan, _matmul(48, 48, 48)) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (Grid((4,)), Grid((2, 3))),
+        (Grid((2, 2), (7, 3, 5, 1)), Grid((3,), (1, 9, 7))),
+        (Grid((3,), (0, 2, 4)), Grid((2,))),
+    ],
+)
+def test_cores_spanned_counts_the_union_of_physical_cores(
+    first: Grid, second: Grid
+) -> None:
+    union = np.union1d(first.physical(), second.physical())
+    assert cores_spanned(first, second) == len(union)
