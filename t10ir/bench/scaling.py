@@ -16,7 +16,7 @@ or 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -56,29 +56,47 @@ def fits(model: str, batch: int, target: str, strategy: str, time_limit: float) 
 
 
 def largest_batch(
-    model: str, target: str, strategy: str, time_limit: float, limit: int = LIMIT
+    model: str,
+    target: str,
+    strategy: str,
+    time_limit: float,
+    limit: int = LIMIT,
+    start: int = 1,
 ) -> int:
-    """The largest batch that `fits`, by doubling from 1 to the first batch that does
-    not fit, then bisecting between it and the last that does (about 2 log2(answer)
-    compiles); 0 when batch 1 does not fit, `limit` when `limit` fits (at least
-    `limit`). Assumes fit is monotone in the batch (module docstring)."""
+    """The largest batch that `fits`: from `start` (a guess, such as a previous run's
+    answer), steps of 1, 2, 4, ... up to the first batch that does not fit (or down to
+    the first that does), then a bisection between the two. From 1 that is doubling
+    (about 2 log2(answer) compiles); from the answer itself, 2 compiles. 0 when batch 1
+    does not fit, `limit` when `limit` fits (at least `limit`). Assumes fit is monotone
+    in the batch (module docstring)."""
     if limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
 
     def fit(batch: int) -> bool:
         return fits(model, batch, target, strategy, time_limit)
 
-    if not fit(1):
-        return 0
-    good = 1
-    while True:
-        if good == limit:
-            return limit
-        trial = min(2 * good, limit)
-        if not fit(trial):
-            bad = trial
-            break
-        good = trial
+    start = min(max(start, 1), limit)
+    step = 1
+    if fit(start):
+        good = start
+        while True:
+            if good == limit:
+                return limit
+            trial = min(good + step, limit)
+            if not fit(trial):
+                bad = trial
+                break
+            good, step = trial, 2 * step
+    else:
+        bad = start
+        while True:
+            if bad == 1:
+                return 0
+            trial = max(bad - step, 1)
+            if fit(trial):
+                good = trial
+                break
+            bad, step = trial, 2 * step
     while bad - good > 1:
         middle = (good + bad) // 2
         if fit(middle):
@@ -86,6 +104,17 @@ def largest_batch(
         else:
             bad = middle
     return good
+
+
+def read_starts(rows: Sequence[dict]) -> dict[tuple[str, str, str], int]:
+    """The start of each search (`scaling_table`'s `starts`) from a previous table's
+    rows (`scaling.csv` read back): its largest batch per model, target and strategy,
+    optimal's under greedy's search (`FITS_AS`)."""
+    return {
+        (str(r["model"]), str(r["target"]), FITS_AS.get(s, s)): int(r["largest_batch"])
+        for r in rows
+        for s in [str(r["strategy"])]
+    }
 
 
 def scaling_table(
@@ -97,12 +126,14 @@ def scaling_table(
     progress: Callable[[str], None] | None = None,
     limit: int = LIMIT,
     on_ray: bool = False,
+    starts: Mapping[tuple[str, str, str], int] | None = None,
 ) -> list[dict]:
     """`{"model", "target", "strategy", "largest_batch"}` for every model, target and
     strategy, in that order (strategy varying fastest); the searches (one per model,
     target and `FITS_AS` class) run in `jobs` worker processes when more than one, or
     `on_ray`, as tasks on the cluster of the current `t10ir.bench.cluster.session`;
-    `progress` gets a line as each finishes."""
+    `progress` gets a line as each finishes. `starts` (`read_starts`) gives a search
+    its first batch (by model, target and searched strategy; 1 where absent)."""
     searches = list(
         dict.fromkeys(
             (m, t, FITS_AS.get(s, s))
@@ -112,6 +143,7 @@ def scaling_table(
         )
     )
     found: list[int | None] = [None] * len(searches)
+    first = [(starts or {}).get(search, 1) for search in searches]
 
     def finished(index: int, largest: int) -> None:
         found[index] = largest
@@ -123,14 +155,14 @@ def scaling_table(
         from t10ir.bench.cluster import stream
 
         calls = [
-            (" ".join(search), (index, search, time_limit, limit))
+            (" ".join(search), (index, search, time_limit, limit, first[index]))
             for index, search in enumerate(searches)
         ]
         for index, largest in stream(_search, calls):
             finished(index, largest)
     elif jobs <= 1:
         for index, search in enumerate(searches):
-            finished(index, largest_batch(*search, time_limit, limit))
+            finished(index, largest_batch(*search, time_limit, limit, first[index]))
     else:
         # spawn, as the matrix: a worker's numpy reads the one-thread environment.
         with (
@@ -138,7 +170,7 @@ def scaling_table(
             ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool,
         ):
             futures = {
-                pool.submit(largest_batch, *search, time_limit, limit): i
+                pool.submit(largest_batch, *search, time_limit, limit, first[i]): i
                 for i, search in enumerate(searches)
             }
             for future in as_completed(futures):
@@ -158,11 +190,15 @@ def scaling_table(
 
 
 def _search(
-    index: int, search: tuple[str, str, str], time_limit: float, limit: int
+    index: int,
+    search: tuple[str, str, str],
+    time_limit: float,
+    limit: int,
+    start: int,
 ) -> Iterator[tuple[int, int]]:
     """`largest_batch` of `search` as a generator, the form of a task of
     `t10ir.bench.cluster.stream`."""
-    yield index, largest_batch(*search, time_limit, limit)
+    yield index, largest_batch(*search, time_limit, limit, start)
 
 
 def _batch_text(largest: int, limit: int) -> str:

@@ -4,8 +4,8 @@
 [--jobs N | --ray [ADDRESS]] [--out DIR]` compiles and runs every combination on the
 simulated chip and writes `results.csv` (one row per run), `ops.csv` (one row per op
 of each run) and `results.md` to DIR (default `benchmarks/results`); `--scaling` adds
-the largest batch each model fits on each target under each strategy (`scaling.csv`),
-`--plots` the figures. `--jobs N` runs in N worker processes, `--ray` as tasks on a
+the largest batch each model fits on each target under each strategy (`scaling.csv`;
+`--scaling-from CSV` starts each search at a previous answer), `--plots` the figures. `--jobs N` runs in N worker processes, `--ray` as tasks on a
 Ray cluster (`pip install 't10ir[cluster]'`; no ADDRESS: a local one), with the same
 rows. `--subset regression` runs the small fixed subset `test/unit/test_bench.py`
 holds the compiler to and writes `regression.csv`.
@@ -14,6 +14,7 @@ holds the compiler to and writes `regression.csv`.
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sys
 import time
@@ -111,9 +112,37 @@ def build_parser() -> argparse.ArgumentParser:
         "strategy (scaling.csv)",
     )
     parser.add_argument(
+        "--scaling-from",
+        type=Path,
+        metavar="CSV",
+        help="with --scaling: start each search at the largest batch a previous "
+        "scaling.csv gives it (2 compiles per search where that still holds)",
+    )
+    parser.add_argument(
         "--plots", action="store_true", help="also write the figures to --out"
     )
     return parser
+
+
+def _scaling_starts(path: Path | None) -> dict[tuple[str, str, str], int]:
+    """`--scaling-from`'s table as the searches' starts (none without it)."""
+    if path is None:
+        return {}
+    from t10ir.bench.scaling import read_starts
+
+    try:
+        with path.open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        return read_starts(rows)
+    except OSError as error:
+        raise T10Error(
+            f"--scaling-from: cannot read '{path}': {error.strerror}"
+        ) from None
+    except (KeyError, ValueError) as error:
+        raise T10Error(
+            f"--scaling-from: '{path}' is not a scaling.csv "
+            f"({', '.join(SCALING_COLUMNS)}): {error}"
+        ) from None
 
 
 def _items(option: str, text: str) -> list[str]:
@@ -239,6 +268,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         raise T10Error(
             "--ray runs as many runs at once as the cluster has CPUs: drop --jobs"
         )
+    if args.scaling_from is not None and not args.scaling:
+        raise T10Error("--scaling-from starts the searches of --scaling: add --scaling")
+    starts = _scaling_starts(args.scaling_from)
     if args.subset:
         _check_subset(args)
         matrix = list(REGRESSION)
@@ -282,6 +314,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 args.jobs,
                 _print_line,
                 on_ray=args.ray is not None,
+                starts=starts,
             )
             write_csv(scaling, out / "scaling.csv", SCALING_COLUMNS)
             sections.append(

@@ -54,6 +54,55 @@ def test_search_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
         scaling.largest_batch("m", "t", "greedy", 1.0, limit=0)
 
 
+@pytest.mark.parametrize("largest", [0, 1, 2, 37, 64, 100])
+@pytest.mark.parametrize("start", [1, 2, 36, 37, 38, 64, 99, 100, 1000])
+def test_search_from_a_start_finds_the_threshold(
+    monkeypatch: pytest.MonkeyPatch, largest: int, start: int
+) -> None:
+    tried: list[int] = []
+    monkeypatch.setattr(scaling, "fits", _threshold(largest, tried))
+    found = scaling.largest_batch("m", "t", "greedy", 1.0, limit=100, start=start)
+    assert found == largest
+    assert len(tried) == len(set(tried)), "no batch is tried twice"
+    assert tried[0] == min(start, 100)
+    distance = abs(min(start, 100) - largest) + 1
+    assert len(tried) <= 2 * distance.bit_length() + 2
+
+
+def test_search_from_the_answer_takes_two_compiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tried: list[int] = []
+    monkeypatch.setattr(scaling, "fits", _threshold(37, tried))
+    assert scaling.largest_batch("m", "t", "greedy", 1.0, start=37) == 37
+    assert tried == [37, 38]
+
+
+def test_table_starts_each_search_where_a_previous_table_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """optimal's row of the previous table starts greedy's search, which it shares;
+    a search without a row starts at 1."""
+    tried: dict[str, list[int]] = {"vgm": [], "greedy": []}
+
+    def fits(model: str, batch: int, target: str, strategy: str, _: float) -> bool:
+        tried[strategy].append(batch)
+        return batch <= 20
+
+    monkeypatch.setattr(scaling, "fits", fits)
+    previous = [
+        {"model": "a", "target": "t", "strategy": "optimal", "largest_batch": "20"}
+    ]
+    starts = scaling.read_starts(previous)
+    assert starts == {("a", "t", "greedy"): 20}
+    rows = scaling.scaling_table(
+        ["a"], ["t"], ["vgm", "optimal"], 1.0, 1, starts=starts
+    )
+    assert [r["largest_batch"] for r in rows] == [20, 20]
+    assert tried["greedy"] == [20, 21]
+    assert tried["vgm"][0] == 1
+
+
 def test_table_in_order_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     def fits(model: str, batch: int, target: str, strategy: str, _: float) -> bool:
         return batch <= {"a": 5, "b": 0}[model] * (2 if strategy == "greedy" else 1)
@@ -211,3 +260,62 @@ def test_tool_writes_the_largest_batch_per_target(
         )
     text = (tmp_path / "results.md").read_text()
     assert f"| {TINY_BERT} | {mesh16} | {rows[1]['largest_batch']} |" in text
+
+
+def test_tool_starts_the_searches_from_a_previous_scaling_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--scaling-from` with a wrong start still gives the search's answer."""
+    previous = tmp_path / "previous.csv"
+    with previous.open("w", newline="") as file:
+        csv.writer(file).writerows(
+            [
+                ["model", "target", "strategy", "largest_batch"],
+                [TINY_BERT, GRID16, "vgm", 3],
+            ]
+        )
+    argv = ["--models", TINY_BERT, "--batches", "1", "--strategies", "vgm"]
+    argv += ["--targets", GRID16, "--scaling", "--scaling-from", str(previous)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    with (tmp_path / "out/scaling.csv").open(newline="") as file:
+        (row,) = list(csv.DictReader(file))
+    assert int(row["largest_batch"]) == scaling.largest_batch(
+        TINY_BERT, GRID16, "vgm", 10.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "cannot read"),
+        ("model,batch\nbert-base,3\n", "is not a scaling.csv"),
+        ("model,target,strategy,largest_batch\na,t,vgm,many\n", "is not a scaling.csv"),
+    ],
+)
+def test_tool_rejects_a_bad_scaling_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None, message: str
+) -> None:
+    previous = tmp_path / "previous.csv"
+    if text is not None:
+        previous.write_text(text)
+    argv = ["--models", TINY_BERT, "--strategies", "vgm", "--scaling"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--scaling-from", str(previous), "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "error: --scaling-from: " in err and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_tool_rejects_scaling_from_without_scaling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = tmp_path / "previous.csv"
+    previous.write_text("model,target,strategy,largest_batch\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--scaling-from", str(previous), "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    assert "add --scaling" in capsys.readouterr().err
