@@ -76,6 +76,7 @@ FLOAT_COLUMNS = frozenset(
         "op_gap_worst",
         "op_gap_median",
         "movement_fraction",
+        "solver_gap",
         "gap",
     }
     | {c for c in COLUMNS if c.endswith("_s")}
@@ -311,6 +312,34 @@ def test_a_choice_that_does_not_fit_is_an_oom_row(tmp_path: Path) -> None:
     assert result["fits"] == "OOM"
     assert result["select_s"] is not None and result["lower_to_shift_s"] is None
     assert all(result[c] is None for c in ("cycles", "ms", "flops", "op_gap_worst"))
+
+
+def test_optimal_records_its_solvers_status_and_gap() -> None:
+    """examples/mlp.mlir is small enough for HiGHS to prove its choice optimal; the
+    heuristic strategies have no solver to report."""
+    optimal, _ = run_config_with_ops(
+        Config("examples/mlp.mlir", 1, "ipu-mk2", "optimal"), 30
+    )
+    assert optimal["solver_status"].split(",")[0] == "optimal"
+    assert 0.0 <= optimal["solver_gap"] <= 1e-4
+    greedy, _ = run_config_with_ops(
+        Config("examples/mlp.mlir", 1, "ipu-mk2", "greedy"), 30
+    )
+    assert greedy["solver_status"] is None and greedy["solver_gap"] is None
+
+
+def test_markdown_says_where_the_solver_stopped_at_the_time_limit() -> None:
+    runs = [row("a", "greedy", 500), row("a", "optimal", 400), row("b", "optimal", 90)]
+    runs[1].update(solver_status="optimal", solver_gap=0.0)
+    runs[2].update(
+        solver_status="time-limit, t10's choice runs faster", solver_gap=0.0125
+    )
+    text = markdown(fill_speedups(runs), []).split("## optimal's solver")[1]
+    assert "optimal (under the selection's model) on 1 of 2 runs" in text
+    assert "the largest gap of the objective to the solver's bound is 1.250%" in text
+    assert "| b | 1 | ipu-mk2 | time-limit, t10's choice runs faster | 1.250% |" in text
+    assert "| a | 1 |" not in text.split("## ")[0].split("Stopped")[1]
+    assert "## optimal's solver" not in markdown(fill_speedups(MATRIX), [])
 
 
 # ---- the tool -----------------------------------------------------------------------
