@@ -330,15 +330,18 @@ def test_optimal_records_its_solvers_status_and_gap() -> None:
 
 def test_markdown_says_where_the_solver_stopped_at_the_time_limit() -> None:
     runs = [row("a", "greedy", 500), row("a", "optimal", 400), row("b", "optimal", 90)]
+    runs += [row("c", "optimal", 80)]
     runs[1].update(solver_status="optimal", solver_gap=0.0)
-    runs[2].update(
-        solver_status="time-limit, t10's choice runs faster", solver_gap=0.0125
-    )
+    runs[2].update(solver_status="time-limit", solver_gap=0.0125)
+    runs[3].update(solver_status="optimal, t10's choice runs faster", solver_gap=0.05)
     text = markdown(fill_speedups(runs), []).split("## optimal's solver")[1]
-    assert "optimal (under the selection's model) on 1 of 2 runs" in text
-    assert "the largest gap of the objective to the solver's bound is 1.250%" in text
-    assert "| b | 1 | ipu-mk2 | time-limit, t10's choice runs faster | 1.250% |" in text
-    assert "| a | 1 |" not in text.split("## ")[0].split("Stopped")[1]
+    text = text.split("## ")[0]
+    assert "optimal (under the selection's model) on 2 of 3 runs" in text
+    assert "stopped at the time limit on 1, the largest gap" in text
+    assert "its bound 1.250%" in text
+    assert "| b | 1 | ipu-mk2 | time-limit | 1.250% |" in text
+    assert "| c | 1 | ipu-mk2 | optimal, t10's choice runs faster | 5.000% |" in text
+    assert "| a | 1 |" not in text
     assert "## optimal's solver" not in markdown(fill_speedups(MATRIX), [])
 
 
