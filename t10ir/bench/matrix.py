@@ -47,7 +47,7 @@ from t10ir.dialects.rtensor import get_plan, get_savings, get_selection
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import DoesNotFitError, T10Error
 from t10ir.frontend.nnfusion import import_nnfusion
-from t10ir.interp.accounting import PHASES, account, report
+from t10ir.interp.accounting import MOVES, PHASES, account, report
 from t10ir.interp.mesh import run_core_function
 from t10ir.interp.reference import find_entry
 from t10ir.lowering.op_spec import op_spec
@@ -92,6 +92,8 @@ COLUMNS = (
     "op_gap_worst",
     "op_gap_median",
     "movement_fraction",
+    "weights_fraction",
+    "partial_sums_fraction",
     "bound_cycles",
     "eliminated_cycles",
     "rotating_outputs",
@@ -112,6 +114,7 @@ OP_COLUMNS = (
     "predicted_cycles",
     "cycles",
     *(f"{phase}_cycles" for phase in PHASES),
+    *(f"{move}_cycles" for move in MOVES),
     "gap",
 )
 Row = dict[str, Any]
@@ -351,12 +354,11 @@ def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Ro
         predicted_cycles=data["predicted_cycles"],
         op_gap_worst=_significant(max(gaps)) if gaps else None,
         op_gap_median=_significant(statistics.median(gaps)) if gaps else None,
-        movement_fraction=_significant(
-            sum(op["prologue_cycles"] + op["epilogue_cycles"] for op in data["ops"])
-            / data["cycles"]
-        )
-        if data["cycles"]
-        else 0.0,
+        movement_fraction=_share(
+            data,
+            sum(op["prologue_cycles"] + op["epilogue_cycles"] for op in data["ops"]),
+        ),
+        **{f"{move}_fraction": _share(data, data[f"{move}_cycles"]) for move in MOVES},
     )
     ops = [
         {
@@ -370,11 +372,17 @@ def run_config_with_ops(config: Config, time_limit: float) -> tuple[Row, list[Ro
             "predicted_cycles": op["predicted_cycles"],
             "cycles": op["cycles"],
             **{f"{phase}_cycles": op[f"{phase}_cycles"] for phase in PHASES},
+            **{f"{move}_cycles": op[f"{move}_cycles"] for move in MOVES},
             "gap": _significant(op["gap"]) if op["gap"] is not None else None,
         }
         for op in data["ops"]
     ]
     return row, ops
+
+
+def _share(data: dict[str, Any], cycles: int) -> float:
+    """`cycles` as a share of the run's (0 for a run that takes none)."""
+    return _significant(cycles / data["cycles"]) if data["cycles"] else 0.0
 
 
 def _solver(module: ModuleOp) -> Row:
@@ -658,13 +666,16 @@ def _number(value: int | None) -> str:
 def _table_row(r: Row) -> str:
     head = f"| {r['model']} | {r['batch']} | {r['target']} | {r['strategy']}"
     if r["fits"] != "yes":
-        return f"{head} | **OOM** | - | - | - | - | - | - | - | {r['compile_s']:.1f} |"
+        dashes = " | ".join(["-"] * 9)
+        return f"{head} | **OOM** | {dashes} | {r['compile_s']:.1f} |"
     speedup = r["speedup_vs_vgm"]
     bound = "-" if not r["bound_cycles"] else f"{r['bound_cycles'] / r['cycles']:.2f}"
     return (
         f"{head} | {r['cycles']:,} | {r['ms']:.4g} "
         f"| {'-' if speedup is None else f'{speedup:.2f}×'} "
         f"| {100 * r['peak_fraction']:.2f}% | {100 * r['movement_fraction']:.1f}% "
+        f"| {100 * r['weights_fraction']:.1f}% "
+        f"| {100 * r['partial_sums_fraction']:.1f}% "
         f"| {bound} "
         f"| {r['sram_peak_bytes'] / 1024:,.1f} "
         f"| {r['bytes_exchanged'] / 1e6:,.2f} | {r['compile_s']:.1f} |"
@@ -844,14 +855,18 @@ def markdown(rows: Sequence[Row], ops_rows: Sequence[Row]) -> str:
         "and relayout costs it computed). **OOM**: no choice of plans fits.",
         "*moving* is the share of the time spent moving tensors between operators",
         "(every op's prologue and epilogue: inputs brought into its plan's layout,",
-        "partial sums combined, results moved on). *of bound* is the free-movement",
+        "partial sums combined, results moved on); of it, *weights* fetches weights",
+        "kept cold (in the layout they wait in, not the plan's) and *partial sums*",
+        "combines a split reduction's partial results; the rest hands activations",
+        "from one op to the next. *of bound* is the free-movement",
         "bound over the row's cycles: the bound sums, over the ops, the fastest",
         "fitting plan's own time (compute, shifts, syncs, its partial-sum reduction)",
         "as if its inputs arrived free, which no choice of plans can beat.",
         "",
         "| model | batch | target | strategy | cycles | ms | speedup | of peak "
-        "| moving | of bound | SRAM KiB | MB exchanged | compile s |",
-        "|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| moving | weights | partial sums | of bound | SRAM KiB | MB exchanged "
+        "| compile s |",
+        "|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *map(_table_row, rows),
         "",
         "`t10-eliminate-redundant-shifts` saved "

@@ -15,6 +15,12 @@ as the planner splits its prediction:
 - epilogue: redistributions after it (partial sums combined, the output moving to the
   layout the next op starts from), with their barriers.
 
+Of the prologue and epilogue, two parts are told apart (`MOVES`, each with the barriers
+of its exchanges when nothing else moved before them): `weights`, a weight fetched
+from where it waits into the plan's layout (a `{top.weight}` argument, cold), and
+`partial_sums`, a split reduction's partial results combined (`combine`). The rest
+hands activations from one op to the next.
+
 SRAM in use is replayed from the allocations and frees (and the arguments, resident
 from the start), which gives each op's peak while it runs.
 """
@@ -29,7 +35,7 @@ from typing import Any
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, IntegerAttr
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from t10ir.dialects import core
 from t10ir.dialects.rtensor import (
@@ -38,6 +44,7 @@ from t10ir.dialects.rtensor import (
     OpPlanAttr,
     OpRecordAttr,
 )
+from t10ir.dialects.top import is_weight
 from t10ir.errors import T10Error, op_location
 from t10ir.interp.mesh import Event, MeshRun, function_layouts
 from t10ir.lowering.program_cost import (
@@ -50,6 +57,9 @@ from t10ir.lowering.program_cost import (
 from t10ir.planning.plan import OpPlan
 from t10ir.target import Machine
 
+MOVES = ("weights", "partial_sums")
+"""The parts of an op's prologue and epilogue the report tells apart (module
+docstring), by their column `<move>_cycles`."""
 HISTOGRAM_BINS = 10
 EXPLAINED_GAP = 0.05
 """A report explains every op whose run differs from its prediction by more."""
@@ -74,6 +84,7 @@ class OpAccount:
     planned: int | None = None
     predicted_compute: int | None = None
     phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    moves: dict[str, float] = field(default_factory=lambda: dict.fromkeys(MOVES, 0.0))
     flops: int = 0
     bytes_exchanged: int = 0
     sram_peak_bytes: int = 0
@@ -87,6 +98,10 @@ class OpAccount:
 
     def cycles_of(self, phase: str) -> int:
         return whole(self.phases[phase])
+
+    def moved(self, move: str) -> int:
+        """Cycles of the prologue and epilogue that are `move` (one of `MOVES`)."""
+        return whole(self.moves[move])
 
     @property
     def cycles(self) -> int:
@@ -173,6 +188,9 @@ class Account:
 
     def phase_cycles(self, phase: str) -> int:
         return sum(op.cycles_of(phase) for op in self.ops)
+
+    def moved(self, move: str) -> int:
+        return sum(op.moved(move) for op in self.ops)
 
 
 def _records(func_op: func.FuncOp) -> list[OpAccount]:
@@ -272,12 +290,23 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
     memory = _Memory(func_op, machine)
     slices: list[Slice] = []
     clock = 0.0
+    moving: list[str | None] = []  # the parts of the exchanges since the last sync
     for position, event in enumerate(run.events):
         op, account_of = event.op, owner(event.op)
         memory.apply(op)
         account_of.sram_peak_bytes = max(account_of.sram_peak_bytes, memory.in_use)
         before_kernel = position < first_kernel.get(account_of, len(run.events))
         cycles, phase = charges.charge(op, event.transfers, before_kernel)
+        move = None
+        if isinstance(op, core.RedistributeOp):
+            move = _move(op, before_kernel)
+            if event.transfers is not None and event.transfers.sent.any():
+                moving.append(move)
+        elif isinstance(op, core.SyncOp):
+            move = moving[0] if len(set(moving)) == 1 else None
+            moving = []
+        if move is not None:
+            account_of.moves[move] += cycles
         if isinstance(op, core.KernelOp):
             cost = charges.kernel(op)
             account_of.flops += cost.flops
@@ -324,6 +353,16 @@ def _plan_text(value: OpPlan | None) -> str:
     return "; ".join(parts)
 
 
+def _move(op: core.RedistributeOp, before_kernel: bool) -> str | None:
+    """The part of `MOVES` a redistribution is, if any: partial sums combined, or
+    before the op's first kernel a weight argument fetched."""
+    if op.combine is not None:
+        return "partial_sums"
+    if before_kernel and isinstance(op.src, BlockArgument) and is_weight(op.src):
+        return "weights"
+    return None
+
+
 def _op_report(op: OpAccount) -> dict[str, Any]:
     gap = op.gap
     return {
@@ -333,6 +372,7 @@ def _op_report(op: OpAccount) -> dict[str, Any]:
         "plan": str(OpPlanAttr.from_plan(op.plan)) if op.plan is not None else None,
         "cycles": op.cycles,
         **{f"{phase}_cycles": op.cycles_of(phase) for phase in PHASES},
+        **{f"{move}_cycles": op.moved(move) for move in MOVES},
         "predicted_cycles": op.predicted,
         "planned_cycles": op.planned,
         "gap": round(gap, 6) if gap is not None else None,
@@ -359,6 +399,7 @@ def report(account: Account) -> dict[str, Any]:
         "cycles": account.cycles,
         "seconds": seconds,
         **{f"{phase}_cycles": account.phase_cycles(phase) for phase in PHASES},
+        **{f"{move}_cycles": account.moved(move) for move in MOVES},
         "predicted_cycles": predicted,
         "gap": round(account.cycles / predicted - 1, 6) if predicted else None,
         "flops": account.flops,

@@ -16,14 +16,23 @@ import pytest
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
 
+from t10ir.bench.matrix import build_module
 from t10ir.context import make_context
 from t10ir.cost.model import elementwise_cycles, shift_cycles, unary_cycles
 from t10ir.cost.plan_cost import SYNCS_PER_SHIFT, PlanCost
 from t10ir.dialects import core
-from t10ir.dialects.rtensor import OP_ATTR, OPS_ATTR, get_cost, get_savings
+from t10ir.dialects.rtensor import (
+    OP_ATTR,
+    OPS_ATTR,
+    get_cost,
+    get_op_selection,
+    get_plan,
+    get_savings,
+)
 from t10ir.dialects.top import IterationDomainInterface
 from t10ir.errors import T10Error
 from t10ir.interp.accounting import (
+    MOVES,
     PHASES,
     Account,
     account,
@@ -40,6 +49,8 @@ from t10ir.passes.t10_lower_to_core import T10LowerToCorePass
 from t10ir.passes.t10_lower_to_shift import T10LowerToShiftPass
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.passes.t10_select_plans import T10SelectPlansPass
+from t10ir.planning.domain import DimKind
+from t10ir.planning.plan import tensor_names
 from t10ir.target import load_machine
 from t10ir.target.machine import Machine
 
@@ -303,6 +314,7 @@ REPORT_KEYS = [
     "cycles",
     "seconds",
     *(f"{p}_cycles" for p in PHASES),
+    *(f"{m}_cycles" for m in MOVES),
     "predicted_cycles",
     "gap",
     "flops",
@@ -322,6 +334,7 @@ OP_KEYS = [
     "plan",
     "cycles",
     *(f"{p}_cycles" for p in PHASES),
+    *(f"{m}_cycles" for m in MOVES),
     "predicted_cycles",
     "planned_cycles",
     "gap",
@@ -464,3 +477,51 @@ def test_a_record_that_is_not_an_op_record_is_refused() -> None:
         T10Error, match=r"t10\.ops\[0\] is 1 : i64: expected a #rtensor.record"
     ):
         account(function, run, machine)
+
+
+TINY_BERT = "bert-base:layers=1,seq=8,hidden=16,heads=2,ffn=32"
+GRID16_6K = str(ROOT / "test" / "lit" / "transforms" / "Inputs" / "grid16.json")
+
+
+@pytest.mark.parametrize(
+    ("model", "batch", "target"), [(TINY_BERT, 40, GRID16_6K), (MLP, 1, "ipu-mk2")]
+)
+def test_moving_tells_cold_weights_and_partial_sums_apart(
+    model: str, batch: int, target: str
+) -> None:
+    """An op's prologue fetches weights exactly where the selection left its weights
+    cold (the tiny BERT at batch 40 fills grid16's 6 KiB: some are, some are not),
+    and its epilogue combines partial sums exactly where its plan splits a reduction
+    dim over cores and rotates no output (mlp's matmuls on ipu-mk2). Each part is
+    within its phase."""
+    module = build_module(model, batch)
+    steps = T10CompilePass(target, "greedy", 30).steps(make_context())
+    for step in steps[:2]:  # partition, select
+        step(module)
+    cold, splits = [], []
+    for op in module.walk():
+        if not isinstance(op, IterationDomainInterface):
+            continue
+        selection, plan = get_op_selection(op), get_plan(op)
+        assert selection is not None and plan is not None
+        cold.append(selection.weights == "cold")
+        domain = op.iteration_domain()
+        kinds = {d.name: d.kind for d in domain.dims}
+        results = tensor_names(domain)[len(domain.operands) :]
+        splits.append(
+            any(kinds[d] is DimKind.REDUCTION and f > 1 for d, f in plan.spatial)
+            and not any(plan.ring_size(v) > 1 for v in results)
+        )
+    for step in steps[2:]:
+        step(module)
+    entry = find_entry(module, None)
+    machine = load_machine(target)
+    run = run_core_function(entry, [], machine, numerics=False)
+    ops = [o for o in account(entry, run, machine).ops if o.index is not None]
+    assert len(ops) == len(cold)
+    assert [o.moved("weights") > 0 for o in ops] == cold
+    assert [o.moved("partial_sums") > 0 for o in ops] == splits
+    assert any(cold) or any(splits)
+    for o in ops:
+        assert o.moved("weights") <= o.cycles_of("prologue"), o.name
+        assert o.moved("partial_sums") <= o.cycles_of("epilogue"), o.name

@@ -44,7 +44,7 @@ from t10ir.bench.matrix import (
     write_csv,
 )
 from t10ir.context import make_context
-from t10ir.interp.accounting import PHASES
+from t10ir.interp.accounting import MOVES, PHASES
 from t10ir.module_io import parse_module, read_file
 from t10ir.passes.t10_partition import T10PartitionPass
 from t10ir.tools.t10_bench import main
@@ -66,6 +66,7 @@ INT_COLUMNS = frozenset(
         "eliminated_cycles",
         "rotating_outputs",
         *(f"{phase}_cycles" for phase in PHASES),
+        *(f"{move}_cycles" for move in MOVES),
     }
 )
 FLOAT_COLUMNS = frozenset(
@@ -76,6 +77,8 @@ FLOAT_COLUMNS = frozenset(
         "op_gap_worst",
         "op_gap_median",
         "movement_fraction",
+        "weights_fraction",
+        "partial_sums_fraction",
         "solver_gap",
         "gap",
     }
@@ -158,6 +161,8 @@ def row(model: str, strategy: str, cycles: int | None, batch: int = 1) -> Row:
             op_gap_worst=0.003,
             op_gap_median=0.0,
             movement_fraction=0.25,
+            weights_fraction=0.125,
+            partial_sums_fraction=0.0625,
             bound_cycles=cycles // 2,
             eliminated_cycles=5,
             rotating_outputs=0 if strategy == "vgm" else 2,
@@ -183,6 +188,8 @@ def op(strategy: str, name: str, predicted: int, cycles: int) -> Row:
         "sync_cycles": 0,
         "prologue_cycles": 0,
         "epilogue_cycles": 0,
+        "weights_cycles": 0,
+        "partial_sums_cycles": 0,
         "gap": cycles / predicted - 1 if predicted else None,
     }
 
@@ -243,7 +250,8 @@ def test_markdown_marks_oom_and_summarizes_speedups_and_gaps() -> None:
     assert text.count("| **OOM** |") == 2
     assert "| a,b | 1 | ipu-mk2 | greedy | 500 |" in text
     assert (
-        "| c | 1 | ipu-mk2 | vgm | 800 | 0.0006038 | 1.00× | 12.50% | 25.0% | 0.50 "
+        "| c | 1 | ipu-mk2 | vgm | 800 | 0.0006038 | 1.00× | 12.50% | 25.0% | 12.5% "
+        "| 6.2% | 0.50 "
         "| 2.0 | 3.00 |" in (text)
     )
     greedy = [1000 / 500, 800 / 100]  # d's vgm is OOM: no pair
