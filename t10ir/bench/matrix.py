@@ -809,9 +809,7 @@ def _solver_section(rows: Sequence[Row]) -> list[str]:
     if not solved:
         return []
     stopped = [r for r in solved if r["solver_status"].split(",")[0] != "optimal"]
-    listed = [
-        r for r in solved if r in stopped or "choice runs faster" in r["solver_status"]
-    ]
+    listed = [r for r in solved if r["solver_status"] != "optimal"]
     worst = max((r["solver_gap"] for r in stopped), default=0.0)
     lines = [
         "## optimal's solver",

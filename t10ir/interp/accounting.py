@@ -290,23 +290,15 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
     memory = _Memory(func_op, machine)
     slices: list[Slice] = []
     clock = 0.0
-    moving: list[str | None] = []  # the parts of the exchanges since the last sync
     for position, event in enumerate(run.events):
         op, account_of = event.op, owner(event.op)
         memory.apply(op)
         account_of.sram_peak_bytes = max(account_of.sram_peak_bytes, memory.in_use)
         before_kernel = position < first_kernel.get(account_of, len(run.events))
+        ended = charges.moved  # the exchanges a sync ends: those since the last
         cycles, phase = charges.charge(op, event.transfers, before_kernel)
-        move = None
-        if isinstance(op, core.RedistributeOp):
-            move = _move(op, before_kernel)
-            if event.transfers is not None and event.transfers.sent.any():
-                moving.append(move)
-        elif isinstance(op, core.SyncOp):
-            move = moving[0] if len(set(moving)) == 1 else None
-            moving = []
-        if move is not None:
-            account_of.moves[move] += cycles
+        if not isinstance(op, core.SyncOp):
+            ended = [(op, phase)]
         if isinstance(op, core.KernelOp):
             cost = charges.kernel(op)
             account_of.flops += cost.flops
@@ -320,6 +312,9 @@ def account(func_op: func.FuncOp, run: MeshRun, machine: Machine) -> Account:
             )
         if cycles:
             account_of.phases[phase] += cycles
+            parts = {_move(o, p) for o, p in ended}
+            if len(parts) == 1 and (move := parts.pop()) is not None:
+                account_of.moves[move] += cycles
             slices.append(Slice(clock, cycles, account_of, phase, event))
             clock += cycles
     if any(owner(event.op) is untagged for event in run.events):
@@ -353,12 +348,14 @@ def _plan_text(value: OpPlan | None) -> str:
     return "; ".join(parts)
 
 
-def _move(op: core.RedistributeOp, before_kernel: bool) -> str | None:
-    """The part of `MOVES` a redistribution is, if any: partial sums combined, or
-    before the op's first kernel a weight argument fetched."""
+def _move(op: Operation, phase: str) -> str | None:
+    """The part of `MOVES` an exchange in `phase` is, if any: partial sums combined,
+    or in a prologue a weight argument fetched."""
+    if not isinstance(op, core.RedistributeOp):
+        return None
     if op.combine is not None:
         return "partial_sums"
-    if before_kernel and isinstance(op.src, BlockArgument) and is_weight(op.src):
+    if phase == "prologue" and isinstance(op.src, BlockArgument) and is_weight(op.src):
         return "weights"
     return None
 

@@ -5,9 +5,9 @@
 simulated chip and writes `results.csv` (one row per run), `ops.csv` (one row per op
 of each run) and `results.md` to DIR (default `benchmarks/results`); `--scaling` adds
 the largest batch each model fits on each target under each strategy (`scaling.csv`;
-`--scaling-from CSV` starts each search at a previous answer), `--plots` the figures. `--jobs N` runs in N worker processes, `--ray` as tasks on a
-Ray cluster (`pip install 't10ir[cluster]'`; no ADDRESS: a local one), with the same
-rows. `--subset regression` runs the small fixed subset `test/unit/test_bench.py`
+`--scaling-from CSV` starts each search at a previous answer), `--plots` the figures.
+`--jobs N` runs in N worker processes, `--ray` as tasks on a Ray cluster (`pip install
+'t10ir[cluster]'`; no ADDRESS: a local one), with the same rows. `--subset regression` runs the small fixed subset `test/unit/test_bench.py`
 holds the compiler to and writes `regression.csv`.
 """
 
