@@ -624,6 +624,66 @@ def write_csv(
             writer.writerow([_cell(row.get(c)) for c in columns])
 
 
+_INT_COLUMNS = frozenset(
+    {
+        "batch",
+        "cycles",
+        "sram_peak_bytes",
+        "sram_capacity_bytes",
+        "bytes_exchanged",
+        "flops",
+        "predicted_cycles",
+        "bound_cycles",
+        "eliminated_cycles",
+        "rotating_outputs",
+        "largest_batch",
+        *(f"{phase}_cycles" for phase in PHASES),
+        *(f"{move}_cycles" for move in MOVES),
+    }
+)
+_FLOAT_COLUMNS = frozenset(
+    {
+        "ms",
+        "speedup_vs_vgm",
+        "peak_fraction",
+        "op_gap_worst",
+        "op_gap_median",
+        "movement_fraction",
+        "weights_fraction",
+        "partial_sums_fraction",
+        "solver_gap",
+        "gap",
+    }
+    | {c for c in COLUMNS if c.endswith("_s")}
+)
+
+
+def _parse_cell(column: str, text: str) -> Any:
+    if text == "":
+        return None
+    kind = int if column in _INT_COLUMNS else float if column in _FLOAT_COLUMNS else str
+    try:
+        return kind(text)
+    except ValueError:
+        message = f"column {column}: expected {kind.__name__}, got '{text}'"
+        raise ValueError(message) from None
+
+
+def read_csv(path: Path) -> list[Row]:
+    """Rows written by `write_csv` (results, ops or scaling), with numbers as numbers
+    and empty cells None: what the run gave, so tables can be rewritten from them.
+    A cell that is not of its column's type raises ValueError naming its line."""
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        rows = []
+        for row in reader:
+            try:
+                rows.append({k: _parse_cell(k, v) for k, v in row.items()})
+            except ValueError as error:
+                raise ValueError(f"line {reader.line_num}, {error}") from None
+        return rows
+
+
 # ---- Markdown -----------------------------------------------------------------------
 
 

@@ -7,8 +7,10 @@ of each run) and `results.md` to DIR (default `benchmarks/results`); `--scaling`
 the largest batch each model fits on each target under each strategy (`scaling.csv`;
 `--scaling-from CSV` starts each search at a previous answer), `--plots` the figures.
 `--jobs N` runs in N worker processes, `--ray` as tasks on a Ray cluster (`pip install
-'t10ir[cluster]'`; no ADDRESS: a local one), with the same rows. `--subset regression` runs the small fixed subset `test/unit/test_bench.py`
-holds the compiler to and writes `regression.csv`.
+'t10ir[cluster]'`; no ADDRESS: a local one), with the same rows. `--subset regression`
+runs the small fixed subset `test/unit/test_bench.py` holds the compiler to and writes
+`regression.csv`. `--report-only` runs nothing: it rewrites `results.md` (and with
+`--plots` the figures) from the CSVs already in DIR, as after part of a rerun.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from t10ir.bench.matrix import (
+    COLUMNS,
     OP_COLUMNS,
     REGRESSION,
     STRATEGY_ORDER,
@@ -33,6 +36,7 @@ from t10ir.bench.matrix import (
     Row,
     configs,
     default_models,
+    read_csv,
     resolve_model,
     run_matrix,
     speedup_summary,
@@ -120,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--plots", action="store_true", help="also write the figures to --out"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rewrite results.md (and with --plots the figures) from "
+        "the results.csv, ops.csv and scaling.csv already in --out",
     )
     return parser
 
@@ -257,9 +267,75 @@ def _check_subset(args: argparse.Namespace) -> None:
         )
 
 
+def _read_results(out: Path, name: str, columns: Sequence[str]) -> list[Row]:
+    """A table t10-bench wrote to `out`, checked to have its columns."""
+    path = out / name
+    try:
+        with path.open(newline="") as file:
+            header = next(csv.reader(file), [])
+        if header != list(columns):
+            raise T10Error(
+                f"--report-only: '{path}' is not the {name} t10-bench writes "
+                f"(columns {', '.join(columns)})"
+            )
+        return read_csv(path)
+    except OSError as error:
+        raise T10Error(
+            f"--report-only: cannot read '{path}': {error.strerror}"
+        ) from None
+    except ValueError as error:
+        raise T10Error(f"--report-only: '{path}': {error}") from None
+
+
+def _write_report(
+    rows: Sequence[Row],
+    ops_rows: Sequence[Row],
+    out: Path,
+    sections: list[str],
+    plots: bool,
+) -> None:
+    write_markdown(rows, ops_rows, out / "results.md", sections)
+    if plots:  # after the tables are safe: then they link the figures
+        from t10ir.bench.plots import write_plots
+
+        figures = _plots_section(write_plots(rows, ops_rows, out), out)
+        write_markdown(rows, ops_rows, out / "results.md", [*sections, figures])
+
+
+def _scaling_section(scaling: Sequence[Row]) -> str:
+    from t10ir.bench.scaling import scaling_markdown
+
+    return "## Largest batch that fits\n\n" + scaling_markdown(scaling)
+
+
+def report_only(args: argparse.Namespace) -> int:
+    """`--report-only`: results.md (and the figures) from the CSVs in `--out`."""
+    runs = ("models", "batches", "targets", "strategies", "subset", "scaling", "ray")
+    given = [f"--{name.replace('_', '-')}" for name in runs if getattr(args, name)]
+    if args.scaling_from is not None:
+        given.append("--scaling-from")
+    if given:
+        raise T10Error(
+            f"--report-only runs nothing and rewrites results.md from the CSVs in "
+            f"--out: drop {', '.join(given)}"
+        )
+    out: Path = args.out
+    rows = _read_results(out, "results.csv", COLUMNS)
+    ops_rows = _read_results(out, "ops.csv", OP_COLUMNS)
+    sections = []
+    if (out / "scaling.csv").exists():
+        scaling = _read_results(out, "scaling.csv", SCALING_COLUMNS)
+        sections.append(_scaling_section(scaling))
+    _write_report(rows, ops_rows, out, sections, args.plots)
+    print(f"wrote {out / 'results.md'} from {len(rows)} runs")
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """The tool without exiting: raises T10Error on bad input."""
     args = build_parser().parse_args(argv)
+    if args.report_only:
+        return report_only(args)
     if not math.isfinite(args.time_limit) or args.time_limit <= 0:
         raise T10Error(f"--time-limit must be > 0, got {args.time_limit:g}")
     if args.jobs < 1:
@@ -304,7 +380,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         write_csv(ops_rows, out / "ops.csv", OP_COLUMNS)
         sections: list[str] = []
         if args.scaling:
-            from t10ir.bench.scaling import scaling_markdown, scaling_table
+            from t10ir.bench.scaling import scaling_table
 
             scaling = scaling_table(
                 models,
@@ -317,15 +393,8 @@ def run(argv: Sequence[str] | None = None) -> int:
                 starts=starts,
             )
             write_csv(scaling, out / "scaling.csv", SCALING_COLUMNS)
-            sections.append(
-                "## Largest batch that fits\n\n" + scaling_markdown(scaling)
-            )
-    write_markdown(rows, ops_rows, out / "results.md", sections)
-    if args.plots:  # after the tables are safe: then they link the figures
-        from t10ir.bench.plots import write_plots
-
-        figures = _plots_section(write_plots(rows, ops_rows, out), out)
-        write_markdown(rows, ops_rows, out / "results.md", [*sections, figures])
+            sections.append(_scaling_section(scaling))
+    _write_report(rows, ops_rows, out, sections, args.plots)
     seconds = time.perf_counter() - start
     print(f"wrote results.csv, ops.csv, results.md to {out}")
     print(f"{len(rows)} runs in {seconds:.0f} s")

@@ -20,12 +20,10 @@ the change that explains it.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import statistics
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -38,70 +36,20 @@ from t10ir.bench.matrix import (
     Row,
     fill_speedups,
     markdown,
+    read_csv,
     rotating_outputs,
     run_config_with_ops,
     run_matrix,
     write_csv,
 )
 from t10ir.context import make_context
-from t10ir.interp.accounting import MOVES, PHASES
 from t10ir.module_io import parse_module, read_file
 from t10ir.passes.t10_partition import T10PartitionPass
-from t10ir.tools.t10_bench import main
+from t10ir.tools.t10_bench import SCALING_COLUMNS, main
 
 TOLERANCE = 0.01
 REGRESSION_CSV = REPO / "benchmarks" / "results" / "regression.csv"
 KEY = ("model", "batch", "target", "strategy")
-
-INT_COLUMNS = frozenset(
-    {
-        "batch",
-        "cycles",
-        "sram_peak_bytes",
-        "sram_capacity_bytes",
-        "bytes_exchanged",
-        "flops",
-        "predicted_cycles",
-        "bound_cycles",
-        "eliminated_cycles",
-        "rotating_outputs",
-        *(f"{phase}_cycles" for phase in PHASES),
-        *(f"{move}_cycles" for move in MOVES),
-    }
-)
-FLOAT_COLUMNS = frozenset(
-    {
-        "ms",
-        "speedup_vs_vgm",
-        "peak_fraction",
-        "op_gap_worst",
-        "op_gap_median",
-        "movement_fraction",
-        "weights_fraction",
-        "partial_sums_fraction",
-        "solver_gap",
-        "gap",
-    }
-    | {c for c in COLUMNS if c.endswith("_s")}
-)
-
-
-def _parse(column: str, text: str) -> Any:
-    if text == "":
-        return None
-    if column in INT_COLUMNS:
-        return int(text)
-    if column in FLOAT_COLUMNS:
-        return float(text)
-    return text
-
-
-def read_csv(path: Path) -> list[Row]:
-    """Rows written by `write_csv`, with numbers as numbers and empty cells None."""
-    with path.open(newline="") as file:
-        return [
-            {k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(file)
-        ]
 
 
 def test_regression_subset_matches_the_committed_results() -> None:
@@ -376,6 +324,14 @@ def test_markdown_says_where_the_solver_stopped_at_the_time_limit() -> None:
         (["--time-limit", "-1"], "--time-limit must be > 0"),
         (["--subset", "regression", "--models", "gpt2"], "drop --models"),
         (["--subset", "everything"], "invalid choice: 'everything'"),
+        (
+            ["--report-only", "--models", "gpt2", "--scaling"],
+            "drop --models, --scaling",
+        ),
+        (
+            ["--report-only", "--out", "/nonexistent"],
+            "cannot read '/nonexistent/results.csv'",
+        ),
     ],
 )
 def test_bad_options_are_one_diagnostic_line(
@@ -439,3 +395,64 @@ def test_jobs_give_the_same_results_as_one_process(
         outputs[2] / "ops.csv"
     ).read_bytes()
     assert "## Cost-model check" in (outputs[2] / "results.md").read_text()
+
+
+def test_report_only_rewrites_the_report_from_the_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report a run wrote comes back byte for byte from its CSVs alone, with the
+    largest-batch section where a scaling.csv lies beside them."""
+    argv = ["--models", "examples/mlp.mlir", "--batches", "1", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--strategies", "vgm,greedy"])
+    assert exit_info.value.code == 0
+    report = tmp_path / "results.md"
+    written = report.read_bytes()
+    report.unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--report-only", "--out", str(tmp_path)])
+    assert exit_info.value.code == 0
+    assert report.read_bytes() == written
+    assert "from 2 runs" in capsys.readouterr().out
+
+    scaling = [
+        {"model": "examples/mlp.mlir", "target": "ipu-mk2", "strategy": s, **n}
+        for s, n in (("vgm", {"largest_batch": 0}), ("greedy", {"largest_batch": 9}))
+    ]
+    write_csv(scaling, tmp_path / "scaling.csv", SCALING_COLUMNS)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--report-only", "--out", str(tmp_path)])
+    assert exit_info.value.code == 0
+    text = report.read_text()
+    assert text.startswith(written.decode())
+    assert "## Largest batch that fits" in text
+    assert "| examples/mlp.mlir | ipu-mk2 | OOM | 9 |" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("results.csv", "model,cycles\nmlp,12\n", "is not the results.csv t10-bench"),
+        ("results.csv", None, "line 2, column cycles: expected int, got 'many'"),
+        ("ops.csv", "", "is not the ops.csv t10-bench writes"),
+    ],
+)
+def test_report_only_names_a_table_it_cannot_use(
+    name: str,
+    text: str | None,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # text None: the right columns, and a number that is not one
+    cycles = "many" if text is None else 1000
+    write_csv([{**MATRIX[0], "cycles": cycles}], tmp_path / "results.csv")
+    write_csv([], tmp_path / "ops.csv", OP_COLUMNS)
+    if text is not None:
+        (tmp_path / name).write_text(text)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--report-only", "--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("t10-bench: error: --report-only: ")
+    assert message in err

@@ -25,12 +25,11 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from test_bench import read_csv
 from test_bench_scaling import GRID16, TINY_BERT
 
 from t10ir.bench import scaling
 from t10ir.bench.cluster import AUTH_HINT
-from t10ir.bench.matrix import Row
+from t10ir.bench.matrix import Row, read_csv
 from t10ir.tools.t10_bench import main
 
 MODELS = "examples/mlp.mlir,examples/tiny_graph.json"
